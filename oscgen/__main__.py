@@ -1,0 +1,5 @@
+import sys
+
+from oscgen.cli import main
+
+sys.exit(main())
