@@ -1,0 +1,10 @@
+"""Shared test setup: every test run gets its own oscgen cache (the tiny-random model is written
+there on first use) and never touches the Hugging Face hub."""
+
+import os
+import tempfile
+
+_CACHE = tempfile.mkdtemp(prefix="oscgen-test-cache-")
+os.environ.setdefault("OSCGEN_CACHE", _CACHE)
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("HF_HOME", os.path.join(_CACHE, "hf"))
