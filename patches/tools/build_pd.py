@@ -1,0 +1,554 @@
+"""Writes patches/oscgen.pd, the vanilla Pure Data (0.52+) front end for ``oscgen serve``.
+
+The patch is generated so that its OSC addresses, types and default ports come from the daemon's
+table (oscgen/service/protocol.py) and every connection is made by handle.  Edit this file, then
+run ``python patches/tools/build.py`` and commit both; tests/test_patches_pd.py fails when the
+committed patch and this generator disagree.
+
+Layout of the patch: the top level is the user interface (prompt, knobs, buttons, progress, last
+file, last error, preview) plus an inlet and an outlet so it also works as an abstraction
+``[oscgen DAEMON_PORT REPLY_PORT]``; the wiring lives in four commented subpatches."""
+
+from __future__ import annotations
+
+from oscgen.service import protocol
+from patches.tools.knobs import ACTIONS, NUMBER_KNOBS
+from patches.tools.pdwriter import Canvas
+
+PORT, REPLY_PORT = protocol.DEFAULT_LISTEN_PORT, protocol.DEFAULT_REPLY_PORT
+KNOB_NAMES = [k.name for k in NUMBER_KNOBS]
+
+
+# -- helpers shared by the subpatches ----------------------------------------------------------
+
+def join_words() -> Canvas:
+    """A list of words (what a Pd list box outputs) -> one symbol with single spaces, because
+    /oscgen/prompt takes exactly one OSC string.  Commas and semicolons are Pd syntax and drop out."""
+    c = Canvas(560, 420)
+    c.comment(10, 5, "list of words in -> one symbol out (words joined by spaces). [list split 1] feeds "
+                     "its rest back into itself, so words arrive last-first and are prepended.", 70)
+    inlet = c.obj(10, 60, "inlet")
+    entry = c.obj(10, 90, "t b a b")
+    drip = c.obj(80, 130, "list split 1")
+    kind = c.obj(80, 165, "route float symbol")
+    num = c.obj(80, 195, "makefilename %g")
+    chars = c.obj(80, 225, "list fromsymbol")
+    sym_chars = c.obj(230, 195, "list fromsymbol")
+    spaced = c.obj(80, 255, "list prepend 32")
+    acc = c.obj(80, 285, "list append")
+    result = c.obj(10, 320, "list")
+    strip = c.obj(10, 350, "list split 1")
+    tosym = c.obj(10, 380, "list tosymbol")
+    out = c.obj(130, 380, "outlet")
+    c.comment(200, 285, "<- accumulated chars, cleared first", 40)
+    c.connect(inlet, 0, entry)
+    c.connect(entry, 1, drip)
+    c.connect(drip, 1, drip)
+    c.connect(drip, 0, kind)
+    c.chain(kind, num, chars, spaced)
+    c.connect(kind, 1, sym_chars)
+    c.connect(sym_chars, 0, spaced)
+    c.connect(spaced, 0, acc)
+    c.connect(acc, 0, acc, 1)
+    c.connect(acc, 0, result, 1)
+    c.connect(entry, 2, acc, 1)  # bang clears the stored list
+    c.connect(entry, 2, result, 1)
+    c.connect(entry, 0, result)
+    c.connect(result, 0, strip)
+    c.connect(strip, 1, tosym)  # drop the leading space; an empty prompt outputs nothing
+    c.connect(tosym, 0, out)
+    return c
+
+
+def split_words() -> Canvas:
+    """One symbol with spaces -> a list of words, so a list box shows 'dark ambient drone' rather
+    than one escaped symbol.  Characters arrive last-first (see join-words), so both the current
+    word and the word list are built by prepending."""
+    c = Canvas(600, 460)
+    c.comment(10, 5, "symbol in -> list of words out (split at spaces).", 60)
+    inlet = c.obj(10, 40, "inlet")
+    chars = c.obj(10, 70, "list fromsymbol")
+    entry = c.obj(10, 100, "t b a b")
+    drip = c.obj(90, 140, "list split 1")
+    space = c.obj(90, 175, "sel 32")
+    word = c.obj(170, 215, "list append")
+    flush = c.obj(10, 215, "t b b")
+    emit = c.obj(10, 250, "list append")
+    nonempty = c.obj(10, 280, "route bang")
+    tosym = c.obj(90, 310, "list tosymbol")
+    words = c.obj(90, 345, "list append")
+    final = c.obj(10, 380, "t b b")
+    out_words = c.obj(10, 410, "list append")
+    out = c.obj(10, 440, "outlet")
+    c.comment(260, 215, "<- current word (char codes)", 30)
+    c.comment(200, 345, "<- words so far", 30)
+    c.chain(inlet, chars, entry)
+    c.connect(entry, 2, word, 1)   # clear both stores first
+    c.connect(entry, 2, words, 1)
+    c.connect(entry, 2, out_words, 1)
+    c.connect(entry, 1, drip)
+    c.connect(drip, 1, drip)
+    c.connect(drip, 0, space)
+    c.connect(space, 1, word)      # a character: prepend it to the current word
+    c.connect(word, 0, word, 1)
+    c.connect(word, 0, emit, 1)
+    c.connect(space, 0, flush)     # a space: move the current word onto the word list
+    c.connect(entry, 0, final)     # end of input: flush the first word, then output
+    c.connect(final, 1, flush)
+    c.connect(flush, 1, emit)
+    c.connect(flush, 0, word, 1)   # bang clears the current word
+    c.connect(flush, 0, emit, 1)
+    c.connect(emit, 0, nonempty)
+    c.connect(nonempty, 1, tosym)
+    c.connect(tosym, 0, words)
+    c.connect(words, 0, words, 1)
+    c.connect(words, 0, out_words, 1)
+    c.connect(final, 0, out_words)
+    c.connect(out_words, 0, out)
+    return c
+
+
+# -- the four subpatches -----------------------------------------------------------------------
+
+def send_to_daemon() -> Canvas:
+    c = Canvas(1000, 640)
+    c.comment(10, 5, "SEND TO THE DAEMON. Each control's send name ($0-NAME) lands here and becomes "
+                     "one OSC message: [oscformat] builds the packet, [netsend -u -b] sends it over "
+                     "UDP. -f i sends an int, -f f a float, -f s one string, as the daemon's "
+                     "address table declares.", 120)
+    net = c.obj(10, 590, "netsend -u -b")
+    c.comment(120, 590, "<- all OSC leaves through here", 40)
+
+    # connection: loadbang -> listen on the reply port, then connect to host:port and ask for state
+    c.comment(10, 60, f"On load: listen for replies on $2 (default {REPLY_PORT}), then connect "
+                      f"to the host in the 'daemon host' box on $1 (default {PORT}) and ask for "
+                      f"/oscgen/status so the knobs show the daemon's values.", 60)
+    lb = c.obj(10, 130, "loadbang")
+    order = c.obj(10, 155, "t b b b b")
+    # first of all: show the engine's defaults until the daemon's echoes replace them
+    defaults = c.obj(250, 130, "t " + " ".join("b" for _ in NUMBER_KNOBS))
+    c.connect(order, 3, defaults)
+    for i, knob in enumerate(NUMBER_KNOBS):
+        m = c.msg(10 + 80 * i, 810, f"set {knob.default:g}")
+        c.connect(defaults, i, m)
+        c.connect(m, 0, c.obj(10 + 80 * i, 835, f"s $0-{knob.name}-in"))
+    reply_arg = c.obj(170, 185, "f $2")
+    reply_default = c.obj(170, 210, "sel 0")
+    reply_const = c.msg(170, 235, str(REPLY_PORT))
+    listen = c.msg(170, 265, "listen $1")
+    to_rx = c.obj(170, 290, "s $0-netreceive")
+    port_arg = c.obj(90, 185, "f $1")
+    port_default = c.obj(90, 210, "sel 0")
+    port_const = c.msg(90, 235, str(PORT))
+    host_default = c.msg(10, 210, "symbol 127.0.0.1")
+    host_box = c.obj(10, 240, "s $0-host-in")
+    c.comment(250, 210, "<- no argument: the default port", 30)
+    c.connect(lb, 0, order)
+    c.connect(order, 2, reply_arg)
+    c.connect(reply_arg, 0, reply_default)
+    c.connect(reply_default, 0, reply_const)
+    c.connect(reply_default, 1, listen)
+    c.connect(reply_const, 0, listen)
+    c.connect(listen, 0, to_rx)
+    c.connect(order, 1, port_arg)
+    c.connect(port_arg, 0, port_default)
+    c.connect(order, 0, host_default)
+    c.connect(host_default, 0, host_box)
+
+    host_in = c.obj(10, 320, "r $0-host")
+    target = c.obj(10, 350, "pack s f")
+    c.connect(port_default, 0, port_const)
+    c.connect(port_default, 1, target, 1)
+    c.connect(port_const, 0, target, 1)
+    c.connect(host_in, 0, target)
+    steps = c.obj(10, 380, "t b a b")
+    disconnect = c.msg(150, 410, "disconnect")
+    connect = c.msg(70, 440, "connect $1 $2")
+    show = c.obj(200, 470, "print oscgen-sending-to")
+    sync = c.msg(10, 470, "bang")
+    ask = c.obj(10, 500, "s $0-status-in")
+    c.connect(target, 0, steps)
+    c.connect(steps, 2, disconnect)
+    c.connect(disconnect, 0, net)
+    c.connect(steps, 1, connect)
+    c.connect(steps, 1, show)
+    c.connect(connect, 0, net)
+    c.connect(steps, 0, sync)
+    c.connect(sync, 0, ask)
+
+    # the knobs
+    x = 330
+    c.comment(x, 60, "Knobs: a number typed or dragged in a box leaves here at once.", 45)
+    y = 110
+    for knob in NUMBER_KNOBS:
+        r = c.obj(x, y, f"r $0-{knob.name}")
+        fmt = c.obj(x, y + 25, f"oscformat -f {knob.osc_type} oscgen {knob.name}")
+        c.connect(r, 0, fmt)
+        c.connect(fmt, 0, net)
+        if knob.name == "bars":
+            mirror = c.obj(x + 100, y, "s $0-bars-value")
+            c.connect(r, 0, mirror)
+        y += 55
+
+    # prompt and model: one OSC string each
+    x = 640
+    c.comment(x, 60, "Prompt: the list box outputs words, they are joined into one string.", 40)
+    prompt = c.obj(x, 110, "r $0-prompt")
+    join = c.subpatch(x, 140, "join-words", join_words())
+    prompt_fmt = c.obj(x, 170, "oscformat -f s oscgen prompt")
+    c.chain(prompt, join, prompt_fmt)
+    c.connect(prompt_fmt, 0, net)
+    c.comment(x, 210, "Model: an empty box sends nothing.", 40)
+    model = c.obj(x, 240, "r $0-model")
+    model_chars = c.obj(x, 265, "list fromsymbol")
+    model_empty = c.obj(x, 290, "route bang")
+    model_sym = c.obj(x + 30, 315, "list tosymbol")
+    model_fmt = c.obj(x + 30, 340, "oscformat -f s oscgen model")
+    c.chain(model, model_chars, model_empty)
+    c.connect(model_empty, 1, model_sym)
+    c.connect(model_sym, 0, model_fmt)
+    c.connect(model_fmt, 0, net)
+
+    # buttons: no arguments
+    c.comment(x, 380, "Buttons: /oscgen/generate, /oscgen/cancel (the running job), "
+                      "/oscgen/status, /oscgen/ping.", 45)
+    y = 430
+    for action in ACTIONS:
+        r = c.obj(x, y, f"r $0-{action}")
+        fmt = c.obj(x + 110, y, f"oscformat oscgen {action}")
+        c.connect(r, 0, fmt)
+        c.connect(fmt, 0, net)
+        y += 30
+
+    # send all: push every control's value (after a daemon restart, or to another daemon)
+    c.comment(10, 530, "'send all': bang every control so it re-sends its value - "
+                       "bars only when > 0 (else duration rules).", 45)
+    sendall = c.obj(330, 560, "r $0-sendall")
+    order = ["bars", "duration", "seed", "cfg", "top_p", "top_k", "temperature", "bpm", "model", "prompt"]
+    fan = c.obj(330, 590, "t " + " ".join("b" for _ in order))
+    c.connect(sendall, 0, fan)
+    # [t] fires right to left: prompt first, bars last
+    for i, knob_name in enumerate(order):
+        if knob_name == "bars":
+            value = c.obj(500, 620, "f")
+            stored = c.obj(540, 590, "r $0-bars-value")
+            positive = c.obj(500, 645, "moses 1e-06")
+            to_box = c.obj(590, 670, "s $0-bars-in")
+            c.connect(fan, i, value)
+            c.connect(stored, 0, value, 1)
+            c.connect(value, 0, positive)
+            c.connect(positive, 1, to_box)
+    # one [s] per knob, placed in a row under the [t]
+    for i, knob_name in enumerate(order):
+        if knob_name == "bars":
+            continue
+        s = c.obj(330 + 70 * (i % 3), 700 + 25 * (i // 3), f"s $0-{knob_name}-in")
+        c.connect(fan, i, s)
+    c.height = 880
+    return c
+
+
+def replies() -> Canvas:
+    c = Canvas(1100, 700)
+    c.comment(10, 5, "REPLIES FROM THE DAEMON. [netreceive -u -b] listens on the reply port, "
+                     "[oscparse] turns each packet into a list (/oscgen/done 3 /x.wav 2.5 -> "
+                     "oscgen done 3 /x.wav 2.5) and [route] sorts them. Every reply also leaves "
+                     "through the abstraction's outlet ($0-events). Controls are updated with 'set' "
+                     "so they show the daemon's value without sending it back.", 130)
+    rx_ctl = c.obj(10, 80, "r $0-netreceive")
+    rx = c.obj(10, 105, "netreceive -u -b")
+    parse = c.obj(10, 130, "oscparse")
+    trim = c.obj(10, 155, "list trim")
+    ours = c.obj(10, 180, "route oscgen")
+    both = c.obj(10, 205, "t a a")
+    events = c.obj(160, 230, "s $0-events")
+    quiet = c.obj(260, 230, "route progress pong")
+    log = c.obj(390, 260, "print oscgen")
+    c.chain(rx_ctl, rx, parse, trim, ours, both)
+    c.connect(both, 1, events)
+    c.connect(both, 1, quiet)
+    c.connect(quiet, 2, log)
+    kinds = ["queued", "started", "progress", "done", "cancelled", "error", "param", "ready", "pong"]
+    route = c.obj(10, 290, "route " + " ".join(kinds))
+    c.connect(both, 0, route)
+    state = c.obj(10, 640, "s $0-state-in")
+    progress = c.obj(200, 640, "s $0-progress-in")
+    job = c.obj(400, 640, "s $0-job-in")
+
+    def set_state(x, y, word):
+        m = c.msg(x, y, f"set {word}")
+        c.connect(m, 0, state)
+        return m
+
+    # queued id position
+    q = c.obj(10, 340, "unpack f f")
+    q_t = c.obj(10, 370, "t f b")
+    c.connect(route, 0, q)
+    c.connect(q, 0, q_t)
+    c.connect(q_t, 0, job)
+    c.connect(q_t, 1, set_state(10, 400, "queued"))
+    # started id
+    s_t = c.obj(110, 340, "t f b b")
+    c.connect(route, 1, s_t)
+    c.connect(s_t, 0, job)
+    zero = c.msg(150, 400, "0")
+    c.connect(s_t, 1, zero)
+    c.connect(zero, 0, progress)
+    c.connect(s_t, 2, set_state(110, 430, "running"))
+    # progress id fraction
+    p = c.obj(230, 340, "unpack f f")
+    c.connect(route, 2, p)
+    c.connect(p, 1, progress)
+    # done id path seconds
+    c.comment(330, 300, "done: show the path and length, load the preview", 30)
+    d = c.obj(330, 340, "unpack f s f")
+    c.connect(route, 3, d)
+    secs = c.obj(480, 400, "s $0-seconds-in")
+    c.connect(d, 2, secs)
+    path_t = c.obj(400, 370, "t s s")
+    c.connect(d, 1, path_t)
+    path_set = c.msg(440, 430, "set $1")
+    c.connect(path_t, 1, path_set)
+    c.connect(path_set, 0, c.obj(440, 460, "s $0-path-in"))
+    c.connect(path_t, 0, c.obj(400, 490, "s $0-load"))
+    d_t = c.obj(330, 520, "t f b b")
+    c.connect(d, 0, d_t)
+    c.connect(d_t, 0, job)
+    one = c.msg(370, 550, "1")
+    c.connect(d_t, 1, one)
+    c.connect(one, 0, progress)
+    c.connect(d_t, 2, set_state(330, 580, "done"))
+    # cancelled id
+    x_t = c.obj(560, 340, "t f b b")
+    c.connect(route, 4, x_t)
+    c.connect(x_t, 0, job)
+    zero2 = c.msg(600, 400, "0")
+    c.connect(x_t, 1, zero2)
+    c.connect(zero2, 0, progress)
+    c.connect(x_t, 2, set_state(560, 430, "cancelled"))
+    # error id message
+    e = c.obj(680, 340, "unpack f s")
+    c.connect(route, 5, e)
+    e_t = c.obj(680, 370, "t b")
+    c.connect(e, 0, e_t)
+    c.connect(e_t, 0, set_state(680, 400, "error"))
+    split = c.subpatch(760, 400, "split-words", split_words())
+    c.connect(e, 1, split)
+    e_set = c.obj(760, 430, "list prepend set")
+    e_trim = c.obj(760, 455, "list trim")
+    c.chain(split, e_set, e_trim)
+    c.connect(e_trim, 0, c.obj(760, 480, "s $0-error-in"))
+    # ready model
+    r_sym = c.obj(900, 340, "symbol")
+    c.connect(route, 7, r_sym)
+    r_t = c.obj(900, 370, "t b s")
+    c.connect(r_sym, 0, r_t)
+    c.connect(r_t, 0, set_state(900, 400, "ready"))
+    # pong: flash the 'alive' light
+    c.connect(route, 8, c.obj(1000, 340, "s $0-alive-in"))
+
+    # param NAME value: follow the daemon's knob values without re-sending them
+    c.comment(10, 470, "param echoes -> 'set' the control (no output, so nothing is sent back)", 40)
+    names = ["prompt", *KNOB_NAMES, "model"]
+    pr = c.obj(10, 520, "route " + " ".join(names))
+    c.connect(route, 6, pr)
+    # prompt: split into words for the list box
+    p_sym = c.obj(10, 720, "symbol")
+    p_split = c.subpatch(10, 745, "split-words", split_words())
+    p_set = c.obj(10, 770, "list prepend set")
+    p_trim = c.obj(10, 795, "list trim")
+    c.connect(pr, 0, p_sym)
+    c.chain(p_sym, p_split, p_set, p_trim)
+    c.connect(p_trim, 0, c.obj(10, 820, "s $0-prompt-in"))
+    for i, knob_name in enumerate(KNOB_NAMES, start=1):
+        x = 150 + 110 * ((i - 1) % 4)
+        y = 720 + 75 * ((i - 1) // 4)
+        m = c.msg(x, y, "set $1")
+        c.connect(pr, i, m)
+        c.connect(m, 0, c.obj(x, y + 25, f"s $0-{knob_name}-in"))
+        if knob_name == "bars":
+            c.connect(pr, i, c.obj(x, y + 50, "s $0-bars-value"))
+    m_sym = c.obj(600, 720, "symbol")
+    m_set = c.msg(600, 745, "set $1")
+    c.connect(pr, len(names) - 1, m_sym)
+    c.chain(m_sym, m_set, c.obj(600, 770, "s $0-model-in"))
+    c.connect(r_t, 1, m_set)  # the ready model is the model in use
+    c.height = 880
+    return c
+
+
+def preview() -> Canvas:
+    c = Canvas(820, 640)
+    c.comment(10, 5, "PREVIEW. [soundfiler] reads the finished WAV into the array $0-preview. "
+                     "The WAV is 32 kHz, so it is played with [vline~] + [tabread4~] at the file's "
+                     "own rate ([tabplay~] would play it at Pd's rate: sharp by ~7 semitones at 48 kHz).", 110)
+    c.obj(600, 60, "array define $0-preview")
+    load = c.obj(10, 70, "r $0-load")
+    named = c.obj(10, 95, "list append $0-preview")
+    read = c.obj(10, 120, "list prepend read -resize -maxsize 1e+07")
+    trim = c.obj(10, 145, "list trim")
+    sf = c.obj(10, 170, "soundfiler")
+    c.chain(load, named, read, trim, sf)
+    info = c.obj(200, 200, "unpack f")
+    c.connect(sf, 1, info)
+    c.comment(290, 190, "<- right outlet: sample rate, header, channels ... (comes first)", 30)
+    loaded = c.obj(10, 200, "t b f f")
+    c.connect(sf, 0, loaded)
+    report = c.obj(120, 250, "pack f f")
+    c.connect(info, 0, report, 1)
+    c.connect(loaded, 1, report)
+    tell = c.obj(120, 275, "list prepend preview")
+    tell_trim = c.obj(120, 300, "list trim")
+    c.chain(report, tell, tell_trim)
+    c.connect(tell_trim, 0, c.obj(120, 325, "s $0-events"))
+    c.connect(tell_trim, 0, c.obj(250, 325, "print oscgen"))
+    auto = c.obj(10, 250, "spigot")
+    c.connect(loaded, 0, auto)
+    c.connect(c.obj(60, 225, "r $0-autoplay"), 0, auto, 1)
+    c.connect(auto, 0, c.obj(10, 280, "s $0-play-in"))
+
+    # play: index ramp 0 -> N over N/sr seconds, and a gate that closes at the end
+    play = c.obj(10, 380, "r $0-play")
+    n = c.obj(10, 405, "f")
+    c.connect(loaded, 2, n, 1)
+    c.chain(play, n)
+    n_t = c.obj(10, 430, "t f f")
+    c.connect(n, 0, n_t)
+    ms = c.obj(100, 455, "* 1000")
+    per_sr = c.obj(100, 480, "/ 32000")
+    c.connect(info, 0, per_sr, 1)
+    c.connect(n_t, 1, ms)
+    c.connect(ms, 0, per_sr)
+    both = c.obj(10, 505, "pack f f")
+    c.connect(n_t, 0, both)
+    c.connect(per_sr, 0, both, 1)
+    ramp = c.msg(10, 530, "0, $1 $2")
+    gate = c.msg(130, 530, "1, 0 0 $2")
+    c.connect(both, 0, ramp)
+    c.connect(both, 0, gate)
+    stop = c.obj(260, 505, "r $0-stop")
+    off = c.msg(260, 530, "0")
+    c.connect(stop, 0, off)
+    index = c.obj(10, 560, "vline~")
+    env = c.obj(130, 560, "vline~")
+    c.connect(ramp, 0, index)
+    c.connect(gate, 0, env)
+    c.connect(off, 0, env)
+    table = c.obj(10, 590, "tabread4~ $0-preview")
+    gated = c.obj(10, 620, "*~")
+    c.connect(index, 0, table)
+    c.connect(table, 0, gated)
+    c.connect(env, 0, gated, 1)
+    volume = c.obj(400, 530, "r $0-volume")
+    smooth = c.obj(400, 555, "pack f 30")
+    vol_line = c.obj(400, 580, "line~")
+    c.chain(volume, smooth, vol_line)
+    out = c.obj(10, 650, "*~")
+    c.connect(gated, 0, out)
+    c.connect(vol_line, 0, out, 1)
+    dac = c.obj(10, 680, "dac~")
+    c.connect(out, 0, dac, 0)
+    c.connect(out, 0, dac, 1)
+    c.comment(80, 680, "<- mono preview to both speakers (turn DSP on)", 40)
+    c.height = 740
+    return c
+
+
+def inlet_outlet() -> Canvas:
+    c = Canvas(900, 360)
+    c.comment(10, 5, "ABSTRACTION INLET: drives the same controls as the mouse. Messages: prompt "
+                     "<words>, duration bars bpm temperature top_k top_p cfg seed <number>, model "
+                     "<name>, host <address>, generate, cancel, status, ping, sendall, "
+                     "play, stop, autoplay 0/1, volume 0-1.", 120)
+    inlet = c.obj(10, 70, "r $0-from-inlet")
+    words = ["prompt", *KNOB_NAMES, "model", "host", *ACTIONS, "sendall", "play", "stop", "autoplay", "volume"]
+    route = c.obj(10, 100, "route " + " ".join(words))
+    c.connect(inlet, 0, route)
+    for i, w in enumerate(words):
+        x, y = 10 + 95 * (i % 9), 170 + 70 * (i // 9)
+        s = c.obj(x, y + 25, f"s $0-{w}-in")
+        if w in ("prompt", "model", "host"):
+            # 'prompt dark drone' -> list dark drone; 'model x' -> symbol x
+            convert = c.obj(x, y, "list" if w == "prompt" else "symbol")
+            c.connect(route, i, convert)
+            c.connect(convert, 0, s)
+        else:
+            c.connect(route, i, s)
+    unknown = c.obj(10, 400, "print oscgen-unknown-inlet-message")
+    c.connect(route, len(words), unknown)
+    c.height = 460
+    return c
+
+
+# -- the top level -----------------------------------------------------------------------------
+
+def build() -> str:
+    c = Canvas(940, 720, font=12)
+    c.comment(20, 10, "oscgen - text to music over OSC. 1) start the daemon: oscgen serve  "
+                      "2) type a prompt and press Enter  3) click GENERATE. The knobs follow the "
+                      "daemon (and any other patch talking to it).", 120)
+    # prompt
+    c.comment(20, 60, "PROMPT (click, type, press Enter):", 50)
+    c.listbox(20, 85, 70, receive="$0-prompt-in", send="$0-prompt")
+
+    # knobs
+    c.comment(20, 125, "KNOBS (drag or type, Enter) - sent on change:", 50)
+    y = 150
+    for knob in NUMBER_KNOBS:
+        c.floatatom(20, y, 8, label=knob.name, receive=f"$0-{knob.name}-in", send=f"$0-{knob.name}")
+        c.comment(190, y, knob.hint, 40)
+        y += 28
+    c.symbolatom(20, y, 22, label="model", receive="$0-model-in", send="$0-model")
+    c.comment(320, y, "musicgen-small / musicgen-medium / tiny-random / a folder", 30)
+    y += 28
+    c.symbolatom(20, y, 22, label="daemon_host", receive="$0-host-in", send="$0-host")
+    c.comment(320, y, f"reconnects on Enter (port $1, default {PORT})", 30)
+
+    # buttons
+    bx = 520
+    c.comment(bx, 125, "ACTIONS:", 20)
+    c.bng(bx, 150, 40, "GENERATE", send="$0-generate", receive="$0-generate-in", color="#c4fcc4")
+    c.bng(bx, 200, 25, "cancel", send="$0-cancel", receive="$0-cancel-in", color="#fcc4c4")
+    c.bng(bx, 235, 25, "sync_from_daemon", send="$0-status", receive="$0-status-in")
+    c.bng(bx, 270, 25, "send_all_to_daemon", send="$0-sendall", receive="$0-sendall-in")
+    c.bng(bx, 305, 25, "ping", send="$0-ping", receive="$0-ping-in")
+    c.bng(bx + 100, 305, 25, "alive", receive="$0-alive-in", color="#fcfcc4")
+
+    # status
+    sy = 400
+    c.comment(20, sy, "STATUS (from the daemon's replies):", 50)
+    c.symbolatom(20, sy + 25, 10, label="state", receive="$0-state-in")
+    c.floatatom(200, sy + 25, 5, label="job", receive="$0-job-in")
+    c.hsl(330, sy + 27, 300, 18, 0, 1, label="progress", receive="$0-progress-in")
+    c.symbolatom(20, sy + 55, 70, label="last_file", receive="$0-path-in", label_pos=3)
+    c.floatatom(760, sy + 55, 6, label="seconds", receive="$0-seconds-in")
+    c.listbox(20, sy + 100, 70, label="last_error", receive="$0-error-in", label_pos=3)
+
+    # preview
+    py = 560
+    c.comment(20, py, "PREVIEW (the finished WAV - turn DSP on to hear it):", 60)
+    c.bng(20, py + 25, 25, "play", send="$0-play", receive="$0-play-in")
+    c.bng(100, py + 25, 25, "stop", send="$0-stop", receive="$0-stop-in")
+    c.tgl(180, py + 27, 20, "autoplay", send="$0-autoplay", receive="$0-autoplay-in", on=True)
+    c.hsl(300, py + 30, 150, 15, 0, 1, label="volume", send="$0-volume", receive="$0-volume-in",
+          init_value=0.7)
+    dsp_on = c.msg(500, py + 27, "; pd dsp 1")
+    dsp_off = c.msg(580, py + 27, "; pd dsp 0")
+    c.comment(660, py + 27, "<- DSP on / off", 20)
+    del dsp_on, dsp_off
+
+    # wiring
+    wy = 640
+    c.comment(20, wy, "WIRING (open to read):", 30)
+    c.subpatch(20, wy + 25, "send-to-daemon", send_to_daemon())
+    c.subpatch(160, wy + 25, "replies", replies())
+    c.subpatch(250, wy + 25, "preview", preview())
+    c.subpatch(330, wy + 25, "inlet-outlet", inlet_outlet())
+    c.comment(20, wy + 55, "As an abstraction: [oscgen DAEMON_PORT REPLY_PORT] - messages into the "
+                           "inlet (see inlet-outlet), every daemon reply out of the outlet.", 90)
+    inlet = c.obj(760, wy + 25, "inlet")
+    c.connect(inlet, 0, c.obj(760, wy + 50, "s $0-from-inlet"))
+    events = c.obj(860, wy + 25, "r $0-events")
+    c.connect(events, 0, c.obj(860, wy + 50, "outlet"))
+    c.height = 760
+    return c.render() + "\n"

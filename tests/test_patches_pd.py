@@ -1,0 +1,178 @@
+"""Pure Data: the real patches/oscgen.pd, headless (pd -nogui -noaudio), over real 127.0.0.1 UDP.
+
+The first tests put a python-osc peer where the daemon would be, to check byte for byte what the
+patch sends (addresses and OSC types from the daemon's table) and how it reacts to each reply; the
+last one drives a real ``oscgen serve`` with the tiny model and waits for the WAV."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import numpy as np
+import pytest
+import soundfile as sf
+from pythonosc import dispatcher, osc_server, udp_client
+
+from oscgen.service import protocol
+from patches.tools import build_pd
+from tests._pd_harness import PATCHES, PdPatch, free_udp_port
+
+INBOUND = {a.path: a.args for a in protocol.INBOUND}
+PY_TYPES = {"f": float, "i": int, "s": str}
+
+
+def conforms(address: str, args: tuple) -> bool:
+    """Do these arguments have exactly the OSC types the daemon's table lists for the address?"""
+    spec = INBOUND[address]
+    if spec.startswith("["):  # optional arguments
+        spec = spec.strip("[]")
+        return len(args) == 0 or (len(args) == len(spec) and all(type(a) is PY_TYPES[t] for a, t in zip(args, spec)))
+    if "|" in spec:
+        return len(args) == 1 and any(type(args[0]) is PY_TYPES[t] for t in spec.split("|"))
+    return len(args) == len(spec) and all(type(a) is PY_TYPES[t] for a, t in zip(args, spec))
+
+
+class OscPeer:
+    """Listens where the daemon would and records every message the patch sends."""
+
+    def __init__(self):
+        self.messages: queue.Queue[tuple[str, tuple]] = queue.Queue()
+        d = dispatcher.Dispatcher()
+        d.set_default_handler(lambda address, *args: self.messages.put((address, args)))
+        self.server = osc_server.BlockingOSCUDPServer(("127.0.0.1", 0), d)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def next(self, timeout=20.0) -> tuple[str, tuple]:
+        try:
+            return self.messages.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("the patch sent nothing") from None
+
+    def until(self, address: str) -> list[tuple[str, tuple]]:
+        """Every message up to and including the next one at this address."""
+        seen = []
+        while True:
+            seen.append(self.next())
+            if seen[-1][0] == address:
+                return seen
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def peer_and_patch(tmp_path):
+    peer = OscPeer()
+    reply_port = free_udp_port()
+    patch = PdPatch(tmp_path, peer.port, reply_port)
+    replies = udp_client.SimpleUDPClient("127.0.0.1", reply_port)
+    try:
+        # on load the patch asks for the daemon's state, so its knobs start in sync
+        assert peer.next() == ("/oscgen/status", ())
+        yield peer, patch, replies
+        assert not [line for line in patch.log if "error" in line.split(":")[0] or "no method" in line], (
+            "Pd complained:\n" + "\n".join(patch.log)
+        )
+    finally:
+        patch.close()
+        peer.close()
+
+
+def test_committed_patch_is_what_the_generator_writes():
+    assert (PATCHES / "oscgen.pd").read_text() == build_pd.build(), (
+        "patches/oscgen.pd is stale: run python patches/tools/build.py"
+    )
+
+
+def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_patch):
+    peer, patch, _ = peer_and_patch
+    cases = [
+        ("prompt upbeat jazz piano 120 bpm", "/oscgen/prompt", ("upbeat jazz piano 120 bpm",)),
+        ("duration 8", "/oscgen/duration", (8.0,)),
+        ("bars 4", "/oscgen/bars", (4.0,)),
+        ("bpm 96", "/oscgen/bpm", (96.0,)),
+        ("temperature 0.75", "/oscgen/temperature", (0.75,)),
+        ("top_k 120", "/oscgen/top_k", (120,)),
+        ("top_p 0.5", "/oscgen/top_p", (0.5,)),
+        ("cfg 3", "/oscgen/cfg", (3.0,)),
+        ("seed 42", "/oscgen/seed", (42,)),
+        ("seed -1", "/oscgen/seed", (-1,)),
+        ("model musicgen-small", "/oscgen/model", ("musicgen-small",)),
+        ("generate", "/oscgen/generate", ()),
+        ("cancel", "/oscgen/cancel", ()),
+        ("status", "/oscgen/status", ()),
+        ("ping", "/oscgen/ping", ()),
+    ]
+    for control, address, args in cases:
+        patch.send(control)
+        got = peer.next()
+        assert got == (address, args), control
+        assert [type(a) for a in got[1]] == [type(a) for a in args], control  # int stays int
+        assert conforms(*got), got
+
+
+def test_knobs_follow_the_daemons_echoes_without_sending_them_back(peer_and_patch):
+    peer, patch, replies = peer_and_patch
+    echoes = {
+        "prompt": "dark ambient drone",
+        "model": "tiny-random",
+        "bpm": 90.0,
+        "temperature": 0.5,
+        "top_k": 99,
+        "top_p": 0.25,
+        "cfg": 2.0,
+        "seed": 7,
+        "duration": 3.0,
+        "bars": 0.0,
+    }
+    for name, value in echoes.items():
+        replies.send_message(f"/oscgen/param/{name}", [value])
+        assert patch.wait_event("param")[1] == name
+    # 'set' updated the boxes silently: the next thing the daemon hears is the ping
+    patch.send("ping")
+    assert peer.next() == ("/oscgen/ping", ())
+    # ... and the boxes now hold the echoed values: 'send all' pushes exactly those
+    patch.send("sendall")
+    patch.send("ping")
+    sent = dict(peer.until("/oscgen/ping")[:-1])
+    expected = {f"/oscgen/{k}": (v,) for k, v in echoes.items() if k != "bars"}  # bars 0 = unused
+    assert sent == expected  # values exact in float32
+    assert all(conforms(a, args) for a, args in sent.items())
+
+
+def test_bars_are_pushed_by_send_all_when_set(peer_and_patch):
+    peer, patch, replies = peer_and_patch
+    replies.send_message("/oscgen/param/bars", [8.0])
+    patch.wait_event("param")
+    patch.send("sendall")
+    patch.send("ping")
+    sent = [m for m in peer.until("/oscgen/ping") if m[0] in ("/oscgen/duration", "/oscgen/bars")]
+    assert sent == [("/oscgen/duration", (10.0,)), ("/oscgen/bars", (8.0,))]  # bars last: it wins
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
+def test_replies_reach_the_outlet_and_done_loads_the_wav(peer_and_patch, tmp_path, subtype):
+    _, patch, replies = peer_and_patch
+    samples = 25 * 640  # half a second at 32 kHz
+    wav = tmp_path / "take 1.wav"  # a space in the path, as in a musician's folder names
+    sf.write(wav, np.zeros(samples, dtype=np.float32), 32000, subtype=subtype)
+
+    replies.send_message("/oscgen/queued", [3, 0])
+    assert patch.wait_event("queued") == ["queued", "3", "0"]
+    replies.send_message("/oscgen/started", [3])
+    assert patch.wait_event("started") == ["started", "3"]
+    replies.send_message("/oscgen/progress", [3, 0.5])
+    assert patch.wait_event("progress") == ["progress", "3", "0.5"]
+    replies.send_message("/oscgen/done", [3, str(wav), 0.5])
+    assert patch.wait_event("done") == ["done", "3", str(wav), "0.5"]
+    # the preview read the file: [soundfiler] reports its length and sample rate
+    assert patch.wait_event("preview") == ["preview", str(samples), "32000"]
+    replies.send_message("/oscgen/error", [-1, "bad value for /oscgen/top_k: expected int"])
+    assert patch.wait_event("error") == ["error", "-1", "bad value for /oscgen/top_k: expected int"]
+    replies.send_message("/oscgen/cancelled", [4])
+    assert patch.wait_event("cancelled") == ["cancelled", "4"]
+    replies.send_message("/oscgen/ready", ["tiny-random"])
+    assert patch.wait_event("ready") == ["ready", "tiny-random"]
