@@ -10,10 +10,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from patches.tools import build_pd  # noqa: E402
+from patches.tools import build_maxpat, build_pd  # noqa: E402
 
 OUTPUTS = {
     ROOT / "patches" / "oscgen.pd": build_pd.build,
+    ROOT / "patches" / "oscgen.maxpat": build_maxpat.build,
 }
 
 
