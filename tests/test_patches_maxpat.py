@@ -13,7 +13,7 @@ import pytest
 from oscgen.service import protocol
 from patches.tools import build_maxpat
 from patches.tools.knobs import NUMBER_KNOBS
-from tests._pd_harness import PATCHES
+from tests._patch_helpers import PATCHES
 
 MAXPAT = PATCHES / "oscgen.maxpat"
 INBOUND = {a.path: a.args for a in protocol.INBOUND}

@@ -6,62 +6,13 @@ last one drives a real ``oscgen serve`` with the tiny model and waits for the WA
 
 from __future__ import annotations
 
-import queue
-import threading
-
 import numpy as np
 import pytest
 import soundfile as sf
-from pythonosc import dispatcher, osc_server, udp_client
+from pythonosc import udp_client
 
-from oscgen.service import protocol
 from patches.tools import build_pd
-from tests._pd_harness import PATCHES, PdPatch, free_udp_port
-
-INBOUND = {a.path: a.args for a in protocol.INBOUND}
-PY_TYPES = {"f": float, "i": int, "s": str}
-
-
-def conforms(address: str, args: tuple) -> bool:
-    """Do these arguments have exactly the OSC types the daemon's table lists for the address?"""
-    spec = INBOUND[address]
-    if spec.startswith("["):  # optional arguments
-        spec = spec.strip("[]")
-        return len(args) == 0 or (len(args) == len(spec) and all(type(a) is PY_TYPES[t] for a, t in zip(args, spec)))
-    if "|" in spec:
-        return len(args) == 1 and any(type(args[0]) is PY_TYPES[t] for t in spec.split("|"))
-    return len(args) == len(spec) and all(type(a) is PY_TYPES[t] for a, t in zip(args, spec))
-
-
-class OscPeer:
-    """Listens where the daemon would and records every message the patch sends."""
-
-    def __init__(self):
-        self.messages: queue.Queue[tuple[str, tuple]] = queue.Queue()
-        d = dispatcher.Dispatcher()
-        d.set_default_handler(lambda address, *args: self.messages.put((address, args)))
-        self.server = osc_server.BlockingOSCUDPServer(("127.0.0.1", 0), d)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def next(self, timeout=20.0) -> tuple[str, tuple]:
-        try:
-            return self.messages.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError("the patch sent nothing") from None
-
-    def until(self, address: str) -> list[tuple[str, tuple]]:
-        """Every message up to and including the next one at this address."""
-        seen = []
-        while True:
-            seen.append(self.next())
-            if seen[-1][0] == address:
-                return seen
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
+from tests._patch_helpers import PATCHES, OscPeer, PdPatch, conforms, free_udp_port
 
 @pytest.fixture
 def peer_and_patch(tmp_path):

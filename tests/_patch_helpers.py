@@ -1,4 +1,6 @@
-"""Runs the real patches/oscgen.pd headless, as an abstraction inside a three-box harness:
+"""Shared by the patch tests: a python-osc peer that records what a patch sends, the check of
+OSC arguments against the daemon's table, and PdPatch, which runs the real patches/oscgen.pd
+headless as an abstraction inside a three-box harness:
 
     [netreceive -u CTL]  ->  [oscgen DAEMON_PORT REPLY_PORT]  ->  [print EVENT]
 
@@ -16,6 +18,10 @@ import threading
 import time
 from pathlib import Path
 
+from pythonosc import dispatcher, osc_server
+
+from oscgen.service import protocol
+
 PATCHES = Path(__file__).resolve().parents[1] / "patches"
 
 HARNESS = """#N canvas 0 0 450 300 12;
@@ -25,6 +31,52 @@ HARNESS = """#N canvas 0 0 450 300 12;
 #X connect 0 0 1 0;
 #X connect 1 0 2 0;
 """
+
+
+INBOUND = {a.path: a.args for a in protocol.INBOUND}
+PY_TYPES = {"f": float, "i": int, "s": str}
+
+
+def conforms(address: str, args) -> bool:
+    """Do these arguments have exactly the OSC types the daemon's table lists for the address?"""
+    spec = INBOUND[address]
+    if spec.startswith("["):  # optional arguments
+        spec = spec.strip("[]")
+        if len(args) == 0:
+            return True
+    if "|" in spec:
+        return len(args) == 1 and any(type(args[0]) is PY_TYPES[t] for t in spec.split("|"))
+    return len(args) == len(spec) and all(type(a) is PY_TYPES[t] for a, t in zip(args, spec))
+
+
+class OscPeer:
+    """Listens where the daemon would (a real UDP socket) and records every message it gets."""
+
+    def __init__(self):
+        self.messages: queue.Queue[tuple[str, tuple]] = queue.Queue()
+        d = dispatcher.Dispatcher()
+        d.set_default_handler(lambda address, *args: self.messages.put((address, args)))
+        self.server = osc_server.BlockingOSCUDPServer(("127.0.0.1", 0), d)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def next(self, timeout=20.0) -> tuple[str, tuple]:
+        try:
+            return self.messages.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("nothing arrived") from None
+
+    def until(self, address: str) -> list[tuple[str, tuple]]:
+        """Every message up to and including the next one at this address."""
+        seen = []
+        while True:
+            seen.append(self.next())
+            if seen[-1][0] == address:
+                return seen
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def pd_binary() -> str:
