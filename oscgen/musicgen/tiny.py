@@ -31,12 +31,26 @@ NOISE_WARNING = (
 # enc_to_dec projection exists; 4 codebooks of 2048; EnCodec 32 kHz-style hop of 640 samples).
 _SPM_VOCAB = 256
 _T5_EXTRA_IDS = 100
-_TEXT = dict(vocab_size=384, d_model=32, d_kv=8, num_heads=4, d_ff=64, num_layers=2,
-             relative_attention_num_buckets=32, relative_attention_max_distance=128)
-_DECODER = dict(hidden_size=64, num_attention_heads=4, ffn_dim=128, num_hidden_layers=2,
-                num_codebooks=4, vocab_size=2048, max_position_embeddings=2048)
-_AUDIO = dict(num_filters=4, hidden_size=16, codebook_size=2048, upsampling_ratios=[8, 5, 4, 4],
-              target_bandwidths=[2.2], sampling_rate=32000)
+_SIZES = {
+    "tiny": dict(
+        text=dict(vocab_size=384, d_model=32, d_kv=8, num_heads=4, d_ff=64, num_layers=2),
+        decoder=dict(hidden_size=64, num_attention_heads=4, ffn_dim=128, num_hidden_layers=2),
+        audio=dict(num_filters=4, hidden_size=16),
+    ),
+    # The real checkpoints' dimensions (t5-base text encoder, EnCodec 32 kHz), for shape tests
+    # and for benchmarks on random weights at full size.
+    "small": dict(
+        text=dict(vocab_size=32128, d_model=768, d_kv=64, num_heads=12, d_ff=3072, num_layers=12),
+        decoder=dict(hidden_size=1024, num_attention_heads=16, ffn_dim=4096, num_hidden_layers=24),
+        audio=dict(num_filters=64, hidden_size=128),
+    ),
+    "medium": dict(
+        text=dict(vocab_size=32128, d_model=768, d_kv=64, num_heads=12, d_ff=3072, num_layers=12),
+        decoder=dict(hidden_size=1536, num_attention_heads=24, ffn_dim=6144, num_hidden_layers=48),
+        audio=dict(num_filters=64, hidden_size=128),
+    ),
+}
+SIZES = tuple(_SIZES)
 
 # Sentencepiece training text: prompts of the kind musicians type.  Fixed, so the model is too.
 _SPM_TEXT = """\
@@ -66,13 +80,16 @@ baroque harpsichord fugue, counterpoint, ornamented lines
 """
 
 
-def text_encoder_config() -> dict:
-    """A T5 encoder config (relu feed-forward, like t5-base) with tiny dimensions."""
+def text_encoder_config(size: str = "tiny") -> dict:
+    """A T5 encoder config (relu feed-forward, like t5-base)."""
+    dims = _SIZES[size]["text"]
     return {
         "model_type": "t5",
         "architectures": ["T5EncoderModel"],
-        **_TEXT,
-        "num_decoder_layers": _TEXT["num_layers"],
+        **dims,
+        "relative_attention_num_buckets": 32,
+        "relative_attention_max_distance": 128,
+        "num_decoder_layers": dims["num_layers"],
         "feed_forward_proj": "relu",
         "dense_act_fn": "relu",
         "is_gated_act": False,
@@ -90,13 +107,18 @@ def text_encoder_config() -> dict:
     }
 
 
-def audio_encoder_config() -> dict:
+def audio_encoder_config(size: str = "tiny") -> dict:
     """An EnCodec config shaped like facebook/encodec_32khz (non-causal, reflect padding)."""
+    dims = _SIZES[size]["audio"]
     return {
         "model_type": "encodec",
         "architectures": ["EncodecModel"],
-        **_AUDIO,
-        "codebook_dim": _AUDIO["hidden_size"],
+        **dims,
+        "codebook_dim": dims["hidden_size"],
+        "codebook_size": 2048,
+        "upsampling_ratios": [8, 5, 4, 4],
+        "target_bandwidths": [2.2],
+        "sampling_rate": 32000,
         "audio_channels": 1,
         "normalize": False,
         "chunk_length_s": None,
@@ -116,10 +138,13 @@ def audio_encoder_config() -> dict:
     }
 
 
-def decoder_config() -> dict:
+def decoder_config(size: str = "tiny") -> dict:
     return {
         "model_type": "musicgen_decoder",
-        **_DECODER,
+        **_SIZES[size]["decoder"],
+        "num_codebooks": 4,
+        "vocab_size": 2048,
+        "max_position_embeddings": 2048,
         "activation_function": "gelu",
         "dropout": 0.1,
         "attention_dropout": 0.0,
@@ -129,13 +154,16 @@ def decoder_config() -> dict:
         "scale_embedding": False,
         "use_cache": True,
         "audio_channels": 1,
-        "pad_token_id": _DECODER["vocab_size"],
-        "bos_token_id": _DECODER["vocab_size"],
+        "pad_token_id": 2048,
+        "bos_token_id": 2048,
         "tie_word_embeddings": False,
     }
 
 
-def musicgen_config() -> dict:
+def musicgen_config(size: str = "tiny") -> dict:
+    """A complete MusicGen config.json: "tiny" (the built-in model), or the real "small"/"medium"."""
+    if size not in _SIZES:
+        raise ValueError(f"size must be one of {', '.join(_SIZES)}, got {size!r}")
     return {
         "model_type": "musicgen",
         "architectures": ["MusicgenForConditionalGeneration"],
@@ -143,15 +171,15 @@ def musicgen_config() -> dict:
         "initializer_factor": 0.02,
         "dtype": "float32",
         "torch_dtype": "float32",
-        "text_encoder": text_encoder_config(),
-        "audio_encoder": audio_encoder_config(),
-        "decoder": decoder_config(),
+        "text_encoder": text_encoder_config(size),
+        "audio_encoder": audio_encoder_config(size),
+        "decoder": decoder_config(size),
     }
 
 
 def generation_config() -> dict:
     """MusicGen's hub generation defaults (sampling, top-k 250, guidance 3, 30 s max)."""
-    bos = _DECODER["vocab_size"]
+    bos = 2048
     return {"bos_token_id": bos, "decoder_start_token_id": bos, "pad_token_id": bos,
             "do_sample": True, "top_k": 250, "guidance_scale": 3.0, "max_length": 1500}
 
@@ -380,9 +408,15 @@ def write_tiny_model(path, seed: int = 0, shards: int = 1) -> Path:
     ``shards > 1`` writes ``model-0000N-of-0000M.safetensors`` + ``model.safetensors.index.json``
     instead of one ``model.safetensors`` (the layout of larger hub checkpoints).
     """
+    return write_random_model(path, "tiny", seed=seed, shards=shards)
+
+
+def write_random_model(path, size: str = "tiny", seed: int = 0, shards: int = 1) -> Path:
+    """Write a random-weight MusicGen checkpoint of ``size`` ("tiny", "small" or "medium": the
+    real dimensions, for benchmarks) into ``path``.  Same seed, same bytes."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    config = musicgen_config()
+    config = musicgen_config(size)
     (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     (path / "generation_config.json").write_text(json.dumps(generation_config(), indent=2) + "\n")
     for name, content in _tokenizer_files().items():
@@ -405,12 +439,13 @@ def write_tiny_model(path, seed: int = 0, shards: int = 1) -> Path:
         (path / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
 
     (path / "README.md").write_text(
-        "# tiny-random (oscgen)\n\n**RANDOM WEIGHTS -> NOISE.** " + NOISE_WARNING + "\n\n"
+        f"# random MusicGen, {size} (oscgen)\n\n**RANDOM WEIGHTS -> NOISE.** " + NOISE_WARNING + "\n\n"
         "A MusicGen checkpoint in the transformers layout with MusicGen's structure (T5 encoder, "
-        "decoder over 4 codebooks of 2048 codes at 50 frames/s, EnCodec 32 kHz) and tiny "
-        f"dimensions, written by oscgen.musicgen.tiny.write_tiny_model(seed={seed}).\n"
+        "decoder over 4 codebooks of 2048 codes at 50 frames/s, EnCodec 32 kHz) and "
+        f"{size} dimensions, written by oscgen.musicgen.tiny.write_random_model(size={size!r}, seed={seed}).\n"
     )
-    marker = {"random_weights": True, "warning": NOISE_WARNING, "seed": seed, "version": TINY_VERSION}
+    marker = {"random_weights": True, "warning": NOISE_WARNING, "size": size, "seed": seed,
+              "version": TINY_VERSION}
     (path / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n")
     return path
 
