@@ -120,14 +120,19 @@ def _hub_snapshot(repo_id: str) -> Path:
     try:
         path = Path(snapshot_download(repo_id, allow_patterns=HUB_ALLOW_PATTERNS))
     except Exception as exc:  # offline, no such repo, gated, network down: all mean "not here"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelNotFoundError(
             f"cannot get the weights of hub repo {repo_id!r}: nothing usable is cached in "
-            f"{hf_cache_dir()} and the hub could not provide it ({type(exc).__name__}: {reason}). "
+            f"{hf_cache_dir()} and the hub could not provide it ({_reason(exc)}). "
             f"{_how_to_point_at_a_folder()}"
         ) from exc
     check_model_dir(path, source=f"hub repo {repo_id!r}")
     return path
+
+
+def _reason(exc: Exception) -> str:
+    """An exception as one short clause: its type and the first line of its message."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0].rstrip('.')}" if text else type(exc).__name__
 
 
 def cached_hub_snapshot(repo_id: str) -> Path | None:
@@ -140,6 +145,37 @@ def cached_hub_snapshot(repo_id: str) -> Path | None:
     except Exception:  # not cached, or cached only in part: fall through to a download
         return None
     return path
+
+
+def fetch(model: str, to: str | os.PathLike | None = None) -> Path:
+    """Download ``model`` (alias or hub repo id) into the HF cache, asking the hub even when a copy
+    is cached (to pick up a newer revision); with ``to``, also copy it into ``to/<name>`` as a plain
+    folder that can be carried to an offline machine.  Returns the folder to pass as ``model``."""
+    import shutil
+
+    from huggingface_hub import snapshot_download
+
+    if model == TINY_MODEL:
+        source = tiny_model_dir()
+    else:
+        repo_id = KNOWN_MODELS.get(model, model)
+        if not _REPO_ID.match(repo_id):
+            raise ModelNotFoundError(f"cannot fetch {model!r}: give one of {', '.join(KNOWN_MODELS)} or a hub repo id (owner/name)")
+        try:
+            source = Path(snapshot_download(repo_id, allow_patterns=HUB_ALLOW_PATTERNS))
+        except Exception as exc:  # offline, unknown repo, gated
+            raise ModelNotFoundError(
+                f"cannot download hub repo {repo_id!r} into {hf_cache_dir()} ({_reason(exc)}). On a "
+                "machine without network, copy a folder fetched elsewhere (oscgen fetch MODEL --to DIR) "
+                "and pass it as --model /path/to/folder."
+            ) from exc
+        check_model_dir(source, source=f"hub repo {repo_id!r}")
+    if to is None:
+        return source
+    dest = Path(to).expanduser() / (model.replace("/", "--"))
+    shutil.copytree(source, dest, dirs_exist_ok=True)  # follows the cache's symlinks: real files
+    check_model_dir(dest)
+    return dest
 
 
 def tiny_model_dir() -> Path:
