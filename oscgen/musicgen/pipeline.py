@@ -34,6 +34,8 @@ CACHE_BLOCK = 256
 # Encoder states are zero-padded (and masked) to a multiple of this, so prompts of similar
 # length share one compiled step.
 TEXT_BLOCK = 16
+# Bump when convert_weights changes, so cached conversions are redone.
+CONVERSION_TAG = "oscgen-musicgen-v1"
 # Share of the progress bar given to decoding; EnCodec takes the rest.
 DECODE_SHARE = 0.95
 
@@ -73,6 +75,7 @@ class MusicGen(nn.Module):
         self._compiled_steps: dict[tuple, Callable] = {}
         self.name: str | None = None  # what from_pretrained was asked for
         self.model_dir: Path | None = None
+        self.random_weights = False  # True for oscgen's tiny random model: its output is noise
 
     @property
     def config(self) -> dict:
@@ -93,13 +96,19 @@ class MusicGen(nn.Module):
         config = weights.load_config(model_dir)
         instance = cls(config, tokenizer=T5Tokenizer.from_dir(model_dir))
         params = weights.cached_conversion(
-            model_dir, "oscgen-musicgen-v1", lambda: convert_weights(weights.load_weights(model_dir), encodec.sanitize)
+            model_dir, CONVERSION_TAG, lambda: convert_weights(weights.load_weights(model_dir), encodec.sanitize)
         )
-        instance.load_weights(list(params.items()), strict=True)
-        mx.eval(instance.parameters())
+        instance.load_converted(params)
         instance.name = model
         instance.model_dir = Path(model_dir)
+        instance.random_weights = weights.is_random_weights(model_dir)
         return instance
+
+    def load_converted(self, params: dict[str, mx.array]) -> None:
+        """Load the output of ``convert_weights`` (every parameter must be there) and
+        materialise it, so the first generation does not pay for reading the weights."""
+        self.load_weights(list(params.items()), strict=True)
+        mx.eval(self.parameters())
 
     # ---------------------------------------------------------------- text
 
