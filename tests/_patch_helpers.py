@@ -38,12 +38,15 @@ PY_TYPES = {"f": float, "i": int, "s": str}
 
 
 def conforms(address: str, args) -> bool:
-    """Do these arguments have exactly the OSC types the daemon's table lists for the address?"""
+    """Do these arguments have exactly the OSC types the daemon's table lists for the address?
+    ``[x]`` optional, ``a|b`` either, ``s...`` one or more atoms (the daemon joins them)."""
     spec = INBOUND[address]
-    if spec.startswith("["):  # optional arguments
+    if spec.startswith("["):
         spec = spec.strip("[]")
         if len(args) == 0:
             return True
+    if spec == "s...":
+        return len(args) >= 1 and all(type(a) in (str, int, float) for a in args)
     if "|" in spec:
         return len(args) == 1 and any(type(args[0]) is PY_TYPES[t] for t in spec.split("|"))
     return len(args) == len(spec) and all(type(a) is PY_TYPES[t] for a, t in zip(args, spec))

@@ -12,6 +12,7 @@ import soundfile as sf
 from pythonosc import udp_client
 
 from patches.tools import build_pd
+from patches.tools.knobs import NUMBER_KNOBS
 from tests._patch_helpers import PATCHES, OscPeer, PdPatch, conforms, free_udp_port
 
 @pytest.fixture
@@ -101,7 +102,8 @@ def test_bars_are_pushed_by_send_all_when_set(peer_and_patch):
     patch.send("sendall")
     patch.send("ping")
     sent = [m for m in peer.until("/oscgen/ping") if m[0] in ("/oscgen/duration", "/oscgen/bars")]
-    assert sent == [("/oscgen/duration", (10.0,)), ("/oscgen/bars", (8.0,))]  # bars last: it wins
+    default = next(k.default for k in NUMBER_KNOBS if k.name == "duration")
+    assert sent == [("/oscgen/duration", (default,)), ("/oscgen/bars", (8.0,))]  # bars last: it wins
 
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
@@ -125,5 +127,11 @@ def test_replies_reach_the_outlet_and_done_loads_the_wav(peer_and_patch, tmp_pat
     assert patch.wait_event("error") == ["error", "-1", "bad value for /oscgen/top_k: expected int"]
     replies.send_message("/oscgen/cancelled", [4])
     assert patch.wait_event("cancelled") == ["cancelled", "4"]
-    replies.send_message("/oscgen/ready", ["tiny-random"])
-    assert patch.wait_event("ready") == ["ready", "tiny-random"]
+    replies.send_message("/oscgen/ready", ["tiny-random", "random weights: the output is noise"])
+    assert patch.wait_event("ready") == ["ready", "tiny-random", "random weights: the output is noise"]
+    replies.send_message("/oscgen/status", [-1, 0, "ready"])
+    assert patch.wait_event("status") == ["status", "-1", "0", "ready"]
+    replies.send_message("/oscgen/preset", [0, "ambient"])
+    assert patch.wait_event("preset") == ["preset", "0", "ambient"]
+    replies.send_message("/oscgen/shutdown", ["SIGTERM"])
+    assert patch.wait_event("shutdown") == ["shutdown", "SIGTERM"]

@@ -249,7 +249,7 @@ def send_to_daemon() -> Canvas:
 
 
 def replies() -> Canvas:
-    c = Canvas(1100, 700)
+    c = Canvas(1350, 700)
     c.comment(10, 5, "REPLIES FROM THE DAEMON. [netreceive -u -b] listens on the reply port, "
                      "[oscparse] turns each packet into a list (/oscgen/done 3 /x.wav 2.5 -> "
                      "oscgen done 3 /x.wav 2.5) and [route] sorts them. Every reply also leaves "
@@ -268,7 +268,8 @@ def replies() -> Canvas:
     c.connect(both, 1, events)
     c.connect(both, 1, quiet)
     c.connect(quiet, 2, log)
-    kinds = ["queued", "started", "progress", "done", "cancelled", "error", "param", "ready", "pong"]
+    kinds = ["queued", "started", "progress", "done", "cancelled", "error", "param", "ready", "pong",
+             "status", "shutdown", "preset"]
     route = c.obj(10, 290, "route " + " ".join(kinds))
     c.connect(both, 0, route)
     state = c.obj(10, 640, "s $0-state-in")
@@ -338,12 +339,50 @@ def replies() -> Canvas:
     e_trim = c.obj(760, 455, "list trim")
     c.chain(split, e_set, e_trim)
     c.connect(e_trim, 0, c.obj(760, 480, "s $0-error-in"))
-    # ready model
-    r_sym = c.obj(900, 340, "symbol")
-    c.connect(route, 7, r_sym)
-    r_t = c.obj(900, 370, "t b s")
-    c.connect(r_sym, 0, r_t)
-    c.connect(r_t, 0, set_state(900, 400, "ready"))
+    # ready model [note]: the model is shown in the model box, the note (why the output is
+    # noise, for tiny-random) on the daemon line
+    r_split = c.obj(900, 340, "list split 1")
+    c.connect(route, 7, r_split)
+    r_note = c.obj(980, 370, "route bang")
+    c.connect(r_split, 1, r_note)
+    r_note_trim = c.obj(1040, 395, "list trim")
+    r_note_sym = c.obj(1040, 420, "symbol")
+    r_note_words = c.subpatch(1040, 445, "split-words", split_words())
+    r_line = c.obj(900, 470, "list append")
+    c.connect(r_note, 1, r_note_trim)
+    c.chain(r_note_trim, r_note_sym, r_note_words)
+    c.connect(r_note_words, 0, r_line, 1)
+    c.connect(r_note, 0, r_line, 1)  # no note: clear the last one
+    r_t = c.obj(900, 370, "t a a b")
+    c.connect(r_split, 0, r_t)
+    c.connect(r_t, 2, set_state(900, 400, "ready"))
+    c.connect(r_t, 0, r_line)
+    r_set = c.obj(900, 495, "list prepend set ready")
+    r_trim = c.obj(900, 520, "list trim")
+    daemon_line = c.obj(900, 545, "s $0-daemon-in")
+    c.chain(r_line, r_set, r_trim, daemon_line)
+    r_model = c.obj(960, 400, "list trim")
+    r_model_sym = c.obj(960, 425, "symbol")
+    c.connect(r_t, 1, r_model)
+    c.connect(r_model, 0, r_model_sym)
+    # status running-job waiting worker-state: the daemon line
+    st = c.msg(1100, 340, "set worker $3 / $2 waiting")
+    c.connect(route, 9, st)
+    c.connect(st, 0, daemon_line)
+    # shutdown why
+    sd_sym = c.obj(1100, 400, "symbol")
+    sd_words = c.subpatch(1100, 425, "split-words", split_words())
+    sd_set = c.obj(1100, 450, "list prepend set stopped:")
+    sd_trim = c.obj(1100, 475, "list trim")
+    c.connect(route, 10, sd_sym)
+    c.chain(sd_sym, sd_words, sd_set, sd_trim, daemon_line)
+    sd_state = c.obj(1250, 400, "t b")
+    c.connect(route, 10, sd_state)
+    c.connect(sd_state, 0, set_state(1250, 430, "stopped"))
+    # preset number name
+    pre = c.msg(1250, 340, "set preset $2 loaded")
+    c.connect(route, 11, pre)
+    c.connect(pre, 0, daemon_line)
     # pong: flash the 'alive' light
     c.connect(route, 8, c.obj(1000, 340, "s $0-alive-in"))
 
@@ -372,7 +411,7 @@ def replies() -> Canvas:
     m_set = c.msg(600, 745, "set $1")
     c.connect(pr, len(names) - 1, m_sym)
     c.chain(m_sym, m_set, c.obj(600, 770, "s $0-model-in"))
-    c.connect(r_t, 1, m_set)  # the ready model is the model in use
+    c.connect(r_model_sym, 0, m_set)  # the ready model is the model in use
     c.height = 880
     return c
 
@@ -522,10 +561,11 @@ def build() -> str:
     c.hsl(330, sy + 27, 300, 18, 0, 1, label="progress", receive="$0-progress-in")
     c.symbolatom(20, sy + 55, 70, label="last_file", receive="$0-path-in", label_pos=3)
     c.floatatom(760, sy + 55, 6, label="seconds", receive="$0-seconds-in")
-    c.listbox(20, sy + 100, 70, label="last_error", receive="$0-error-in", label_pos=3)
+    c.listbox(20, sy + 100, 70, label="daemon", receive="$0-daemon-in", label_pos=3)
+    c.listbox(20, sy + 145, 70, label="last_error", receive="$0-error-in", label_pos=3)
 
     # preview
-    py = 560
+    py = 590
     c.comment(20, py, "PREVIEW (the finished WAV - turn DSP on to hear it):", 60)
     c.bng(20, py + 25, 25, "play", send="$0-play", receive="$0-play-in")
     c.bng(100, py + 25, 25, "stop", send="$0-stop", receive="$0-stop-in")
@@ -538,7 +578,7 @@ def build() -> str:
     del dsp_on, dsp_off
 
     # wiring
-    wy = 640
+    wy = 670
     c.comment(20, wy, "WIRING (open to read):", 30)
     c.subpatch(20, wy + 25, "send-to-daemon", send_to_daemon())
     c.subpatch(160, wy + 25, "replies", replies())
@@ -550,5 +590,5 @@ def build() -> str:
     c.connect(inlet, 0, c.obj(760, wy + 50, "s $0-from-inlet"))
     events = c.obj(860, wy + 25, "r $0-events")
     c.connect(events, 0, c.obj(860, wy + 50, "outlet"))
-    c.height = 760
+    c.height = 800
     return c.render() + "\n"

@@ -30,7 +30,7 @@ _INBOUND_TYPES = {a.path.rsplit("/", 1)[1]: a.args for a in protocol.INBOUND}
 # Numeric knobs. duration and bars are two ways to say how long: setting duration clears bars;
 # bars uses bpm (4/4).
 NUMBER_KNOBS: tuple[Knob, ...] = (
-    Knob("duration", 10.0, "seconds, 0-30"),
+    Knob("duration", 8.0, "seconds, 0-30"),
     Knob("bars", 0.0, "length in bars at bpm (0 = use duration)"),
     Knob("bpm", 120.0, "tempo for bars"),
     Knob("temperature", 1.0, "randomness, 0.5-1.5"),
@@ -49,6 +49,6 @@ ACTIONS = ("generate", "cancel", "status", "ping")
 for _k in NUMBER_KNOBS:
     assert _k.osc_type in ("f", "i"), _k
 for _name in TEXT_KNOBS:
-    assert _INBOUND_TYPES[_name] == "s", _name
+    assert _INBOUND_TYPES[_name] in ("s", "s..."), _name  # s...: atoms joined by the daemon
 for _name in (*[k.name for k in NUMBER_KNOBS], *TEXT_KNOBS):
     assert _name in protocol.KNOBS, _name
