@@ -78,9 +78,26 @@ def on_error(job, message):
     show('Lasterror', message)
 
 
-def on_ready(model):
+def on_ready(model, note=''):
+    """The worker is warm; the note says when its output is only noise (tiny-random)."""
     status('ready')
     remember('model', model)
+    remember('daemon', 'ready: {}{}'.format(model, ' - ' + note if note else ''))
+
+
+def on_status(running_job, waiting, worker):
+    remember('daemon', 'worker {}, {} waiting'.format(worker, int(waiting)))
+    if running_job >= 0:
+        remember('job', int(running_job))
+
+
+def on_preset(number, name):
+    remember('daemon', 'preset {} ({}) loaded'.format(name, int(number)))
+
+
+def on_shutdown(why):
+    status('stopped')
+    remember('daemon', 'stopped: {}'.format(why))
 
 
 def on_pong():
@@ -113,6 +130,9 @@ HANDLERS = {
     '/oscgen/cancelled': on_cancelled,
     '/oscgen/error': on_error,
     '/oscgen/ready': on_ready,
+    '/oscgen/status': on_status,
+    '/oscgen/preset': on_preset,
+    '/oscgen/shutdown': on_shutdown,
     '/oscgen/pong': on_pong,
     '/oscgen/learned': on_learned,
     '/oscgen/tempo': on_tempo,
