@@ -55,11 +55,11 @@ def conforms(address: str, args) -> bool:
 class OscPeer:
     """Listens where the daemon would (a real UDP socket) and records every message it gets."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.messages: queue.Queue[tuple[str, tuple]] = queue.Queue()
         d = dispatcher.Dispatcher()
         d.set_default_handler(lambda address, *args: self.messages.put((address, args)))
-        self.server = osc_server.BlockingOSCUDPServer(("127.0.0.1", 0), d)
+        self.server = osc_server.BlockingOSCUDPServer(("127.0.0.1", port), d)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

@@ -1,8 +1,8 @@
 """Pure Data: the real patches/oscgen.pd, headless (pd -nogui -noaudio), over real 127.0.0.1 UDP.
 
-The first tests put a python-osc peer where the daemon would be, to check byte for byte what the
-patch sends (addresses and OSC types from the daemon's table) and how it reacts to each reply; the
-last one drives a real ``oscgen serve`` with the tiny model and waits for the WAV."""
+These tests put a python-osc peer where the daemon would be, to check byte for byte what the
+patch sends (addresses and OSC types from the daemon's table) and how it reacts to each reply;
+test_patches_pd_daemon.py drives a real ``oscgen serve`` with it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pythonosc import udp_client
 from patches.tools import build_pd
 from patches.tools.knobs import NUMBER_KNOBS
 from tests._patch_helpers import PATCHES, OscPeer, PdPatch, conforms, free_udp_port
+
 
 @pytest.fixture
 def peer_and_patch(tmp_path):
@@ -106,6 +107,23 @@ def test_bars_are_pushed_by_send_all_when_set(peer_and_patch):
     assert sent == [("/oscgen/duration", (default,)), ("/oscgen/bars", (8.0,))]  # bars last: it wins
 
 
+def test_a_patch_opened_before_the_daemon_reaches_it_once_it_starts(tmp_path):
+    daemon_port = free_udp_port()  # nothing listens here yet: the load-time /oscgen/status is lost
+    patch = PdPatch(tmp_path, daemon_port, free_udp_port())
+    try:
+        patch.send("ping")
+        patch.send("ping")
+        peer = OscPeer(daemon_port)  # the daemon starts
+        try:
+            patch.send("generate")
+            # (the pings may land before or after the peer binds; generate must arrive)
+            assert ("/oscgen/generate", ()) in peer.until("/oscgen/generate")
+        finally:
+            peer.close()
+    finally:
+        patch.close()
+
+
 @pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
 def test_replies_reach_the_outlet_and_done_loads_the_wav(peer_and_patch, tmp_path, subtype):
     _, patch, replies = peer_and_patch
@@ -135,3 +153,4 @@ def test_replies_reach_the_outlet_and_done_loads_the_wav(peer_and_patch, tmp_pat
     assert patch.wait_event("preset") == ["preset", "0", "ambient"]
     replies.send_message("/oscgen/shutdown", ["SIGTERM"])
     assert patch.wait_event("shutdown") == ["shutdown", "SIGTERM"]
+
