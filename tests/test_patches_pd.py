@@ -43,6 +43,7 @@ def test_committed_patch_is_what_the_generator_writes():
 def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_patch):
     peer, patch, _ = peer_and_patch
     cases = [
+        ("generate", "/oscgen/generate", ()),  # the prompt box is empty: nothing else to send
         ("prompt upbeat jazz piano 120 bpm", "/oscgen/prompt", ("upbeat jazz piano 120 bpm",)),
         ("duration 8", "/oscgen/duration", (8.0,)),
         ("bars 4", "/oscgen/bars", (4.0,)),
@@ -54,7 +55,6 @@ def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_p
         ("seed 42", "/oscgen/seed", (42,)),
         ("seed -1", "/oscgen/seed", (-1,)),
         ("model musicgen-small", "/oscgen/model", ("musicgen-small",)),
-        ("generate", "/oscgen/generate", ()),
         ("cancel", "/oscgen/cancel", ()),
         ("status", "/oscgen/status", ()),
         ("ping", "/oscgen/ping", ()),
@@ -65,6 +65,10 @@ def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_p
         assert got == (address, args), control
         assert [type(a) for a in got[1]] == [type(a) for a in args], control  # int stays int
         assert conforms(*got), got
+    # with a prompt in the box, generate re-sends it first: what the patch shows is what plays
+    patch.send("generate")
+    assert peer.next() == ("/oscgen/prompt", ("upbeat jazz piano 120 bpm",))
+    assert peer.next() == ("/oscgen/generate", ())
 
 
 def test_knobs_follow_the_daemons_echoes_without_sending_them_back(peer_and_patch):

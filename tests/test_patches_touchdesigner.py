@@ -227,7 +227,8 @@ def test_panel_buttons_and_knobs_send_through_the_parameter_execute_dat(td):
     assert peer.next() == ("/oscgen/temperature", (0.75,))
     panel.par.Prompt = "rainy lofi"
     assert peer.next() == ("/oscgen/prompt", ("rainy lofi",))
-    parexec.onPulse(panel.par.Generate)
+    parexec.onPulse(panel.par.Generate)  # re-sends the prompt it shows, then generates
+    assert peer.next() == ("/oscgen/prompt", ("rainy lofi",))
     assert peer.next() == ("/oscgen/generate", ())
     parexec.onPulse(panel.par.Cancel)
     assert peer.next() == ("/oscgen/cancel", ())

@@ -210,14 +210,22 @@ def send_to_daemon() -> Canvas:
     c.connect(model_fmt, 0, net)
 
     # buttons: no arguments
-    c.comment(x, 380, "Buttons: /oscgen/generate, /oscgen/cancel (the running job), "
-                      "/oscgen/status, /oscgen/ping.", 45)
+    c.comment(x, 380, "Buttons: /oscgen/generate (after the prompt box's text), /oscgen/cancel "
+                      "(the running job), /oscgen/status, /oscgen/ping.", 45)
     y = 430
     for action in ACTIONS:
         r = c.obj(x, y, f"r $0-{action}")
         fmt = c.obj(x + 110, y, f"oscformat oscgen {action}")
-        c.connect(r, 0, fmt)
         c.connect(fmt, 0, net)
+        if action == "generate":
+            # what you see is what you get: re-send the prompt box first (an empty one sends nothing)
+            first = c.obj(x + 110, y + 25, "t b b")
+            c.connect(r, 0, first)
+            c.connect(first, 1, c.obj(x + 170, y + 50, "s $0-prompt-in"))
+            c.connect(first, 0, fmt)
+            y += 60
+        else:
+            c.connect(r, 0, fmt)
         y += 30
 
     # send all: push every control's value (after a daemon restart, or to another daemon)
@@ -281,21 +289,23 @@ def replies() -> Canvas:
         c.connect(m, 0, state)
         return m
 
+    def job_event(x, y, word, fraction=None):
+        """id in -> show the job id, the state word and (optionally) set the progress bar."""
+        t = c.obj(x, y, "t f b b" if fraction is not None else "t f b")
+        c.connect(t, 0, job)
+        if fraction is not None:
+            m = c.msg(x + 40, y + 30, fraction)
+            c.connect(t, 1, m)
+            c.connect(m, 0, progress)
+        c.connect(t, 2 if fraction is not None else 1, set_state(x, y + 60, word))  # first out
+        return t
+
     # queued id position
     q = c.obj(10, 340, "unpack f f")
-    q_t = c.obj(10, 370, "t f b")
     c.connect(route, 0, q)
-    c.connect(q, 0, q_t)
-    c.connect(q_t, 0, job)
-    c.connect(q_t, 1, set_state(10, 400, "queued"))
+    c.connect(q, 0, job_event(10, 370, "queued"))
     # started id
-    s_t = c.obj(110, 340, "t f b b")
-    c.connect(route, 1, s_t)
-    c.connect(s_t, 0, job)
-    zero = c.msg(150, 400, "0")
-    c.connect(s_t, 1, zero)
-    c.connect(zero, 0, progress)
-    c.connect(s_t, 2, set_state(110, 430, "running"))
+    c.connect(route, 1, job_event(110, 340, "running", "0"))
     # progress id fraction
     p = c.obj(230, 340, "unpack f f")
     c.connect(route, 2, p)
@@ -312,21 +322,9 @@ def replies() -> Canvas:
     c.connect(path_t, 1, path_set)
     c.connect(path_set, 0, c.obj(440, 460, "s $0-path-in"))
     c.connect(path_t, 0, c.obj(400, 490, "s $0-load"))
-    d_t = c.obj(330, 520, "t f b b")
-    c.connect(d, 0, d_t)
-    c.connect(d_t, 0, job)
-    one = c.msg(370, 550, "1")
-    c.connect(d_t, 1, one)
-    c.connect(one, 0, progress)
-    c.connect(d_t, 2, set_state(330, 580, "done"))
+    c.connect(d, 0, job_event(330, 520, "done", "1"))
     # cancelled id
-    x_t = c.obj(560, 340, "t f b b")
-    c.connect(route, 4, x_t)
-    c.connect(x_t, 0, job)
-    zero2 = c.msg(600, 400, "0")
-    c.connect(x_t, 1, zero2)
-    c.connect(zero2, 0, progress)
-    c.connect(x_t, 2, set_state(560, 430, "cancelled"))
+    c.connect(route, 4, job_event(560, 340, "cancelled", "0"))
     # error id message
     e = c.obj(680, 340, "unpack f s")
     c.connect(route, 5, e)

@@ -36,7 +36,7 @@ PAR_TO_KNOB = {
 KNOB_TO_PAR = {knob: par for par, knob in PAR_TO_KNOB.items()}
 
 # pulse parameters on the panel -> function name in this module
-PULSES = {'Generate': 'generate', 'Cancel': 'cancel', 'Sync': 'status', 'Ping': 'ping',
+PULSES = {'Generate': 'generate_from_panel', 'Cancel': 'cancel', 'Sync': 'status', 'Ping': 'ping',
           'Play': 'play_preview'}
 
 # read-only displays on the panel, filled by the callbacks
@@ -78,6 +78,14 @@ def set_knob(knob, value):
 def generate(prompt=None):
     """Queue a take with the current knobs; a prompt given here overrides the stored one."""
     return send(PREFIX + '/generate', [str(prompt)] if prompt else [])
+
+
+def generate_from_panel():
+    """The panel's Generate: send the Prompt it shows first (what you see is what plays)."""
+    prompt = getattr(op(PANEL).par, 'Prompt', None)
+    if prompt is not None and str(prompt.eval()).strip():
+        set_knob('prompt', prompt.eval())
+    return generate()
 
 
 def cancel(job=None):
