@@ -16,7 +16,7 @@ PREFIX = '/oscgen'
 # knob -> (OSC type, default); the types are the daemon's (/oscgen/top_k i, /oscgen/temperature f ...)
 KNOBS = {
     'prompt': (str, ''),
-    'duration': (float, 10.0),
+    'duration': (float, 8.0),
     'bars': (float, 0.0),
     'bpm': (float, 120.0),
     'temperature': (float, 1.0),
