@@ -536,10 +536,10 @@ def build() -> str:
         c.comment(190, y, knob.hint, 40)
         y += 28
     c.symbolatom(20, y, 22, label="model", receive="$0-model-in", send="$0-model")
-    c.comment(320, y, "musicgen-small / musicgen-medium / tiny-random / a folder", 30)
+    c.comment(320, y, "musicgen-small / musicgen-medium / tiny-random / a folder", 60)
     y += 28
     c.symbolatom(20, y, 22, label="daemon_host", receive="$0-host-in", send="$0-host")
-    c.comment(320, y, f"reconnects on Enter (port $1, default {PORT})", 30)
+    c.comment(320, y, f"reconnects on Enter (port $1, default {PORT})", 60)
 
     # buttons
     bx = 520
@@ -552,8 +552,8 @@ def build() -> str:
     c.bng(bx + 100, 305, 25, "alive", receive="$0-alive-in", color="#fcfcc4")
 
     # status
-    sy = 400
-    c.comment(20, sy, "STATUS (from the daemon's replies):", 50)
+    sy = 445
+    c.comment(20, sy, "STATUS (from the daemon's replies):", 36)
     c.symbolatom(20, sy + 25, 10, label="state", receive="$0-state-in")
     c.floatatom(200, sy + 25, 5, label="job", receive="$0-job-in")
     c.hsl(330, sy + 27, 300, 18, 0, 1, label="progress", receive="$0-progress-in")
@@ -563,30 +563,30 @@ def build() -> str:
     c.listbox(20, sy + 145, 70, label="last_error", receive="$0-error-in", label_pos=3)
 
     # preview
-    py = 590
+    py = 635
     c.comment(20, py, "PREVIEW (the finished WAV - turn DSP on to hear it):", 60)
     c.bng(20, py + 25, 25, "play", send="$0-play", receive="$0-play-in")
     c.bng(100, py + 25, 25, "stop", send="$0-stop", receive="$0-stop-in")
     c.tgl(180, py + 27, 20, "autoplay", send="$0-autoplay", receive="$0-autoplay-in", on=True)
     c.hsl(300, py + 30, 150, 15, 0, 1, label="volume", send="$0-volume", receive="$0-volume-in",
           init_value=0.7)
-    dsp_on = c.msg(500, py + 27, "; pd dsp 1")
-    dsp_off = c.msg(580, py + 27, "; pd dsp 0")
-    c.comment(660, py + 27, "<- DSP on / off", 20)
-    del dsp_on, dsp_off
+    c.msg(500, py + 27, "; pd dsp 1")
+    c.msg(600, py + 27, "; pd dsp 0")
+    c.comment(700, py + 27, "<- DSP on / off", 20)
 
     # wiring
-    wy = 670
+    wy = 715
     c.comment(20, wy, "WIRING (open to read):", 30)
-    c.subpatch(20, wy + 25, "send-to-daemon", send_to_daemon())
-    c.subpatch(160, wy + 25, "replies", replies())
-    c.subpatch(250, wy + 25, "preview", preview())
-    c.subpatch(330, wy + 25, "inlet-outlet", inlet_outlet())
+    x = 20
+    for title, canvas in (("send-to-daemon", send_to_daemon()), ("replies", replies()),
+                          ("preview", preview()), ("inlet-outlet", inlet_outlet())):
+        c.subpatch(x, wy + 25, title, canvas)
+        x += 8 * len(f"pd {title}") + 30
     c.comment(20, wy + 55, "As an abstraction: [oscgen DAEMON_PORT REPLY_PORT] - messages into the "
                            "inlet (see inlet-outlet), every daemon reply out of the outlet.", 90)
     inlet = c.obj(760, wy + 25, "inlet")
     c.connect(inlet, 0, c.obj(760, wy + 50, "s $0-from-inlet"))
     events = c.obj(860, wy + 25, "r $0-events")
     c.connect(events, 0, c.obj(860, wy + 50, "outlet"))
-    c.height = 800
+    c.height = 850
     return c.render() + "\n"
