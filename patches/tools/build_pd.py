@@ -111,62 +111,54 @@ def split_words() -> Canvas:
 # -- the four subpatches -----------------------------------------------------------------------
 
 def send_to_daemon() -> Canvas:
-    c = Canvas(1000, 640)
+    c = Canvas(1280, 880)
     c.comment(10, 5, "SEND TO THE DAEMON. Each control's send name ($0-NAME) lands here and becomes "
                      "one OSC message: [oscformat] builds the packet, [netsend -u -b] sends it over "
                      "UDP. -f i sends an int, -f f a float, -f s one string, as the daemon's "
                      "address table declares.", 120)
-    net = c.obj(10, 590, "netsend -u -b")
-    c.comment(120, 590, "<- all OSC leaves through here", 40)
+    net = c.obj(10, 650, "netsend -u -b")
+    c.comment(120, 650, "<- all OSC leaves through here", 30)
 
     # connection: loadbang -> listen on the reply port, then connect to host:port and ask for state
-    c.comment(10, 60, f"On load: listen for replies on $2 (default {REPLY_PORT}), then connect "
-                      f"to the host in the 'daemon host' box on $1 (default {PORT}) and ask for "
-                      f"/oscgen/status so the knobs show the daemon's values.", 60)
-    lb = c.obj(10, 130, "loadbang")
-    order = c.obj(10, 155, "t b b b b")
-    # first of all: show the engine's defaults until the daemon's echoes replace them
-    defaults = c.obj(250, 130, "t " + " ".join("b" for _ in NUMBER_KNOBS))
-    c.connect(order, 3, defaults)
-    for i, knob in enumerate(NUMBER_KNOBS):
-        m = c.msg(10 + 80 * i, 810, f"set {knob.default:g}")
-        c.connect(defaults, i, m)
-        c.connect(m, 0, c.obj(10 + 80 * i, 835, f"s $0-{knob.name}-in"))
-    reply_arg = c.obj(170, 185, "f $2")
-    reply_default = c.obj(170, 210, "sel 0")
-    reply_const = c.msg(170, 235, str(REPLY_PORT))
-    listen = c.msg(170, 265, "listen $1")
-    to_rx = c.obj(170, 290, "s $0-netreceive")
-    port_arg = c.obj(90, 185, "f $1")
-    port_default = c.obj(90, 210, "sel 0")
-    port_const = c.msg(90, 235, str(PORT))
-    host_default = c.msg(10, 210, "symbol 127.0.0.1")
-    host_box = c.obj(10, 240, "s $0-host-in")
-    c.comment(250, 210, "<- no argument: the default port", 30)
+    c.comment(10, 60, f"On load: show the defaults, listen for replies on $2 (default {REPLY_PORT}), "
+                      f"connect to the 'daemon host' box's host on $1 (default {PORT}) and ask for "
+                      f"/oscgen/status so the knobs show the daemon's values.", 48)
+    lb = c.obj(10, 150, "loadbang")
+    order = c.obj(10, 175, "t b b b b")
     c.connect(lb, 0, order)
+    reply_arg = c.obj(250, 210, "f $2")
+    reply_default = c.obj(250, 235, "sel 0")
+    reply_const = c.msg(250, 260, str(REPLY_PORT))
+    listen = c.msg(250, 290, "listen $1")
+    to_rx = c.obj(250, 315, "s $0-netreceive")
     c.connect(order, 2, reply_arg)
     c.connect(reply_arg, 0, reply_default)
     c.connect(reply_default, 0, reply_const)
     c.connect(reply_default, 1, listen)
     c.connect(reply_const, 0, listen)
     c.connect(listen, 0, to_rx)
+    port_arg = c.obj(150, 210, "f $1")
+    port_default = c.obj(150, 235, "sel 0")
+    port_const = c.msg(150, 260, str(PORT))
     c.connect(order, 1, port_arg)
     c.connect(port_arg, 0, port_default)
+    c.comment(150, 340, "<- no argument: the default ports", 30)
+    host_default = c.msg(10, 235, "symbol 127.0.0.1")
     c.connect(order, 0, host_default)
-    c.connect(host_default, 0, host_box)
+    c.connect(host_default, 0, c.obj(10, 265, "s $0-host-in"))
 
-    host_in = c.obj(10, 320, "r $0-host")
-    target = c.obj(10, 350, "pack s f")
+    host_in = c.obj(10, 400, "r $0-host")
+    target = c.obj(10, 430, "pack s f")
     c.connect(port_default, 0, port_const)
     c.connect(port_default, 1, target, 1)
     c.connect(port_const, 0, target, 1)
     c.connect(host_in, 0, target)
-    steps = c.obj(10, 380, "t b a b")
-    disconnect = c.msg(150, 410, "disconnect")
-    connect = c.msg(70, 440, "connect $1 $2")
-    show = c.obj(200, 470, "print oscgen-sending-to")
-    sync = c.msg(10, 470, "bang")
-    ask = c.obj(10, 500, "s $0-status-in")
+    steps = c.obj(10, 460, "t b a b")
+    disconnect = c.msg(180, 490, "disconnect")
+    connect = c.msg(90, 520, "connect $1 $2")
+    show = c.obj(200, 550, "print oscgen-sending-to")
+    sync = c.msg(10, 550, "bang")
+    ask = c.obj(10, 580, "s $0-status-in")
     c.connect(target, 0, steps)
     c.connect(steps, 2, disconnect)
     c.connect(disconnect, 0, net)
@@ -176,9 +168,18 @@ def send_to_daemon() -> Canvas:
     c.connect(steps, 0, sync)
     c.connect(sync, 0, ask)
 
+    # first of all on load: show the daemon's defaults until its echoes replace them
+    c.comment(10, 745, "defaults shown at load (the shipped config.toml's)", 60)
+    defaults = c.obj(10, 770, "t " + " ".join("b" for _ in NUMBER_KNOBS))
+    c.connect(order, 3, defaults)
+    for i, knob in enumerate(NUMBER_KNOBS):
+        m = c.msg(10 + 150 * i, 800, f"set {knob.default:g}")
+        c.connect(defaults, i, m)
+        c.connect(m, 0, c.obj(10 + 150 * i, 825, f"s $0-{knob.name}-in"))
+
     # the knobs
-    x = 330
-    c.comment(x, 60, "Knobs: a number typed or dragged in a box leaves here at once.", 45)
+    x = 400
+    c.comment(x, 60, "Knobs: a number typed or dragged in a box leaves here at once.", 40)
     y = 110
     for knob in NUMBER_KNOBS:
         r = c.obj(x, y, f"r $0-{knob.name}")
@@ -186,12 +187,12 @@ def send_to_daemon() -> Canvas:
         c.connect(r, 0, fmt)
         c.connect(fmt, 0, net)
         if knob.name == "bars":
-            mirror = c.obj(x + 100, y, "s $0-bars-value")
+            mirror = c.obj(x + 110, y, "s $0-bars-value")
             c.connect(r, 0, mirror)
-        y += 55
+        y += 60
 
     # prompt and model: one OSC string each
-    x = 640
+    x = 720
     c.comment(x, 60, "Prompt: the list box outputs words, they are joined into one string.", 40)
     prompt = c.obj(x, 110, "r $0-prompt")
     join = c.subpatch(x, 140, "join-words", join_words())
@@ -212,16 +213,16 @@ def send_to_daemon() -> Canvas:
     # buttons: no arguments
     c.comment(x, 380, "Buttons: /oscgen/generate (after the prompt box's text), /oscgen/cancel "
                       "(the running job), /oscgen/status, /oscgen/ping.", 45)
-    y = 430
+    y = 440
     for action in ACTIONS:
         r = c.obj(x, y, f"r $0-{action}")
-        fmt = c.obj(x + 110, y, f"oscformat oscgen {action}")
+        fmt = c.obj(x + 120, y, f"oscformat oscgen {action}")
         c.connect(fmt, 0, net)
         if action == "generate":
             # what you see is what you get: re-send the prompt box first (an empty one sends nothing)
-            first = c.obj(x + 110, y + 25, "t b b")
+            first = c.obj(x + 120, y + 25, "t b b")
             c.connect(r, 0, first)
-            c.connect(first, 1, c.obj(x + 170, y + 50, "s $0-prompt-in"))
+            c.connect(first, 1, c.obj(x + 180, y + 50, "s $0-prompt-in"))
             c.connect(first, 0, fmt)
             y += 60
         else:
@@ -229,35 +230,29 @@ def send_to_daemon() -> Canvas:
         y += 30
 
     # send all: push every control's value (after a daemon restart, or to another daemon)
-    c.comment(10, 530, "'send all': bang every control so it re-sends its value - "
-                       "bars only when > 0 (else duration rules).", 45)
-    sendall = c.obj(330, 560, "r $0-sendall")
+    x = 1060
+    c.comment(x, 60, "'send all': bang every control so it re-sends its value - bars only when "
+                     "> 0 (else duration rules), and last.", 28)
+    sendall = c.obj(x, 170, "r $0-sendall")
     order = ["bars", "duration", "seed", "cfg", "top_p", "top_k", "temperature", "bpm", "model", "prompt"]
-    fan = c.obj(330, 590, "t " + " ".join("b" for _ in order))
+    fan = c.obj(x, 195, "t " + " ".join("b" for _ in order))
     c.connect(sendall, 0, fan)
     # [t] fires right to left: prompt first, bars last
     for i, knob_name in enumerate(order):
         if knob_name == "bars":
-            value = c.obj(500, 620, "f")
-            stored = c.obj(540, 590, "r $0-bars-value")
-            positive = c.obj(500, 645, "moses 1e-06")
-            to_box = c.obj(590, 670, "s $0-bars-in")
+            value = c.obj(x, 500, "f")
             c.connect(fan, i, value)
-            c.connect(stored, 0, value, 1)
+            c.connect(c.obj(x + 40, 470, "r $0-bars-value"), 0, value, 1)
+            positive = c.obj(x, 530, "moses 1e-06")
             c.connect(value, 0, positive)
-            c.connect(positive, 1, to_box)
-    # one [s] per knob, placed in a row under the [t]
-    for i, knob_name in enumerate(order):
-        if knob_name == "bars":
-            continue
-        s = c.obj(330 + 70 * (i % 3), 700 + 25 * (i // 3), f"s $0-{knob_name}-in")
-        c.connect(fan, i, s)
-    c.height = 880
+            c.connect(positive, 1, c.obj(x + 40, 560, "s $0-bars-in"))
+        else:
+            c.connect(fan, i, c.obj(x + 40, 230 + 25 * (len(order) - 1 - i), f"s $0-{knob_name}-in"))
     return c
 
 
 def replies() -> Canvas:
-    c = Canvas(1350, 700)
+    c = Canvas(1560, 980)
     c.comment(10, 5, "REPLIES FROM THE DAEMON. [netreceive -u -b] listens on the reply port, "
                      "[oscparse] turns each packet into a list (/oscgen/done 3 /x.wav 2.5 -> "
                      "oscgen done 3 /x.wav 2.5) and [route] sorts them. Every reply also leaves "
@@ -269,17 +264,24 @@ def replies() -> Canvas:
     trim = c.obj(10, 155, "list trim")
     ours = c.obj(10, 180, "route oscgen")
     both = c.obj(10, 205, "t a a")
-    events = c.obj(160, 230, "s $0-events")
-    quiet = c.obj(260, 230, "route progress pong")
-    log = c.obj(390, 260, "print oscgen")
+    events = c.obj(160, 235, "s $0-events")
+    quiet = c.obj(280, 235, "route progress pong")
+    log = c.obj(440, 265, "print oscgen")
+    c.comment(560, 235, "<- everything but progress and pong goes to the Pd window", 40)
     c.chain(rx_ctl, rx, parse, trim, ours, both)
     c.connect(both, 1, events)
     c.connect(both, 1, quiet)
     c.connect(quiet, 2, log)
     kinds = ["queued", "started", "progress", "done", "cancelled", "error", "param", "ready", "pong",
              "status", "shutdown", "preset"]
-    route = c.obj(10, 290, "route " + " ".join(kinds))
+    route = c.obj(10, 300, "route " + " ".join(kinds))
     c.connect(both, 0, route)
+    # one column per reply, left to right in the order of [route]'s outlets
+    col = {"queued": 10, "started": 110, "progress": 230, "done": 340, "cancelled": 570,
+           "error": 690, "ready": 900, "pong": 1240, "status": 1240, "shutdown": 1240, "preset": 1240}
+    top = 360
+    for kind in ("queued", "started", "progress", "done", "cancelled", "error", "ready"):
+        c.comment(col[kind], top - 25, kind, 12)
     state = c.obj(10, 640, "s $0-state-in")
     progress = c.obj(200, 640, "s $0-progress-in")
     job = c.obj(400, 640, "s $0-job-in")
@@ -301,116 +303,121 @@ def replies() -> Canvas:
         return t
 
     # queued id position
-    q = c.obj(10, 340, "unpack f f")
+    q = c.obj(col["queued"], top, "unpack f f")
     c.connect(route, 0, q)
-    c.connect(q, 0, job_event(10, 370, "queued"))
+    c.connect(q, 0, job_event(col["queued"], top + 30, "queued"))
     # started id
-    c.connect(route, 1, job_event(110, 340, "running", "0"))
+    c.connect(route, 1, job_event(col["started"], top, "running", "0"))
     # progress id fraction
-    p = c.obj(230, 340, "unpack f f")
+    p = c.obj(col["progress"], top, "unpack f f")
     c.connect(route, 2, p)
     c.connect(p, 1, progress)
-    # done id path seconds
-    c.comment(330, 300, "done: show the path and length, load the preview", 30)
-    d = c.obj(330, 340, "unpack f s f")
+    # done id path seconds: show the path and length, load the preview
+    x = col["done"]
+    d = c.obj(x, top, "unpack f s f")
     c.connect(route, 3, d)
-    secs = c.obj(480, 400, "s $0-seconds-in")
+    secs = c.obj(x + 110, top + 30, "s $0-seconds-in")
     c.connect(d, 2, secs)
-    path_t = c.obj(400, 370, "t s s")
+    path_t = c.obj(x + 50, top + 60, "t s s")
     c.connect(d, 1, path_t)
-    path_set = c.msg(440, 430, "set $1")
+    path_set = c.msg(x + 100, top + 90, "set $1")
     c.connect(path_t, 1, path_set)
-    c.connect(path_set, 0, c.obj(440, 460, "s $0-path-in"))
-    c.connect(path_t, 0, c.obj(400, 490, "s $0-load"))
-    c.connect(d, 0, job_event(330, 520, "done", "1"))
+    c.connect(path_set, 0, c.obj(x + 100, top + 120, "s $0-path-in"))
+    c.connect(path_t, 0, c.obj(x + 20, top + 150, "s $0-load"))
+    c.comment(x + 100, top + 150, "<- preview", 12)
+    c.connect(d, 0, job_event(x, top + 180, "done", "1"))
     # cancelled id
-    c.connect(route, 4, job_event(560, 340, "cancelled", "0"))
+    c.connect(route, 4, job_event(col["cancelled"], top, "cancelled", "0"))
     # error id message
-    e = c.obj(680, 340, "unpack f s")
+    x = col["error"]
+    e = c.obj(x, top, "unpack f s")
     c.connect(route, 5, e)
-    e_t = c.obj(680, 370, "t b")
+    e_t = c.obj(x, top + 30, "t b")
     c.connect(e, 0, e_t)
-    c.connect(e_t, 0, set_state(680, 400, "error"))
-    split = c.subpatch(760, 400, "split-words", split_words())
+    c.connect(e_t, 0, set_state(x, top + 60, "error"))
+    split = c.subpatch(x + 60, top + 90, "split-words", split_words())
     c.connect(e, 1, split)
-    e_set = c.obj(760, 430, "list prepend set")
-    e_trim = c.obj(760, 455, "list trim")
+    e_set = c.obj(x + 60, top + 120, "list prepend set")
+    e_trim = c.obj(x + 60, top + 150, "list trim")
     c.chain(split, e_set, e_trim)
-    c.connect(e_trim, 0, c.obj(760, 480, "s $0-error-in"))
-    # ready model [note]: the model is shown in the model box, the note (why the output is
-    # noise, for tiny-random) on the daemon line
-    r_split = c.obj(900, 340, "list split 1")
+    c.connect(e_trim, 0, c.obj(x + 60, top + 180, "s $0-error-in"))
+    # ready model [note]: the model goes to the model box, the note (why the output is noise,
+    # for tiny-random) to the daemon line
+    x = col["ready"]
+    r_split = c.obj(x, top, "list split 1")
     c.connect(route, 7, r_split)
-    r_note = c.obj(980, 370, "route bang")
+    r_note = c.obj(x + 140, top + 30, "route bang")
     c.connect(r_split, 1, r_note)
-    r_note_trim = c.obj(1040, 395, "list trim")
-    r_note_sym = c.obj(1040, 420, "symbol")
-    r_note_words = c.subpatch(1040, 445, "split-words", split_words())
-    r_line = c.obj(900, 470, "list append")
+    r_note_trim = c.obj(x + 180, top + 60, "list trim")
+    r_note_sym = c.obj(x + 180, top + 90, "symbol")
+    r_note_words = c.subpatch(x + 180, top + 120, "split-words", split_words())
+    r_t = c.obj(x, top + 60, "t a a b")
+    c.connect(r_split, 0, r_t)
+    c.connect(r_t, 2, set_state(x + 60, top + 90, "ready"))
+    r_model = c.obj(x + 30, top + 120, "list trim")
+    r_model_sym = c.obj(x + 30, top + 150, "symbol")
+    c.connect(r_t, 1, r_model)
+    c.connect(r_model, 0, r_model_sym)
+    r_line = c.obj(x, top + 180, "list append")
     c.connect(r_note, 1, r_note_trim)
     c.chain(r_note_trim, r_note_sym, r_note_words)
     c.connect(r_note_words, 0, r_line, 1)
     c.connect(r_note, 0, r_line, 1)  # no note: clear the last one
-    r_t = c.obj(900, 370, "t a a b")
-    c.connect(r_split, 0, r_t)
-    c.connect(r_t, 2, set_state(900, 400, "ready"))
     c.connect(r_t, 0, r_line)
-    r_set = c.obj(900, 495, "list prepend set ready")
-    r_trim = c.obj(900, 520, "list trim")
-    daemon_line = c.obj(900, 545, "s $0-daemon-in")
+    r_set = c.obj(x, top + 210, "list prepend set ready")
+    r_trim = c.obj(x, top + 240, "list trim")
+    daemon_line = c.obj(x, top + 280, "s $0-daemon-in")
     c.chain(r_line, r_set, r_trim, daemon_line)
-    r_model = c.obj(960, 400, "list trim")
-    r_model_sym = c.obj(960, 425, "symbol")
-    c.connect(r_t, 1, r_model)
-    c.connect(r_model, 0, r_model_sym)
+    # pong: flash the 'alive' light
+    x = col["pong"]
+    c.comment(x, top - 25, "pong / status / shutdown / preset", 40)
+    c.connect(route, 8, c.obj(x, top, "s $0-alive-in"))
     # status running-job waiting worker-state: the daemon line
-    st = c.msg(1100, 340, "set worker $3 / $2 waiting")
+    st = c.msg(x, top + 30, "set worker $3 / $2 waiting")
     c.connect(route, 9, st)
     c.connect(st, 0, daemon_line)
     # shutdown why
-    sd_sym = c.obj(1100, 400, "symbol")
-    sd_words = c.subpatch(1100, 425, "split-words", split_words())
-    sd_set = c.obj(1100, 450, "list prepend set stopped:")
-    sd_trim = c.obj(1100, 475, "list trim")
+    sd_sym = c.obj(x, top + 70, "symbol")
+    sd_words = c.subpatch(x, top + 100, "split-words", split_words())
+    sd_set = c.obj(x, top + 130, "list prepend set stopped:")
+    sd_trim = c.obj(x, top + 160, "list trim")
     c.connect(route, 10, sd_sym)
     c.chain(sd_sym, sd_words, sd_set, sd_trim, daemon_line)
-    sd_state = c.obj(1250, 400, "t b")
+    sd_state = c.obj(x + 200, top + 70, "t b")
     c.connect(route, 10, sd_state)
-    c.connect(sd_state, 0, set_state(1250, 430, "stopped"))
+    c.connect(sd_state, 0, set_state(x + 200, top + 100, "stopped"))
     # preset number name
-    pre = c.msg(1250, 340, "set preset $2 loaded")
+    pre = c.msg(x + 120, top + 200, "set preset $2 loaded")
     c.connect(route, 11, pre)
     c.connect(pre, 0, daemon_line)
-    # pong: flash the 'alive' light
-    c.connect(route, 8, c.obj(1000, 340, "s $0-alive-in"))
 
     # param NAME value: follow the daemon's knob values without re-sending them
-    c.comment(10, 470, "param echoes -> 'set' the control (no output, so nothing is sent back)", 40)
+    py = 700
+    c.comment(10, py, "param echoes -> 'set' the control (no output, so nothing is sent back)", 80)
     names = ["prompt", *KNOB_NAMES, "model"]
-    pr = c.obj(10, 520, "route " + " ".join(names))
+    pr = c.obj(10, py + 30, "route " + " ".join(names))
     c.connect(route, 6, pr)
     # prompt: split into words for the list box
-    p_sym = c.obj(10, 720, "symbol")
-    p_split = c.subpatch(10, 745, "split-words", split_words())
-    p_set = c.obj(10, 770, "list prepend set")
-    p_trim = c.obj(10, 795, "list trim")
+    p_sym = c.obj(10, py + 80, "symbol")
+    p_split = c.subpatch(10, py + 105, "split-words", split_words())
+    p_set = c.obj(10, py + 130, "list prepend set")
+    p_trim = c.obj(10, py + 155, "list trim")
     c.connect(pr, 0, p_sym)
     c.chain(p_sym, p_split, p_set, p_trim)
-    c.connect(p_trim, 0, c.obj(10, 820, "s $0-prompt-in"))
+    c.connect(p_trim, 0, c.obj(10, py + 180, "s $0-prompt-in"))
     for i, knob_name in enumerate(KNOB_NAMES, start=1):
-        x = 150 + 110 * ((i - 1) % 4)
-        y = 720 + 75 * ((i - 1) // 4)
+        x = 160 + 150 * ((i - 1) % 4)
+        y = py + 80 + 90 * ((i - 1) // 4)
         m = c.msg(x, y, "set $1")
         c.connect(pr, i, m)
         c.connect(m, 0, c.obj(x, y + 25, f"s $0-{knob_name}-in"))
         if knob_name == "bars":
             c.connect(pr, i, c.obj(x, y + 50, "s $0-bars-value"))
-    m_sym = c.obj(600, 720, "symbol")
-    m_set = c.msg(600, 745, "set $1")
+    m_sym = c.obj(800, py + 80, "symbol")
+    m_set = c.msg(800, py + 105, "set $1")
     c.connect(pr, len(names) - 1, m_sym)
-    c.chain(m_sym, m_set, c.obj(600, 770, "s $0-model-in"))
+    c.chain(m_sym, m_set, c.obj(800, py + 130, "s $0-model-in"))
     c.connect(r_model_sym, 0, m_set)  # the ready model is the model in use
-    c.height = 880
     return c
 
 
@@ -492,7 +499,7 @@ def preview() -> Canvas:
 
 
 def inlet_outlet() -> Canvas:
-    c = Canvas(900, 360)
+    c = Canvas(1000, 560)
     c.comment(10, 5, "ABSTRACTION INLET: drives the same controls as the mouse. Messages: prompt "
                      "<words>, duration bars bpm temperature top_k top_p cfg seed <number>, model "
                      "<name>, host <address>, generate, cancel, status, ping, sendall, "
@@ -502,7 +509,7 @@ def inlet_outlet() -> Canvas:
     route = c.obj(10, 100, "route " + " ".join(words))
     c.connect(inlet, 0, route)
     for i, w in enumerate(words):
-        x, y = 10 + 95 * (i % 9), 170 + 70 * (i // 9)
+        x, y = 10 + 150 * (i % 6), 170 + 70 * (i // 6)
         s = c.obj(x, y + 25, f"s $0-{w}-in")
         if w in ("prompt", "model", "host"):
             # 'prompt dark drone' -> list dark drone; 'model x' -> symbol x
@@ -511,9 +518,9 @@ def inlet_outlet() -> Canvas:
             c.connect(convert, 0, s)
         else:
             c.connect(route, i, s)
-    unknown = c.obj(10, 400, "print oscgen-unknown-inlet-message")
+    unknown = c.obj(10, 480, "print oscgen-unknown-inlet-message")
     c.connect(route, len(words), unknown)
-    c.height = 460
+    c.height = 560
     return c
 
 
