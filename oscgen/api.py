@@ -119,14 +119,28 @@ def load_model(model: str):
     with _lock:
         if model in _loaded:
             return _loaded[model]
+        from oscgen.musicgen import weights
         from oscgen.musicgen.pipeline import MusicGen
 
+        weights.resolve_model_dir(model)  # a bad name fails here, keeping the warm model
+        _unload()  # one model warm at a time: free the previous one before loading the next
         engine = MusicGen.from_pretrained(model)
-        _loaded.clear()  # free the previous model before keeping this one
         _loaded[model] = engine
     if engine.random_weights:
         warnings.warn(f"{model}: {NOISE_WARNING}", UserWarning, stacklevel=2)
     return engine
+
+
+def _unload() -> None:
+    if not _loaded:
+        return
+    import gc
+
+    import mlx.core as mx
+
+    _loaded.clear()
+    gc.collect()  # compiled steps hold the model in a reference cycle
+    mx.clear_cache()
 
 
 # ------------------------------------------------------------------------------------- checks

@@ -194,3 +194,10 @@ def test_cli_demo_falls_back_to_labelled_noise(tmp_path):
     assert "tiny-random" in proc.stderr and "NOISE" in proc.stderr
     assert proc.stdout.strip() == str(tmp_path / "out" / "demo.wav")
     assert sf.info(str(tmp_path / "out" / "demo.wav")).duration == pytest.approx(5.0)
+
+
+def test_a_bad_model_name_keeps_the_warm_model(tmp_path):
+    warm = api.load_model(TINY)
+    with pytest.raises(ModelNotFoundError):
+        api.load_model(str(tmp_path / "missing"))
+    assert api.load_model(TINY) is warm

@@ -180,7 +180,7 @@ class MusicGen(nn.Module):
         every step; if it raises, decoding stops there and the exception propagates."""
         if input_ids.shape[0] != 1:
             raise ValueError("generate_codes takes one prompt at a time (input_ids of shape (1, length))")
-        guided = cfg_scale != 1.0  # audiocraft applies the guidance formula for any scale != 1
+        guided = cfg_scale > 1.0  # as transformers: guidance (and its second row) only above 1
         states, mask = self._conditioning(input_ids, guided)
         cross_kv = self.decoder.cross_kv(states)
         cross_mask = decoder_lib.additive_mask(mask)
