@@ -32,8 +32,25 @@ def _add_demo(sub):
 
 
 def _add_doctor(sub):
-    p = sub.add_parser("doctor", help="report MLX, BLAS, weights cache and what is missing")
+    p = sub.add_parser("doctor", help="report MLX, BLAS, weights cache and what is missing",
+                       description="One line per check: MLX and its device, the BLAS under it, Python "
+                       "packages, the oscgen and Hugging Face caches and which models are there, "
+                       "the test-only extras, and the OSC/MIDI/Pd tools. Exits 0 when the engine can run.")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     p.set_defaults(handler=cmd_doctor)
+    return p
+
+
+def _add_fetch(sub):
+    p = sub.add_parser("fetch", help="download model weights into the Hugging Face cache (or a folder)",
+                       description="Download a model's weights (safetensors, config, tokenizer; no torch "
+                       "files) so later runs work offline. Run it on a connected machine; copy the "
+                       "folder printed (or the one given with --to) to an offline one and pass it "
+                       "as --model.")
+    p.add_argument("models", nargs="*", default=["musicgen-small"],
+                   help="musicgen-small, musicgen-medium or a hub repo id (default: musicgen-small)")
+    p.add_argument("--to", metavar="DIR", help="also copy the files into DIR/<name> (a plain folder)")
+    p.set_defaults(handler=cmd_fetch)
     return p
 
 
@@ -147,7 +164,18 @@ def cmd_demo(args) -> int:
 
 
 def cmd_doctor(args) -> int:
-    raise NotImplementedError
+    from oscgen import doctor
+
+    return doctor.report(as_json=args.json)
+
+
+def cmd_fetch(args) -> int:
+    from oscgen.musicgen import weights
+
+    for model in args.models:
+        path = weights.fetch(model, to=args.to)
+        print(f"{model}: {path}")
+    return 0
 
 
 def cmd_serve(args) -> int:
@@ -165,7 +193,7 @@ def cmd_bench(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oscgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_demo, _add_doctor, _add_serve, _add_midi_ports, _add_bench):
+    for add in (_add_generate, _add_demo, _add_doctor, _add_fetch, _add_serve, _add_midi_ports, _add_bench):
         add(sub)
     return parser
 
