@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import _checkpoints as ckpt
-from oscgen.musicgen import encodec
 from oscgen.musicgen.pipeline import MusicGen, convert_weights
 
 PROMPT_IDS = [[17, 5, 88, 41, 9, 1]]  # any ids < the tiny text vocabulary, ending in </s>
@@ -17,7 +16,7 @@ def _pair(**overrides):
     path = ckpt.tiny_checkpoint(**overrides)
     reference = ckpt.reference_from(path)
     model = MusicGen(reference.config.to_dict())
-    model.load_converted(convert_weights(ckpt.load_flat(path), encodec.sanitize))
+    model.load_converted(convert_weights(ckpt.load_flat(path)))
     return reference, model
 
 
