@@ -201,3 +201,13 @@ def test_a_bad_model_name_keeps_the_warm_model(tmp_path):
     with pytest.raises(ModelNotFoundError):
         api.load_model(str(tmp_path / "missing"))
     assert api.load_model(TINY) is warm
+
+
+def test_validation_is_usable_without_loading_mlx(tmp_path):
+    """The daemon's OSC process checks knobs with api.check_arguments and must stay light."""
+    code = ("import sys, oscgen.api as a; a.check_arguments('p', 5, 1.0, 250, 0.0, 3.0, None, None); "
+            "print('mlx.core' in sys.modules)")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
