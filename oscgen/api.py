@@ -222,7 +222,10 @@ def generate(
     knobs = check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     if output_file is not None:
         output_file = Path(output_file)
-        sound_format(output_file)  # a bad extension fails before minutes of generation
+        # a bad extension or a missing folder fails now, not after minutes of generation
+        sound_format(output_file)
+        if not output_file.parent.is_dir():
+            raise ValueError(f"output_file's folder {str(output_file.parent)!r} does not exist")
     engine = load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
     frames = frames_for(knobs["duration"])

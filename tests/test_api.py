@@ -124,6 +124,7 @@ BAD = [
     ({"seed": "x"}, r"seed must be an integer"),
     ({"progress_callback": 3}, r"progress_callback must be callable"),
     ({"output_file": "take.mp9"}, r"cannot tell the audio format"),
+    ({"output_file": "/nonexistent-folder/take.wav"}, r"output_file's folder '/nonexistent-folder' does not exist"),
 ]
 
 
