@@ -1,72 +1,71 @@
-"""WAV writing and the atomic-file helpers used wherever a file appears in a watched folder.
-
-A watcher (a DAW, a sampler, a script) must never see a half-written file, and nothing may be
-overwritten: files are written under a hidden temporary name in the destination folder, fsynced,
-then hard-linked to their final name (``link`` fails if the name exists, where ``rename`` would
-silently replace it).
-"""
+"""Writing audio files (soundfile), atomically: a file appears under its final name only when it
+is complete, so a DAW watching the folder never picks up half a WAV."""
 
 from __future__ import annotations
 
-import errno
 import os
+import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
+import soundfile as sf
 
-TMP_PREFIX = ".oscgen-tmp-"
-
-
-def write_wav(file, samples, sample_rate: int, subtype: str = "PCM_16") -> None:
-    """``samples`` shaped (channels, frames) or (frames,), float in [-1, 1], to a WAV ``file``
-    (a path or a binary file object).  Integer formats are clipped first: libsndfile would wrap
-    an out-of-range float around instead."""
-    import soundfile as sf
-
-    data = np.asarray(samples, dtype=np.float32)
-    data = data.T if data.ndim == 2 else data  # soundfile wants (frames, channels)
-    if subtype.startswith("PCM"):
-        data = np.clip(data, -1.0, 1.0)
-    sf.write(file, data, sample_rate, subtype=subtype, format="WAV")
+DEFAULT_SUBTYPE = "PCM_16"  # what every DAW, Max, Pd and TouchDesigner read
 
 
-def write_temp(folder: Path, write, suffix: str, tag: str = "") -> Path:
-    """Call ``write(fileobj)`` on a new hidden file in ``folder``, flush and fsync it; return its
-    path.  The caller publishes it (``publish``) or removes it.  ``tag`` goes in the name so a
-    process can find and remove its own leftovers (``remove_temps``)."""
-    path = folder / f"{TMP_PREFIX}{tag}{uuid.uuid4().hex[:12]}{suffix}"
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *, overwrite: bool = True, tag: str = "") -> Path:
+    """Call ``write(file)`` on a hidden temporary file in ``path``'s folder, fsync it, then move it
+    to ``path`` in one step.
+
+    ``overwrite=False`` never replaces an existing file (FileExistsError instead): the final
+    name is claimed with a hard link, which fails atomically if the name is taken.  On any
+    error the temporary file is removed.  ``tag`` (letters, digits, dashes) goes into the
+    temporary name so that a supervisor can remove what a killed writer left (``remove_temps``)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{tag}{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(path, "xb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+        with open(tmp, "xb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+            tmp.unlink()
     except BaseException:
-        path.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
     return path
 
 
-def publish(tmp: Path, final: Path) -> bool:
-    """Give ``tmp`` the name ``final`` unless that name exists; True if it did.  ``tmp`` stays
-    (remove it after).  Falls back to check-then-rename on filesystems without hard links
-    (exFAT, SMB), where a racing writer could still slip in between."""
+def temp_files(folder: str | os.PathLike, tag: str = "") -> list[Path]:
+    """Temporary files of ``atomic_write`` (with ``tag``) in ``folder``."""
+    pattern = re.compile(rf"^\..+\.{re.escape(tag)}[0-9a-f]{{8}}\.tmp$")
     try:
-        os.link(tmp, final)
-        return True
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise
-    if final.exists():
-        return False
-    os.rename(tmp, final)
-    return True
+        return sorted(p for p in Path(folder).iterdir() if pattern.match(p.name))
+    except OSError:
+        return []
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make the new directory entries durable (a power cut after 'done' keeps the file)."""
+def remove_temps(folder: str | os.PathLike, tag: str) -> list[Path]:
+    """Remove the temporary files a killed writer with ``tag`` left in ``folder``."""
+    removed = []
+    for path in temp_files(folder, tag):
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every platform/filesystem allows it)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -79,17 +78,24 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def remove_temps(folder: Path, tag: str = "") -> list[Path]:
-    """Remove this process's (``tag``) leftover temporary files from ``folder``."""
-    removed = []
-    try:
-        entries = list(folder.glob(f"{TMP_PREFIX}{tag}*"))
-    except OSError:
-        return removed
-    for path in entries:
-        try:
-            path.unlink()
-            removed.append(path)
-        except OSError:
-            pass
-    return removed
+def write_audio(
+    path: str | os.PathLike,
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    subtype: str | None = None,
+    overwrite: bool = True,
+    tag: str = "",
+) -> Path:
+    """Write ``audio`` (channels, samples) float to the WAV ``path`` atomically (16-bit PCM
+    unless ``subtype`` says otherwise; libsndfile clips out-of-range floats for PCM)."""
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 1:
+        audio = audio[None]
+    if audio.ndim != 2:
+        raise ValueError(f"audio must be (channels, samples), got shape {audio.shape}")
+
+    def write(file):
+        sf.write(file, audio.T, sample_rate, format="WAV", subtype=subtype or DEFAULT_SUBTYPE)
+
+    return atomic_write(path, write, overwrite=overwrite, tag=tag)

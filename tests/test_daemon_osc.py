@@ -4,17 +4,19 @@ needs a generation to finish (test_daemon_jobs.py covers jobs)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import struct
 import subprocess
+import sys
 import time
 
 import pytest
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from _osc_helpers import DaemonProcess, OscCollector, hidden_files
+from _osc_helpers import REPO, DaemonProcess, OscCollector, hidden_files
 
 
 
@@ -241,3 +243,32 @@ def test_sigint_stops_cleanly(tmp_path, replies):
     replies.wait_for("/oscgen/pong")
     assert daemon.stop(signal.SIGINT) == 0
     assert replies.wait_for("/oscgen/shutdown") == ["SIGINT"]
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path, replies):
+    daemon = DaemonProcess(tmp_path, replies)
+    try:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        second = subprocess.run(
+            [sys.executable, "-m", "oscgen", "serve", "--port", str(daemon.port), "--out", str(tmp_path / "o2")],
+            capture_output=True, text=True, env=env, timeout=60,
+        )
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{daemon.port}: Address already in use" in second.stderr
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_temp_files_of_a_dead_daemon_are_swept_at_start_and_others_kept(tmp_path, replies):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = out / f".take.wav.oscgen{gone.pid}-0123abcd.tmp"
+    alive = out / f".take.wav.oscgen{os.getpid()}-0123abcd.tmp"  # a daemon that is still running
+    foreign = out / ".DS_Store"
+    for p in (stale, alive, foreign):
+        p.write_bytes(b"x")
+    with DaemonProcess(tmp_path, replies) as daemon:
+        daemon.wait_log(r"removed \.take\.wav\.oscgen\d+-0123abcd\.tmp, left by a daemon that is gone")
+        assert not stale.exists() and alive.exists() and foreign.exists()

@@ -13,7 +13,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-from oscgen.audio import fsync_dir, publish, write_temp, write_wav
+from oscgen.audio import atomic_write, write_audio
 
 SLUG_CHARS = 40
 STEM_CHARS = 120
@@ -44,32 +44,26 @@ def file_stem(template: str, job_id: int, prompt: str, model: str, seed: int, wh
 
 
 def save(folder: Path, stem: str, samples, sample_rate: int, subtype: str, sidecar: dict | None, tag: str = "") -> Path:
-    """Write the WAV (and the sidecar, published first so that it is there when a watcher sees
-    the WAV) under ``stem``, or ``stem-2``, ``stem-3``... if taken.  Returns the WAV's path.
-    Raises OSError (full disk, unwritable folder) with no file left behind."""
+    """Write the WAV (and its sidecar, published first so that it is there when a watcher sees
+    the WAV) as ``stem``, or ``stem-2``, ``stem-3``... when a name is taken: nothing is ever
+    overwritten.  Returns the WAV's path.  Raises OSError (full disk, unwritable folder); no
+    partial or temporary file is left behind."""
     folder.mkdir(parents=True, exist_ok=True)  # a folder removed while running comes back
-    temps = [write_temp(folder, lambda f: write_wav(f, samples, sample_rate, subtype), ".wav", tag)]
-    try:
-        if sidecar is not None:
-            temps.append(write_temp(folder, lambda f: f.write(_sidecar_bytes(sidecar)), ".json", tag))
-        for n in range(1, 10_000):
-            name = stem if n == 1 else f"{stem}-{n}"
-            wav = folder / f"{name}.wav"
+    for n in range(1, 10_000):
+        name = stem if n == 1 else f"{stem}-{n}"
+        meta = folder / f"{name}.json"
+        try:
             if sidecar is not None:
-                meta = folder / f"{name}.json"
-                if not publish(temps[1], meta):
-                    continue
-                if not publish(temps[0], wav):
+                atomic_write(meta, lambda f: f.write(_sidecar_bytes(sidecar)), overwrite=False, tag=tag)
+            try:
+                return write_audio(folder / f"{name}.wav", samples, sample_rate, subtype=subtype, overwrite=False, tag=tag)
+            except BaseException:
+                if sidecar is not None:
                     meta.unlink(missing_ok=True)
-                    continue
-            elif not publish(temps[0], wav):
-                continue
-            fsync_dir(folder)
-            return wav
-        raise FileExistsError(f"no free file name for {stem!r} in {folder}")
-    finally:
-        for path in temps:
-            path.unlink(missing_ok=True)
+                raise
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free file name for {stem!r} in {folder}")
 
 
 def _sidecar_bytes(sidecar: dict) -> bytes:

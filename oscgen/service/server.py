@@ -19,6 +19,7 @@ import importlib.util
 import ipaddress
 import logging
 import os
+import re
 import select
 import signal
 import socket
@@ -31,7 +32,7 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from oscgen.audio import TMP_PREFIX, remove_temps
+from oscgen.audio import remove_temps
 from oscgen.config import Config
 from oscgen.knobs import KNOBS, format_atom
 from oscgen.service.protocol import PREFIX, inbound_paths
@@ -62,7 +63,7 @@ class Daemon:
         self.config = config
         self.verbose = verbose
         self.state = State(config.defaults, config.presets, config.beats_per_bar)
-        self.tag = f"{os.getpid()}-"  # in our temp file names, to clean up only our own
+        self.tag = f"oscgen{os.getpid()}-"  # in our temp file names, to clean up only our own
         self._lock = threading.RLock()
         self._queue: deque[Job] = deque()
         self._running: Job | None = None
@@ -434,10 +435,11 @@ class Daemon:
             if job:
                 self.broadcast(f"{PREFIX}/cancelled", job.id)
             return
-        quick = time.monotonic() - worker.started_at < 10.0
+        killed_to_cancel = bool(job and job.cancel_deadline)
+        quick = time.monotonic() - worker.started_at < 10.0 and not killed_to_cancel
         self._quick_deaths = self._quick_deaths + 1 if quick else 0
         delay = RESTART_BACKOFF_S[min(self._quick_deaths, len(RESTART_BACKOFF_S) - 1)]
-        if job and job.cancel_deadline:
+        if killed_to_cancel:
             log.warning("worker pid %d killed to cancel job %d", worker.pid, job.id)
             self.broadcast(f"{PREFIX}/cancelled", job.id)
         elif job:
@@ -585,14 +587,13 @@ class Daemon:
 
     def _remove_stale_temps(self) -> None:
         """Temp files of oscgen daemons that are no longer running (a power cut, a kill -9)."""
-        folder = self.config.output.folder
         try:
-            leftovers = list(folder.glob(f"{TMP_PREFIX}*"))
+            leftovers = list(self.config.output.folder.glob(".*.oscgen*-*.tmp"))
         except OSError:
             return
         for path in leftovers:
-            pid = path.name[len(TMP_PREFIX) :].split("-", 1)[0]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            pid = re.search(r"\.oscgen(\d+)-[0-9a-f]{8}\.tmp$", path.name)
+            if pid and not _pid_alive(int(pid.group(1))):
                 path.unlink(missing_ok=True)
                 log.info("removed %s, left by a daemon that is gone", path.name)
 
