@@ -16,7 +16,8 @@ import soundfile as sf
 DEFAULT_SUBTYPE = "PCM_16"  # what every DAW, Max, Pd and TouchDesigner read
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *, overwrite: bool = True, tag: str = "") -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *, overwrite: bool = True,
+                 tag: str = "") -> Path:
     """Call ``write(file)`` on a hidden temporary file in ``path``'s folder, fsync it, then move it
     to ``path`` in one step.
 
@@ -43,19 +44,15 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *, 
     return path
 
 
-def temp_files(folder: str | os.PathLike, tag: str = "") -> list[Path]:
-    """Temporary files of ``atomic_write`` (with ``tag``) in ``folder``."""
-    pattern = re.compile(rf"^\..+\.{re.escape(tag)}[0-9a-f]{{8}}\.tmp$")
-    try:
-        return sorted(p for p in Path(folder).iterdir() if pattern.match(p.name))
-    except OSError:
-        return []
-
-
 def remove_temps(folder: str | os.PathLike, tag: str) -> list[Path]:
-    """Remove the temporary files a killed writer with ``tag`` left in ``folder``."""
+    """Remove the temporary files that a killed ``atomic_write(..., tag=tag)`` left in ``folder``."""
+    pattern = re.compile(rf"^\..+\.{re.escape(tag)}[0-9a-f]{{8}}\.tmp$")
     removed = []
-    for path in temp_files(folder, tag):
+    try:
+        leftovers = [p for p in Path(folder).iterdir() if pattern.match(p.name)]
+    except OSError:
+        return removed
+    for path in leftovers:
         try:
             path.unlink()
             removed.append(path)
@@ -78,6 +75,18 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def sound_format(path: str | os.PathLike) -> str:
+    """soundfile's format name for ``path``'s extension (WAV, FLAC, OGG, AIFF, ...)."""
+    suffix = Path(path).suffix.lstrip(".").upper()
+    formats = sf.available_formats()
+    if suffix == "AIF":
+        suffix = "AIFF"
+    if suffix not in formats:
+        known = ", ".join(f".{name.lower()}" for name in ("WAV", "FLAC", "OGG", "AIFF") if name in formats)
+        raise ValueError(f"cannot tell the audio format of {str(path)!r}: use one of {known}")
+    return suffix
+
+
 def write_audio(
     path: str | os.PathLike,
     audio: np.ndarray,
@@ -87,15 +96,18 @@ def write_audio(
     overwrite: bool = True,
     tag: str = "",
 ) -> Path:
-    """Write ``audio`` (channels, samples) float to the WAV ``path`` atomically (16-bit PCM
-    unless ``subtype`` says otherwise; libsndfile clips out-of-range floats for PCM)."""
+    """Write ``audio`` (channels, samples) float to ``path`` atomically; the format comes from
+    the extension (``.wav`` → 16-bit PCM WAV unless ``subtype`` says otherwise)."""
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
         audio = audio[None]
     if audio.ndim != 2:
         raise ValueError(f"audio must be (channels, samples), got shape {audio.shape}")
+    fmt = sound_format(path)
+    if subtype is None and fmt == "WAV":
+        subtype = DEFAULT_SUBTYPE
 
     def write(file):
-        sf.write(file, audio.T, sample_rate, format="WAV", subtype=subtype or DEFAULT_SUBTYPE)
+        sf.write(file, audio.T, sample_rate, format=fmt, subtype=subtype)
 
     return atomic_write(path, write, overwrite=overwrite, tag=tag)

@@ -37,7 +37,7 @@ from oscgen.config import Config
 from oscgen.knobs import KNOBS, format_atom
 from oscgen.service.protocol import PREFIX, inbound_paths
 from oscgen.service.state import State
-from oscgen.service.worker import Worker, model_note
+from oscgen.service.worker import Worker
 
 log = logging.getLogger("oscgen")
 
@@ -73,6 +73,7 @@ class Daemon:
         self._worker: Worker | None = None
         self._worker_state = "starting"
         self._warm_model: str | None = None
+        self._warm_note = ""
         self._quick_deaths = 0
         self._restart_at: float | None = None
         self._stop_reason: str | None = None
@@ -333,7 +334,7 @@ class Daemon:
         running = self._running.id if self._running else -1
         self.reply(sender, f"{PREFIX}/status", running, len(self._queue), self._worker_state)
         if self._warm_model is not None:
-            self.reply(sender, f"{PREFIX}/ready", self._warm_model, model_note(self._warm_model))
+            self.reply(sender, f"{PREFIX}/ready", self._warm_model, self._warm_note)
 
     # --- worker --------------------------------------------------------------------------------
 
@@ -378,7 +379,7 @@ class Daemon:
         job = self._running
         if kind == "ready":
             _, model, note = event
-            self._warm_model = model
+            self._warm_model, self._warm_note = model, note
             self._worker_state = "busy" if job else "ready"
             self._quick_deaths = 0
             log.info("ready: %s%s", model, f" ({note})" if note else "")

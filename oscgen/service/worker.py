@@ -17,20 +17,15 @@ import multiprocessing
 import signal
 import time
 import traceback
+import warnings
 
 from oscgen.config import OutputConfig
 
 log = logging.getLogger("oscgen.worker")
 
-NOISE_NOTE = "tiny-random has random weights: its output is noise"
-
 
 class Cancelled(Exception):
     """Raised from the progress callback to stop a job the parent cancelled."""
-
-
-def model_note(model: str) -> str:
-    return NOISE_NOTE if model == "tiny-random" else ""
 
 
 class Worker:
@@ -128,13 +123,15 @@ def worker_main(conn, cancel_id, model: str, output: OutputConfig, tag: str, ver
 def _warm(conn, api, model: str) -> None:
     started = time.monotonic()
     try:
-        api.load_model(model)
+        with warnings.catch_warnings():  # the random-weights warning travels in the ready note
+            warnings.simplefilter("ignore", UserWarning)
+            engine = api.load_model(model)
     except Exception as exc:
         log.info("model %s failed to load: %s", model, exc)
         conn.send(("load_error", model, str(exc)))
         return
     log.info("model %s warm in %.1f s", model, time.monotonic() - started)
-    conn.send(("ready", model, model_note(model)))
+    conn.send(("ready", model, f"{model}: {api.NOISE_WARNING}" if engine.random_weights else ""))
 
 
 def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> None:
@@ -151,7 +148,9 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
 
     generate_args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed")}
     try:
-        result = api.generate(**generate_args, progress_callback=progress)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            result = api.generate(**generate_args, progress_callback=progress)
         if cancel_id.value == job_id:
             raise Cancelled
     except Cancelled:
@@ -204,7 +203,6 @@ def _sidecar(job: dict, result) -> dict:
         "oscgen": __version__,
         "generate": engine_params,
     }
-    note = model_note(params["model"])
-    if note:
-        sidecar["note"] = note
+    if result.warning:
+        sidecar["note"] = result.warning
     return sidecar
