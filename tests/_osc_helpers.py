@@ -19,6 +19,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.udp_client import SimpleUDPClient
@@ -119,6 +120,13 @@ class OscSender:
 
     def send_raw(self, data: bytes) -> None:
         self.client._sock.sendto(data, self.address)
+
+
+@pytest.fixture
+def replies():
+    """An OscCollector for the daemon's replies (import this name into a test module to use it)."""
+    with OscCollector() as collector:
+        yield collector
 
 
 class DaemonProcess:

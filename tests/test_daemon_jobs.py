@@ -16,15 +16,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from _osc_helpers import DaemonProcess, OscCollector, free_udp_port, hidden_files, wav_files
+from _osc_helpers import DaemonProcess, OscCollector, free_udp_port, hidden_files, replies, wav_files  # noqa: F401 (replies: fixture)
 
 SAMPLES_PER_FRAME = 640  # 32 kHz / 50 frames per second
-
-
-@pytest.fixture
-def replies():
-    with OscCollector() as collector:
-        yield collector
 
 
 @pytest.fixture

@@ -16,14 +16,7 @@ import pytest
 from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from _osc_helpers import REPO, DaemonProcess, OscCollector, hidden_files
-
-
-
-@pytest.fixture
-def replies():
-    with OscCollector() as collector:
-        yield collector
+from _osc_helpers import REPO, DaemonProcess, OscCollector, hidden_files, replies  # noqa: F401 (replies: fixture)
 
 
 @pytest.fixture
