@@ -206,3 +206,28 @@ def test_liblo_clients_generate_and_hear_done(tmp_path, replies):
     path = done[0].split('"')[1]
     assert sf.info(path).frames == _expected_samples(0.5) and path.endswith("_liblo-test.wav")
     assert any("/oscgen/progress if 1 1.000000" in l for l in lines)
+
+
+def test_a_model_that_does_not_load_is_reported_and_a_good_one_takes_over(tmp_path, replies):
+    missing = str(tmp_path / "no-such-model")
+    with DaemonProcess(tmp_path, replies, model=missing) as daemon:
+        daemon.client.send("/oscgen/status")  # become a client: the load error is broadcast
+        replies.wait_for("/oscgen/error", lambda a: "did not load" in a[1], timeout=120)
+        since = replies.mark()
+        daemon.client.send("/oscgen/status")  # a patch that opens later still hears why
+        assert replies.wait_for("/oscgen/status", since=since)[2] == "no model"
+        error = replies.wait_for("/oscgen/error", since=since)
+        assert "did not load" in error[1] and missing in error[1]
+        job = _generate(daemon, replies, "no model yet", duration=0.5)
+        assert missing in replies.wait_for("/oscgen/error", lambda a: a[0] == job)[1]
+
+        since = replies.mark()
+        daemon.client.send("/oscgen/model", "tiny-random")
+        assert replies.wait_for("/oscgen/ready", since=since, timeout=180)[0] == "tiny-random"
+        # a typo now: reported, and the knob goes back to the model that works
+        since = replies.mark()
+        daemon.client.send("/oscgen/model", missing)
+        error = replies.wait_for("/oscgen/error", lambda a: "did not load" in a[1], since=since)
+        assert "staying with tiny-random" in error[1]
+        assert replies.received("/oscgen/param/model", since=since) == [[missing], ["tiny-random"]]
+        assert _done(replies, _generate(daemon, replies, "after the typo", duration=0.5))

@@ -74,6 +74,7 @@ class Daemon:
         self._worker_state = "starting"
         self._warm_model: str | None = None
         self._warm_note = ""
+        self._load_error = ""
         self._quick_deaths = 0
         self._restart_at: float | None = None
         self._stop_reason: str | None = None
@@ -335,6 +336,8 @@ class Daemon:
         self.reply(sender, f"{PREFIX}/status", running, len(self._queue), self._worker_state)
         if self._warm_model is not None:
             self.reply(sender, f"{PREFIX}/ready", self._warm_model, self._warm_note)
+        elif self._load_error:  # a patch opened later still learns why nothing is warm
+            self.reply(sender, f"{PREFIX}/error", -1, self._load_error)
 
     # --- worker --------------------------------------------------------------------------------
 
@@ -379,7 +382,7 @@ class Daemon:
         job = self._running
         if kind == "ready":
             _, model, note = event
-            self._warm_model, self._warm_note = model, note
+            self._warm_model, self._warm_note, self._load_error = model, note, ""
             self._worker_state = "busy" if job else "ready"
             self._quick_deaths = 0
             log.info("ready: %s%s", model, f" ({note})" if note else "")
@@ -393,6 +396,8 @@ class Daemon:
                 text += f"; staying with {fallback}"
                 self._echo(self.state.set_knob("model", fallback, "fallback"))
                 self._worker_state = "ready"
+            else:
+                self._load_error = text
             log.warning(text)
             self.broadcast(f"{PREFIX}/error", -1, text)
         elif job is None or event[1] != job.id:

@@ -101,8 +101,9 @@ def worker_main(conn, cancel_id, model: str, output: OutputConfig, tag: str, ver
     except Exception as exc:  # a broken install: say so in every reply instead of dying silently
         conn.send(("load_error", model, f"cannot import the engine (oscgen.api): {exc}"))
         api = None
+    warm = {"model": None}  # what the engine holds now (a job for another model swaps it)
     if api is not None:
-        _warm(conn, api, model)
+        _warm(conn, api, model, warm)
     while True:
         try:
             message = conn.recv()
@@ -115,12 +116,14 @@ def worker_main(conn, cancel_id, model: str, output: OutputConfig, tag: str, ver
             job_id = message[1]["id"] if kind == "job" else -1
             conn.send(("error", job_id, "cannot generate: the engine (oscgen.api) failed to import; see the daemon's log"))
         elif kind == "load":
-            _warm(conn, api, message[1])
+            _warm(conn, api, message[1], warm)
         elif kind == "job":
-            _run_job(conn, cancel_id, api, message[1], output, tag)
+            loaded = _run_job(conn, cancel_id, api, message[1], output, tag)
+            if loaded and message[1]["params"]["model"] != warm["model"]:
+                _warm(conn, api, message[1]["params"]["model"], warm)  # cached already: tells the parent
 
 
-def _warm(conn, api, model: str) -> None:
+def _warm(conn, api, model: str, warm: dict) -> None:
     started = time.monotonic()
     try:
         with warnings.catch_warnings():  # the random-weights warning travels in the ready note
@@ -130,18 +133,24 @@ def _warm(conn, api, model: str) -> None:
         log.info("model %s failed to load: %s", model, exc)
         conn.send(("load_error", model, str(exc)))
         return
+    warm["model"] = model
     log.info("model %s warm in %.1f s", model, time.monotonic() - started)
     conn.send(("ready", model, f"{model}: {api.NOISE_WARNING}" if engine.random_weights else ""))
 
 
-def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> None:
+def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> bool:
+    """Run one job, reporting over ``conn``; True if its model got loaded (decoding began)."""
     from oscgen.service import outbox
 
     job_id = job["id"]
     params = job["params"]
     conn.send(("started", job_id))
 
+    decoding = []
+
     def progress(fraction: float) -> None:
+        if not decoding:
+            decoding.append(True)
         if cancel_id.value == job_id:
             raise Cancelled
         conn.send(("progress", job_id, float(fraction)))
@@ -155,14 +164,14 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
             raise Cancelled
     except Cancelled:
         conn.send(("cancelled", job_id))
-        return
+        return bool(decoding)
     except ValueError as exc:  # bad arguments or an unknown model: the message says which
         conn.send(("error", job_id, str(exc)))
-        return
+        return bool(decoding)
     except Exception as exc:
         log.error("job %d failed:\n%s", job_id, traceback.format_exc().rstrip())
         conn.send(("error", job_id, f"generation failed: {type(exc).__name__}: {exc}"))
-        return
+        return bool(decoding)
 
     sidecar = _sidecar(job, result) if output.sidecar else None
     stem = outbox.file_stem(output.name, job_id, params["prompt"], params["model"], result.seed)
@@ -170,8 +179,9 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
         path = outbox.save(output.folder, stem, result.audio.numpy(), result.sample_rate, output.subtype, sidecar, tag)
     except OSError as exc:
         conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {exc.strerror or exc}"))
-        return
+        return True
     conn.send(("done", job_id, str(path), float(result.duration)))
+    return True
 
 
 def _sidecar(job: dict, result) -> dict:
