@@ -3,6 +3,7 @@ is complete, so a DAW watching the folder never picks up half a WAV."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import uuid
@@ -108,6 +109,10 @@ def write_audio(
         subtype = DEFAULT_SUBTYPE
 
     def write(file):
-        sf.write(file, audio.T, sample_rate, format=fmt, subtype=subtype)
+        # Encode in memory, then write with plain file I/O: soundfile swallows OSError inside its
+        # virtual-I/O callbacks, so a full disk would surface as a bare AssertionError.
+        encoded = io.BytesIO()
+        sf.write(encoded, audio.T, sample_rate, format=fmt, subtype=subtype)
+        file.write(encoded.getbuffer())
 
     return atomic_write(path, write, overwrite=overwrite, tag=tag)

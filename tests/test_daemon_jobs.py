@@ -231,3 +231,28 @@ def test_a_model_that_does_not_load_is_reported_and_a_good_one_takes_over(tmp_pa
         assert "staying with tiny-random" in error[1]
         assert replies.received("/oscgen/param/model", since=since) == [[missing], ["tiny-random"]]
         assert _done(replies, _generate(daemon, replies, "after the typo", duration=0.5))
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 64 KiB tmpfs: a real full disk.  Needs root with mount rights (containers often have them)."""
+    mountpoint = tmp_path / "tiny-disk"
+    mountpoint.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mountpoint)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill a disk ({mounted.stderr.strip() or 'not root'})")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", str(mountpoint)], check=True)
+
+
+def test_a_full_disk_is_an_error_leaves_no_partial_file_and_small_jobs_still_land(tmp_path, replies, tiny_disk):
+    with DaemonProcess(tmp_path, replies, out=tiny_disk) as daemon:
+        daemon.wait_ready()
+        job = _generate(daemon, replies, "too big for the disk", duration=2.0)  # 128 KB of 16-bit WAV
+        error = replies.wait_for("/oscgen/error", lambda a: a[0] == job)
+        assert "could not write the WAV" in error[1] and "No space left on device" in error[1]
+        assert list(tiny_disk.iterdir()) == []  # no partial WAV, no sidecar, no temp file
+        small = _generate(daemon, replies, "fits", duration=0.2)
+        assert Path(_done(replies, small)[1]).parent == tiny_disk

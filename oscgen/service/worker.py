@@ -180,6 +180,10 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
     except OSError as exc:
         conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {exc.strerror or exc}"))
         return True
+    except Exception as exc:  # whatever else writing raises, the job fails and the worker lives
+        log.error("job %d: writing failed:\n%s", job_id, traceback.format_exc().rstrip())
+        conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {type(exc).__name__}: {exc}"))
+        return True
     conn.send(("done", job_id, str(path), float(result.duration)))
     return True
 
