@@ -16,6 +16,8 @@ from oscgen.config import load_config
 from oscgen.service import outbox, protocol
 from oscgen.service.state import State
 
+from _osc_helpers import replies  # noqa: F401 (fixture)
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -156,3 +158,42 @@ def test_every_knob_has_an_address_and_an_echo():
     assert {f"/oscgen/{k}" for k in protocol.KNOBS} <= protocol.inbound_paths()
     assert {f"/oscgen/param/{k}" for k in protocol.KNOBS} <= protocol.outbound_paths()
     assert protocol.PARAM_TYPES["top_k"] == "i" and protocol.PARAM_TYPES["cfg"] == "f" and protocol.PARAM_TYPES["prompt"] == "s"
+
+
+def test_the_thread_safe_api_midi_drives_echoes_and_errors_to_every_client(replies):
+    """What oscgen/service/midi.py calls from its own thread: set_knob, load_preset, submit,
+    cancel, broadcast — the same rules and the same echoes as OSC."""
+    import dataclasses
+    import threading
+
+    from oscgen.config import with_overrides
+    from oscgen.service.server import Daemon
+
+    config = with_overrides(load_config(), port=0)
+    config = dataclasses.replace(config, osc=dataclasses.replace(config.osc, reply_targets=(("127.0.0.1", replies.port),)))
+    daemon = Daemon(config)  # not serving: no worker, so a submitted job stays queued
+    try:
+        results = {}
+
+        def midi_thread():
+            results["knob"] = daemon.set_knob("cfg", 5, source="midi")
+            results["bad"] = daemon.set_knob("top_p", 3, source="midi")
+            results["preset"] = daemon.load_preset(1, source="midi")
+            results["job"] = daemon.submit(preset="piano", source="midi")
+            results["cancel"] = daemon.cancel(results["job"], source="midi")
+            daemon.broadcast("/oscgen/tempo", 123.5)
+
+        t = threading.Thread(target=midi_thread)
+        t.start()
+        t.join(10)
+        assert results["knob"] == [("cfg", 5.0)] and results["bad"] is None and results["cancel"] is True
+        assert replies.wait_for("/oscgen/param/cfg") == [5.0]
+        assert "/oscgen/top_p: top_p must be a number in [0, 1], got 3" in replies.wait_for("/oscgen/error")[1]
+        assert replies.wait_for("/oscgen/preset") == [1, "drums"]
+        assert replies.wait_for("/oscgen/queued") == [results["job"], 0]
+        assert replies.wait_for("/oscgen/cancelled") == [results["job"]]
+        assert replies.wait_for("/oscgen/tempo") == [123.5]
+        assert daemon.state.get("prompt").startswith("tight funk")  # submit(preset=) left the knobs alone
+    finally:
+        daemon.request_stop("test")
+        daemon._shutdown()
