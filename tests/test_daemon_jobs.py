@@ -143,12 +143,20 @@ def test_a_worker_killed_mid_job_is_reported_and_the_next_job_works(daemon, repl
     os.kill(pid, signal.SIGKILL)
     error = replies.wait_for("/oscgen/error", lambda a: a[0] == job, since=since)
     assert "worker process died (killed by SIGKILL)" in error[1] and "restarting" in error[1]
-    assert daemon.worker_pid(since=mark) != pid
+    second = daemon.worker_pid(since=mark)
+    assert second != pid
     replies.wait_for("/oscgen/ready", since=since, timeout=180)
     nxt = _generate(daemon, replies, "survivor", duration=0.5)
     _, path, _ = _done(replies, nxt)
     assert sf.info(path).frames == _expected_samples(0.5)
     assert hidden_files(daemon.out) == []
+
+    # an idle worker that dies is reported too, and replaced
+    since = replies.mark()
+    os.kill(second, signal.SIGKILL)
+    error = replies.wait_for("/oscgen/error", since=since)
+    assert error[0] == -1 and "worker process died (killed by SIGKILL); restarting it" in error[1]
+    replies.wait_for("/oscgen/ready", since=since, timeout=180)
 
 
 def test_an_unwritable_output_folder_is_an_error_and_the_daemon_carries_on(daemon, replies):

@@ -26,7 +26,7 @@ import socket
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
@@ -50,12 +50,9 @@ MAX_CLIENTS = 64
 @dataclass
 class Job:
     id: int
-    params: dict
-    source: str
-    cancel_deadline: float | None = None
-    last_progress: float = -1.0
-    started: bool = False
-    queued_at: float = field(default_factory=time.monotonic)
+    params: dict  # State.job_params(): generate()'s arguments + bars/bpm/preset for the sidecar
+    cancel_deadline: float | None = None  # set by cancel: past it, the worker is killed
+    last_progress: float = -1.0  # last fraction sent, to thin progress to ~1% steps
 
 
 class Daemon:
@@ -142,7 +139,7 @@ class Daemon:
                     reply_to,
                 )
                 return None
-            job = Job(self._next_id, params, source)
+            job = Job(self._next_id, params)
             self._next_id += 1
             self._queue.append(job)
             log.info(
@@ -403,7 +400,6 @@ class Daemon:
         elif job is None or event[1] != job.id:
             log.debug("stale worker event %r", event)
         elif kind == "started":
-            job.started = True
             self._worker_state = "busy"
             log.info("job %d started", job.id)
             self.broadcast(f"{PREFIX}/started", job.id)
