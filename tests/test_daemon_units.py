@@ -197,3 +197,14 @@ def test_the_thread_safe_api_midi_drives_echoes_and_errors_to_every_client(repli
     finally:
         daemon.request_stop("test")
         daemon._shutdown()
+
+
+def test_the_osc_process_does_not_import_mlx():
+    """MLX lives in the worker process only: the process answering OSC stays small and quick."""
+    import subprocess
+    import sys
+
+    code = "import sys, oscgen.cli, oscgen.service.server; print(sorted(m for m in sys.modules if m.startswith('mlx')))"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    assert out.strip() == "[]"
