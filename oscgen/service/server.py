@@ -209,6 +209,10 @@ class Daemon:
             self.config.osc.host, self.port, self.config.osc.reply_port,
             "".join(f", {h}:{p}" for h, p in self.config.osc.reply_targets), self.config.output.folder,
         )
+        if self._allowed is not None and not all(net.is_loopback for net in self._allowed):
+            log.info("answering only %s ([osc] allowed_hosts)", ", ".join(self.config.osc.allowed_hosts))
+        elif self._allowed is not None and self.config.osc.host not in ("127.0.0.1", "::1", "localhost"):
+            log.warning("listening on %s but [osc] allowed_hosts lets only this computer in", self.config.osc.host)
         self._start_worker()
         self._start_midi()
         try:
@@ -554,7 +558,9 @@ class Daemon:
 
     def _bind(self, host: str, port: int) -> socket.socket:
         try:
-            family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            # "localhost" may resolve to ::1 first; Max, Pd and TouchDesigner send to 127.0.0.1
+            family, _, _, _, addr = min(infos, key=lambda info: info[0] != socket.AF_INET)
             sock = socket.socket(family, socket.SOCK_DGRAM)
             sock.bind(addr)
         except OSError as exc:
