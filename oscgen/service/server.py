@@ -217,7 +217,10 @@ class Daemon:
         self._start_midi()
         try:
             while not self._stop_reason:
-                self._step()
+                try:
+                    self._step()
+                except Exception:  # a bug must cost one event, not the performance
+                    log.exception("internal error; carrying on")
         finally:
             self._shutdown()
 
