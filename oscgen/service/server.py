@@ -257,6 +257,7 @@ class Daemon:
             job = self._running
             if job and job.cancel_deadline and now >= job.cancel_deadline and self._worker is not None:
                 log.warning("job %d ignored cancel for %.0f s; killing the worker", job.id, CANCEL_GRACE_S)
+                job.cancel_deadline = float("inf")  # once; still marks the job as being cancelled
                 self._worker.process.kill()  # reported as cancelled when the sentinel fires
 
     # --- OSC in --------------------------------------------------------------------------------
