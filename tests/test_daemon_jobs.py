@@ -249,6 +249,8 @@ def tiny_disk(tmp_path):
     """A 64 KiB tmpfs: a real full disk.  Needs root with mount rights (containers often have them)."""
     mountpoint = tmp_path / "tiny-disk"
     mountpoint.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command to make a small tmpfs with")
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mountpoint)], capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs to fill a disk ({mounted.stderr.strip() or 'not root'})")
