@@ -95,7 +95,7 @@
 					"patching_rect": [
 						20.0,
 						85.0,
-						60.0,
+						90.0,
 						20.0
 					],
 					"presentation": 1,
@@ -163,6 +163,25 @@
 				"box": {
 					"id": "obj-8",
 					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						100.0,
+						135.0,
+						80.0,
+						22.0
+					],
+					"text": "route bang"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-9",
+					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
 					"outlettype": [
@@ -179,7 +198,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-9",
+					"id": "obj-10",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -197,7 +216,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-10",
+					"id": "obj-11",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -212,7 +231,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-11",
+					"id": "obj-12",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -234,7 +253,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-12",
+					"id": "obj-13",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -256,12 +275,14 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "duration"
+					"varname": "duration",
+					"minimum": 0.0,
+					"maximum": 30.0
 				}
 			},
 			{
 				"box": {
-					"id": "obj-13",
+					"id": "obj-14",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -279,7 +300,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-14",
+					"id": "obj-15",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -294,7 +315,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-15",
+					"id": "obj-16",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -316,7 +337,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-16",
+					"id": "obj-17",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -338,12 +359,14 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "bars"
+					"varname": "bars",
+					"minimum": 0.0,
+					"maximum": 64.0
 				}
 			},
 			{
 				"box": {
-					"id": "obj-17",
+					"id": "obj-18",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -361,7 +384,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-18",
+					"id": "obj-19",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -376,7 +399,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-19",
+					"id": "obj-20",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -398,7 +421,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-20",
+					"id": "obj-21",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -420,12 +443,14 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "bpm"
+					"varname": "bpm",
+					"minimum": 20.0,
+					"maximum": 300.0
 				}
 			},
 			{
 				"box": {
-					"id": "obj-21",
+					"id": "obj-22",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -443,7 +468,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-22",
+					"id": "obj-23",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -458,7 +483,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-23",
+					"id": "obj-24",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -480,7 +505,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-24",
+					"id": "obj-25",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -502,12 +527,14 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "temperature"
+					"varname": "temperature",
+					"minimum": 0.0,
+					"maximum": 10.0
 				}
 			},
 			{
 				"box": {
-					"id": "obj-25",
+					"id": "obj-26",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -525,7 +552,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-26",
+					"id": "obj-27",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -540,7 +567,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-27",
+					"id": "obj-28",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -562,7 +589,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-28",
+					"id": "obj-29",
 					"maxclass": "number",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -584,12 +611,14 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "top_k"
+					"varname": "top_k",
+					"minimum": 0,
+					"maximum": 2048
 				}
 			},
 			{
 				"box": {
-					"id": "obj-29",
+					"id": "obj-30",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -607,7 +636,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-30",
+					"id": "obj-31",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -622,7 +651,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-31",
+					"id": "obj-32",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -644,7 +673,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-32",
+					"id": "obj-33",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -666,12 +695,14 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "top_p"
+					"varname": "top_p",
+					"minimum": 0.0,
+					"maximum": 1.0
 				}
 			},
 			{
 				"box": {
-					"id": "obj-33",
+					"id": "obj-34",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -689,7 +720,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-34",
+					"id": "obj-35",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -704,7 +735,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-35",
+					"id": "obj-36",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -726,7 +757,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-36",
+					"id": "obj-37",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -748,12 +779,14 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "cfg"
+					"varname": "cfg",
+					"minimum": 1.0,
+					"maximum": 20.0
 				}
 			},
 			{
 				"box": {
-					"id": "obj-37",
+					"id": "obj-38",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -771,7 +804,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-38",
+					"id": "obj-39",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -786,7 +819,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-39",
+					"id": "obj-40",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -808,7 +841,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-40",
+					"id": "obj-41",
 					"maxclass": "number",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -835,7 +868,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-41",
+					"id": "obj-42",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -853,7 +886,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-42",
+					"id": "obj-43",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -868,14 +901,14 @@
 			},
 			{
 				"box": {
-					"id": "obj-43",
+					"id": "obj-44",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
 						20.0,
 						410.0,
-						60.0,
+						90.0,
 						20.0
 					],
 					"presentation": 1,
@@ -890,7 +923,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-44",
+					"id": "obj-45",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -922,7 +955,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-45",
+					"id": "obj-46",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -941,7 +974,26 @@
 			},
 			{
 				"box": {
-					"id": "obj-46",
+					"id": "obj-47",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						100.0,
+						460.0,
+						80.0,
+						22.0
+					],
+					"text": "route bang"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-48",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -959,7 +1011,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-47",
+					"id": "obj-49",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -977,7 +1029,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-48",
+					"id": "obj-50",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -992,7 +1044,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-49",
+					"id": "obj-51",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1014,7 +1066,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-50",
+					"id": "obj-52",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -1041,12 +1093,12 @@
 					"lines": 1,
 					"wordwrap": 0,
 					"parameter_enable": 0,
-					"varname": "host"
+					"varname": "daemon_host"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-51",
+					"id": "obj-53",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1065,7 +1117,26 @@
 			},
 			{
 				"box": {
-					"id": "obj-52",
+					"id": "obj-54",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						560.0,
+						460.0,
+						80.0,
+						22.0
+					],
+					"text": "route bang"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-55",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1083,7 +1154,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-53",
+					"id": "obj-56",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1101,7 +1172,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-54",
+					"id": "obj-57",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1116,7 +1187,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-55",
+					"id": "obj-58",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1138,7 +1209,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-56",
+					"id": "obj-59",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1163,7 +1234,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-57",
+					"id": "obj-60",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1172,7 +1243,7 @@
 					],
 					"patching_rect": [
 						20.0,
-						620.0,
+						645.0,
 						100.0,
 						22.0
 					],
@@ -1181,7 +1252,26 @@
 			},
 			{
 				"box": {
-					"id": "obj-58",
+					"id": "obj-61",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"bang",
+						"bang"
+					],
+					"patching_rect": [
+						20.0,
+						615.0,
+						45.0,
+						22.0
+					],
+					"text": "t b b"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-62",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1203,7 +1293,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-59",
+					"id": "obj-63",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1228,7 +1318,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-60",
+					"id": "obj-64",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1237,7 +1327,7 @@
 					],
 					"patching_rect": [
 						130.0,
-						620.0,
+						645.0,
 						100.0,
 						22.0
 					],
@@ -1246,7 +1336,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-61",
+					"id": "obj-65",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1268,7 +1358,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-62",
+					"id": "obj-66",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1293,7 +1383,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-63",
+					"id": "obj-67",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1302,7 +1392,7 @@
 					],
 					"patching_rect": [
 						240.0,
-						620.0,
+						645.0,
 						100.0,
 						22.0
 					],
@@ -1311,7 +1401,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-64",
+					"id": "obj-68",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1333,7 +1423,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-65",
+					"id": "obj-69",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1358,7 +1448,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-66",
+					"id": "obj-70",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1367,7 +1457,7 @@
 					],
 					"patching_rect": [
 						350.0,
-						620.0,
+						645.0,
 						100.0,
 						22.0
 					],
@@ -1376,7 +1466,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-67",
+					"id": "obj-71",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1394,7 +1484,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-68",
+					"id": "obj-72",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1413,7 +1503,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-69",
+					"id": "obj-73",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1431,7 +1521,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-70",
+					"id": "obj-74",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1449,78 +1539,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-71",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						620.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 0.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-72",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						680.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 120.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-73",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						740.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 1.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-74",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						560.0,
-						610.0,
-						55.0,
-						22.0
-					],
-					"text": "set 250"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-75",
 					"maxclass": "message",
 					"numinlets": 2,
@@ -1530,7 +1548,7 @@
 					],
 					"patching_rect": [
 						620.0,
-						610.0,
+						585.0,
 						55.0,
 						22.0
 					],
@@ -1548,6 +1566,78 @@
 					],
 					"patching_rect": [
 						680.0,
+						585.0,
+						55.0,
+						22.0
+					],
+					"text": "set 120.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-77",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						740.0,
+						585.0,
+						55.0,
+						22.0
+					],
+					"text": "set 1.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-78",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						560.0,
+						610.0,
+						55.0,
+						22.0
+					],
+					"text": "set 250"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-79",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						620.0,
+						610.0,
+						55.0,
+						22.0
+					],
+					"text": "set 0.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-80",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						680.0,
 						610.0,
 						55.0,
 						22.0
@@ -1557,7 +1647,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-77",
+					"id": "obj-81",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1575,7 +1665,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-78",
+					"id": "obj-82",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1593,7 +1683,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-79",
+					"id": "obj-83",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1608,7 +1698,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-80",
+					"id": "obj-84",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1623,7 +1713,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-81",
+					"id": "obj-85",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1641,11 +1731,14 @@
 			},
 			{
 				"box": {
-					"id": "obj-82",
+					"id": "obj-86",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 9,
+					"numoutlets": 12,
 					"outlettype": [
+						"",
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -1662,12 +1755,12 @@
 						280.0,
 						22.0
 					],
-					"text": "route /oscgen/queued /oscgen/started /oscgen/progress /oscgen/done /oscgen/cancelled /oscgen/error /oscgen/ready /oscgen/pong"
+					"text": "route /oscgen/queued /oscgen/started /oscgen/progress /oscgen/done /oscgen/cancelled /oscgen/error /oscgen/ready /oscgen/pong /oscgen/status /oscgen/shutdown /oscgen/preset"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-83",
+					"id": "obj-87",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1689,7 +1782,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-84",
+					"id": "obj-88",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1714,7 +1807,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-85",
+					"id": "obj-89",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1732,7 +1825,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-86",
+					"id": "obj-90",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1750,7 +1843,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-87",
+					"id": "obj-91",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1768,7 +1861,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-88",
+					"id": "obj-92",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1786,7 +1879,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-89",
+					"id": "obj-93",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1804,7 +1897,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-90",
+					"id": "obj-94",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1822,7 +1915,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-91",
+					"id": "obj-95",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1837,7 +1930,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-92",
+					"id": "obj-96",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1856,7 +1949,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-93",
+					"id": "obj-97",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1874,7 +1967,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-94",
+					"id": "obj-98",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1902,7 +1995,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-99",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1917,7 +2010,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-100",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -1937,7 +2030,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-101",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1956,7 +2049,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-102",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1974,7 +2067,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-103",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1996,7 +2089,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-104",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2021,7 +2114,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-105",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2039,7 +2132,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-106",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2061,7 +2154,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-107",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2079,7 +2172,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-108",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2104,7 +2197,91 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-109",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1300.0,
+						470.0,
+						50.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						500.0,
+						144.0,
+						40.0,
+						18.0
+					],
+					"text": "daemon"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-110",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1300.0,
+						495.0,
+						250.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						540.0,
+						144.0,
+						216.0,
+						20.0
+					],
+					"text": ""
+				}
+			},
+			{
+				"box": {
+					"id": "obj-111",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1300.0,
+						440.0,
+						120.0,
+						22.0
+					],
+					"text": "prepend set ready"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-112",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1130.0,
+						520.0,
+						80.0,
+						22.0
+					],
+					"text": "zl slice 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-113",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2122,7 +2299,61 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-114",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1430.0,
+						380.0,
+						170.0,
+						22.0
+					],
+					"text": "set worker $3 / $2 waiting"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-115",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1430.0,
+						410.0,
+						130.0,
+						22.0
+					],
+					"text": "prepend set stopped:"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-116",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1430.0,
+						440.0,
+						140.0,
+						22.0
+					],
+					"text": "set preset $2 loaded"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-117",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2144,7 +2375,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-118",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2169,7 +2400,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-119",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2184,7 +2415,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-120",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 11,
@@ -2212,7 +2443,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-121",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2230,7 +2461,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-122",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2248,7 +2479,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-123",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2266,7 +2497,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-124",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2284,7 +2515,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-125",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2302,7 +2533,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-126",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2320,7 +2551,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-127",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2338,7 +2569,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-128",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2356,7 +2587,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-129",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2374,7 +2605,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-130",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2392,7 +2623,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-131",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2407,7 +2638,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-132",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2422,7 +2653,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-133",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2440,7 +2671,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-134",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2459,7 +2690,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-135",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2477,7 +2708,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-136",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2495,7 +2726,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-137",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2513,7 +2744,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-138",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2535,7 +2766,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-139",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2557,7 +2788,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-140",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2579,7 +2810,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-141",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2601,7 +2832,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-131",
+					"id": "obj-142",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2623,7 +2854,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-132",
+					"id": "obj-143",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2648,7 +2879,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-144",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2673,7 +2904,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-145",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2698,7 +2929,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-146",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2726,7 +2957,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-147",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2751,7 +2982,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-148",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2770,7 +3001,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-149",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2788,7 +3019,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-150",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -2803,7 +3034,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-151",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2818,7 +3049,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-152",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2837,7 +3068,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-153",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2855,7 +3086,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-154",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2901,7 +3132,7 @@
 				"patchline": {
 					"source": [
 						"obj-8",
-						0
+						1
 					],
 					"destination": [
 						"obj-9",
@@ -2916,6 +3147,18 @@
 						0
 					],
 					"destination": [
+						"obj-10",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-10",
+						0
+					],
+					"destination": [
 						"obj-2",
 						0
 					]
@@ -2924,35 +3167,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-12",
-						0
-					],
-					"destination": [
 						"obj-13",
 						0
+					],
+					"destination": [
+						"obj-14",
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-13",
+						"obj-14",
 						0
 					],
 					"destination": [
 						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-16",
-						0
-					],
-					"destination": [
-						"obj-17",
 						0
 					]
 				}
@@ -2964,6 +3195,18 @@
 						0
 					],
 					"destination": [
+						"obj-18",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-18",
+						0
+					],
+					"destination": [
 						"obj-2",
 						0
 					]
@@ -2972,35 +3215,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-20",
-						0
-					],
-					"destination": [
 						"obj-21",
 						0
+					],
+					"destination": [
+						"obj-22",
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-21",
+						"obj-22",
 						0
 					],
 					"destination": [
 						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-24",
-						0
-					],
-					"destination": [
-						"obj-25",
 						0
 					]
 				}
@@ -3012,6 +3243,18 @@
 						0
 					],
 					"destination": [
+						"obj-26",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-26",
+						0
+					],
+					"destination": [
 						"obj-2",
 						0
 					]
@@ -3020,35 +3263,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-28",
-						0
-					],
-					"destination": [
 						"obj-29",
 						0
+					],
+					"destination": [
+						"obj-30",
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
+						"obj-30",
 						0
 					],
 					"destination": [
 						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-32",
-						0
-					],
-					"destination": [
-						"obj-33",
 						0
 					]
 				}
@@ -3060,6 +3291,18 @@
 						0
 					],
 					"destination": [
+						"obj-34",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-34",
+						0
+					],
+					"destination": [
 						"obj-2",
 						0
 					]
@@ -3068,19 +3311,19 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-36",
-						0
-					],
-					"destination": [
 						"obj-37",
 						0
+					],
+					"destination": [
+						"obj-38",
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-37",
+						"obj-38",
 						0
 					],
 					"destination": [
@@ -3092,11 +3335,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
+						"obj-41",
 						0
 					],
 					"destination": [
-						"obj-41",
+						"obj-42",
 						0
 					]
 				}
@@ -3104,23 +3347,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-41",
+						"obj-42",
 						0
 					],
 					"destination": [
 						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-44",
-						0
-					],
-					"destination": [
-						"obj-45",
 						0
 					]
 				}
@@ -3153,34 +3384,34 @@
 				"patchline": {
 					"source": [
 						"obj-47",
+						1
+					],
+					"destination": [
+						"obj-48",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						0
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
 						0
 					],
 					"destination": [
 						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-50",
-						0
-					],
-					"destination": [
-						"obj-51",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-51",
-						0
-					],
-					"destination": [
-						"obj-52",
 						0
 					]
 				}
@@ -3204,7 +3435,31 @@
 						0
 					],
 					"destination": [
-						"obj-2",
+						"obj-54",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-54",
+						1
+					],
+					"destination": [
+						"obj-55",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-55",
+						0
+					],
+					"destination": [
+						"obj-56",
 						0
 					]
 				}
@@ -3216,7 +3471,7 @@
 						0
 					],
 					"destination": [
-						"obj-57",
+						"obj-2",
 						0
 					]
 				}
@@ -3224,7 +3479,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-57",
+						"obj-60",
 						0
 					],
 					"destination": [
@@ -3240,6 +3495,30 @@
 						0
 					],
 					"destination": [
+						"obj-61",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-61",
+						1
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-61",
+						0
+					],
+					"destination": [
 						"obj-60",
 						0
 					]
@@ -3248,23 +3527,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-60",
+						"obj-64",
 						0
 					],
 					"destination": [
 						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-62",
-						0
-					],
-					"destination": [
-						"obj-63",
 						0
 					]
 				}
@@ -3276,31 +3543,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-65",
-						0
-					],
-					"destination": [
-						"obj-66",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-66",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-64",
 						0
 					]
 				}
@@ -3312,7 +3555,7 @@
 						0
 					],
 					"destination": [
-						"obj-68",
+						"obj-2",
 						0
 					]
 				}
@@ -3320,11 +3563,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-68",
+						"obj-66",
 						0
 					],
 					"destination": [
-						"obj-69",
+						"obj-67",
 						0
 					]
 				}
@@ -3332,7 +3575,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-69",
+						"obj-70",
 						0
 					],
 					"destination": [
@@ -3344,8 +3587,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-68",
-						1
+						"obj-69",
+						0
 					],
 					"destination": [
 						"obj-70",
@@ -3356,44 +3599,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-70",
-						0
-					],
-					"destination": [
-						"obj-12",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-68",
-						1
-					],
-					"destination": [
 						"obj-71",
 						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-71",
-						0
-					],
-					"destination": [
-						"obj-16",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-68",
-						1
 					],
 					"destination": [
 						"obj-72",
@@ -3408,18 +3615,6 @@
 						0
 					],
 					"destination": [
-						"obj-20",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-68",
-						1
-					],
-					"destination": [
 						"obj-73",
 						0
 					]
@@ -3432,7 +3627,7 @@
 						0
 					],
 					"destination": [
-						"obj-24",
+						"obj-2",
 						0
 					]
 				}
@@ -3440,7 +3635,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-68",
+						"obj-72",
 						1
 					],
 					"destination": [
@@ -3456,7 +3651,7 @@
 						0
 					],
 					"destination": [
-						"obj-28",
+						"obj-13",
 						0
 					]
 				}
@@ -3464,7 +3659,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-68",
+						"obj-72",
 						1
 					],
 					"destination": [
@@ -3480,7 +3675,7 @@
 						0
 					],
 					"destination": [
-						"obj-32",
+						"obj-17",
 						0
 					]
 				}
@@ -3488,7 +3683,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-68",
+						"obj-72",
 						1
 					],
 					"destination": [
@@ -3504,7 +3699,7 @@
 						0
 					],
 					"destination": [
-						"obj-36",
+						"obj-21",
 						0
 					]
 				}
@@ -3512,7 +3707,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-68",
+						"obj-72",
 						1
 					],
 					"destination": [
@@ -3528,7 +3723,7 @@
 						0
 					],
 					"destination": [
-						"obj-40",
+						"obj-25",
 						0
 					]
 				}
@@ -3536,7 +3731,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-68",
+						"obj-72",
 						1
 					],
 					"destination": [
@@ -3552,7 +3747,67 @@
 						0
 					],
 					"destination": [
-						"obj-50",
+						"obj-29",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-72",
+						1
+					],
+					"destination": [
+						"obj-79",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-79",
+						0
+					],
+					"destination": [
+						"obj-33",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-72",
+						1
+					],
+					"destination": [
+						"obj-80",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-80",
+						0
+					],
+					"destination": [
+						"obj-37",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-72",
+						1
+					],
+					"destination": [
+						"obj-81",
 						0
 					]
 				}
@@ -3564,7 +3819,7 @@
 						0
 					],
 					"destination": [
-						"obj-82",
+						"obj-41",
 						0
 					]
 				}
@@ -3572,34 +3827,34 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
-						0
-					],
-					"destination": [
-						"obj-85",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						0
-					],
-					"destination": [
-						"obj-84",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-82",
+						"obj-72",
 						1
 					],
 					"destination": [
+						"obj-82",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-82",
+						0
+					],
+					"destination": [
+						"obj-52",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
+						0
+					],
+					"destination": [
 						"obj-86",
 						0
 					]
@@ -3612,7 +3867,7 @@
 						0
 					],
 					"destination": [
-						"obj-84",
+						"obj-89",
 						0
 					]
 				}
@@ -3620,11 +3875,47 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
+						"obj-89",
+						0
+					],
+					"destination": [
+						"obj-88",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						1
+					],
+					"destination": [
+						"obj-90",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						0
+					],
+					"destination": [
+						"obj-88",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
 						3
 					],
 					"destination": [
-						"obj-87",
+						"obj-91",
 						0
 					]
 				}
@@ -3632,11 +3923,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-87",
+						"obj-91",
 						0
 					],
 					"destination": [
-						"obj-84",
+						"obj-88",
 						0
 					]
 				}
@@ -3644,11 +3935,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
+						"obj-86",
 						4
 					],
 					"destination": [
-						"obj-88",
+						"obj-92",
 						0
 					]
 				}
@@ -3656,11 +3947,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-88",
+						"obj-92",
 						0
 					],
 					"destination": [
-						"obj-84",
+						"obj-88",
 						0
 					]
 				}
@@ -3668,11 +3959,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
+						"obj-86",
 						5
 					],
 					"destination": [
-						"obj-89",
+						"obj-93",
 						0
 					]
 				}
@@ -3680,11 +3971,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-93",
 						0
 					],
 					"destination": [
-						"obj-84",
+						"obj-88",
 						0
 					]
 				}
@@ -3692,56 +3983,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
+						"obj-86",
 						6
-					],
-					"destination": [
-						"obj-90",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						0
-					],
-					"destination": [
-						"obj-84",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-82",
-						2
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-92",
-						1
-					],
-					"destination": [
-						"obj-93",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-93",
-						0
 					],
 					"destination": [
 						"obj-94",
@@ -3752,44 +3995,56 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
+						"obj-94",
+						0
+					],
+					"destination": [
+						"obj-88",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						2
+					],
+					"destination": [
+						"obj-96",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-96",
+						1
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-97",
+						0
+					],
+					"destination": [
+						"obj-98",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
 						3
-					],
-					"destination": [
-						"obj-96",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-96",
-						1
-					],
-					"destination": [
-						"obj-97",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-97",
-						1
-					],
-					"destination": [
-						"obj-98",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-98",
-						0
 					],
 					"destination": [
 						"obj-100",
@@ -3800,8 +4055,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
-						0
+						"obj-100",
+						1
 					],
 					"destination": [
 						"obj-101",
@@ -3813,10 +4068,10 @@
 				"patchline": {
 					"source": [
 						"obj-101",
-						0
+						1
 					],
 					"destination": [
-						"obj-94",
+						"obj-102",
 						0
 					]
 				}
@@ -3824,19 +4079,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
-						5
-					],
-					"destination": [
-						"obj-103",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-103",
+						"obj-102",
 						0
 					],
 					"destination": [
@@ -3848,8 +4091,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
-						6
+						"obj-100",
+						0
 					],
 					"destination": [
 						"obj-105",
@@ -3864,7 +4107,7 @@
 						0
 					],
 					"destination": [
-						"obj-44",
+						"obj-98",
 						0
 					]
 				}
@@ -3872,8 +4115,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
-						7
+						"obj-86",
+						5
 					],
 					"destination": [
 						"obj-107",
@@ -3884,11 +4127,83 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
+						"obj-107",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						6
+					],
+					"destination": [
+						"obj-111",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						0
+					],
+					"destination": [
+						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						6
+					],
+					"destination": [
+						"obj-112",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-112",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
+						0
+					],
+					"destination": [
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
 						8
 					],
 					"destination": [
-						"obj-109",
+						"obj-114",
 						0
 					]
 				}
@@ -3896,7 +4211,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-114",
 						0
 					],
 					"destination": [
@@ -3908,7 +4223,91 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-86",
+						9
+					],
+					"destination": [
+						"obj-115",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-115",
+						0
+					],
+					"destination": [
 						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						10
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-116",
+						0
+					],
+					"destination": [
+						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						7
+					],
+					"destination": [
+						"obj-118",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						11
+					],
+					"destination": [
+						"obj-120",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-120",
+						0
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
 						0
 					],
 					"destination": [
@@ -3920,11 +4319,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						1
 					],
 					"destination": [
-						"obj-111",
+						"obj-122",
 						0
 					]
 				}
@@ -3932,11 +4331,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-122",
 						0
 					],
 					"destination": [
-						"obj-44",
+						"obj-45",
 						0
 					]
 				}
@@ -3944,11 +4343,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						2
 					],
 					"destination": [
-						"obj-112",
+						"obj-123",
 						0
 					]
 				}
@@ -3956,11 +4355,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-123",
 						0
 					],
 					"destination": [
-						"obj-12",
+						"obj-13",
 						0
 					]
 				}
@@ -3968,11 +4367,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						3
 					],
 					"destination": [
-						"obj-113",
+						"obj-124",
 						0
 					]
 				}
@@ -3980,11 +4379,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-113",
+						"obj-124",
 						0
 					],
 					"destination": [
-						"obj-16",
+						"obj-17",
 						0
 					]
 				}
@@ -3992,11 +4391,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						4
 					],
 					"destination": [
-						"obj-114",
+						"obj-125",
 						0
 					]
 				}
@@ -4004,11 +4403,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-114",
+						"obj-125",
 						0
 					],
 					"destination": [
-						"obj-20",
+						"obj-21",
 						0
 					]
 				}
@@ -4016,11 +4415,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						5
 					],
 					"destination": [
-						"obj-115",
+						"obj-126",
 						0
 					]
 				}
@@ -4028,11 +4427,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-115",
+						"obj-126",
 						0
 					],
 					"destination": [
-						"obj-24",
+						"obj-25",
 						0
 					]
 				}
@@ -4040,11 +4439,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						6
 					],
 					"destination": [
-						"obj-116",
+						"obj-127",
 						0
 					]
 				}
@@ -4052,11 +4451,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-116",
+						"obj-127",
 						0
 					],
 					"destination": [
-						"obj-28",
+						"obj-29",
 						0
 					]
 				}
@@ -4064,11 +4463,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						7
 					],
 					"destination": [
-						"obj-117",
+						"obj-128",
 						0
 					]
 				}
@@ -4076,11 +4475,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-117",
+						"obj-128",
 						0
 					],
 					"destination": [
-						"obj-32",
+						"obj-33",
 						0
 					]
 				}
@@ -4088,11 +4487,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						8
 					],
 					"destination": [
-						"obj-118",
+						"obj-129",
 						0
 					]
 				}
@@ -4100,11 +4499,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-118",
+						"obj-129",
 						0
 					],
 					"destination": [
-						"obj-36",
+						"obj-37",
 						0
 					]
 				}
@@ -4112,11 +4511,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						9
 					],
 					"destination": [
-						"obj-119",
+						"obj-130",
 						0
 					]
 				}
@@ -4124,11 +4523,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-119",
+						"obj-130",
 						0
 					],
 					"destination": [
-						"obj-40",
+						"obj-41",
 						0
 					]
 				}
@@ -4136,11 +4535,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-120",
 						10
 					],
 					"destination": [
-						"obj-120",
+						"obj-131",
 						0
 					]
 				}
@@ -4148,71 +4547,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-97",
+						"obj-101",
 						0
 					],
 					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-122",
-						0
-					],
-					"destination": [
-						"obj-123",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-123",
-						1
-					],
-					"destination": [
-						"obj-124",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-124",
-						0
-					],
-					"destination": [
-						"obj-125",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-134",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-132",
-						0
-					],
-					"destination": [
-						"obj-125",
+						"obj-133",
 						0
 					]
 				}
@@ -4224,7 +4563,7 @@
 						0
 					],
 					"destination": [
-						"obj-126",
+						"obj-134",
 						0
 					]
 				}
@@ -4232,36 +4571,12 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-125",
-						0
+						"obj-134",
+						1
 					],
 					"destination": [
-						"obj-137",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-126",
-						0
-					],
-					"destination": [
-						"obj-137",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-137",
-						0
-					],
-					"destination": [
-						"obj-138",
-						0
+						"obj-135",
+						1
 					]
 				}
 			},
@@ -4272,19 +4587,7 @@
 						0
 					],
 					"destination": [
-						"obj-138",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-138",
-						0
-					],
-					"destination": [
-						"obj-139",
+						"obj-136",
 						0
 					]
 				}
@@ -4292,12 +4595,36 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-138",
+						"obj-145",
 						0
 					],
 					"destination": [
-						"obj-139",
-						1
+						"obj-135",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-143",
+						0
+					],
+					"destination": [
+						"obj-136",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-144",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
 					]
 				}
 			},
@@ -4308,7 +4635,7 @@
 						0
 					],
 					"destination": [
-						"obj-139",
+						"obj-148",
 						0
 					]
 				}
@@ -4316,11 +4643,83 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-68",
+						"obj-137",
+						0
+					],
+					"destination": [
+						"obj-148",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-148",
+						0
+					],
+					"destination": [
+						"obj-149",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						0
+					],
+					"destination": [
+						"obj-149",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-149",
+						0
+					],
+					"destination": [
+						"obj-150",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-149",
+						0
+					],
+					"destination": [
+						"obj-150",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-147",
+						0
+					],
+					"destination": [
+						"obj-150",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-72",
 						1
 					],
 					"destination": [
-						"obj-141",
+						"obj-152",
 						0
 					]
 				}
@@ -4328,11 +4727,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-141",
+						"obj-152",
 						0
 					],
 					"destination": [
-						"obj-142",
+						"obj-153",
 						0
 					]
 				}
@@ -4340,11 +4739,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-153",
 						0
 					],
 					"destination": [
-						"obj-134",
+						"obj-145",
 						0
 					]
 				}
@@ -4352,11 +4751,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-141",
+						"obj-152",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-154",
 						0
 					]
 				}
@@ -4364,11 +4763,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-143",
+						"obj-154",
 						0
 					],
 					"destination": [
-						"obj-135",
+						"obj-146",
 						0
 					]
 				}

@@ -1,4 +1,4 @@
-"""Shared by the patch tests: a python-osc peer that records what a patch sends, the check of
+"""Shared by the patch tests: an OSC peer (the daemon tests' collector, read in order), the check of
 OSC arguments against the daemon's table, and PdPatch, which runs the real patches/oscgen.pd
 headless as an abstraction inside a three-box harness:
 
@@ -18,9 +18,8 @@ import threading
 import time
 from pathlib import Path
 
-from pythonosc import dispatcher, osc_server
-
 from oscgen.service import protocol
+from tests._osc_helpers import OscCollector, free_udp_port
 
 PATCHES = Path(__file__).resolve().parents[1] / "patches"
 
@@ -31,7 +30,6 @@ HARNESS = """#N canvas 0 0 450 300 12;
 #X connect 0 0 1 0;
 #X connect 1 0 2 0;
 """
-
 
 INBOUND = {a.path: a.args for a in protocol.INBOUND}
 PY_TYPES = {"f": float, "i": int, "s": str}
@@ -52,22 +50,25 @@ def conforms(address: str, args) -> bool:
     return len(args) == len(spec) and all(type(a) is PY_TYPES[t] for a, t in zip(args, spec))
 
 
-class OscPeer:
-    """Listens where the daemon would (a real UDP socket) and records every message it gets."""
+class OscPeer(OscCollector):
+    """The daemon's test collector (a real UDP socket recording every message), read in order:
+    next() is the message after the last one read, so a test sees exactly what a patch sent."""
 
     def __init__(self, port: int = 0):
-        self.messages: queue.Queue[tuple[str, tuple]] = queue.Queue()
-        d = dispatcher.Dispatcher()
-        d.set_default_handler(lambda address, *args: self.messages.put((address, args)))
-        self.server = osc_server.BlockingOSCUDPServer(("127.0.0.1", port), d)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(port=port)
+        self._read = 0
 
-    def next(self, timeout=20.0) -> tuple[str, tuple]:
-        try:
-            return self.messages.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError("nothing arrived") from None
+    def next(self, timeout: float = 20.0) -> tuple[str, tuple]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while len(self.messages) <= self._read:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("nothing arrived")
+                self._cond.wait(left)
+            address, args = self.messages[self._read]
+            self._read += 1
+        return address, tuple(args)
 
     def until(self, address: str) -> list[tuple[str, tuple]]:
         """Every message up to and including the next one at this address."""
@@ -77,21 +78,11 @@ class OscPeer:
             if seen[-1][0] == address:
                 return seen
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
 
 def pd_binary() -> str:
     pd = shutil.which("pd")
     assert pd, "Pure Data not found: install it (Debian: apt install puredata-core; setup.sh does)"
     return pd
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def split_pd_atoms(text: str) -> list[str]:

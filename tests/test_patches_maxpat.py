@@ -10,6 +10,7 @@ from collections import defaultdict
 
 import pytest
 
+from oscgen.config import load_config
 from oscgen.service import protocol
 from patches.tools import build_maxpat
 from patches.tools.knobs import NUMBER_KNOBS
@@ -91,6 +92,8 @@ def test_ports_are_the_daemon_defaults(graph):
     (recv,) = find(boxes, lambda b: text(b).startswith("udpreceive"))
     assert text(send).split()[1:] == ["127.0.0.1", str(protocol.DEFAULT_LISTEN_PORT)]
     assert text(recv).split()[1:] == [str(protocol.DEFAULT_REPLY_PORT)]
+    shipped = load_config().osc  # the config.toml a fresh daemon runs with
+    assert (shipped.port, shipped.reply_port) == (protocol.DEFAULT_LISTEN_PORT, protocol.DEFAULT_REPLY_PORT)
 
 
 def test_everything_it_sends_is_an_address_the_daemon_accepts_with_the_right_type(graph):
@@ -117,6 +120,11 @@ def test_everything_it_sends_is_an_address_the_daemon_accepts_with_the_right_typ
         msg = sent[knob.address]
         (source,) = [b for b in boxes.values() if msg in downstream(graph, b["id"])]
         assert source["maxclass"] == {"f": "flonum", "i": "number"}[knob.osc_type], knob
+        # dragging stays within what the daemon accepts
+        if knob.range:
+            assert (source["minimum"], source["maximum"]) == knob.range, knob
+        else:
+            assert "minimum" not in source and "maximum" not in source, knob
     # strings: textedit -> route text -> tosymbol (ONE OSC string) -> prepend /oscgen/...
     for address in ("/oscgen/prompt", "/oscgen/model"):
         (tosym,) = [b for b in boxes.values() if sent[address] in downstream(graph, b["id"])]
@@ -133,8 +141,8 @@ def test_everything_it_routes_is_an_address_the_daemon_sends(graph):
             assert address.rsplit("/", 1)[1] in protocol.KNOBS, address
         else:
             assert address in OUTBOUND, address
-    assert {"/oscgen/progress", "/oscgen/done", "/oscgen/error", "/oscgen/queued", "/oscgen/started",
-            "/oscgen/cancelled", "/oscgen/ready", "/oscgen/pong"} <= set(routed)
+    # every reply is shown somewhere (learned and tempo: MIDI details, printed only by Pd)
+    assert OUTBOUND - {"/oscgen/param/NAME", "/oscgen/learned", "/oscgen/tempo"} <= set(routed)
 
 
 def test_knobs_follow_param_echoes_with_set_so_nothing_is_sent_back(graph):
@@ -188,4 +196,18 @@ def test_the_device_view_shows_every_control_within_live_s_device_height(graph, 
     assert kinds["flonum"] + kinds["number"] == len(NUMBER_KNOBS) + 1  # knobs + volume
     assert kinds["slider"] == 1  # progress
     labels = {text(b) for b in shown if b["maxclass"] == "comment"}
-    assert {"prompt", "generate", "cancel", "file", "error", "state", *(k.name for k in NUMBER_KNOBS)} <= labels
+    assert {"prompt", "generate", "cancel", "file", "error", "state", "daemon", *(k.name for k in NUMBER_KNOBS)} <= labels
+
+
+def test_generate_sends_the_prompt_field_first_and_empty_fields_send_nothing(graph):
+    boxes, _ = graph
+    (generate,) = find(boxes, lambda b: b["maxclass"] == "message" and text(b) == "/oscgen/generate")
+    (first,) = [b for b in boxes.values() if generate in downstream(graph, b["id"])]
+    assert text(first) == "t b b"  # right outlet fires first: the prompt, then generate
+    (prompt,) = downstream(graph, first["id"], 1)
+    assert prompt["maxclass"] == "textedit" and prompt["varname"] == "prompt"
+    for field in find(boxes, lambda b: b["maxclass"] == "textedit"):
+        (route_text,) = downstream(graph, field["id"])
+        (empty,) = downstream(graph, route_text["id"], 0)
+        assert text(empty) == "route bang" and downstream(graph, empty["id"], 0) == []
+        assert [text(b) for b in downstream(graph, empty["id"], 1)] == ["tosymbol"]

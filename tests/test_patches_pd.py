@@ -13,7 +13,8 @@ from pythonosc import udp_client
 
 from patches.tools import build_pd
 from patches.tools.knobs import NUMBER_KNOBS
-from tests._patch_helpers import PATCHES, OscPeer, PdPatch, conforms, free_udp_port
+from tests._osc_helpers import free_udp_port
+from tests._patch_helpers import PATCHES, OscPeer, PdPatch, conforms
 
 
 @pytest.fixture

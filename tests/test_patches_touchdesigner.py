@@ -12,6 +12,7 @@ import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import UDPClient
 
+from oscgen.config import load_config
 from oscgen.service import protocol
 from tests._patch_helpers import PATCHES, OscPeer, conforms
 
@@ -305,4 +306,12 @@ def test_job_replies_fill_the_state_table_and_done_loads_the_audio_file_in_chop(
 def test_callbacks_handle_every_reply_the_daemon_sends(td):
     _, callbacks, _, _, _ = td
     handled = set(callbacks.HANDLERS) | {"/oscgen/param/NAME"}
-    assert {a.path for a in protocol.OUTBOUND} <= handled
+    assert handled == {a.path for a in protocol.OUTBOUND}
+
+
+def test_panel_defaults_are_the_shipped_configs(td):
+    out = td[0]
+    shipped = load_config().defaults
+    for knob, (kind, default) in out.KNOBS.items():
+        if kind is not str:  # prompt and model start empty: nothing to send until typed
+            assert default == shipped[knob] and type(default) is type(shipped[knob]), knob

@@ -29,6 +29,7 @@ FIXED = {
     "*~": (2, 1, ["signal"]),
     "dac~": (2, 0, []),
     "gate": (2, 1, [""]),
+    "zl": (2, 2, ["", ""]),
 }
 TRIGGER_TYPES = {"b": "bang", "l": "", "a": "", "s": "", "f": "float", "i": "int"}
 UNPACK_TYPES = {"0": "int", "0.": "float", "s": ""}
@@ -131,13 +132,20 @@ def build() -> str:
 
     p.comment("PROMPT: Return sends /oscgen/prompt as ONE string ([tosymbol] joins the words).",
               20, 60, 430)
-    p.comment("prompt", 20, 85, 60, present=(4, 4, 44, 18))
-    prompt = p.ui("textedit", 20, 105, 430, 22, present=(48, 4, 430, 20), keymode=1, lines=1,
-                  wordwrap=0, parameter_enable=0, varname="prompt")
-    prompt_text = p.obj("route text", 20, 135)
-    prompt_sym = p.obj("tosymbol", 20, 160)
-    prompt_send = p.obj("prepend /oscgen/prompt", 20, 185)
-    p.chain(prompt, prompt_text, prompt_sym, prompt_send, send)
+    def text_field(name, x, y, w, label_rect, field_rect, prepend):
+        """A one-line textedit: Return outputs 'text word word ...'; [tosymbol] makes the words
+        ONE symbol, so the daemon gets one OSC string."""
+        p.comment(name, x, y - 20, 90, present=label_rect)
+        field = p.ui("textedit", x, y, w, 22, present=field_rect, keymode=1, lines=1, wordwrap=0,
+                     parameter_enable=0, varname=name.replace(" ", "_"))
+        text, empty = p.obj("route text", x, y + 30), p.obj("route bang", x + 80, y + 30)
+        p.chain(field, text, empty)
+        tosym = p.obj("tosymbol", x, y + 55)
+        p.connect(empty, 1, tosym)  # an empty field sends nothing
+        p.chain(tosym, p.obj(f"prepend {prepend}", x, y + 80), send)
+        return field
+
+    prompt = text_field("prompt", 20, 105, 430, (4, 4, 44, 18), (48, 4, 430, 20), "/oscgen/prompt")
 
     p.comment("KNOBS: flonum boxes send floats, number boxes ints, as the daemon's table says. "
               "Drag or type, then Return.", 20, 225, 700)
@@ -146,29 +154,22 @@ def build() -> str:
         x = 20 + 95 * i
         p.comment(knob.name, x, 250, 90, present=(4 + 62 * i, 28, 60, 18))
         kind = "flonum" if knob.osc_type == "f" else "number"
+        limits = {}
+        if knob.range:  # dragging stays within what the daemon accepts
+            limits = {"minimum": knob.range[0], "maximum": knob.range[1]}
+            if kind == "number":
+                limits = {k: int(v) for k, v in limits.items()}
         boxes[knob.name] = p.ui(kind, x, 275, 80, 22, present=(4 + 62 * i, 46, 58, 20),
-                                parameter_enable=0, varname=knob.name)
+                                parameter_enable=0, varname=knob.name, **limits)
         out = p.msg(f"{knob.address} $1", x, 305, 90)
         p.connect(boxes[knob.name], 0, out)
         p.connect(out, 0, send)
         p.comment(knob.hint, x, 335, 90, 60)
 
-    p.comment("model", 20, 410, 60, present=(4, 74, 40, 18))
-    model = p.ui("textedit", 20, 430, 200, 22, present=(44, 72, 150, 20), keymode=1, lines=1,
-                 wordwrap=0, parameter_enable=0, varname="model")
-    model_text = p.obj("route text", 20, 460)
-    model_sym = p.obj("tosymbol", 20, 485)
-    model_send = p.obj("prepend /oscgen/model", 20, 510)
-    p.chain(model, model_text, model_sym, model_send, send)
+    model = text_field("model", 20, 430, 200, (4, 74, 40, 18), (44, 72, 150, 20), "/oscgen/model")
     p.comment("musicgen-small, musicgen-medium, tiny-random or a folder; Return sends it", 230, 430, 220, 40)
 
-    p.comment("daemon host", 480, 410, 90, present=(200, 74, 70, 18))
-    host = p.ui("textedit", 480, 430, 140, 22, present=(270, 72, 100, 20), keymode=1, lines=1,
-                wordwrap=0, parameter_enable=0, varname="host")
-    host_text = p.obj("route text", 480, 460)
-    host_sym = p.obj("tosymbol", 480, 485)
-    host_send = p.obj("prepend host", 480, 510)
-    p.chain(host, host_text, host_sym, host_send, send)
+    host = text_field("daemon host", 480, 430, 140, (200, 74, 70, 18), (270, 72, 100, 20), "host")
 
     p.comment("BUTTONS", 20, 560, 80)
     buttons = [
@@ -181,9 +182,16 @@ def build() -> str:
         x = 20 + 110 * i
         p.comment(label, x + 30, 585, 70, present=label_rect)
         b = p.ui("button", x, 585, 24, 24, present=button_rect, parameter_enable=0)
-        m = p.msg(address, x, 620, 100)
-        p.connect(b, 0, m)
+        m = p.msg(address, x, 645, 100)
         p.connect(m, 0, send)
+        if label == "generate":
+            # what you see is what you get: the prompt field's text goes first (bang outputs it)
+            first = p.obj("t b b", x, 615)
+            p.connect(b, 0, first)
+            p.connect(first, 1, prompt)
+            p.connect(first, 0, m)
+        else:
+            p.connect(b, 0, m)
 
     # on load: show the engine's defaults, then ask the daemon for its real values
     load = p.obj("loadbang", 480, 560)
@@ -208,7 +216,8 @@ def build() -> str:
     p.comment(f"REPLIES (port {REPLY_PORT}): [route] sorts them by address; 'set' shows a value "
               "without sending it.", rx_x, 60, 280, 40)
     rx = p.obj(f"udpreceive {REPLY_PORT}", rx_x, 105)
-    events = ["queued", "started", "progress", "done", "cancelled", "error", "ready", "pong"]
+    events = ["queued", "started", "progress", "done", "cancelled", "error", "ready", "pong", "status",
+              "shutdown", "preset"]
     route = p.obj("route " + " ".join(f"{protocol.PREFIX}/{e}" for e in events), rx_x, 135, 280)
     p.connect(rx, 0, route)
 
@@ -249,9 +258,24 @@ def build() -> str:
     p.connect(route, 5, error_set)
     p.connect(error_set, 0, error)
 
+    # the daemon line: ready (model, and a note when the output is noise), worker status,
+    # presets, shutdown
+    p.comment("daemon", rx_x + 320, 470, 50, present=(500, 144, 40, 18))
+    daemon = p.msg("", rx_x + 320, 495, 250, present=(540, 144, 216, 20))
+    ready_line = p.obj("prepend set ready", rx_x + 320, 440, 120)
+    p.connect(route, 6, ready_line)
+    p.connect(ready_line, 0, daemon)
+    ready_first = p.obj("zl slice 1", rx_x + 150, 520)
     ready_model = p.obj("prepend set", rx_x + 150, 545)
-    p.connect(route, 6, ready_model)
+    p.connect(route, 6, ready_first)
+    p.connect(ready_first, 0, ready_model)
     p.connect(ready_model, 0, model)
+    worker = p.msg("set worker $3 / $2 waiting", rx_x + 450, 380, 170)
+    stopped = p.obj("prepend set stopped:", rx_x + 450, 410, 130)
+    loaded = p.msg("set preset $2 loaded", rx_x + 450, 440, 140)
+    for outlet, box in ((8, worker), (9, stopped), (10, loaded)):
+        p.connect(route, outlet, box)
+        p.connect(box, 0, daemon)
     p.comment("alive", rx_x, 545, 50, present=(512, 74, 40, 18))
     alive = p.ui("button", rx_x + 50, 545, 20, 20, present=(490, 72, 20, 20), parameter_enable=0)
     p.connect(route, 7, alive)

@@ -539,7 +539,9 @@ def build() -> str:
     c.comment(20, 125, "KNOBS (drag or type, Enter) - sent on change:", 50)
     y = 150
     for knob in NUMBER_KNOBS:
-        c.floatatom(20, y, 8, label=knob.name, receive=f"$0-{knob.name}-in", send=f"$0-{knob.name}")
+        lo, hi = knob.range or (0, 0)  # Pd: 0 0 = no limits
+        c.floatatom(20, y, 8, label=knob.name, receive=f"$0-{knob.name}-in", send=f"$0-{knob.name}",
+                    lo=lo, hi=hi)
         c.comment(190, y, knob.hint, 40)
         y += 28
     c.symbolatom(20, y, 22, label="model", receive="$0-model-in", send="$0-model")

@@ -1,11 +1,14 @@
 """The knobs every patch shows, in screen order.  OSC types come from the daemon's table
-(oscgen/service/protocol.py); only the screen defaults and hints live here.  The defaults match the
-engine's, and are shown until the daemon's /oscgen/param/* echoes replace them."""
+(oscgen/service/protocol.py) and the defaults from the shipped config.toml (what a fresh daemon
+starts with; the patches show them until the daemon's /oscgen/param/* echoes arrive).  Only the
+short on-screen hints live here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oscgen.config import load_config
+from oscgen.knobs import KNOBS
 from oscgen.service import protocol
 
 
@@ -24,20 +27,33 @@ class Knob:
     def address(self) -> str:
         return f"{protocol.PREFIX}/{self.name}"
 
+    @property
+    def range(self) -> tuple[float, float] | None:
+        """(low, high) a box may be dragged across, from the daemon's knob table; None where the
+        knob has no closed range or allows a value outside it (seed -1)."""
+        knob = KNOBS[self.name]
+        if knob.low is None or knob.high is None or knob.extra:
+            return None
+        return knob.low, knob.high
+
 
 _INBOUND_TYPES = {a.path.rsplit("/", 1)[1]: a.args for a in protocol.INBOUND}
+_DEFAULTS = load_config().defaults
 
 # Numeric knobs. duration and bars are two ways to say how long: setting duration clears bars;
 # bars uses bpm (4/4).
-NUMBER_KNOBS: tuple[Knob, ...] = (
-    Knob("duration", 8.0, "seconds, 0-30"),
-    Knob("bars", 0.0, "length in bars at bpm (0 = use duration)"),
-    Knob("bpm", 120.0, "tempo for bars"),
-    Knob("temperature", 1.0, "randomness, 0.5-1.5"),
-    Knob("top_k", 250, "keep k likeliest codes, 0 = off"),
-    Knob("top_p", 0.0, "nucleus, 0 = off, else 0-1"),
-    Knob("cfg", 3.0, "prompt guidance, 1 = off"),
-    Knob("seed", -1, "-1 = new random seed per take"),
+NUMBER_KNOBS: tuple[Knob, ...] = tuple(
+    Knob(name, _DEFAULTS[name], hint)
+    for name, hint in (
+        ("duration", "seconds, 0-30"),
+        ("bars", "length in bars at bpm (0 = use duration)"),
+        ("bpm", "tempo for bars"),
+        ("temperature", "randomness, 0.5-1.5"),
+        ("top_k", "keep k likeliest codes, 0 = off"),
+        ("top_p", "nucleus, 0 = off, else 0-1"),
+        ("cfg", "prompt guidance, 1 = off"),
+        ("seed", "-1 = new random seed per take"),
+    )
 )
 
 # Text knobs: sent as one OSC string each.

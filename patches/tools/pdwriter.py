@@ -38,7 +38,7 @@ class Canvas:
 
     def _atom(self, kind, x, y, width, label, receive, send, lo=0, hi=0, label_pos=1) -> int:
         return self._add(
-            f"#X {kind} {x} {y} {width} {lo} {hi} {label_pos} {name(label)} {name(receive)} {name(send)} 0;"
+            f"#X {kind} {x} {y} {width} {lo:g} {hi:g} {label_pos} {name(label)} {name(receive)} {name(send)} 0;"
         )
 
     def floatatom(self, x, y, width=7, label=None, receive=None, send=None, **kw) -> int:
