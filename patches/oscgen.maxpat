@@ -49,7 +49,7 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						20.0,
-						700.0,
+						780.0,
 						164.0,
 						22.0
 					],
@@ -64,7 +64,7 @@
 					"numoutlets": 0,
 					"patching_rect": [
 						200.0,
-						700.0,
+						780.0,
 						420.0,
 						60.0
 					],
@@ -1467,6 +1467,75 @@
 			{
 				"box": {
 					"id": "obj-71",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						20.0,
+						680.0,
+						420.0,
+						60.0
+					],
+					"text": "Examples to click or edit: load a config.toml preset by name or number; MIDI-learn a knob (then move a controller on the daemon's MIDI input)."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-72",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						20.0,
+						725.0,
+						140.0,
+						22.0
+					],
+					"text": "/oscgen/preset ambient"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-73",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						170.0,
+						725.0,
+						140.0,
+						22.0
+					],
+					"text": "/oscgen/preset 0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-74",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						320.0,
+						725.0,
+						140.0,
+						22.0
+					],
+					"text": "/oscgen/learn temperature"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-75",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1484,7 +1553,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-72",
+					"id": "obj-76",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1503,7 +1572,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-73",
+					"id": "obj-77",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1521,7 +1590,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-74",
+					"id": "obj-78",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1539,78 +1608,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-75",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						620.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 0.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-76",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						680.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 120.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-77",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						740.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 1.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-78",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						560.0,
-						610.0,
-						55.0,
-						22.0
-					],
-					"text": "set 250"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-79",
 					"maxclass": "message",
 					"numinlets": 2,
@@ -1620,7 +1617,7 @@
 					],
 					"patching_rect": [
 						620.0,
-						610.0,
+						585.0,
 						55.0,
 						22.0
 					],
@@ -1638,6 +1635,78 @@
 					],
 					"patching_rect": [
 						680.0,
+						585.0,
+						55.0,
+						22.0
+					],
+					"text": "set 120.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-81",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						740.0,
+						585.0,
+						55.0,
+						22.0
+					],
+					"text": "set 1.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-82",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						560.0,
+						610.0,
+						55.0,
+						22.0
+					],
+					"text": "set 250"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-83",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						620.0,
+						610.0,
+						55.0,
+						22.0
+					],
+					"text": "set 0.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-84",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						680.0,
 						610.0,
 						55.0,
 						22.0
@@ -1647,7 +1716,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-81",
+					"id": "obj-85",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1665,7 +1734,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-82",
+					"id": "obj-86",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1683,7 +1752,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-83",
+					"id": "obj-87",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1698,7 +1767,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-84",
+					"id": "obj-88",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1713,7 +1782,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-85",
+					"id": "obj-89",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1731,7 +1800,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-86",
+					"id": "obj-90",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 12,
@@ -1760,7 +1829,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-87",
+					"id": "obj-91",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1782,7 +1851,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-88",
+					"id": "obj-92",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1807,7 +1876,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-89",
+					"id": "obj-93",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1825,7 +1894,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-90",
+					"id": "obj-94",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1843,7 +1912,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-91",
+					"id": "obj-95",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1861,7 +1930,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-92",
+					"id": "obj-96",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1879,7 +1948,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-93",
+					"id": "obj-97",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1897,7 +1966,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-94",
+					"id": "obj-98",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1915,7 +1984,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-99",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1930,7 +1999,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-100",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1949,7 +2018,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-101",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1967,7 +2036,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-102",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1995,7 +2064,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-103",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2010,7 +2079,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-104",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2030,7 +2099,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-105",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2049,7 +2118,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-106",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2067,7 +2136,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-107",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2089,7 +2158,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-108",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2114,7 +2183,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-109",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2132,7 +2201,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-110",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2154,7 +2223,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-111",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2172,7 +2241,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-112",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2197,7 +2266,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-113",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2219,7 +2288,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-114",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2244,7 +2313,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-115",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2262,7 +2331,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2281,7 +2350,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-117",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2299,7 +2368,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-118",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2317,7 +2386,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-119",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2335,7 +2404,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-120",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2353,7 +2422,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-121",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2375,7 +2444,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-122",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2400,7 +2469,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-123",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2415,7 +2484,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-124",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 11,
@@ -2443,78 +2512,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-122",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1065.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-123",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1150.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-124",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1235.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-125",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -2523,7 +2520,7 @@
 						""
 					],
 					"patching_rect": [
-						1320.0,
+						980.0,
 						640.0,
 						80.0,
 						22.0
@@ -2541,6 +2538,78 @@
 						""
 					],
 					"patching_rect": [
+						1065.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-127",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1150.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-128",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1235.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-129",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1320.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-130",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
 						980.0,
 						670.0,
 						80.0,
@@ -2551,7 +2620,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-131",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2569,7 +2638,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-132",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2587,7 +2656,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-133",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2605,7 +2674,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-134",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2623,7 +2692,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-131",
+					"id": "obj-135",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2638,7 +2707,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-132",
+					"id": "obj-136",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2653,7 +2722,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-137",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2671,7 +2740,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-138",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2690,7 +2759,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-139",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2708,7 +2777,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-140",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2726,7 +2795,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-141",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2744,7 +2813,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-142",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2766,7 +2835,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-143",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2788,7 +2857,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-144",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2810,7 +2879,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-145",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2832,7 +2901,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-146",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2854,7 +2923,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-147",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2879,7 +2948,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-148",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2904,7 +2973,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-149",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2929,7 +2998,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-150",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2957,7 +3026,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-151",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2982,7 +3051,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-152",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3001,7 +3070,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-153",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3019,7 +3088,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-154",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3034,7 +3103,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-155",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3049,7 +3118,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-156",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3068,7 +3137,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-157",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3086,7 +3155,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-158",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3599,23 +3668,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-71",
-						0
-					],
-					"destination": [
-						"obj-72",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-72",
 						0
 					],
 					"destination": [
-						"obj-73",
+						"obj-2",
 						0
 					]
 				}
@@ -3635,11 +3692,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
-						1
+						"obj-74",
+						0
 					],
 					"destination": [
-						"obj-74",
+						"obj-2",
 						0
 					]
 				}
@@ -3647,7 +3704,55 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-74",
+						"obj-75",
+						0
+					],
+					"destination": [
+						"obj-76",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-76",
+						0
+					],
+					"destination": [
+						"obj-77",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-77",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-76",
+						1
+					],
+					"destination": [
+						"obj-78",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-78",
 						0
 					],
 					"destination": [
@@ -3659,11 +3764,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
+						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-75",
+						"obj-79",
 						0
 					]
 				}
@@ -3671,7 +3776,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-75",
+						"obj-79",
 						0
 					],
 					"destination": [
@@ -3683,11 +3788,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
+						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-76",
+						"obj-80",
 						0
 					]
 				}
@@ -3695,7 +3800,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-80",
 						0
 					],
 					"destination": [
@@ -3707,11 +3812,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
+						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-77",
+						"obj-81",
 						0
 					]
 				}
@@ -3719,7 +3824,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-77",
+						"obj-81",
 						0
 					],
 					"destination": [
@@ -3731,11 +3836,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
+						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-78",
+						"obj-82",
 						0
 					]
 				}
@@ -3743,7 +3848,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-78",
+						"obj-82",
 						0
 					],
 					"destination": [
@@ -3755,11 +3860,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
+						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-79",
+						"obj-83",
 						0
 					]
 				}
@@ -3767,7 +3872,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-79",
+						"obj-83",
 						0
 					],
 					"destination": [
@@ -3779,11 +3884,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
+						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-80",
+						"obj-84",
 						0
 					]
 				}
@@ -3791,7 +3896,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-80",
+						"obj-84",
 						0
 					],
 					"destination": [
@@ -3803,47 +3908,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
+						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-81",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-81",
-						0
-					],
-					"destination": [
-						"obj-41",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-72",
-						1
-					],
-					"destination": [
-						"obj-82",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-82",
-						0
-					],
-					"destination": [
-						"obj-52",
+						"obj-85",
 						0
 					]
 				}
@@ -3855,7 +3924,7 @@
 						0
 					],
 					"destination": [
-						"obj-86",
+						"obj-41",
 						0
 					]
 				}
@@ -3863,34 +3932,34 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
-						0
-					],
-					"destination": [
-						"obj-89",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-89",
-						0
-					],
-					"destination": [
-						"obj-88",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
+						"obj-76",
 						1
 					],
 					"destination": [
+						"obj-86",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						0
+					],
+					"destination": [
+						"obj-52",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-89",
+						0
+					],
+					"destination": [
 						"obj-90",
 						0
 					]
@@ -3903,7 +3972,7 @@
 						0
 					],
 					"destination": [
-						"obj-88",
+						"obj-93",
 						0
 					]
 				}
@@ -3911,11 +3980,47 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
+						"obj-93",
+						0
+					],
+					"destination": [
+						"obj-92",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						1
+					],
+					"destination": [
+						"obj-94",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-94",
+						0
+					],
+					"destination": [
+						"obj-92",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
 						3
 					],
 					"destination": [
-						"obj-91",
+						"obj-95",
 						0
 					]
 				}
@@ -3923,11 +4028,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						0
 					],
 					"destination": [
-						"obj-88",
+						"obj-92",
 						0
 					]
 				}
@@ -3935,11 +4040,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
+						"obj-90",
 						4
 					],
 					"destination": [
-						"obj-92",
+						"obj-96",
 						0
 					]
 				}
@@ -3947,11 +4052,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-92",
+						"obj-96",
 						0
 					],
 					"destination": [
-						"obj-88",
+						"obj-92",
 						0
 					]
 				}
@@ -3959,11 +4064,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
+						"obj-90",
 						5
 					],
 					"destination": [
-						"obj-93",
+						"obj-97",
 						0
 					]
 				}
@@ -3971,11 +4076,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-93",
+						"obj-97",
 						0
 					],
 					"destination": [
-						"obj-88",
+						"obj-92",
 						0
 					]
 				}
@@ -3983,56 +4088,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
+						"obj-90",
 						6
-					],
-					"destination": [
-						"obj-94",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-94",
-						0
-					],
-					"destination": [
-						"obj-88",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
-						2
-					],
-					"destination": [
-						"obj-96",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-96",
-						1
-					],
-					"destination": [
-						"obj-97",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-97",
-						0
 					],
 					"destination": [
 						"obj-98",
@@ -4043,44 +4100,56 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
+						"obj-98",
+						0
+					],
+					"destination": [
+						"obj-92",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						2
+					],
+					"destination": [
+						"obj-100",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						1
+					],
+					"destination": [
+						"obj-101",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-101",
+						0
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
 						3
-					],
-					"destination": [
-						"obj-100",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						1
-					],
-					"destination": [
-						"obj-101",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-101",
-						1
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-102",
-						0
 					],
 					"destination": [
 						"obj-104",
@@ -4091,8 +4160,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
-						0
+						"obj-104",
+						1
 					],
 					"destination": [
 						"obj-105",
@@ -4104,10 +4173,10 @@
 				"patchline": {
 					"source": [
 						"obj-105",
-						0
+						1
 					],
 					"destination": [
-						"obj-98",
+						"obj-106",
 						0
 					]
 				}
@@ -4115,19 +4184,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
-						5
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-107",
+						"obj-106",
 						0
 					],
 					"destination": [
@@ -4139,8 +4196,32 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
-						6
+						"obj-104",
+						0
+					],
+					"destination": [
+						"obj-109",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-109",
+						0
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						5
 					],
 					"destination": [
 						"obj-111",
@@ -4155,7 +4236,7 @@
 						0
 					],
 					"destination": [
-						"obj-110",
+						"obj-112",
 						0
 					]
 				}
@@ -4163,11 +4244,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
+						"obj-90",
 						6
 					],
 					"destination": [
-						"obj-112",
+						"obj-115",
 						0
 					]
 				}
@@ -4175,11 +4256,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-115",
 						0
 					],
 					"destination": [
-						"obj-113",
+						"obj-114",
 						0
 					]
 				}
@@ -4187,7 +4268,31 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-113",
+						"obj-90",
+						6
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-116",
+						0
+					],
+					"destination": [
+						"obj-117",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-117",
 						0
 					],
 					"destination": [
@@ -4199,80 +4304,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
+						"obj-90",
 						8
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-114",
-						0
-					],
-					"destination": [
-						"obj-110",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
-						9
-					],
-					"destination": [
-						"obj-115",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-115",
-						0
-					],
-					"destination": [
-						"obj-110",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
-						10
-					],
-					"destination": [
-						"obj-116",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-116",
-						0
-					],
-					"destination": [
-						"obj-110",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
-						7
 					],
 					"destination": [
 						"obj-118",
@@ -4283,11 +4316,83 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-86",
+						"obj-118",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						9
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-119",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						10
+					],
+					"destination": [
+						"obj-120",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-120",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						7
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
 						11
 					],
 					"destination": [
-						"obj-120",
+						"obj-124",
 						0
 					]
 				}
@@ -4295,11 +4400,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						0
 					],
 					"destination": [
-						"obj-121",
+						"obj-125",
 						0
 					]
 				}
@@ -4307,7 +4412,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-121",
+						"obj-125",
 						0
 					],
 					"destination": [
@@ -4319,11 +4424,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						1
 					],
 					"destination": [
-						"obj-122",
+						"obj-126",
 						0
 					]
 				}
@@ -4331,7 +4436,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-122",
+						"obj-126",
 						0
 					],
 					"destination": [
@@ -4343,11 +4448,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						2
 					],
 					"destination": [
-						"obj-123",
+						"obj-127",
 						0
 					]
 				}
@@ -4355,7 +4460,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-123",
+						"obj-127",
 						0
 					],
 					"destination": [
@@ -4367,11 +4472,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						3
 					],
 					"destination": [
-						"obj-124",
+						"obj-128",
 						0
 					]
 				}
@@ -4379,7 +4484,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-128",
 						0
 					],
 					"destination": [
@@ -4391,11 +4496,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						4
 					],
 					"destination": [
-						"obj-125",
+						"obj-129",
 						0
 					]
 				}
@@ -4403,7 +4508,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-125",
+						"obj-129",
 						0
 					],
 					"destination": [
@@ -4415,11 +4520,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						5
 					],
 					"destination": [
-						"obj-126",
+						"obj-130",
 						0
 					]
 				}
@@ -4427,7 +4532,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-126",
+						"obj-130",
 						0
 					],
 					"destination": [
@@ -4439,11 +4544,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						6
 					],
 					"destination": [
-						"obj-127",
+						"obj-131",
 						0
 					]
 				}
@@ -4451,7 +4556,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-127",
+						"obj-131",
 						0
 					],
 					"destination": [
@@ -4463,11 +4568,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						7
 					],
 					"destination": [
-						"obj-128",
+						"obj-132",
 						0
 					]
 				}
@@ -4475,7 +4580,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-128",
+						"obj-132",
 						0
 					],
 					"destination": [
@@ -4487,11 +4592,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						8
 					],
 					"destination": [
-						"obj-129",
+						"obj-133",
 						0
 					]
 				}
@@ -4499,7 +4604,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-133",
 						0
 					],
 					"destination": [
@@ -4511,11 +4616,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						9
 					],
 					"destination": [
-						"obj-130",
+						"obj-134",
 						0
 					]
 				}
@@ -4523,7 +4628,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-134",
 						0
 					],
 					"destination": [
@@ -4535,70 +4640,10 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-124",
 						10
 					],
 					"destination": [
-						"obj-131",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-101",
-						0
-					],
-					"destination": [
-						"obj-133",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-133",
-						0
-					],
-					"destination": [
-						"obj-134",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-134",
-						1
-					],
-					"destination": [
-						"obj-135",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-135",
-						0
-					],
-					"destination": [
-						"obj-136",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-145",
-						0
-					],
-					"destination": [
 						"obj-135",
 						0
 					]
@@ -4607,19 +4652,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-143",
-						0
-					],
-					"destination": [
-						"obj-136",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-144",
+						"obj-105",
 						0
 					],
 					"destination": [
@@ -4631,23 +4664,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-136",
-						0
-					],
-					"destination": [
-						"obj-148",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-137",
 						0
 					],
 					"destination": [
-						"obj-148",
+						"obj-138",
 						0
 					]
 				}
@@ -4655,23 +4676,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
-						0
+						"obj-138",
+						1
 					],
 					"destination": [
-						"obj-149",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-146",
-						0
-					],
-					"destination": [
-						"obj-149",
+						"obj-139",
 						1
 					]
 				}
@@ -4679,11 +4688,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-149",
+						"obj-139",
 						0
 					],
 					"destination": [
-						"obj-150",
+						"obj-140",
 						0
 					]
 				}
@@ -4695,8 +4704,8 @@
 						0
 					],
 					"destination": [
-						"obj-150",
-						1
+						"obj-139",
+						0
 					]
 				}
 			},
@@ -4707,7 +4716,7 @@
 						0
 					],
 					"destination": [
-						"obj-150",
+						"obj-140",
 						0
 					]
 				}
@@ -4715,11 +4724,107 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-72",
+						"obj-148",
+						0
+					],
+					"destination": [
+						"obj-141",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-141",
+						0
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-153",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-150",
+						0
+					],
+					"destination": [
+						"obj-153",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-154",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-154",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-154",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-152",
+						"obj-156",
 						0
 					]
 				}
@@ -4727,11 +4832,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-152",
+						"obj-156",
 						0
 					],
 					"destination": [
-						"obj-153",
+						"obj-157",
 						0
 					]
 				}
@@ -4739,11 +4844,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-157",
 						0
 					],
 					"destination": [
-						"obj-145",
+						"obj-149",
 						0
 					]
 				}
@@ -4751,11 +4856,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-152",
+						"obj-156",
 						0
 					],
 					"destination": [
-						"obj-154",
+						"obj-158",
 						0
 					]
 				}
@@ -4763,11 +4868,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-154",
+						"obj-158",
 						0
 					],
 					"destination": [
-						"obj-146",
+						"obj-150",
 						0
 					]
 				}

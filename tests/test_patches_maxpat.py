@@ -14,7 +14,7 @@ from oscgen.config import load_config
 from oscgen.service import protocol
 from patches.tools import build_maxpat
 from patches.tools.knobs import NUMBER_KNOBS
-from tests._patch_helpers import PATCHES
+from tests._patch_helpers import PATCHES, conforms
 
 MAXPAT = PATCHES / "oscgen.maxpat"
 INBOUND = {a.path: a.args for a in protocol.INBOUND}
@@ -103,9 +103,13 @@ def test_everything_it_sends_is_an_address_the_daemon_accepts_with_the_right_typ
     sent = {}
     for box in feeders:
         words = text(box).split()
-        if box["maxclass"] == "message":  # '/oscgen/temperature $1' or '/oscgen/generate'
+        if box["maxclass"] == "message":  # '/oscgen/temperature $1', '/oscgen/generate', '/oscgen/preset 0'
             address, args = words[0], words[1:]
-            assert args in ([], ["$1"]), box
+            if args and args != ["$1"]:  # literal arguments: Max types them as it parses them
+                literal = [int(a) if a.lstrip("-").isdigit() else a for a in args]
+                assert conforms(address, literal), box
+                sent[address] = box
+                continue
         elif words[0] == "prepend" and words[1].startswith("/"):  # prepend /oscgen/prompt
             address, args = words[1], ["$1"]
         else:
@@ -130,7 +134,8 @@ def test_everything_it_sends_is_an_address_the_daemon_accepts_with_the_right_typ
         (tosym,) = [b for b in boxes.values() if sent[address] in downstream(graph, b["id"])]
         assert text(tosym) == "tosymbol"
     assert set(sent) >= {"/oscgen/prompt", "/oscgen/model", "/oscgen/generate", "/oscgen/cancel",
-                         "/oscgen/status", "/oscgen/ping", *(k.address for k in NUMBER_KNOBS)}
+                         "/oscgen/status", "/oscgen/ping", "/oscgen/preset", "/oscgen/learn",
+                         *(k.address for k in NUMBER_KNOBS)}
 
 
 def test_everything_it_routes_is_an_address_the_daemon_sends(graph):

@@ -59,6 +59,9 @@ def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_p
         ("cancel", "/oscgen/cancel", ()),
         ("status", "/oscgen/status", ()),
         ("ping", "/oscgen/ping", ()),
+        ("preset 2", "/oscgen/preset", (2,)),
+        ("preset ambient", "/oscgen/preset", ("ambient",)),
+        ("learn temperature", "/oscgen/learn", ("temperature",)),
     ]
     for control, address, args in cases:
         patch.send(control)

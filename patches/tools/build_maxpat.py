@@ -126,9 +126,9 @@ def build() -> str:
               20, 10, 900, 40)
 
     # -- sending -----------------------------------------------------------------------------
-    send = p.obj(f"udpsend 127.0.0.1 {PORT}", 20, 700)
+    send = p.obj(f"udpsend 127.0.0.1 {PORT}", 20, 780)
     p.comment(f"<- every message to the daemon leaves here as OSC (UDP, port {PORT}). Change the "
-              "host with the 'daemon host' box to reach a daemon on another machine.", 200, 700, 420, 40)
+              "host with the 'daemon host' box to reach a daemon on another machine.", 200, 780, 420, 40)
 
     p.comment("PROMPT: Return sends /oscgen/prompt as ONE string ([tosymbol] joins the words).",
               20, 60, 430)
@@ -192,6 +192,13 @@ def build() -> str:
             p.connect(first, 0, m)
         else:
             p.connect(b, 0, m)
+
+    # presets and MIDI learn: edit the text (unlocked), click (locked)
+    p.comment("Examples to click or edit: load a config.toml preset by name or number; MIDI-learn "
+              "a knob (then move a controller on the daemon's MIDI input).", 20, 680, 420, 40)
+    for i, text in enumerate(("/oscgen/preset ambient", "/oscgen/preset 0", "/oscgen/learn temperature")):
+        m = p.msg(text, 20 + 150 * i, 725, 140)
+        p.connect(m, 0, send)
 
     # on load: show the engine's defaults, then ask the daemon for its real values
     load = p.obj("loadbang", 480, 560)

@@ -111,7 +111,7 @@ def split_words() -> Canvas:
 # -- the four subpatches -----------------------------------------------------------------------
 
 def send_to_daemon() -> Canvas:
-    c = Canvas(1280, 880)
+    c = Canvas(1280, 1040)
     c.comment(10, 5, "SEND TO THE DAEMON. Each control's send name ($0-NAME) lands here and becomes "
                      "one OSC message: [oscformat] builds the packet, [netsend -u -b] sends it over "
                      "UDP. -f i sends an int, -f f a float, -f s one string, as the daemon's "
@@ -156,26 +156,28 @@ def send_to_daemon() -> Canvas:
     steps = c.obj(10, 460, "t b a b")
     disconnect = c.msg(180, 490, "disconnect")
     connect = c.msg(90, 520, "connect $1 $2")
-    show = c.obj(200, 550, "print oscgen-sending-to")
+    show_trim = c.obj(200, 550, "list trim")
+    show = c.obj(200, 575, "print oscgen-sending-to")
     sync = c.msg(10, 550, "bang")
     ask = c.obj(10, 580, "s $0-status-in")
     c.connect(target, 0, steps)
     c.connect(steps, 2, disconnect)
     c.connect(disconnect, 0, net)
     c.connect(steps, 1, connect)
-    c.connect(steps, 1, show)
+    c.connect(steps, 1, show_trim)
+    c.connect(show_trim, 0, show)
     c.connect(connect, 0, net)
     c.connect(steps, 0, sync)
     c.connect(sync, 0, ask)
 
     # first of all on load: show the daemon's defaults until its echoes replace them
-    c.comment(10, 745, "defaults shown at load (the shipped config.toml's)", 60)
-    defaults = c.obj(10, 770, "t " + " ".join("b" for _ in NUMBER_KNOBS))
+    c.comment(10, 905, "defaults shown at load (the shipped config.toml's)", 60)
+    defaults = c.obj(10, 930, "t " + " ".join("b" for _ in NUMBER_KNOBS))
     c.connect(order, 3, defaults)
     for i, knob in enumerate(NUMBER_KNOBS):
-        m = c.msg(10 + 150 * i, 800, f"set {knob.default:g}")
+        m = c.msg(10 + 150 * i, 960, f"set {knob.default:g}")
         c.connect(defaults, i, m)
-        c.connect(m, 0, c.obj(10 + 150 * i, 825, f"s $0-{knob.name}-in"))
+        c.connect(m, 0, c.obj(10 + 150 * i, 985, f"s $0-{knob.name}-in"))
 
     # the knobs
     x = 400
@@ -228,6 +230,24 @@ def send_to_daemon() -> Canvas:
         else:
             c.connect(r, 0, fmt)
         y += 30
+
+    # preset (by number or name) and MIDI learn: inlet messages only
+    c.comment(x, y + 10, "preset <number or name>, learn <knob>: from the inlet", 40)
+    preset = c.obj(x, y + 40, "r $0-preset")
+    by_number = c.obj(x, y + 65, "route float")
+    c.connect(preset, 0, by_number)
+    number_fmt = c.obj(x, y + 95, "oscformat -f i oscgen preset")
+    name_sym = c.obj(x + 100, y + 125, "symbol")
+    name_fmt = c.obj(x + 100, y + 150, "oscformat -f s oscgen preset")
+    c.connect(by_number, 0, number_fmt)
+    c.connect(by_number, 1, name_sym)
+    c.connect(name_sym, 0, name_fmt)
+    learn = c.obj(x, y + 185, "r $0-learn")
+    learn_sym = c.obj(x, y + 210, "symbol")
+    learn_fmt = c.obj(x, y + 235, "oscformat -f s oscgen learn")
+    c.chain(learn, learn_sym, learn_fmt)
+    for fmt in (number_fmt, name_fmt, learn_fmt):
+        c.connect(fmt, 0, net)
 
     # send all: push every control's value (after a daemon restart, or to another daemon)
     x = 1060
@@ -503,14 +523,16 @@ def inlet_outlet() -> Canvas:
     c.comment(10, 5, "ABSTRACTION INLET: drives the same controls as the mouse. Messages: prompt "
                      "<words>, duration bars bpm temperature top_k top_p cfg seed <number>, model "
                      "<name>, host <address>, generate, cancel, status, ping, sendall, "
-                     "play, stop, autoplay 0/1, volume 0-1.", 120)
+                     "play, stop, autoplay 0/1, volume 0-1, preset <number or name>, learn <knob>.", 120)
     inlet = c.obj(10, 70, "r $0-from-inlet")
-    words = ["prompt", *KNOB_NAMES, "model", "host", *ACTIONS, "sendall", "play", "stop", "autoplay", "volume"]
+    words = ["prompt", *KNOB_NAMES, "model", "host", *ACTIONS, "sendall", "play", "stop", "autoplay",
+             "volume", "preset", "learn"]
     route = c.obj(10, 100, "route " + " ".join(words))
     c.connect(inlet, 0, route)
     for i, w in enumerate(words):
         x, y = 10 + 150 * (i % 6), 170 + 70 * (i // 6)
-        s = c.obj(x, y + 25, f"s $0-{w}-in")
+        # controls go to their box ($0-NAME-in); preset and learn have none: straight to sending
+        s = c.obj(x, y + 25, f"s $0-{w}" if w in ("preset", "learn") else f"s $0-{w}-in")
         if w in ("prompt", "model", "host"):
             # 'prompt dark drone' -> list dark drone; 'model x' -> symbol x
             convert = c.obj(x, y, "list" if w == "prompt" else "symbol")
