@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import importlib
 import sys
+from pathlib import Path
 
 import pytest
+import soundfile as sf
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import UDPClient
 
 from oscgen.config import load_config
 from oscgen.service import protocol
+from tests._osc_helpers import DaemonProcess, OscCollector
 from tests._patch_helpers import PATCHES, OscPeer, conforms
 
 TD = PATCHES / "touchdesigner"
@@ -171,6 +174,11 @@ def td(monkeypatch):
     peer.close()
 
 
+def point_osc_out_at(ops, out, port):
+    """What changing the OSC Out DAT's Network Port does."""
+    ops[out.OSC_OUT] = OscOutDat(port)
+
+
 def receive(callbacks, address, *args):
     """What the OSC In DAT does for each message."""
     message = " ".join([address, *map(str, args)])
@@ -315,3 +323,32 @@ def test_panel_defaults_are_the_shipped_configs(td):
     for knob, (kind, default) in out.KNOBS.items():
         if kind is not str:  # prompt and model start empty: nothing to send until typed
             assert default == shipped[knob] and type(default) is type(shipped[knob]), knob
+
+
+def test_the_scripts_drive_a_real_daemon_to_a_file_in_the_audio_file_in_chop(td, tmp_path):
+    """End to end: panel -> OSC Out -> oscgen serve (tiny model) -> replies -> onReceiveOSC, as the
+    OSC In DAT calls it for each message in order -> the Audio File In CHOP gets the finished WAV."""
+    out, callbacks, parexec, ops, _ = td
+    panel, table, audio = ops[out.PANEL], ops[out.STATE], ops[out.AUDIO]
+    with OscCollector() as osc_in, DaemonProcess(tmp_path, osc_in) as daemon:
+        daemon.wait_ready()
+        point_osc_out_at(ops, out, daemon.port)
+        since = osc_in.mark()
+        parexec.onPulse(panel.par.Sync)  # registers this computer; the knobs come back
+        osc_in.wait_for("/oscgen/ready", since=since)
+        panel.par.Prompt = "glassy bells"
+        panel.par.Duration = 0.5
+        panel.par.Seed = 11
+        parexec.onPulse(panel.par.Generate)
+        done = osc_in.wait_for("/oscgen/done", since=since, timeout=180)
+        for address, args in osc_in.received(since=since):
+            receive(callbacks, address, *args)
+    path = Path(done[1])
+    assert path.is_file() and path.parent == daemon.out
+    assert sf.info(str(path)).frames == 25 * 640  # 0.5 s at 32 kHz
+    assert audio.par.file.eval() == str(path) and audio.par.cuepulse.pulses == 1
+    assert table.value("state") == "done" and panel.par.Lastfile.eval() == str(path)
+    assert panel.par.Progress.eval() == 1.0
+    assert panel.par.Prompt.eval() == "glassy bells" and panel.par.Duration.eval() == 0.5
+    assert table.value("model") == "tiny-random"
+    assert table.value("last_error") is None, table.rows
