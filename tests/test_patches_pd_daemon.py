@@ -3,27 +3,45 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import soundfile as sf
 
 from tests._osc_helpers import DaemonProcess, OscCollector, free_udp_port
 from tests._patch_helpers import PdPatch
 
 
-def test_the_patch_drives_a_real_daemon_to_a_finished_wav(tmp_path):
+@contextmanager
+def daemon_replying_to_the_patch(tmp_path, how):
+    """oscgen serve, and the port the patch listens on for its replies."""
+    pd_reply_port = free_udp_port()
+    if how == "reply port":
+        # the everyday set-up: replies go to the sender's computer on the daemon's reply port,
+        # which is the port the patch listens on (the daemon only needs its number)
+        with DaemonProcess(tmp_path, SimpleNamespace(port=pd_reply_port)) as daemon:
+            yield daemon, pd_reply_port
+    else:
+        # the patch listens on a port of its own, reached as a configured reply target (a second
+        # laptop on stage looks the same); the test's collector gets the same replies
+        config = f'[osc]\nreply_targets = ["127.0.0.1:{pd_reply_port}"]\n'
+        with OscCollector() as replies, DaemonProcess(tmp_path, replies, config=config) as daemon:
+            daemon.wait_ready()
+            yield daemon, pd_reply_port
+
+
+@pytest.mark.parametrize("how", ["reply port", "reply target"])
+def test_the_patch_drives_a_real_daemon_to_a_finished_wav(tmp_path, how):
     """The whole chain: Pd patch -> oscgen serve (tiny model) -> WAV on disk -> the patch hears
     /oscgen/done and loads the file into its preview table."""
-    pd_reply_port = free_udp_port()
-    # the patch listens on its own port: the daemon reaches it as a configured reply target
-    # (a second laptop on stage looks the same), while the test's collector gets the same replies
-    config = f'[osc]\nreply_targets = ["127.0.0.1:{pd_reply_port}"]\n'
-    with OscCollector() as replies, DaemonProcess(tmp_path, replies, config=config) as daemon:
-        daemon.wait_ready()
+    with daemon_replying_to_the_patch(tmp_path, how) as (daemon, pd_reply_port):
         patch = PdPatch(tmp_path, daemon.port, pd_reply_port)
         try:
-            # on load the patch asked for /oscgen/status: the daemon answers with its knobs and ready
-            assert patch.wait_event("ready", timeout=60)[1] == "tiny-random"
+            # on load the patch asked for /oscgen/status: the daemon answers with its knobs, and
+            # with ready once its worker is warm
+            assert patch.wait_event("ready", timeout=180)[1] == "tiny-random"
             frames = 25  # 0.5 s at 50 frames per second
             for control, echo in [
                 ("prompt warm analog synth", ["param", "prompt", "warm analog synth"]),
