@@ -63,5 +63,9 @@ def test_the_patch_drives_a_real_daemon_to_a_finished_wav(tmp_path, how):
             progress = [float(line.split()[-1]) for line in patch.log if line.startswith("EVENT: progress")]
             assert progress == sorted(progress) and progress[-1] == 1.0
             assert not [line for line in patch.log if line.startswith("EVENT: error")], patch.log
+            # a value the daemon refuses comes back as an error the patch shows
+            patch.send("temperature 0")
+            error = patch.wait_event("error")
+            assert error[1] == "-1" and "temperature" in error[2], error
         finally:
             patch.close()
