@@ -112,6 +112,14 @@ def test_half_of_a_weight_norm_pair_is_an_error():
         sanitize(weights)
 
 
+def _check_against_torch(ours_fn, torch_fn, x, weight_torch, weight_ours, bias, **kwargs):
+    """Run one conv helper and its torch.nn.functional counterpart (NCL layout) on the same data."""
+    ref = torch_fn(torch.from_numpy(x).transpose(1, 2), torch.from_numpy(weight_torch), torch.from_numpy(bias),
+                   **kwargs).transpose(1, 2).numpy()
+    ours = np.array(ours_fn(mx.array(x), mx.array(weight_ours), mx.array(bias), *kwargs.values()))
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("kernel, stride", [(8, 4), (10, 5), (7, 3), (3, 3), (2, 1)])
 def test_matmul_transposed_conv_matches_torch(kernel, stride):
     from oscgen.musicgen.encodec import conv_transpose1d
@@ -120,10 +128,8 @@ def test_matmul_transposed_conv_matches_torch(kernel, stride):
     x = rng.standard_normal((2, 11, 6)).astype(np.float32)
     w = rng.standard_normal((6, 5, kernel)).astype(np.float32)  # torch layout (in, out, k)
     b = rng.standard_normal(5).astype(np.float32)
-    ref = torch.nn.functional.conv_transpose1d(torch.from_numpy(x).transpose(1, 2), torch.from_numpy(w),
-                                               torch.from_numpy(b), stride=stride).transpose(1, 2).numpy()
-    ours = np.array(conv_transpose1d(mx.array(x), mx.array(w.transpose(1, 2, 0)), mx.array(b), stride))
-    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+    _check_against_torch(conv_transpose1d, torch.nn.functional.conv_transpose1d, x, w, w.transpose(1, 2, 0), b,
+                         stride=stride)
 
 
 @pytest.mark.parametrize("kernel, dilation", [(1, 1), (3, 1), (3, 2), (7, 1), (3, 4)])
@@ -134,7 +140,4 @@ def test_matmul_conv_matches_torch(kernel, dilation):
     x = rng.standard_normal((2, 20, 6)).astype(np.float32)
     w = rng.standard_normal((5, 6, kernel)).astype(np.float32)  # torch layout (out, in, k)
     b = rng.standard_normal(5).astype(np.float32)
-    ref = torch.nn.functional.conv1d(torch.from_numpy(x).transpose(1, 2), torch.from_numpy(w),
-                                     torch.from_numpy(b), dilation=dilation).transpose(1, 2).numpy()
-    ours = np.array(conv1d(mx.array(x), mx.array(w.transpose(0, 2, 1)), mx.array(b), dilation))
-    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+    _check_against_torch(conv1d, torch.nn.functional.conv1d, x, w, w.transpose(0, 2, 1), b, dilation=dilation)
