@@ -54,7 +54,7 @@ def cc(control, value):
 @needs_jack
 def test_virtual_port_receives_cc_and_note(jack):
     rec = Recorder()
-    midi = MidiInput(rec, virtual=True, api="jack", poll=0.2).start()
+    midi = MidiInput(rec, api="jack", poll=0.2).start()
     try:
         wait_for(lambda: midi.backend == "jack" and "oscgen:oscgen" in jack.connections(), what="the virtual port")
         sender = Sender("daw", connect_to="oscgen:oscgen")
@@ -74,7 +74,7 @@ def test_virtual_port_receives_cc_and_note(jack):
 def test_port_by_name_is_reopened_after_it_vanishes(jack, caplog):
     caplog.set_level(logging.INFO, logger="oscgen.midi")
     rec = Recorder()
-    midi = MidiInput(rec, port="nanokontrol", virtual=False, api="jack", poll=0.2).start()
+    midi = MidiInput(rec, port="nanokontrol", virtual="", api="jack", poll=0.2).start()
     try:
         wait_for(lambda: "no input port matching 'nanokontrol'" in caplog.text, what="the missing-port warning")
         controller = Sender("nanoKONTROL2", virtual="nanoKONTROL2 MIDI 1")
@@ -96,7 +96,7 @@ def test_port_by_name_is_reopened_after_it_vanishes(jack, caplog):
 @needs_jack
 def test_jack_server_restart_is_survived(jack, caplog):
     rec = Recorder()
-    midi = MidiInput(rec, virtual=True, api="jack", poll=0.2).start()
+    midi = MidiInput(rec, api="jack", poll=0.2).start()
     try:
         wait_for(lambda: "oscgen:oscgen" in jack.connections(), what="the virtual port")
         jack.stop()

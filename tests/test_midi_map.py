@@ -155,10 +155,10 @@ def test_note_channel_filter():
 
 def test_program_change_selects_a_preset():
     m = mapper()
-    assert m.handle(mido.Message("program_change", program=0)) == [SelectPreset(1)]
-    assert m.handle(mido.Message("program_change", program=4)) == [SelectPreset(5)]
-    m = mapper(program={"first": 0, "channel": 3})
-    assert m.handle(mido.Message("program_change", program=4, channel=2)) == [SelectPreset(4)]
+    assert m.handle(mido.Message("program_change", program=0)) == [SelectPreset(0)]
+    assert m.handle(mido.Message("program_change", program=4)) == [SelectPreset(4)]
+    m = mapper(program={"first": 8, "channel": 3})  # a second bank of pads
+    assert m.handle(mido.Message("program_change", program=4, channel=2)) == [SelectPreset(12)]
     assert m.handle(mido.Message("program_change", program=4, channel=0)) == []
     assert mapper(program={"enabled": False}).handle(mido.Message("program_change", program=1)) == []
 
@@ -292,7 +292,7 @@ cc = 2
 knob = "bars"
 
 [midi.program]
-first = 1  # presets count from 1
+first = 0  # presets count from 0
 
 [presets]
 1 = "warm analog pads"  # the opener
@@ -309,7 +309,7 @@ def test_save_learned_keeps_comments_and_other_keys(tmp_path):
 
     text = path.read_text()
     for line in ("# oscgen config: every key documented", "port = 9000  # listen here",
-                 "enabled = true  # MIDI on", "first = 1  # presets count from 1",
+                 "enabled = true  # MIDI on", "first = 0  # presets count from 0",
                  '1 = "warm analog pads"  # the opener', "# learned over MIDI"):
         assert line in text
     data = tomllib.loads(text)

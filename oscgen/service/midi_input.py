@@ -124,9 +124,12 @@ class MidiInput:
     arrival.  `start()` returns at once; nothing here ever raises into the daemon."""
 
     def __init__(self, handler: Callable[[mido.Message, float], None], *, port: str = "",
-                 virtual: bool = True, name: str = "oscgen", api: str = "auto", poll: float = 1.0):
+                 virtual: str = "oscgen", api: str = "auto", poll: float = 1.0):
+        """`port`: substring of a hardware input's name ("" = none); `virtual`: name of the
+        virtual input port to open ("" = none), also our client name."""
         self.handler = handler
-        self.port, self.virtual, self.name, self.api = port, virtual, name, api
+        self.port, self.virtual, self.api = port, virtual, api
+        self.name = virtual or "oscgen"
         self.poll = poll
         self.backend: str | None = None  # "alsa", "jack", ... once one is up
         self.opened: str | None = None  # name of the hardware port we are connected to
@@ -215,14 +218,14 @@ class MidiInput:
         if self.virtual and self._virtual_rt is None:
             rt = self._new_client(self.name)
             try:
-                rt.open_virtual_port(self.name)
+                rt.open_virtual_port(self.virtual)
             except Exception as exc:  # Windows MM has no virtual ports
                 rt.delete()
                 self._warn("virtual", f"MIDI: cannot open a virtual port on {self.backend}: {exc}")
             else:
                 rt.set_callback(self._on_bytes)
                 self._virtual_rt = rt
-                log.info("MIDI: virtual input port %r open (send to it from a DAW)", self.name)
+                log.info("MIDI: virtual input port %r open (send to it from a DAW)", self.virtual)
 
         if self.port:
             self._follow_port()

@@ -153,7 +153,7 @@ class NoteMapping:
 class ProgramMapping:
     enabled: bool = True
     channel: int = 0
-    first: int = 1  # the preset number program change 0 selects
+    first: int = 0  # the preset number program change 0 selects (presets count from 0, like programs)
 
 
 @dataclass(frozen=True)
@@ -264,7 +264,7 @@ def parse_note(table: dict, prefix: str) -> NoteMapping:
     _unknown_keys(table, NOTE_KEYS, prefix)
     note = _int(table, "note", prefix, 0, 127, required=True)
     action = _choice(table, "action", prefix, NOTE_ACTIONS, "preset" if "preset" in table else "generate")
-    preset = _int(table, "preset", prefix, 0, 10_000, required=action == "preset")
+    preset = _int(table, "preset", prefix, 0, 127, required=action == "preset")
     if action != "preset" and preset is not None:
         raise ValueError(f"{prefix}.preset is only used with action = 'preset' (action is {action!r})")
     velocity_knob = _knob(table, "velocity", prefix, required=False)
@@ -295,7 +295,7 @@ def parse_midi_mappings(midi: dict, prefix: str = "midi") -> MidiMapConfig:
     program = ProgramMapping(
         enabled=_bool(program_table, "enabled", f"{prefix}.program", True),
         channel=_int(program_table, "channel", f"{prefix}.program", 0, 16, default=0),
-        first=_int(program_table, "first", f"{prefix}.program", 0, 10_000, default=1))
+        first=_int(program_table, "first", f"{prefix}.program", 0, 127, default=0))
     seen: dict[tuple[int, int], int] = {}
     for i, m in enumerate(cc):
         for number in (m.cc, m.cc + 32) if m.bits == 14 else (m.cc,):
