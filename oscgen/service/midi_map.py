@@ -21,8 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-import mido
-
 # --- actions: what the daemon is asked to do ------------------------------------------------
 
 
@@ -369,8 +367,8 @@ def _matches(channel_1_16: int, message_channel_0_15: int) -> bool:
 
 
 class MidiMapper:
-    """Turns `mido.Message`s into actions.  Not thread-safe: call from one thread (the MIDI
-    dispatcher); `learn` may be called from another only through the daemon's own lock."""
+    """Turns `mido.Message`s into actions.  Not thread-safe: the caller serialises `handle` and
+    `learn` (the MIDI service holds one lock around both)."""
 
     def __init__(self, config: MidiMapConfig = MidiMapConfig()):
         self.config = config
@@ -401,7 +399,8 @@ class MidiMapper:
         return Learned(knob=knob, channel=channel + 1, cc=cc, mapping=mapping)
 
     # messages ---------------------------------------------------------------------------------
-    def handle(self, msg: mido.Message, now: float = 0.0) -> list:
+    def handle(self, msg, now: float = 0.0) -> list:
+        """`msg`: a `mido.Message` (only its attributes are read, so this module needs no mido)."""
         kind = msg.type
         if kind == "control_change":
             return self._control_change(msg.channel, msg.control, msg.value)
