@@ -12,7 +12,7 @@ import pytest
 
 from jackmidi import JackServer, Sender, jack_missing, wait_for
 from oscgen.service.midi_input import MidiInput
-from oscgen.service.midi_map import Generate, MidiMapper, SetKnob, parse_midi_mappings
+from oscgen.midi_map import Generate, MidiMapper, SetKnob, parse_midi_mappings
 
 MISSING = jack_missing()
 needs_jack = pytest.mark.skipif(MISSING is not None, reason=f"no JACK MIDI here: {MISSING}")

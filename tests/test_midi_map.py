@@ -7,8 +7,9 @@ import tomllib
 import mido
 import pytest
 
-from oscgen.service.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Tempo,
-                                     Transport, parse_midi_mappings, save_learned)
+from oscgen.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Tempo,
+                                     Transport, parse_midi_mappings)
+from oscgen.config import save_learned
 
 
 def mapper(**midi):
@@ -250,7 +251,7 @@ def test_clock_can_be_ignored():
     ({"cc": [{"knob": "cfg"}]}, r"midi.cc\[0\].cc is missing"),
     ({"cc": [{"cc": 1, "knob": "cfg", "curve": "log"}]}, r"curve = 'log': expected one of linear, exponential"),
     ({"cc": [{"cc": 1, "knob": "top_k", "min": 0, "max": 250, "curve": "exponential"}]}, r"needs min and max above 0"),
-    ({"cc": [{"cc": 1, "knob": "cfg", "min": 0.5}]}, r"midi.cc\[0\].min = 0.5: cfg cannot go below 1"),
+    ({"cc": [{"cc": 1, "knob": "cfg", "min": 0.5}]}, r"midi.cc\[0\].min = 0.5: cfg must be a number in \[1, 20\]"),
     ({"cc": [{"cc": 1, "knob": "cfg", "channel": 17}]}, r"channel = 17: expected an integer 0..16"),
     ({"cc": [{"cc": 1, "knob": "cfg", "colour": "red"}]}, r"unknown key 'colour'"),
     ({"cc": [{"cc": 1, "knob": "cfg"}, {"cc": 1, "knob": "temperature"}]}, r"CC 1 on channel any is already mapped"),

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from oscgen.service.midi_input import MidiInput
-from oscgen.service.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Tempo,
+from oscgen.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Tempo,
                                      Transport, KNOB_SPECS)
 from oscgen.service.protocol import PREFIX
 

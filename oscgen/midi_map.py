@@ -1,10 +1,13 @@
 """MIDI mapping: config mappings -> what a MIDI message means for the daemon.
 
+Kept beside ``config.py`` and ``knobs.py`` at the bottom of the package (like ``knobs.py``):
+config validates the ``[midi]`` mappings with `parse_midi_mappings` before anything starts, and
+``oscgen/service/midi.py`` runs `MidiMapper` on what the ports deliver.
+
 Pure and thread-free: `MidiMapper.handle(message, now)` takes a `mido.Message` and the time it
 arrived and returns plain action objects (`SetKnob`, `Generate`, `Cancel`, `SelectPreset`,
 `Tempo`, `Transport`, `Learned`) that the daemon applies to the same knob state OSC uses.
-Nothing here opens a port or a socket; `midi_input` feeds it, the daemon applies it, and
-`save_learned` (the one function that touches a file) writes learned mappings into config.toml.
+Nothing here opens a port, a socket or a file.
 
 Config shape (the `[midi]` table of config.toml; channels are 1-16 as on a controller, 0 or
 missing = any channel):
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+
+from oscgen.knobs import KNOBS
 
 # --- actions: what the daemon is asked to do ------------------------------------------------
 
@@ -73,19 +78,18 @@ class KnobSpec:
     hi: float
     integer: bool = False
     step: float | None = None  # quantise (whole bars, say) so a knob does not spam tiny changes
-    lower_bound: float | None = None  # what the knob can never go below (validation)
-    upper_bound: float | None = None
 
 
+# The useful range of each knob MIDI can drive; what is *allowed* is oscgen.knobs.KNOBS.
 KNOB_SPECS: dict[str, KnobSpec] = {
-    "temperature": KnobSpec(0.1, 2.0, lower_bound=1e-6),
-    "cfg": KnobSpec(1.0, 10.0, lower_bound=1.0),
-    "top_k": KnobSpec(0, 500, integer=True, lower_bound=0),
-    "top_p": KnobSpec(0.0, 1.0, lower_bound=0.0, upper_bound=1.0),
-    "duration": KnobSpec(1.0, 30.0, lower_bound=1e-6, upper_bound=30.0),
-    "bars": KnobSpec(1, 16, step=1.0, lower_bound=1e-6),
-    "bpm": KnobSpec(60.0, 180.0, lower_bound=20.0, upper_bound=300.0),
-    "seed": KnobSpec(0, 127, integer=True, lower_bound=-1),
+    "temperature": KnobSpec(0.1, 2.0),
+    "cfg": KnobSpec(1.0, 10.0),
+    "top_k": KnobSpec(0, 500, integer=True),
+    "top_p": KnobSpec(0.0, 1.0),
+    "duration": KnobSpec(1.0, 30.0),
+    "bars": KnobSpec(1, 16, step=1.0),
+    "bpm": KnobSpec(60.0, 180.0),
+    "seed": KnobSpec(0, 127, integer=True),
 }
 CURVES = ("linear", "exponential")
 NOTE_ACTIONS = ("generate", "preset", "cancel")
@@ -222,10 +226,10 @@ def _curve(table, prefix, knob, min_key="min", max_key="max", curve_key="curve")
     hi = _number(table, max_key, prefix, spec.hi)
     shape = _choice(table, curve_key, prefix, CURVES, "linear")
     for key, value in ((min_key, lo), (max_key, hi)):
-        if spec.lower_bound is not None and value < spec.lower_bound:
-            raise ValueError(f"{_where(prefix, key)} = {value!r}: {knob} cannot go below {spec.lower_bound:g}")
-        if spec.upper_bound is not None and value > spec.upper_bound:
-            raise ValueError(f"{_where(prefix, key)} = {value!r}: {knob} cannot go above {spec.upper_bound:g}")
+        try:
+            KNOBS[knob].check(value, round_floats=True)
+        except ValueError as exc:
+            raise ValueError(f"{_where(prefix, key)} = {value!r}: {exc}") from None
     if shape == "exponential" and (lo <= 0 or hi <= 0):
         raise ValueError(f"{_where(prefix, curve_key)} = 'exponential' needs {min_key} and {max_key} above 0 "
                          f"(got {lo!r}, {hi!r}); use 'linear' for a range that includes 0")
@@ -476,58 +480,3 @@ class MidiMapper:
 def _cc_numbers(m: CcMapping) -> tuple[int, ...]:
     return (m.cc, m.cc + 32) if m.bits == 14 else (m.cc,)
 
-
-# --- learned mappings back into config.toml ---------------------------------------------------
-
-
-def _conflicts(entry, mapping: CcMapping) -> bool:
-    """Would this `[[midi.cc]]` entry fight with the learned mapping (same knob, or the same
-    control on an overlapping channel)?  Mirrors what `MidiMapper._learn_from` drops."""
-    if entry.get("knob") == mapping.knob:
-        return True
-    channel = entry.get("channel", 0)
-    numbers = {entry.get("cc")} | ({entry.get("cc", -100) + 32} if entry.get("bits") == 14 else set())
-    return (channel == 0 or mapping.channel == 0 or channel == mapping.channel) and mapping.cc in numbers
-
-
-def save_learned(path, mapping: CcMapping, note: str = "learned over MIDI") -> None:
-    """Write a learned mapping into the config file as a `[[midi.cc]]` entry, replacing the
-    entries it supersedes.  tomlkit keeps every comment, key and blank line it does not touch;
-    the file is replaced atomically (temp file + rename), so a crash never leaves half a config."""
-    import os
-    import tempfile
-
-    import tomlkit
-
-    with open(path, encoding="utf-8") as f:
-        doc = tomlkit.parse(f.read())
-    midi = doc.get("midi")
-    if midi is None:
-        midi = tomlkit.table()
-        doc.append("midi", midi)
-    if "cc" not in midi:
-        midi.append("cc", tomlkit.aot())
-    entries = midi["cc"]
-    for i in reversed(range(len(entries))):
-        if _conflicts(entries[i], mapping):
-            del entries[i]
-    table = tomlkit.table()
-    table.add(tomlkit.comment(note))
-    for key, value in mapping.to_table().items():
-        table.add(key, value)
-    table.add(tomlkit.nl())
-    entries.append(table)
-
-    text = tomlkit.dumps(doc)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
