@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 from _osc_helpers import DaemonProcess, OscCollector, wav_files
-from jackmidi import JackServer, Sender, jack_missing
+from _jack_helpers import JackServer, Sender, jack_missing
 
 MISSING = jack_missing()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"no JACK MIDI here: {MISSING}")

@@ -10,7 +10,7 @@ import sys
 import mido
 import pytest
 
-from jackmidi import JackServer, Sender, jack_missing, wait_for
+from _jack_helpers import JackServer, Sender, jack_missing, wait_for
 from oscgen.service.midi_input import MidiInput
 from oscgen.midi_map import Generate, MidiMapper, SetKnob, parse_midi_mappings
 
