@@ -74,7 +74,12 @@ def _add_serve(sub):
 
 
 def _add_midi_ports(sub):
-    p = sub.add_parser("midi-ports", help="list MIDI input ports")
+    p = sub.add_parser("midi-ports", help="list MIDI input ports",
+                       description="List the MIDI input ports `oscgen serve` could listen to. Put a "
+                                   "unique part of a name into config.toml as [midi] port.")
+    p.add_argument("--api", choices=("auto", "alsa", "jack", "coremidi", "windows"), default=None,
+                   help="MIDI backend (default: $OSCGEN_MIDI_API, else auto: ALSA if /dev/snd/seq "
+                        "is usable, else a running JACK server)")
     p.set_defaults(handler=cmd_midi_ports)
     return p
 
@@ -211,7 +216,21 @@ def cmd_serve(args) -> int:
 
 
 def cmd_midi_ports(args) -> int:
-    raise NotImplementedError
+    from oscgen.service.midi_input import MidiUnavailable, jack_server_name, list_ports
+
+    try:
+        backend, names = list_ports(args.api)
+    except MidiUnavailable as exc:
+        print(f"oscgen: no MIDI backend: {exc}", file=sys.stderr)
+        return 1
+    where = f" (server {jack_server_name()!r})" if backend == "jack" else ""
+    print(f"MIDI backend: {backend.upper()}{where}")
+    if not names:
+        print("no MIDI input ports; a DAW can still send to the virtual port `oscgen serve` opens "
+              "([midi] virtual = true)")
+    for name in names:
+        print(f"  {name}")
+    return 0
 
 
 def cmd_bench(args) -> int:

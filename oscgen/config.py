@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
+from oscgen.midi_map import CcMapping, MidiMapConfig, parse_midi_mappings
 
 BUILTIN = "built-in config.toml"
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
@@ -49,6 +50,9 @@ class MidiConfig:
     enabled: bool
     port: str  # substring of an input port's name; "" = none
     virtual: str  # name of a virtual input port to open; "" = none
+    api: str = "auto"  # "auto" | "alsa" | "jack" | "coremidi" | "windows" ($OSCGEN_MIDI_API wins)
+    save_learned: bool = True  # MIDI learn writes its mappings into the --config file
+    mappings: MidiMapConfig = MidiMapConfig()  # cc / note / program / clock
 
 
 @dataclass(frozen=True)
@@ -193,13 +197,27 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
 
 
 def _validate_midi(table: dict, where: str) -> MidiConfig:
-    """The [midi] table.  The MIDI helper extends this (mappings, learn)."""
-    _only(table, ("enabled", "port", "virtual"), where)
+    """The [midi] table: ports and backend here, the mappings by oscgen.midi_map."""
+    _only(table, MIDI_KEYS, where)
+    api = _get(table, "api", str, f"{where} api")
+    if api not in MIDI_APIS:
+        raise ConfigError(f"{where} api = {api!r}: must be one of {', '.join(MIDI_APIS)}")
+    try:
+        mappings = parse_midi_mappings(table, prefix="midi")
+    except ValueError as exc:
+        raise ConfigError(f"{where.removesuffix(' [midi]').removesuffix(':')}: {exc}") from None
     return MidiConfig(
         enabled=_get(table, "enabled", bool, f"{where} enabled"),
         port=_get(table, "port", str, f"{where} port"),
         virtual=_get(table, "virtual", str, f"{where} virtual"),
+        api=api,
+        save_learned=_get(table, "save_learned", bool, f"{where} save_learned"),
+        mappings=mappings,
     )
+
+
+MIDI_KEYS = ("enabled", "port", "virtual", "api", "clock", "save_learned", "cc", "note", "program")
+MIDI_APIS = ("auto", "alsa", "jack", "coremidi", "windows")
 
 
 def _validate_presets(table: dict, where: str) -> tuple[Preset, ...]:
@@ -310,3 +328,59 @@ def _knob(name: str, value, where: str):
         return KNOBS[name].check(value)
     except ValueError as exc:
         raise ConfigError(f"{where} = {value!r}: {exc}") from None
+
+
+# --- learned mappings back into config.toml ---------------------------------------------------
+
+
+def _conflicts(entry, mapping: CcMapping) -> bool:
+    """Would this `[[midi.cc]]` entry fight with the learned mapping (same knob, or the same
+    control on an overlapping channel)?  Mirrors what `MidiMapper._learn_from` drops."""
+    if entry.get("knob") == mapping.knob:
+        return True
+    channel = entry.get("channel", 0)
+    numbers = {entry.get("cc")} | ({entry.get("cc", -100) + 32} if entry.get("bits") == 14 else set())
+    return (channel == 0 or mapping.channel == 0 or channel == mapping.channel) and mapping.cc in numbers
+
+
+def save_learned(path, mapping: CcMapping, note: str = "learned over MIDI") -> None:
+    """Write a learned mapping into the config file as a `[[midi.cc]]` entry, replacing the
+    entries it supersedes.  tomlkit keeps every comment, key and blank line it does not touch;
+    the file is replaced atomically (temp file + rename), so a crash never leaves half a config."""
+    import os
+    import tempfile
+
+    import tomlkit  # round-trips comments and layout; tomllib only reads
+
+    with open(path, encoding="utf-8") as f:
+        doc = tomlkit.parse(f.read())
+    midi = doc.get("midi")
+    if midi is None:
+        midi = tomlkit.table()
+        doc.append("midi", midi)
+    if "cc" not in midi:
+        midi.append("cc", tomlkit.aot())
+    entries = midi["cc"]
+    for i in reversed(range(len(entries))):
+        if _conflicts(entries[i], mapping):
+            del entries[i]
+    table = tomlkit.table()
+    table.add(tomlkit.comment(note))
+    for key, value in mapping.to_table().items():
+        table.add(key, value)
+    table.add(tomlkit.nl())
+    entries.append(table)
+
+    text = tomlkit.dumps(doc)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
