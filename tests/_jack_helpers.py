@@ -44,6 +44,12 @@ class JackServer:
             self.stop()
             raise RuntimeError(f"jackd -d dummy did not start ({waited.stdout.strip()}):\n{log}")
 
+    def __enter__(self) -> "JackServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def log(self) -> str:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")

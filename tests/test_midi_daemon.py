@@ -3,6 +3,7 @@ private `jackd -d dummy` server; a real JACK MIDI sender moves CCs, plays notes,
 and sends clock; a real OSC client sees the param echoes, the job replies and the WAV on disk."""
 
 import json
+import os
 import time
 import tomllib
 
@@ -53,10 +54,15 @@ def replies():
 
 @pytest.fixture
 def daemon(tmp_path, replies, jack):
-    with DaemonProcess(tmp_path, replies, config=CONFIG, env={"JACK_DEFAULT_SERVER": jack.name}) as d:
+    with DaemonProcess(tmp_path, replies, config=CONFIG, env=jack_env(jack.name)) as d:
         d.wait_ready()
         d.wait_log(r"MIDI: virtual input port 'oscgen' open")
         yield d
+
+
+def jack_env(server: str) -> dict:
+    # JACK_NO_START_SERVER: libjack in the daemon must never spawn a jackd the test cannot stop
+    return {"JACK_DEFAULT_SERVER": server, "JACK_NO_START_SERVER": "1"}
 
 
 def cc(control, value, channel=0):
@@ -141,3 +147,79 @@ def test_midi_clock_sets_the_tempo(daemon, replies):
         daemon.wait_log(r"midi clock: start")
     finally:
         sender.close()
+
+
+CONFIG_CONTROLLER = """\
+[midi]
+enabled = true
+api = "jack"
+virtual = ""              # no virtual port: only the hardware controller
+port = "nanokontrol"      # case does not matter
+
+[[midi.cc]]
+cc = 16
+knob = "cfg"
+min = 1.0
+max = 9.0
+
+[midi.program]            # program change N -> preset N
+
+[presets]
+ambient = { prompt = "slow ambient pads", bars = 8, bpm = 70 }
+drums = { prompt = "tight funk drums", bars = 4, bpm = 100 }
+"""
+
+
+def test_controller_port_by_name_program_change_and_replug(tmp_path, replies, jack):
+    """A controller found by a substring of its port name; program change loads a preset; the
+    controller unplugged and plugged back in is picked up again by the running daemon."""
+    with DaemonProcess(tmp_path, replies, config=CONFIG_CONTROLLER, env=jack_env(jack.name)) as daemon:
+        daemon.wait_ready()
+        sender = Sender("controller", virtual="nanoKONTROL2 MIDI 1")
+        try:
+            daemon.wait_log(r"MIDI: listening to '.*nanoKONTROL2 MIDI 1'")
+            sender.send_until(cc(16, 127), lambda: [9.0] in replies.received("/oscgen/param/cfg"))
+
+            since = replies.mark()
+            sender.send(mido.Message("program_change", program=1))
+            assert replies.wait_for("/oscgen/preset", since=since) == [1, "drums"]
+            assert replies.wait_for("/oscgen/param/prompt", since=since) == ["tight funk drums"]
+            assert replies.wait_for("/oscgen/param/bpm", since=since) == [100.0]
+
+            mark = daemon.log_mark()
+            sender.close()
+            sender = None
+            daemon.wait_log(r"MIDI: input port '.*nanoKONTROL2 MIDI 1' went away", since=mark)
+            sender = Sender("controller", virtual="nanoKONTROL2 MIDI 1")
+            daemon.wait_log(r"MIDI: listening to '.*nanoKONTROL2 MIDI 1'", since=mark)
+            sender.send_until(cc(16, 0), lambda: [1.0] in replies.received("/oscgen/param/cfg"))
+        finally:
+            if sender is not None:
+                sender.close()
+        assert daemon.stop() == 0
+
+
+def test_no_jack_server_is_one_warning_osc_works_and_midi_starts_with_jack(tmp_path, replies, monkeypatch):
+    """MIDI enabled but its backend is not running: one warning, the daemon serves OSC; once the
+    JACK server starts, the daemon opens its port without a restart."""
+    server = f"oscgen-test-late-{os.getpid()}-{time.monotonic_ns()}"
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", server)
+    with DaemonProcess(tmp_path, replies, config=CONFIG, env=jack_env(server)) as daemon:
+        daemon.wait_ready()
+        daemon.wait_log(rf"MIDI: no MIDI input \(no JACK server named '{server}' is running\); OSC keeps working")
+        since = replies.mark()
+        daemon.client.send("/oscgen/ping")
+        replies.wait_for("/oscgen/pong", since=since)
+        daemon.client.send("/oscgen/temperature", 0.8)
+        assert replies.wait_for("/oscgen/param/temperature", since=since) == [pytest.approx(0.8)]
+
+        with JackServer(server):
+            daemon.wait_log(r"MIDI: virtual input port 'oscgen' open", timeout=15)
+            sender = Sender("controller", connect_to="oscgen:oscgen")
+            try:
+                sender.send_until(cc(21, 127), lambda: [1.5] in replies.received("/oscgen/param/temperature"))
+            finally:
+                sender.close()
+            assert daemon.stop() == 0
+        warnings = [line for line in daemon.lines if "no MIDI input" in line]
+        assert len(warnings) == 1, warnings
