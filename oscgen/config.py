@@ -190,6 +190,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
 
     midi = _validate_midi(_table(raw, "midi", source), where("midi"))
     presets = _validate_presets(_table(raw, "presets", source), where("presets"))
+    _check_note_presets(midi, presets, where("midi"))
     _check_bars_fit(defaults, beats, where("defaults"))
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
@@ -214,6 +215,14 @@ def _validate_midi(table: dict, where: str) -> MidiConfig:
         save_learned=_get(table, "save_learned", bool, f"{where} save_learned"),
         mappings=mappings,
     )
+
+
+def _check_note_presets(midi: MidiConfig, presets: tuple[Preset, ...], where: str) -> None:
+    """A pad that fires a preset which is not there would fail on stage: say so at start-up."""
+    for i, note in enumerate(midi.mappings.notes):
+        if note.preset is not None and note.preset >= len(presets):
+            there = f"presets 0-{len(presets) - 1}" if presets else "no presets"
+            raise ConfigError(f"{where} midi.note[{i}].preset = {note.preset}: there are {there} in [presets]")
 
 
 MIDI_KEYS = ("enabled", "port", "virtual", "api", "clock", "save_learned", "cc", "note", "program")

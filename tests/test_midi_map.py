@@ -334,3 +334,35 @@ def test_save_learned_into_a_config_without_midi(tmp_path):
     assert data["midi"]["cc"] == [{"cc": 20, "knob": "seed", "channel": 1, "min": 0.0, "max": 127.0,
                                    "curve": "linear"}]
     assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
+
+
+# --- the shipped config.toml ------------------------------------------------------------------
+
+
+def test_shipped_8_knob_8_pad_example_is_a_valid_config(tmp_path):
+    """The commented controller example in config.toml, uncommented, loads as it says."""
+    from oscgen.config import default_text, load_config
+
+    text = default_text()
+    example = text.index("# Example: a controller with 8 knobs")
+    block = text[text.index("# [[midi.cc]]", example):text.index("\n[presets]\n")]
+    lines = [line.removeprefix("#").removeprefix(" ") for line in block.splitlines()]
+    path = tmp_path / "controller.toml"
+    path.write_text("[midi]\nenabled = true\nport = \"MPK mini\"\n\n" + "\n".join(lines) + "\n")
+    config = load_config(path)
+    mappings = config.midi.mappings
+    assert [m.cc for m in mappings.cc] == list(range(70, 78))
+    assert len({m.knob for m in mappings.cc}) == 8
+    assert [n.note for n in mappings.notes] == list(range(36, 44))
+    assert {n.channel for n in mappings.notes} == {10}
+    assert [n.preset for n in mappings.notes if n.action == "preset"] == list(range(len(config.presets)))
+    assert mappings.notes[-1].action == "cancel" and mappings.program.channel == 10
+
+
+def test_a_pad_for_a_preset_that_is_not_there_is_a_config_error(tmp_path):
+    from oscgen.config import ConfigError, load_config
+
+    path = tmp_path / "c.toml"
+    path.write_text('[midi]\n[[midi.note]]\nnote = 36\npreset = 1\n\n[presets]\nonly = { prompt = "one" }\n')
+    with pytest.raises(ConfigError, match=r"midi.note\[0\].preset = 1: there are presets 0-0 in \[presets\]"):
+        load_config(path)
