@@ -190,7 +190,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
 
     midi = _validate_midi(_table(raw, "midi", source), where("midi"))
     presets = _validate_presets(_table(raw, "presets", source), where("presets"))
-    _check_note_presets(midi, presets, where("midi"))
+    _check_note_presets(midi, presets, source)
     _check_bars_fit(defaults, beats, where("defaults"))
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
@@ -217,12 +217,14 @@ def _validate_midi(table: dict, where: str) -> MidiConfig:
     )
 
 
-def _check_note_presets(midi: MidiConfig, presets: tuple[Preset, ...], where: str) -> None:
+def _check_note_presets(midi: MidiConfig, presets: tuple[Preset, ...], source: str) -> None:
     """A pad that fires a preset which is not there would fail on stage: say so at start-up."""
     for i, note in enumerate(midi.mappings.notes):
         if note.preset is not None and note.preset >= len(presets):
-            there = f"presets 0-{len(presets) - 1}" if presets else "no presets"
-            raise ConfigError(f"{where} midi.note[{i}].preset = {note.preset}: there are {there} in [presets]")
+            there = {0: "there are no presets", 1: "only preset 0 exists"}.get(
+                len(presets), f"only presets 0-{len(presets) - 1} exist")
+            raise ConfigError(f"{source}: midi.note[{i}].preset = {note.preset}: {there} (numbered from 0 "
+                              "in the order [presets] lists them)")
 
 
 MIDI_KEYS = ("enabled", "port", "virtual", "api", "clock", "save_learned", "cc", "note", "program")

@@ -364,5 +364,5 @@ def test_a_pad_for_a_preset_that_is_not_there_is_a_config_error(tmp_path):
 
     path = tmp_path / "c.toml"
     path.write_text('[midi]\n[[midi.note]]\nnote = 36\npreset = 1\n\n[presets]\nonly = { prompt = "one" }\n')
-    with pytest.raises(ConfigError, match=r"midi.note\[0\].preset = 1: there are presets 0-0 in \[presets\]"):
+    with pytest.raises(ConfigError, match=r"c.toml: midi.note\[0\].preset = 1: only preset 0 exists \(numbered from 0"):
         load_config(path)
