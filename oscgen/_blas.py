@@ -41,15 +41,19 @@ def preload() -> str:
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
         ACTIVE_BLAS = "bundled"
         return ACTIVE_BLAS
+    failures = []
     for path in _candidate_paths():
         try:
             ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
-        except OSError as exc:  # a broken or foreign-arch MKL: fall back, say why in `doctor`
-            ACTIVE_BLAS = f"bundled (loading {path} failed: {exc})"
+        except OSError as exc:  # a broken or foreign-arch MKL: try the next, say why in `doctor`
+            failures.append(f"loading {path} failed: {exc}")
             continue
         ACTIVE_BLAS = f"mkl ({path})"
         return ACTIVE_BLAS
-    ACTIVE_BLAS = "bundled (no libmkl_rt in this environment; pip install mkl)"
+    if failures:
+        ACTIVE_BLAS = f"bundled ({'; '.join(failures)})"
+    else:
+        ACTIVE_BLAS = "bundled (no libmkl_rt in this environment; pip install mkl)"
     return ACTIVE_BLAS
 
 

@@ -10,13 +10,47 @@ import sys
 def _add_generate(sub):
     p = sub.add_parser("generate", help="generate a WAV from a text prompt")
     p.set_defaults(handler=cmd_generate)
-    # owned by the engine: see cmd_generate
+    p.add_argument("prompt", help='what to play, e.g. "upbeat jazz piano solo"')
+    p.add_argument("--duration", "-d", type=float, default=10.0, help="seconds, (0, 30] (default 10)")
+    p.add_argument("--model", "-m", default="musicgen-small",
+                   help="musicgen-small (default), musicgen-medium, tiny-random, a hub repo id or a local folder")
+    p.add_argument("-o", "--output", help="output file (.wav; default out/<prompt>-<seed>.wav)")
+    p.add_argument("--temperature", type=float, default=1.0, help="> 0 (default 1.0)")
+    p.add_argument("--top-k", type=int, default=250, help="keep the k most likely codes; 0 = off, 1 = greedy (default 250)")
+    p.add_argument("--top-p", type=float, default=0.0, help="nucleus sampling in [0, 1]; 0 = off (default)")
+    p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale >= 1; 1 = off (default 3.0)")
+    p.add_argument("--seed", type=int, default=None, help="same seed + same arguments = identical audio (default: random)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    return p
+
+
+def _add_demo(sub):
+    p = sub.add_parser("demo", help="generate out/demo.wav (musicgen-small if cached, else the tiny noise model)")
+    p.set_defaults(handler=cmd_demo)
+    p.add_argument("-o", "--output", default="out/demo.wav", help="output file (default out/demo.wav)")
     return p
 
 
 def _add_doctor(sub):
-    p = sub.add_parser("doctor", help="report MLX, BLAS, weights cache and what is missing")
+    p = sub.add_parser("doctor", help="report MLX, BLAS, weights cache and what is missing",
+                       description="One line per check: MLX and its device, the BLAS under it, Python "
+                       "packages, the oscgen and Hugging Face caches and which models are there, "
+                       "the test-only extras, and the OSC/MIDI/Pd tools. Exits 0 when the engine can run.")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
     p.set_defaults(handler=cmd_doctor)
+    return p
+
+
+def _add_fetch(sub):
+    p = sub.add_parser("fetch", help="download model weights into the Hugging Face cache (or a folder)",
+                       description="Download a model's weights (safetensors, config, tokenizer; no torch "
+                       "files) so later runs work offline. Run it on a connected machine; copy the "
+                       "folder printed (or the one given with --to) to an offline one and pass it "
+                       "as --model.")
+    p.add_argument("models", nargs="*", default=["musicgen-small"],
+                   help="musicgen-small, musicgen-medium or a hub repo id (default: musicgen-small)")
+    p.add_argument("--to", metavar="DIR", help="also copy the files into DIR/<name> (a plain folder)")
+    p.set_defaults(handler=cmd_fetch)
     return p
 
 
@@ -63,12 +97,110 @@ def _add_bench(sub):
     return p
 
 
+class ProgressBar:
+    """A one-line bar on stderr, redrawn in place on a terminal; on a pipe or log it writes a
+    line every quarter so logs stay short."""
+
+    def __init__(self, label: str, stream=None, width: int = 30):
+        self.label, self.width = label, width
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last = -1
+
+    def __call__(self, fraction: float) -> None:
+        percent = int(fraction * 100)
+        if self.tty:
+            if percent == self.last:
+                return
+            filled = int(fraction * self.width)
+            bar = "#" * filled + "." * (self.width - filled)
+            self.stream.write(f"\r{self.label} [{bar}] {percent:3d}%")
+            if fraction >= 1.0:
+                self.stream.write("\n")
+        elif percent // 25 > self.last // 25 or (fraction >= 1.0 and self.last < 100):
+            self.stream.write(f"{self.label}: {percent}%\n")
+        else:
+            return
+        self.last = percent
+        self.stream.flush()
+
+
+def _default_output(prompt: str, seed: int) -> str:
+    import re
+
+    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40] or "oscgen"
+    return f"out/{slug}-{seed}.wav"
+
+
+def _generate_to_file(prompt, output, *, quiet=False, **knobs) -> int:
+    import os
+    import secrets
+
+    from oscgen import api
+
+    api.check_arguments(prompt, knobs["duration"], knobs["temperature"], knobs["top_k"], knobs["top_p"],
+                        knobs["cfg_scale"], knobs["seed"], None)  # fail before loading a model
+    if knobs["seed"] is None:
+        knobs["seed"] = secrets.randbelow(api.RANDOM_SEED_BOUND)
+    output = output or _default_output(prompt, knobs["seed"])
+    api.sound_format(output)
+    if os.path.dirname(output):
+        os.makedirs(os.path.dirname(output), exist_ok=True)
+    engine = api.load_model(knobs["model"])
+    if engine.random_weights:
+        print(f"oscgen: NOISE WARNING: {knobs['model']} has random weights; {output} will be noise, "
+              "not music (it proves the pipeline works).", file=sys.stderr)
+    progress = None if quiet else ProgressBar(f"generating {knobs['duration']:g}s")
+    result = api.generate(prompt, progress_callback=progress, output_file=output, **knobs)
+    print(os.path.abspath(output))
+    if not quiet:
+        print(f"{result.duration:.2f} s at {result.sample_rate} Hz, model {knobs['model']}, seed {result.seed}",
+              file=sys.stderr)
+    return 0
+
+
 def cmd_generate(args) -> int:
-    raise NotImplementedError
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*random weights.*")  # the CLI says it louder itself
+    return _generate_to_file(
+        args.prompt, args.output, quiet=args.quiet, duration=args.duration, model=args.model,
+        temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, cfg_scale=args.cfg, seed=args.seed,
+    )
+
+
+def cmd_demo(args) -> int:
+    """musicgen-small when its weights are already in the local HF cache (never downloads), else
+    the built-in tiny random model, labelled as noise."""
+    import warnings
+
+    from oscgen.musicgen import weights
+
+    warnings.filterwarnings("ignore", message=".*random weights.*")
+    if weights.cached_hub_snapshot(weights.KNOWN_MODELS["musicgen-small"]) is not None:
+        model, prompt = "musicgen-small", "upbeat jazz piano solo with brushed drums"
+    else:
+        model, prompt = weights.TINY_MODEL, "upbeat jazz piano solo with brushed drums"
+        print("oscgen demo: musicgen-small is not in the local Hugging Face cache, so this demo uses the "
+              "built-in tiny-random model. Its weights are random: the WAV is NOISE, not music. "
+              "Fetch real weights to hear music.", file=sys.stderr)
+    return _generate_to_file(prompt, args.output, duration=5.0, model=model, seed=0, temperature=1.0, top_k=250,
+                             top_p=0.0, cfg_scale=3.0)
 
 
 def cmd_doctor(args) -> int:
-    raise NotImplementedError
+    from oscgen import doctor
+
+    return doctor.report(as_json=args.json)
+
+
+def cmd_fetch(args) -> int:
+    from oscgen.musicgen import weights
+
+    for model in args.models:
+        path = weights.fetch(model, to=args.to)
+        print(f"{model}: {path}")
+    return 0
 
 
 def cmd_serve(args) -> int:
@@ -103,7 +235,7 @@ def cmd_bench(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oscgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_doctor, _add_serve, _add_midi_ports, _add_bench):
+    for add in (_add_generate, _add_demo, _add_doctor, _add_fetch, _add_serve, _add_midi_ports, _add_bench):
         add(sub)
     return parser
 

@@ -8,3 +8,7 @@ _CACHE = tempfile.mkdtemp(prefix="oscgen-test-cache-")
 os.environ.setdefault("OSCGEN_CACHE", _CACHE)
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("HF_HOME", os.path.join(_CACHE, "hf"))
+
+# Load oscgen (and with it MKL, oscgen/_blas.py) before any test module imports mlx.core, so the
+# test process runs on the same BLAS as the product.
+import oscgen  # noqa: E402,F401

@@ -1,0 +1,243 @@
+"""The library's face: ``oscgen.generate(prompt, ...)`` → ``GenerationResult``.
+
+Models load on first use and stay cached, so a second call (and the daemon's warm worker) pays
+only for generation.  Every argument is checked up front; a bad one raises ValueError naming it
+and its allowed range.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import secrets
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from oscgen.audio import sound_format, write_audio
+
+SAMPLE_RATE = 32000
+FRAME_RATE = 50  # EnCodec 32 kHz: one code frame per 640 samples
+MAX_DURATION = 30.0
+MAX_SEED = 2**32 - 1
+#: Random seeds are drawn below this, so they fit an OSC int32 when the daemon reports them.
+RANDOM_SEED_BOUND = 2**31
+NOISE_WARNING = "random weights: the output is noise, not music"
+
+
+class AudioData:
+    """Audio as (channels, samples) float32 at ``sample_rate``."""
+
+    def __init__(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE):
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim == 1:
+            samples = samples[None]
+        self._samples = samples
+        self.sample_rate = int(sample_rate)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._samples.shape
+
+    @property
+    def channels(self) -> int:
+        return self._samples.shape[0]
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return self._samples.shape[1] / self.sample_rate
+
+    def numpy(self) -> np.ndarray:
+        """The samples, (channels, samples) float32 (a copy: changing it leaves this intact)."""
+        return self._samples.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        return self._samples if dtype is None else self._samples.astype(dtype)
+
+    def save(self, path: str | os.PathLike, *, subtype: str | None = None) -> Path:
+        """Write the audio (format from the extension; .wav is 16-bit PCM unless ``subtype``
+        says e.g. "FLOAT").  The file appears complete or not at all."""
+        return write_audio(path, self._samples, self.sample_rate, subtype=subtype)
+
+    def __repr__(self) -> str:
+        return f"AudioData(shape={self.shape}, sample_rate={self.sample_rate}, duration={self.duration:.2f}s)"
+
+
+class GenerationResult:
+    """What ``generate`` returns: the audio, the seed actually used, and every parameter, so any
+    result can be regenerated bit for bit with ``generate(**result.params)``."""
+
+    def __init__(self, audio: AudioData, seed: int, params: dict, *, random_weights: bool = False,
+                 model_path: str | None = None):
+        self.audio = audio
+        self.seed = seed
+        self.params = params
+        #: True when the model has random weights (tiny-random): the audio is noise.
+        self.random_weights = random_weights
+        #: The checkpoint folder the model was loaded from.
+        self.model_path = model_path
+
+    @property
+    def sample_rate(self) -> int:
+        return self.audio.sample_rate
+
+    @property
+    def duration(self) -> float:
+        return self.audio.duration
+
+    @property
+    def warning(self) -> str | None:
+        return f"{self.params.get('model')}: {NOISE_WARNING}" if self.random_weights else None
+
+    def save(self, path: str | os.PathLike, *, subtype: str | None = None) -> Path:
+        return self.audio.save(path, subtype=subtype)
+
+    def __repr__(self) -> str:
+        return f"GenerationResult(duration={self.duration:.2f}s, seed={self.seed}, model={self.params.get('model')!r})"
+
+
+# ------------------------------------------------------------------------------------- models
+
+_lock = threading.Lock()
+_loaded: dict[str, object] = {}  # model name → MusicGen; one model kept warm at a time
+
+
+def load_model(model: str):
+    """Load ``model`` (musicgen-small, musicgen-medium, tiny-random, a hub repo id or a local
+    folder) and keep it cached; returns the engine (oscgen.musicgen.pipeline.MusicGen).
+
+    Raises oscgen.musicgen.weights.ModelNotFoundError (a ValueError) when it cannot be found."""
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError("model must be a non-empty string: musicgen-small, musicgen-medium, tiny-random, "
+                         "a hub repo id or a local folder")
+    model = model.strip()
+    with _lock:
+        if model in _loaded:
+            return _loaded[model]
+        from oscgen.musicgen.pipeline import MusicGen
+
+        engine = MusicGen.from_pretrained(model)
+        _loaded.clear()  # free the previous model before keeping this one
+        _loaded[model] = engine
+    if engine.random_weights:
+        warnings.warn(f"{model}: {NOISE_WARNING}", UserWarning, stacklevel=2)
+    return engine
+
+
+# ------------------------------------------------------------------------------------- checks
+
+
+def _real(name: str, value, low: float, high: float, *, low_open: bool = False, rule: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number {rule}, got {value!r}")
+    value = float(value)
+    if value < low or value > high or (low_open and value == low):
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return value
+
+
+def _integer(name: str, value, low: int, high: int, *, rule: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name} must be an integer {rule}, got {value!r}")
+    value = int(value)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be {rule}, got {value}")
+    return value
+
+
+def check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback) -> dict:
+    """Validate ``generate``'s knobs; returns them normalised (floats/ints)."""
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValueError("prompt must be a non-empty string")
+    return {
+        "duration": _real("duration", duration, 0.0, MAX_DURATION, low_open=True,
+                          rule=f"in (0, {MAX_DURATION:g}] seconds"),
+        "temperature": _real("temperature", temperature, 0.0, math.inf, low_open=True, rule="> 0"),
+        "top_k": _integer("top_k", top_k, 0, 2**31 - 1, rule=">= 0 (0 = off, 1 = greedy)"),
+        "top_p": _real("top_p", top_p, 0.0, 1.0, rule="in [0, 1] (0 = off)"),
+        "cfg_scale": _real("cfg_scale", cfg_scale, 1.0, math.inf, rule=">= 1 (1 = no guidance)"),
+        "seed": None if seed is None else _integer("seed", seed, 0, MAX_SEED, rule=f"None or in [0, {MAX_SEED}]"),
+        "progress_callback": _callable_or_none(progress_callback),
+    }
+
+
+def _callable_or_none(callback):
+    if callback is not None and not callable(callback):
+        raise ValueError(f"progress_callback must be callable(fraction) or None, got {callback!r}")
+    return callback
+
+
+def frames_for(duration: float) -> int:
+    """Code frames for ``duration`` seconds: round(duration * 50), at least 1."""
+    return max(1, round(duration * FRAME_RATE))
+
+
+# ------------------------------------------------------------------------------------- generate
+
+
+def generate(
+    prompt: str,
+    duration: float = 10.0,
+    model: str = "musicgen-small",
+    temperature: float = 1.0,
+    top_k: int = 250,
+    top_p: float = 0.0,
+    cfg_scale: float = 3.0,
+    seed: int | None = None,
+    progress_callback: Callable[[float], None] | None = None,
+    output_file: str | os.PathLike | None = None,
+) -> GenerationResult:
+    """Generate ``duration`` seconds of 32 kHz mono audio from a text prompt.
+
+    - ``temperature`` > 0 divides the logits; ``top_k`` keeps the k most likely codes (0 = off,
+      1 = greedy); ``top_p`` keeps the smallest set with that much probability (0 = off);
+      ``cfg_scale`` >= 1 weighs the prompt against an unconditional pass (1 = off).
+    - ``seed``: same seed and arguments → bit-identical audio; None draws one (``result.seed``).
+    - ``progress_callback(fraction)`` is called as decoding advances and finally with 1.0; if it
+      raises, generation stops and the exception propagates (that is how callers cancel).
+    - ``output_file``: also write the audio there (WAV by extension; written atomically).
+    """
+    knobs = check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    if output_file is not None:
+        output_file = Path(output_file)
+        sound_format(output_file)  # a bad extension fails before minutes of generation
+    engine = load_model(model)
+    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
+    frames = frames_for(knobs["duration"])
+    audio = engine.generate(
+        prompt,
+        frames,
+        temperature=knobs["temperature"],
+        top_k=knobs["top_k"],
+        top_p=knobs["top_p"],
+        cfg_scale=knobs["cfg_scale"],
+        seed=seed,
+        progress=knobs["progress_callback"],
+    )
+    params = {
+        "prompt": prompt,
+        "duration": knobs["duration"],
+        "model": model,
+        "temperature": knobs["temperature"],
+        "top_k": knobs["top_k"],
+        "top_p": knobs["top_p"],
+        "cfg_scale": knobs["cfg_scale"],
+        "seed": seed,
+        "output_file": None if output_file is None else str(output_file),
+    }
+    result = GenerationResult(
+        AudioData(np.array(audio), engine.sample_rate), seed, params,
+        random_weights=engine.random_weights,
+        model_path=None if engine.model_dir is None else str(engine.model_dir),
+    )
+    if output_file is not None:
+        result.save(output_file)
+    return result

@@ -1,0 +1,221 @@
+"""The MusicGen language model over EnCodec codebooks (transformers' ``MusicgenForCausalLM``).
+
+Input per position: the sum of one embedding per codebook plus a sinusoidal position.  Pre-LN
+layers (self-attention, cross-attention to the projected text states, GELU feed-forward), a final
+LayerNorm and one linear head per codebook.  No attention projection has a bias.
+
+Two ways to run it:
+- ``__call__``: a whole code sequence at once with a causal mask (parity tests, prompts);
+- ``step``: one position with a self-attention cache preallocated for the whole job and the
+  cross-attention keys/values computed once per generation (``cross_kv``).  Shapes are fixed
+  for the job, so the pipeline can ``mx.compile`` it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from oscgen.musicgen.layers import activation, additive_mask
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    vocab_size: int = 2048
+    hidden_size: int = 1024
+    num_hidden_layers: int = 24
+    num_attention_heads: int = 16
+    ffn_dim: int = 4096
+    num_codebooks: int = 4
+    activation_function: str = "gelu"
+    audio_channels: int = 1
+    pad_token_id: int = 2048
+    bos_token_id: int = 2048
+
+    @classmethod
+    def from_dict(cls, cfg: dict) -> "DecoderConfig":
+        """Build from the ``decoder`` section of a MusicGen config.json (missing keys take
+        transformers' MusicgenDecoderConfig defaults)."""
+        names = cls.__dataclass_fields__
+        cfg = {k: v for k, v in cfg.items() if k in names and v is not None}
+        config = cls(**cfg)
+        if config.audio_channels != 1:
+            raise ValueError(
+                f"stereo MusicGen checkpoints (audio_channels={config.audio_channels}) are not supported; "
+                "use a mono checkpoint such as facebook/musicgen-small or facebook/musicgen-medium"
+            )
+        return config
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+
+def sinusoidal_positions(length: int, dim: int) -> mx.array:
+    """(length, dim) table: [cos | sin] of position * 10000^(-i/(half-1)), the formula and float32
+    rounding order of transformers' MusicgenSinusoidalPositionalEmbedding.get_embedding.
+
+    Only the exponential is evaluated in float64 and rounded: that reproduces torch's float32 exp
+    closer than numpy's float32 exp does (agreement to ~3e-5 at position 1600, all from the odd
+    frequency where the two libraries' last bit differs)."""
+    half = dim // 2
+    step = math.log(10000) / (half - 1)
+    exponents = np.arange(half, dtype=np.float32) * np.float32(-step)
+    freqs = np.exp(exponents.astype(np.float64)).astype(np.float32)
+    angles = np.arange(length, dtype=np.float32)[:, None] * freqs[None, :]
+    table = np.concatenate([np.cos(angles), np.sin(angles)], axis=1)
+    if dim % 2:
+        table = np.concatenate([table, np.zeros((length, 1), np.float32)], axis=1)
+    return mx.array(table)
+
+
+class Attention(nn.Module):
+    def __init__(self, dims: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.scale = (dims // num_heads) ** -0.5
+        self.q_proj = nn.Linear(dims, dims, bias=False)
+        self.k_proj = nn.Linear(dims, dims, bias=False)
+        self.v_proj = nn.Linear(dims, dims, bias=False)
+        self.out_proj = nn.Linear(dims, dims, bias=False)
+
+    def _heads(self, x: mx.array) -> mx.array:
+        B, L, _ = x.shape
+        return x.reshape(B, L, self.num_heads, -1).transpose(0, 2, 1, 3)
+
+    def keys_values(self, x: mx.array) -> tuple[mx.array, mx.array]:
+        """(batch, length, dims) → keys, values as (batch, heads, length, head_dim)."""
+        return self._heads(self.k_proj(x)), self._heads(self.v_proj(x))
+
+    def attend(self, x: mx.array, keys: mx.array, values: mx.array, mask) -> mx.array:
+        B, L, _ = x.shape
+        out = mx.fast.scaled_dot_product_attention(self._heads(self.q_proj(x)), keys, values, scale=self.scale, mask=mask)
+        return self.out_proj(out.transpose(0, 2, 1, 3).reshape(B, L, -1))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, config: DecoderConfig):
+        super().__init__()
+        d = config.hidden_size
+        self.self_attn = Attention(d, config.num_attention_heads)
+        self.self_attn_layer_norm = nn.LayerNorm(d, eps=1e-5)
+        self.encoder_attn = Attention(d, config.num_attention_heads)
+        self.encoder_attn_layer_norm = nn.LayerNorm(d, eps=1e-5)
+        self.fc1 = nn.Linear(d, config.ffn_dim, bias=False)
+        self.fc2 = nn.Linear(config.ffn_dim, d, bias=False)
+        self.final_layer_norm = nn.LayerNorm(d, eps=1e-5)
+        self.act = activation(config.activation_function)
+
+    def __call__(self, x, self_mask, cross_kv, cross_mask, cache: "LayerCache | None" = None) -> mx.array:
+        h = self.self_attn_layer_norm(x)
+        keys, values = self.self_attn.keys_values(h)
+        if cache is not None:
+            keys, values = cache.update(keys, values)
+        x = x + self.self_attn.attend(h, keys, values, self_mask)
+        h = self.encoder_attn_layer_norm(x)
+        x = x + self.encoder_attn.attend(h, *cross_kv, cross_mask)
+        return x + self.fc2(self.act(self.fc1(self.final_layer_norm(x))))
+
+
+class LayerCache:
+    """One layer's self-attention keys/values, preallocated for the whole job.
+
+    ``update`` writes this position's keys/values at ``position`` (an int32 scalar array, so a
+    compiled step does not retrace as it advances) and returns the first ``window`` positions.
+    MLX updates the buffers in place when the caller drops its references to the old ones."""
+
+    def __init__(self, keys: mx.array, values: mx.array, position: mx.array, window: int):
+        self.keys, self.values = keys, values
+        self.start = mx.reshape(position, (1,))
+        self.window = window
+
+    def update(self, keys: mx.array, values: mx.array) -> tuple[mx.array, mx.array]:
+        self.keys = mx.slice_update(self.keys, keys, self.start, axes=(2,))
+        self.values = mx.slice_update(self.values, values, self.start, axes=(2,))
+        return self.keys[:, :, : self.window], self.values[:, :, : self.window]
+
+
+class MusicgenDecoder(nn.Module):
+    def __init__(self, config: DecoderConfig):
+        super().__init__()
+        self.config = config
+        # +1 row per codebook: the pad / start token (id == vocab_size)
+        self.embed_tokens = [nn.Embedding(config.vocab_size + 1, config.hidden_size) for _ in range(config.num_codebooks)]
+        self.layers = [DecoderLayer(config) for _ in range(config.num_hidden_layers)]
+        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=1e-5)
+        self.lm_heads = [nn.Linear(config.hidden_size, config.vocab_size, bias=False) for _ in range(config.num_codebooks)]
+        # note: transformers computes embed_scale from `scale_embedding` but never applies it; neither do we
+
+    def _embed(self, codes: mx.array) -> mx.array:
+        """(batch, codebooks, length) → (batch, length, hidden): sum of the codebook embeddings."""
+        return sum(embed(codes[:, k]) for k, embed in enumerate(self.embed_tokens))
+
+    def _logits(self, x: mx.array) -> mx.array:
+        """(batch, length, hidden) → (batch, codebooks, length, vocab)."""
+        x = self.layer_norm(x)
+        return mx.stack([head(x) for head in self.lm_heads], axis=1)
+
+    def cross_kv(self, encoder_states: mx.array) -> list[tuple[mx.array, mx.array]]:
+        """Cross-attention keys/values for every layer, computed once per generation."""
+        return [layer.encoder_attn.keys_values(encoder_states) for layer in self.layers]
+
+    def __call__(
+        self, codes: mx.array, encoder_states: mx.array, encoder_mask: mx.array | None = None
+    ) -> mx.array:
+        """Full-sequence forward (no cache): codes (batch, codebooks, length) int, encoder_states
+        (batch, enc_len, hidden) already projected, encoder_mask (batch, enc_len) of 1/0 →
+        logits (batch, codebooks, length, vocab)."""
+        length = codes.shape[-1]
+        x = self._embed(codes) + sinusoidal_positions(length, self.config.hidden_size)
+        causal = nn.MultiHeadAttention.create_additive_causal_mask(length)
+        cross_mask = None if encoder_mask is None else additive_mask(encoder_mask)
+        for layer, kv in zip(self.layers, self.cross_kv(encoder_states)):
+            x = layer(x, causal, kv, cross_mask)
+        return self._logits(x)
+
+    def new_cache(self, batch: int, capacity: int) -> list[tuple[mx.array, mx.array]]:
+        """Self-attention keys/values for ``capacity`` positions, allocated once per job."""
+        shape = (batch, self.config.num_attention_heads, capacity, self.config.head_dim)
+        return [(mx.zeros(shape), mx.zeros(shape)) for _ in self.layers]
+
+    def step(
+        self,
+        tokens: mx.array,
+        position: mx.array,
+        positions_table: mx.array,
+        cache: list[tuple[mx.array, mx.array]],
+        cross_kv: list[tuple[mx.array, mx.array]],
+        cross_mask: mx.array | None,
+        window: int,
+    ) -> tuple[mx.array, list[tuple[mx.array, mx.array]]]:
+        """One decoding position.
+
+        tokens (batch, codebooks) int32 at ``position`` (int32 scalar array); the keys/values of
+        this position are written into ``cache`` (updated in place when MLX can donate the
+        buffers, i.e. when the caller drops its references) and attention reads only the first
+        ``window`` cached positions (``window`` > position, a static size so compiled shapes stay
+        fixed).  Returns logits (batch, codebooks, vocab) and the updated cache.
+        """
+        x = self._embed(tokens[:, :, None]) + positions_table[position][None, None]
+        self_mask = (mx.arange(window) <= position)[None, None, None]
+        layer_caches = [LayerCache(keys, values, position, window) for keys, values in cache]
+        for layer, layer_cache, kv in zip(self.layers, layer_caches, cross_kv):
+            x = layer(x, self_mask, kv, cross_mask, layer_cache)
+        new_cache = [(c.keys, c.values) for c in layer_caches]
+        return self._logits(x)[:, :, 0], new_cache
+
+
+def sanitize(weights: dict[str, mx.array]) -> dict[str, mx.array]:
+    """transformers ``MusicgenForCausalLM`` keys (``decoder.`` prefix already stripped) → this module."""
+    out = {}
+    for key, value in weights.items():
+        if key.startswith("model.decoder."):
+            key = key[len("model.decoder.") :]
+        if key.startswith("embed_positions."):  # a non-persistent buffer in transformers; recomputed here
+            continue
+        out[key] = value
+    return out

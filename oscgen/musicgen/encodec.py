@@ -1,0 +1,272 @@
+"""The EnCodec decoder (codes -> waveform) in MLX, with transformers' ``EncodecModel.decode``
+semantics: residual-VQ lookup, then the SEANet decoder (conv, LSTM with skip, ELU + transposed
+conv upsampling with residual blocks, ELU, conv), padding and trimming as the config says.
+
+Arrays run channels-last (batch, time, channels), MLX's conv layout; conv weights are stored as
+(out, kernel, in).  Only the decoder side of the checkpoint is kept (see ``sanitize``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import mlx.core as mx
+import mlx.nn as nn
+
+
+class Conv1d(nn.Module):
+    """EnCodec's padded conv: same-length output (non-causal: split padding; causal: left)."""
+
+    def __init__(self, cfg: dict, c_in: int, c_out: int, kernel: int, stride: int = 1, dilation: int = 1):
+        super().__init__()
+        self.conv = nn.Conv1d(c_in, c_out, kernel, stride, dilation=dilation)
+        if cfg["norm_type"] == "time_group_norm":
+            self.norm = nn.GroupNorm(1, c_out, pytorch_compatible=True)
+        self.causal = cfg["use_causal_conv"]
+        self.pad_mode = cfg["pad_mode"]
+        self.stride = stride
+        self.kernel = (kernel - 1) * dilation + 1  # effective kernel with dilation
+        self.padding_total = self.kernel - stride
+
+    def __call__(self, x):
+        length = x.shape[1]
+        # extra right padding so the last window is complete (transformers' _get_extra_padding_for_conv1d)
+        n_frames = math.ceil((length - self.kernel + self.padding_total) / self.stride + 1) - 1
+        extra = n_frames * self.stride + self.kernel - self.padding_total - length
+        if self.causal:
+            left, right = self.padding_total, extra
+        else:
+            right = self.padding_total // 2
+            left, right = self.padding_total - right, right + extra
+        x = pad1d(x, left, right, self.pad_mode)
+        x = self.conv(x)
+        if "norm" in self:
+            x = self.norm(x)
+        return x
+
+
+def pad1d(x, left: int, right: int, mode: str):
+    """Pad the time axis (1) like transformers' EncodecConv1d._pad1d: zeros, or reflection that
+    first zero-extends inputs too short to reflect."""
+    if left == 0 and right == 0:
+        return x
+    if mode != "reflect":
+        value = 0.0
+        if mode not in ("constant", "zero", "zeros"):
+            raise ValueError(f"EnCodec pad_mode {mode!r} is not supported (use 'reflect' or 'constant')")
+        return mx.pad(x, [(0, 0), (left, right), (0, 0)], constant_values=value)
+    length = x.shape[1]
+    extra = max(0, max(left, right) - length + 1)
+    if extra:
+        x = mx.pad(x, [(0, 0), (0, extra), (0, 0)])
+    n = x.shape[1]
+    # reflection excludes the edge sample: x[left..1] on the left, x[n-2..n-1-right] on the right
+    parts = [x]
+    if left:
+        parts.insert(0, mx.take(x, mx.array(list(range(left, 0, -1))), axis=1))
+    if right:
+        parts.append(mx.take(x, mx.array(list(range(n - 2, n - 2 - right, -1))), axis=1))
+    out = mx.concatenate(parts, axis=1)
+    return out[:, : out.shape[1] - extra] if extra else out
+
+
+class ConvTranspose1d(nn.Module):
+    """EnCodec's upsampling conv: trims kernel - stride samples (right-only when causal)."""
+
+    def __init__(self, cfg: dict, c_in: int, c_out: int, kernel: int, stride: int):
+        super().__init__()
+        self.conv = nn.ConvTranspose1d(c_in, c_out, kernel, stride)
+        if cfg["norm_type"] == "time_group_norm":
+            self.norm = nn.GroupNorm(1, c_out, pytorch_compatible=True)
+        padding_total = kernel - stride
+        if cfg["use_causal_conv"]:
+            self.trim_right = math.ceil(padding_total * cfg.get("trim_right_ratio", 1.0))
+        else:
+            self.trim_right = padding_total // 2
+        self.trim_left = padding_total - self.trim_right
+
+    def __call__(self, x):
+        x = self.conv(x)
+        if "norm" in self:
+            x = self.norm(x)
+        return x[:, self.trim_left : x.shape[1] - self.trim_right]
+
+
+class LSTM(nn.Module):
+    """Stacked LSTM over time with a skip connection around it."""
+
+    def __init__(self, dim: int, num_layers: int):
+        super().__init__()
+        self.lstm = [nn.LSTM(dim, dim) for _ in range(num_layers)]
+
+    def __call__(self, x):
+        h = x
+        for layer in self.lstm:
+            h, _ = layer(h)
+        return h + x
+
+
+class ResnetBlock(nn.Module):
+    def __init__(self, cfg: dict, dim: int, dilation: int):
+        super().__init__()
+        hidden = dim // cfg["compress"]
+        # indices 1 and 3 (0 and 2 are ELUs) so parameter names match the checkpoint's
+        self.block = [nn.ELU(), Conv1d(cfg, dim, hidden, cfg["residual_kernel_size"], dilation=dilation),
+                      nn.ELU(), Conv1d(cfg, hidden, dim, 1)]
+        self.shortcut = Conv1d(cfg, dim, dim, 1) if cfg.get("use_conv_shortcut", True) else None
+
+    def __call__(self, x):
+        y = x
+        for layer in self.block:
+            y = layer(y)
+        return (self.shortcut(x) if self.shortcut is not None else x) + y
+
+
+class SEANetDecoder(nn.Module):
+    def __init__(self, cfg: dict):
+        super().__init__()
+        filters = cfg["num_filters"]
+        scale = 2 ** len(cfg["upsampling_ratios"])
+        layers = [Conv1d(cfg, cfg["hidden_size"], scale * filters, cfg["kernel_size"]),
+                  LSTM(scale * filters, cfg["num_lstm_layers"])]
+        for ratio in cfg["upsampling_ratios"]:
+            dim = scale * filters
+            layers += [nn.ELU(), ConvTranspose1d(cfg, dim, dim // 2, 2 * ratio, ratio)]
+            layers += [ResnetBlock(cfg, dim // 2, cfg["dilation_growth_rate"] ** j)
+                       for j in range(cfg["num_residual_layers"])]
+            scale //= 2
+        layers += [nn.ELU(), Conv1d(cfg, filters, cfg["audio_channels"], cfg["last_kernel_size"])]
+        self.layers = layers
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+class Codebook(nn.Module):
+    def __init__(self, size: int, dim: int):
+        super().__init__()
+        self.embed = mx.zeros((size, dim))
+
+
+class ResidualVectorQuantizer(nn.Module):
+    def __init__(self, cfg: dict):
+        super().__init__()
+        from oscgen.musicgen.tiny import num_quantizers
+
+        dim = cfg.get("codebook_dim") or cfg["hidden_size"]
+        self.codebook_size = cfg["codebook_size"]
+        self.layers = [Codebook(cfg["codebook_size"], dim) for _ in range(num_quantizers(cfg))]
+
+    def decode(self, codes):
+        """(batch, codebooks, frames) codes -> (batch, frames, dim): sum of the codebooks' vectors."""
+        out = self.layers[0].embed[codes[:, 0]]
+        for k in range(1, codes.shape[1]):
+            out = out + self.layers[k].embed[codes[:, k]]
+        return out
+
+
+class EncodecDecoder(nn.Module):
+    """EnCodec codes -> audio, built from a checkpoint's ``audio_encoder`` config section."""
+
+    def __init__(self, audio_config: dict):
+        super().__init__()
+        cfg = dict(audio_config)
+        if cfg.get("chunk_length_s") is not None:
+            raise ValueError("chunked EnCodec configs (chunk_length_s set, e.g. 48 kHz) are not supported; "
+                             "MusicGen's 32 kHz EnCodec decodes in one chunk")
+        if cfg.get("norm_type", "weight_norm") not in ("weight_norm", "time_group_norm"):
+            raise ValueError(f"EnCodec norm_type {cfg['norm_type']!r} is not supported")
+        cfg.setdefault("norm_type", "weight_norm")
+        self.config = cfg
+        self.sampling_rate = cfg["sampling_rate"]
+        self.hop_length = math.prod(cfg["upsampling_ratios"])
+        self.quantizer = ResidualVectorQuantizer(cfg)
+        self.decoder = SEANetDecoder(cfg)
+
+    @property
+    def num_codebooks(self) -> int:
+        return len(self.quantizer.layers)
+
+    def decode(self, codes) -> mx.array:
+        """int codes (batch, num_codebooks, frames) -> float32 audio (batch, channels, frames * hop)."""
+        codes = mx.array(codes)
+        if codes.ndim != 3:
+            raise ValueError(f"codes must be (batch, codebooks, frames), got shape {tuple(codes.shape)}")
+        if not 1 <= codes.shape[1] <= self.num_codebooks:
+            raise ValueError(f"codes have {codes.shape[1]} codebooks; this EnCodec has {self.num_codebooks}")
+        if codes.shape[2] < 1:
+            raise ValueError("codes must have at least one frame")
+        bad = (codes < 0) | (codes >= self.quantizer.codebook_size)
+        if bad.any().item():  # an out-of-range gather would read garbage, not fail
+            raise ValueError(f"codes must lie in [0, {self.quantizer.codebook_size}); "
+                             "strip the decoder's pad/delay tokens before decoding")
+        x = self.quantizer.decode(codes.astype(mx.int32))
+        audio = self.decoder(x)
+        return audio.transpose(0, 2, 1)
+
+
+def _fold_weight_norm(g, v):
+    """weight = g * v / ||v||, the norm over every axis but the first (torch's weight_norm dim=0)."""
+    v = v.astype(mx.float32)
+    norm = mx.sqrt(mx.sum(v * v, axis=tuple(range(1, v.ndim)), keepdims=True))
+    return g.astype(mx.float32) * v / norm
+
+
+_WN_SUFFIXES = {"weight_g": "g", "weight_v": "v",
+                "parametrizations.weight.original0": "g", "parametrizations.weight.original1": "v"}
+
+
+def sanitize(weights: dict) -> dict:
+    """Checkpoint EnCodec tensors (``audio_encoder.`` prefix removed) -> this module's parameters.
+
+    Drops the encoder and the codebooks' training buffers; folds weight norm from either layout
+    (``weight_g``/``weight_v`` as in hub checkpoints, or ``parametrizations.weight.original0/1`` as
+    recent transformers save); merges each LSTM layer's two biases; moves conv weights to MLX's
+    (out, kernel, in) layout.
+    """
+    decoder_keys = [k for k in weights if k.startswith("decoder.layers.")]
+    if not decoder_keys:
+        raise ValueError("no EnCodec decoder tensors (decoder.layers.*) in the checkpoint")
+    last_layer = max(int(k.split(".")[2]) for k in decoder_keys)
+
+    out, halves = {}, {}
+    for key, value in weights.items():
+        if key.startswith("quantizer."):
+            if key.endswith(".codebook.embed"):
+                out[key.replace(".codebook.embed", ".embed")] = value.astype(mx.float32)
+            continue  # inited, cluster_size, embed_avg: encoder-side training state
+        if not key.startswith("decoder."):
+            continue
+        for suffix, part in _WN_SUFFIXES.items():
+            if key.endswith("." + suffix):
+                halves.setdefault(key[: -len(suffix)] + "weight", {})[part] = value
+                break
+        else:
+            out[key] = value.astype(mx.float32)
+    for key, parts in halves.items():
+        if set(parts) != {"g", "v"}:
+            raise ValueError(f"weight-normed tensor {key} has only its {'g' if 'g' in parts else 'v'} half")
+        out[key] = _fold_weight_norm(parts["g"], parts["v"])
+
+    lstm = re.compile(r"^(decoder\.layers\.\d+\.lstm)\.(weight|bias)_(ih|hh)_l(\d+)$")
+    result = {}
+    for key, value in out.items():
+        m = lstm.match(key)
+        if m:
+            prefix, kind, which, layer = m.groups()
+            if kind == "weight":
+                result[f"{prefix}.{layer}.{'Wx' if which == 'ih' else 'Wh'}"] = value
+            elif which == "ih":  # MLX's LSTM has one bias: b_ih + b_hh
+                result[f"{prefix}.{layer}.bias"] = value + out[f"{prefix}.bias_hh_l{layer}"]
+            continue
+        if key.endswith(".conv.weight") and value.ndim == 3:
+            layer = int(key.split(".")[2])
+            # upsampling convs are the decoder's direct convs other than its first and last
+            transposed = re.fullmatch(r"decoder\.layers\.\d+\.conv\.weight", key) and 0 < layer < last_layer
+            # torch: Conv1d (out, in, k), ConvTranspose1d (in, out, k); MLX: (out, k, in)
+            value = value.transpose(1, 2, 0) if transposed else value.transpose(0, 2, 1)
+        result[key] = value
+    return result

@@ -1,0 +1,274 @@
+"""Text → codes → audio: T5 encoder, ``enc_to_dec_proj``, the MusicGen decoder with the codebook
+delay pattern and classifier-free guidance, and the EnCodec decoder.
+
+Generation follows transformers' ``MusicgenForConditionalGeneration.generate``:
+
+- the text is encoded once; for guidance the batch gets a second, unconditional row whose
+  encoder states and attention mask are zero (transformers concatenates zeros to the T5 output
+  and a zero mask, and its forward multiplies the projected states by the mask);
+- every codebook starts from the decoder start token; codebook k is delayed by k positions, so
+  the sequence has ``frames + num_codebooks`` positions, the delay pads are forced to the
+  start/pad token, and ``frames + num_codebooks - 1`` decoding steps fill it;
+- undoing the delay takes positions k+1 .. frames+k of codebook k.
+
+The decode step (decoder + guidance + sampling + delay mask) is one ``mx.compile``d function
+with fixed shapes: the self-attention cache is preallocated for the job, the cross-attention
+keys/values are computed once, and the position, PRNG key and the knobs are array inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from oscgen.musicgen import decoder as decoder_lib
+from oscgen.musicgen import t5 as t5_lib
+from oscgen.musicgen.sampling import classifier_free_guidance, sample
+
+# Attention reads the self-attention cache in windows of this many positions (and the cache is
+# allocated in multiples of it), so a step compiles once per window, not once per position.
+CACHE_BLOCK = 256
+# Encoder states are zero-padded (and masked) to a multiple of this, so prompts of similar
+# length share one compiled step.
+TEXT_BLOCK = 16
+# Bump when convert_weights changes, so cached conversions are redone.
+CONVERSION_TAG = "oscgen-musicgen-v1"
+# Share of the progress bar given to decoding; EnCodec takes the rest.
+DECODE_SHARE = 0.95
+
+
+class MusicGen(nn.Module):
+    def __init__(self, config: dict, tokenizer=None, audio_decoder: nn.Module | None = None):
+        """``config``: the whole config.json as a dict.  ``audio_decoder`` maps codes
+        (batch, codebooks, frames) to audio (batch, 1, samples); built from the config's
+        ``audio_encoder`` section when not given."""
+        super().__init__()
+        self._config = config  # underscore: a plain dict attribute would be walked as parameters
+        self.tokenizer = tokenizer
+        text_cfg = t5_lib.T5Config.from_dict(config["text_encoder"])
+        dec_cfg = decoder_lib.DecoderConfig.from_dict(config["decoder"])
+        self.text_encoder = t5_lib.T5Encoder(text_cfg)
+        # transformers projects the text states only when the widths differ and no
+        # cross_attention_hidden_size is set
+        if text_cfg.d_model != dec_cfg.hidden_size and config["decoder"].get("cross_attention_hidden_size") is None:
+            self.enc_to_dec_proj = nn.Linear(text_cfg.d_model, dec_cfg.hidden_size, bias=True)
+        else:
+            self.enc_to_dec_proj = None
+        self.decoder = decoder_lib.MusicgenDecoder(dec_cfg)
+        if audio_decoder is None:
+            from oscgen.musicgen.encodec import EncodecDecoder
+
+            audio_decoder = EncodecDecoder(config["audio_encoder"])
+        self.audio_decoder = audio_decoder
+        self.num_codebooks = dec_cfg.num_codebooks
+        self.vocab_size = dec_cfg.vocab_size
+        self.start_token_id = decoder_start_token_id(config)
+        audio_cfg = config["audio_encoder"]
+        self.sample_rate = int(audio_cfg["sampling_rate"])
+        hop = 1
+        for ratio in audio_cfg.get("upsampling_ratios", (8, 5, 4, 4)):
+            hop *= ratio
+        self.samples_per_frame = hop
+        self._compiled_steps: dict[tuple, Callable] = {}
+        self.name: str | None = None  # what from_pretrained was asked for
+        self.model_dir: Path | None = None
+        self.random_weights = False  # True for oscgen's tiny random model: its output is noise
+
+    @property
+    def config(self) -> dict:
+        """The checkpoint's config.json."""
+        return self._config
+
+    # ---------------------------------------------------------------- loading
+
+    @classmethod
+    def from_pretrained(cls, model: str) -> "MusicGen":
+        """Load ``model`` (alias, hub repo id, local folder or "tiny-random"; see
+        oscgen.musicgen.weights.resolve_model_dir).  The converted weights are cached on disk
+        so a second load skips the conversion."""
+        from oscgen.musicgen import encodec, weights
+        from oscgen.musicgen.tokenizer import T5Tokenizer
+
+        model_dir = weights.resolve_model_dir(model)
+        config = weights.load_config(model_dir)
+        instance = cls(config, tokenizer=T5Tokenizer.from_dir(model_dir))
+        params = weights.cached_conversion(
+            model_dir, CONVERSION_TAG, lambda: convert_weights(weights.load_weights(model_dir), encodec.sanitize)
+        )
+        instance.load_converted(params)
+        instance.name = model
+        instance.model_dir = Path(model_dir)
+        instance.random_weights = weights.is_random_weights(model_dir)
+        return instance
+
+    def load_converted(self, params: dict[str, mx.array]) -> None:
+        """Load the output of ``convert_weights`` (every parameter must be there) and
+        materialise it, so the first generation does not pay for reading the weights."""
+        self.load_weights(list(params.items()), strict=True)
+        mx.eval(self.parameters())
+
+    # ---------------------------------------------------------------- text
+
+    def encode_text(self, input_ids: mx.array, attention_mask: mx.array | None = None) -> mx.array:
+        """input_ids (batch, length) → encoder states (batch, length, decoder hidden), projected
+        and multiplied by the mask as transformers' forward does."""
+        if attention_mask is None:
+            attention_mask = mx.ones(input_ids.shape, dtype=mx.int32)
+        states = self.text_encoder(input_ids, attention_mask)
+        if self.enc_to_dec_proj is not None:
+            states = self.enc_to_dec_proj(states)
+        return states * attention_mask[..., None].astype(states.dtype)
+
+    def _conditioning(self, input_ids: mx.array, guided: bool):
+        """Encoder states + 1/0 mask for the decoder batch: [conditional, unconditional] rows
+        when guided, padded with masked zeros to a multiple of TEXT_BLOCK."""
+        mask = mx.ones(input_ids.shape, dtype=mx.int32)
+        states = self.encode_text(input_ids, mask)
+        if guided:
+            states = mx.concatenate([states, mx.zeros_like(states)], axis=0)
+            mask = mx.concatenate([mask, mx.zeros_like(mask)], axis=0)
+        pad = -states.shape[1] % TEXT_BLOCK
+        if pad:
+            states = mx.pad(states, [(0, 0), (0, pad), (0, 0)])
+            mask = mx.pad(mask, [(0, 0), (0, pad)])
+        return states, mask
+
+    # ---------------------------------------------------------------- decoding
+
+    def _step(self, window: int, top_k: int, use_top_p: bool, guided: bool) -> Callable:
+        """The compiled decode step for one static configuration (cached)."""
+        signature = (window, top_k, use_top_p, guided)
+        if signature in self._compiled_steps:
+            return self._compiled_steps[signature]
+        codebooks = mx.arange(self.num_codebooks)
+        start_token = self.start_token_id
+
+        def step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv, cross_mask):
+            cfg_scale, temperature, top_p = knobs[0], knobs[1], knobs[2]
+            rows = mx.concatenate([tokens, tokens], axis=0) if guided else tokens
+            logits, cache = self.decoder.step(rows, position, positions_table, cache, cross_kv, cross_mask, window)
+            if guided:
+                logits = classifier_free_guidance(logits, cfg_scale)
+            next_tokens = sample(logits, key, temperature, top_k, top_p, use_top_p)
+            # delay pattern: codebook k holds codes at positions k+1 .. frames+k, pads elsewhere
+            next_position = position + 1
+            inside = (next_position > codebooks) & (next_position <= frames + codebooks)
+            return mx.where(inside, next_tokens, start_token), cache
+
+        compiled = mx.compile(step)
+        self._compiled_steps[signature] = compiled
+        return compiled
+
+    def generate_codes(
+        self,
+        input_ids: mx.array,
+        frames: int,
+        *,
+        temperature: float = 1.0,
+        top_k: int = 250,
+        top_p: float = 0.0,
+        cfg_scale: float = 3.0,
+        seed: int = 0,
+        progress: Callable[[float], None] | None = None,
+    ) -> mx.array:
+        """input_ids (1, length) → codes (1, num_codebooks, frames) int32, delay undone.
+
+        ``progress(fraction)`` gets the decoded share of the job (up to DECODE_SHARE) after
+        every step; if it raises, decoding stops there and the exception propagates."""
+        if input_ids.shape[0] != 1:
+            raise ValueError("generate_codes takes one prompt at a time (input_ids of shape (1, length))")
+        guided = cfg_scale != 1.0  # audiocraft applies the guidance formula for any scale != 1
+        states, mask = self._conditioning(input_ids, guided)
+        cross_kv = self.decoder.cross_kv(states)
+        cross_mask = decoder_lib.additive_mask(mask)
+
+        K = self.num_codebooks
+        steps = frames + K - 1
+        capacity = -(-steps // CACHE_BLOCK) * CACHE_BLOCK
+        cache = self.decoder.new_cache(states.shape[0], capacity)
+        positions_table = decoder_lib.sinusoidal_positions(capacity, self.decoder.config.hidden_size)
+        keys = mx.random.split(mx.random.key(seed), steps)
+        knobs = mx.array([cfg_scale, temperature, top_p], dtype=mx.float32)
+        frames_arr = mx.array(frames, dtype=mx.int32)
+        use_top_p = 0.0 < top_p < 1.0
+        mx.eval(cross_kv, cross_mask, cache, positions_table, keys)
+
+        tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
+        generated = []
+        for t in range(steps):
+            window = min(capacity, (t // CACHE_BLOCK + 1) * CACHE_BLOCK)
+            step = self._step(window, top_k, use_top_p, guided)
+            tokens, cache = step(
+                tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames_arr,
+                positions_table, cache, cross_kv, cross_mask,
+            )
+            mx.async_eval(tokens, cache)
+            generated.append(tokens)
+            if progress is not None and t > 0:
+                # wait for the previous step only: the device already has this one queued
+                mx.eval(generated[-2])
+                progress(DECODE_SHARE * t / steps)
+        mx.eval(generated[-1])
+        if progress is not None:
+            progress(DECODE_SHARE)
+
+        # generated[t] holds position t+1; frame f of codebook k sits at position f+k+1
+        sequence = mx.stack(generated, axis=-1)  # (1, K, steps)
+        return mx.stack([sequence[:, k, k : k + frames] for k in range(K)], axis=1)
+
+    def decode_audio(self, codes: mx.array) -> mx.array:
+        """codes (batch, codebooks, frames) → audio (batch, 1, frames * samples_per_frame)."""
+        return self.audio_decoder.decode(codes)
+
+    def generate(
+        self,
+        prompt: str,
+        frames: int,
+        *,
+        temperature: float = 1.0,
+        top_k: int = 250,
+        top_p: float = 0.0,
+        cfg_scale: float = 3.0,
+        seed: int = 0,
+        progress: Callable[[float], None] | None = None,
+    ) -> mx.array:
+        """Prompt → mono audio (1, frames * samples_per_frame) at ``sample_rate``."""
+        if self.tokenizer is None:
+            raise ValueError("this MusicGen has no tokenizer; call generate_codes with token ids")
+        input_ids = mx.array([self.tokenizer.encode(prompt)], dtype=mx.int32)
+        codes = self.generate_codes(
+            input_ids, frames, temperature=temperature, top_k=top_k, top_p=top_p,
+            cfg_scale=cfg_scale, seed=seed, progress=progress,
+        )
+        audio = self.decode_audio(codes)[0]
+        mx.eval(audio)
+        if progress is not None:
+            progress(1.0)
+        return audio
+
+
+def decoder_start_token_id(config: dict) -> int:
+    """transformers' _get_decoder_start_token_id: the config's decoder_start_token_id, else the
+    decoder's bos_token_id (both 2048 == vocab_size in the released checkpoints)."""
+    value = config.get("decoder_start_token_id")
+    if value is None:
+        value = config["decoder"].get("bos_token_id", config["decoder"].get("vocab_size", 2048))
+    return int(value)
+
+
+def convert_weights(hf_weights: dict[str, mx.array], encodec_sanitize: Callable[[dict], dict]) -> dict[str, mx.array]:
+    """Flat transformers MusicgenForConditionalGeneration weights → this module's parameters."""
+    groups: dict[str, dict[str, mx.array]] = {"text_encoder": {}, "decoder": {}, "audio_encoder": {}, "enc_to_dec_proj": {}}
+    for key, value in hf_weights.items():
+        prefix, _, rest = key.partition(".")
+        if prefix in groups:
+            groups[prefix][rest] = value
+    params = {}
+    params.update({f"text_encoder.{k}": v for k, v in t5_lib.sanitize(groups["text_encoder"]).items()})
+    params.update({f"enc_to_dec_proj.{k}": v for k, v in groups["enc_to_dec_proj"].items()})
+    params.update({f"decoder.{k}": v for k, v in decoder_lib.sanitize(groups["decoder"]).items()})
+    params.update({f"audio_decoder.{k}": v for k, v in encodec_sanitize(groups["audio_encoder"]).items()})
+    return params

@@ -1,0 +1,158 @@
+"""Tiny random MusicGen checkpoints written by transformers itself (``save_pretrained``), shared by
+the engine's parity tests.  Sizes are small enough that the whole engine suite stays fast, yet
+every dimension differs (heads != layers != codebooks ...) so a transposed or mixed-up weight
+cannot pass by accident."""
+
+from __future__ import annotations
+
+import functools
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+TORCH_SEED = 1234
+
+
+def musicgen_config(
+    *,
+    vocab_size: int = 64,
+    hidden_size: int = 48,
+    num_hidden_layers: int = 2,
+    num_attention_heads: int = 4,
+    ffn_dim: int = 80,
+    num_codebooks: int = 4,
+    text_d_model: int = 40,
+    text_num_layers: int = 2,
+    text_num_heads: int = 2,
+    text_vocab_size: int = 120,
+    feed_forward_proj: str = "relu",
+    encodec_hidden_size: int = 16,
+    encodec_num_filters: int = 4,
+):
+    """A transformers MusicgenConfig with tiny dimensions (EnCodec keeps the real 32 kHz hop of
+    640 samples, so frames ↔ samples are the real relation)."""
+    from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, T5Config
+
+    text = T5Config(
+        vocab_size=text_vocab_size,
+        d_model=text_d_model,
+        d_kv=text_d_model // text_num_heads,
+        d_ff=56,
+        num_layers=text_num_layers,
+        num_heads=text_num_heads,
+        relative_attention_num_buckets=16,
+        relative_attention_max_distance=32,
+        feed_forward_proj=feed_forward_proj,
+        dropout_rate=0.0,
+    )
+    nbits = math.ceil(math.log2(vocab_size))
+    audio = EncodecConfig(
+        sampling_rate=32000,
+        audio_channels=1,
+        hidden_size=encodec_hidden_size,
+        num_filters=encodec_num_filters,
+        num_residual_layers=1,
+        upsampling_ratios=[8, 5, 4, 4],
+        codebook_size=vocab_size,
+        # num_quantizers = 1000 * bandwidth // (frame_rate * nbits) == num_codebooks
+        target_bandwidths=[num_codebooks * 50 * nbits / 1000],
+        use_causal_conv=False,
+        normalize=False,
+        num_lstm_layers=2,
+        compress=2,
+        use_conv_shortcut=False,
+    )
+    decoder = MusicgenDecoderConfig(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        ffn_dim=ffn_dim,
+        num_codebooks=num_codebooks,
+        max_position_embeddings=256,
+        pad_token_id=vocab_size,
+        bos_token_id=vocab_size,
+        dropout=0.0,
+    )
+    config = MusicgenConfig(text_encoder=text, audio_encoder=audio, decoder=decoder)
+    config.decoder_start_token_id = vocab_size
+    config.pad_token_id = vocab_size
+    return config
+
+
+def build_reference(config, seed: int = TORCH_SEED):
+    """A transformers MusicgenForConditionalGeneration with seeded random weights, in eval mode.
+    Embeddings and norms are perturbed too, so a missed bias or scale shows up."""
+    import torch
+    from transformers import MusicgenForConditionalGeneration
+
+    torch.manual_seed(seed)
+    model = MusicgenForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "norm" in name and name.endswith("weight"):
+                param.copy_(1.0 + 0.1 * torch.randn_like(param))
+            elif name.endswith("bias") or "embed" in name or "shared" in name or "relative_attention_bias" in name:
+                param.copy_(0.5 * torch.randn_like(param))
+    return model
+
+
+@functools.cache
+def tiny_checkpoint(**overrides) -> Path:
+    """save_pretrained of a tiny reference model (cached per overrides for the test session)."""
+    model = build_reference(musicgen_config(**overrides))
+    out = Path(tempfile.mkdtemp(prefix="oscgen-tiny-musicgen-"))
+    model.save_pretrained(out)
+    return out
+
+
+def reference_from(path: Path):
+    from transformers import MusicgenForConditionalGeneration
+
+    return MusicgenForConditionalGeneration.from_pretrained(path).eval()
+
+
+def load_flat(path: Path) -> dict:
+    """Every tensor of the checkpoint's safetensors files, as MLX arrays by transformers key."""
+    import mlx.core as mx
+
+    weights = {}
+    for file in sorted(Path(path).glob("*.safetensors")):
+        weights.update(mx.load(str(file)))
+    return weights
+
+
+def to_numpy(tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+# The released checkpoints' architectures (config.json of facebook/musicgen-small and -medium:
+# both condition on t5-base and decode with the 32 kHz EnCodec; only the decoder differs).
+T5_BASE = dict(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12,
+               relative_attention_num_buckets=32, relative_attention_max_distance=128,
+               feed_forward_proj="relu", layer_norm_epsilon=1e-6)
+ENCODEC_32KHZ = dict(sampling_rate=32000, audio_channels=1, hidden_size=128, num_filters=64,
+                     num_residual_layers=1, upsampling_ratios=[8, 5, 4, 4], codebook_size=2048,
+                     target_bandwidths=[2.2], num_lstm_layers=2, compress=2, kernel_size=7,
+                     last_kernel_size=7, residual_kernel_size=3, dilation_growth_rate=2,
+                     use_causal_conv=False, normalize=False, pad_mode="reflect", norm_type="weight_norm",
+                     use_conv_shortcut=False, trim_right_ratio=1.0, chunk_length_s=None, overlap=None)
+REAL_DECODERS = {
+    "musicgen-small": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, ffn_dim=4096),
+    "musicgen-medium": dict(hidden_size=1536, num_hidden_layers=48, num_attention_heads=24, ffn_dim=6144),
+}
+
+
+def real_config(name: str):
+    """transformers MusicgenConfig of a released checkpoint (architecture only, no weights)."""
+    from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, T5Config
+
+    decoder = MusicgenDecoderConfig(vocab_size=2048, num_codebooks=4, max_position_embeddings=2048,
+                                    pad_token_id=2048, bos_token_id=2048, **REAL_DECODERS[name])
+    config = MusicgenConfig(text_encoder=T5Config(**T5_BASE), audio_encoder=EncodecConfig(**ENCODEC_32KHZ),
+                            decoder=decoder)
+    config.decoder_start_token_id = 2048
+    config.pad_token_id = 2048
+    return config

@@ -1,0 +1,196 @@
+"""oscgen.generate / load_model / AudioData / GenerationResult and the generate/demo commands,
+on the built-in tiny random model (real loading path: written by oscgen, converted, cached)."""
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import oscgen
+from oscgen import api, audio
+from oscgen.musicgen.weights import ModelNotFoundError
+
+TINY = "tiny-random"
+pytestmark = pytest.mark.filterwarnings("ignore:.*random weights.*:UserWarning")
+
+
+def _generate(**kwargs):
+    kwargs = {"prompt": "warm analog pad", "duration": 0.5, "model": TINY, **kwargs}
+    return oscgen.generate(**kwargs)
+
+
+def test_result_contract():
+    result = _generate(seed=11)
+    assert isinstance(result, api.GenerationResult) and isinstance(result.audio, api.AudioData)
+    assert result.audio.shape == (1, 25 * 640)
+    assert result.sample_rate == result.audio.sample_rate == 32000
+    assert result.duration == pytest.approx(0.5) and result.audio.duration == pytest.approx(0.5)
+    samples = result.audio.numpy()
+    assert samples.dtype == np.float32 and samples.shape == (1, 16000) and np.isfinite(samples).all()
+    assert samples.std() > 0
+    assert result.seed == 11
+    assert result.random_weights and "noise" in result.warning
+    assert result.params == {
+        "prompt": "warm analog pad", "duration": 0.5, "model": TINY, "temperature": 1.0, "top_k": 250,
+        "top_p": 0.0, "cfg_scale": 3.0, "seed": 11, "output_file": None,
+    }
+
+
+@pytest.mark.parametrize("duration,frames", [(0.001, 1), (0.03, 2), (1.234, 62)])
+def test_frames_are_rounded_duration_times_50(duration, frames):
+    assert _generate(duration=duration, seed=0).audio.shape == (1, frames * 640)
+
+
+def test_same_seed_bit_identical_random_seed_reported_and_reusable():
+    a = _generate(seed=5, top_p=0.9)
+    b = _generate(seed=5, top_p=0.9)
+    assert np.array_equal(a.audio.numpy(), b.audio.numpy())
+    assert not np.array_equal(a.audio.numpy(), _generate(seed=6, top_p=0.9).audio.numpy())
+    drawn = _generate()
+    assert isinstance(drawn.seed, int) and 0 <= drawn.seed < 2**31
+    again = oscgen.generate(**drawn.params)
+    assert np.array_equal(drawn.audio.numpy(), again.audio.numpy())
+
+
+def test_progress_monotone_ends_with_exactly_one():
+    seen = []
+    _generate(seed=1, progress_callback=seen.append)
+    assert len(seen) > 10
+    assert seen == sorted(seen) and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+
+
+def test_raising_callback_cancels_and_propagates():
+    class Cancelled(Exception):
+        pass
+
+    calls = []
+
+    def cancel(fraction):
+        calls.append(fraction)
+        if len(calls) == 2:
+            raise Cancelled("stop")
+
+    with pytest.raises(Cancelled):
+        _generate(duration=5.0, seed=1, progress_callback=cancel)
+    assert len(calls) == 2
+
+
+def test_output_file_is_a_32khz_wav_of_the_right_length(tmp_path):
+    out = tmp_path / "take.wav"
+    result = _generate(duration=0.7, seed=2, output_file=out)
+    info = sf.info(str(out))
+    assert (info.samplerate, info.channels, info.frames, info.format) == (32000, 1, 35 * 640, "WAV")
+    written, _ = sf.read(str(out), dtype="float32")
+    expected = np.clip(result.audio.numpy()[0], -1, 1)
+    assert np.abs(written - expected).max() < 1e-4  # 16-bit PCM
+    assert result.params["output_file"] == str(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["take.wav"]  # no temp file left behind
+
+
+def test_save_float_wav_round_trips_exactly(tmp_path):
+    result = _generate(seed=3)
+    result.save(tmp_path / "f.wav", subtype="FLOAT")
+    back, rate = sf.read(str(tmp_path / "f.wav"), dtype="float32", always_2d=True)
+    assert rate == 32000 and np.array_equal(back.T, result.audio.numpy())
+
+
+def test_model_is_cached_across_calls():
+    assert api.load_model(TINY) is api.load_model(TINY)
+
+
+BAD = [
+    ({"prompt": ""}, r"prompt must be a non-empty string"),
+    ({"prompt": "   "}, r"prompt must be a non-empty string"),
+    ({"prompt": 42}, r"prompt must be a non-empty string"),
+    ({"duration": 0}, r"duration must be in \(0, 30\] seconds"),
+    ({"duration": -1}, r"duration must be in \(0, 30\] seconds"),
+    ({"duration": 30.5}, r"duration must be in \(0, 30\] seconds"),
+    ({"duration": math.nan}, r"duration must be a finite number in \(0, 30\]"),
+    ({"duration": "5"}, r"duration must be a finite number"),
+    ({"temperature": 0}, r"temperature must be > 0"),
+    ({"temperature": math.inf}, r"temperature must be a finite number > 0"),
+    ({"top_k": -1}, r"top_k must be >= 0 \(0 = off, 1 = greedy\)"),
+    ({"top_k": 2.5}, r"top_k must be an integer >= 0"),
+    ({"top_p": 1.5}, r"top_p must be in \[0, 1\]"),
+    ({"top_p": -0.1}, r"top_p must be in \[0, 1\]"),
+    ({"cfg_scale": 0.5}, r"cfg_scale must be >= 1"),
+    ({"seed": -1}, r"seed must be None or in \[0, 4294967295\]"),
+    ({"seed": 2**32}, r"seed must be None or in \[0, 4294967295\]"),
+    ({"seed": "x"}, r"seed must be an integer"),
+    ({"progress_callback": 3}, r"progress_callback must be callable"),
+    ({"output_file": "take.mp9"}, r"cannot tell the audio format"),
+]
+
+
+@pytest.mark.parametrize("kwargs,message", BAD, ids=[next(iter(k)) + "=" + repr(next(iter(k.values()))) for k, _ in BAD])
+def test_bad_arguments_raise_value_error_naming_argument_and_range(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _generate(**kwargs)
+
+
+def test_unknown_model_is_a_value_error_that_says_where_it_looked(tmp_path):
+    with pytest.raises(ModelNotFoundError) as err:
+        _generate(model=str(tmp_path / "nowhere"))
+    assert isinstance(err.value, ValueError) and "nowhere" in str(err.value)
+    with pytest.raises(ValueError):
+        api.load_model("")
+
+
+def test_atomic_write_never_overwrites_when_asked(tmp_path):
+    target = tmp_path / "a.wav"
+    audio.write_audio(target, np.zeros((1, 100)), 32000)
+    before = target.read_bytes()
+    with pytest.raises(FileExistsError):
+        audio.write_audio(target, np.ones((1, 100)) * 0.5, 32000, overwrite=False)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
+
+
+def test_atomic_write_cleans_up_after_a_failed_write(tmp_path):
+    def explode(file):
+        file.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        audio.atomic_write(tmp_path / "b.wav", explode)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _cli(*args, cwd):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "oscgen", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_cli_generate_writes_the_wav_and_warns_about_noise(tmp_path):
+    out = tmp_path / "cli.wav"
+    proc = _cli("generate", "dub chords", "--duration", "0.4", "--model", TINY, "-o", str(out), "--seed", "9",
+                "--top-k", "50", "--cfg", "2.5", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(out)
+    assert "NOISE" in proc.stderr and "100%" in proc.stderr
+    assert sf.info(str(out)).frames == 20 * 640
+    expected = _generate(prompt="dub chords", duration=0.4, seed=9, top_k=50, cfg_scale=2.5).audio.numpy()[0]
+    written, _ = sf.read(str(out), dtype="float32")
+    assert np.abs(written - np.clip(expected, -1, 1)).max() < 1e-4
+
+
+def test_cli_generate_bad_argument_is_one_clear_line(tmp_path):
+    proc = _cli("generate", "x", "--duration", "45", "--model", TINY, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "oscgen: error: duration must be in (0, 30] seconds, got 45.0"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_demo_falls_back_to_labelled_noise(tmp_path):
+    proc = _cli("demo", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "tiny-random" in proc.stderr and "NOISE" in proc.stderr
+    assert proc.stdout.strip() == str(tmp_path / "out" / "demo.wav")
+    assert sf.info(str(tmp_path / "out" / "demo.wav")).duration == pytest.approx(5.0)

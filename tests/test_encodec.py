@@ -1,0 +1,112 @@
+"""EnCodec decoder parity with transformers' EncodecModel.decode on tiny random models."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import mlx.core as mx  # noqa: E402
+
+from oscgen.musicgen.encodec import EncodecDecoder, pad1d, sanitize  # noqa: E402
+from tests._io_fixtures import state_dict_numpy, to_hub_weight_norm, torch_encodec  # noqa: E402
+
+
+def _reference_audio(model, codes: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        out = model.decode(torch.from_numpy(codes).long()[None], [None])
+    return out.audio_values.numpy()
+
+
+def _mlx_decoder(model, hub_layout: bool) -> EncodecDecoder:
+    weights = state_dict_numpy(model)
+    if hub_layout:
+        weights = to_hub_weight_norm(weights)
+    decoder = EncodecDecoder(model.config.to_dict())
+    decoder.load_weights(list(sanitize({k: mx.array(v) for k, v in weights.items()}).items()), strict=True)
+    return decoder
+
+
+def _random_codes(batch, codebooks, frames, seed=0):
+    return np.random.default_rng(seed).integers(0, 2048, size=(batch, codebooks, frames)).astype(np.int32)
+
+
+@pytest.mark.parametrize("hub_layout", [False, True], ids=["parametrizations", "weight_g_v"])
+def test_decode_matches_transformers(hub_layout):
+    model = torch_encodec(seed=1)
+    codes = _random_codes(2, 4, 23)
+    expected = _reference_audio(model, codes)
+    audio = np.array(_mlx_decoder(model, hub_layout).decode(mx.array(codes)))
+    assert audio.shape == expected.shape == (2, 1, 23 * 640)
+    assert np.abs(expected).max() > 1e-2  # a real signal, not a trivially matching zero
+    np.testing.assert_allclose(audio, expected, rtol=1e-4, atol=2e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(use_causal_conv=True, pad_mode="constant", use_conv_shortcut=True),
+        dict(use_causal_conv=True, trim_right_ratio=0.5, num_residual_layers=2),
+        dict(norm_type="time_group_norm", use_conv_shortcut=True),
+    ],
+    ids=["causal-constant-shortcut", "causal-trim-half", "group-norm"],
+)
+def test_decode_matches_transformers_other_configs(overrides):
+    model = torch_encodec(seed=2, **overrides)
+    codes = _random_codes(1, 4, 9, seed=3)
+    expected = _reference_audio(model, codes)
+    audio = np.array(_mlx_decoder(model, hub_layout=False).decode(mx.array(codes)))
+    np.testing.assert_allclose(audio, expected, rtol=1e-4, atol=2e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("frames", [1, 2, 3])
+def test_decode_very_short_inputs(frames):
+    # reflect padding of inputs shorter than the pad goes through transformers' zero-extension path
+    model = torch_encodec(seed=4)
+    codes = _random_codes(1, 4, frames, seed=frames)
+    expected = _reference_audio(model, codes)
+    audio = np.array(_mlx_decoder(model, hub_layout=True).decode(mx.array(codes)))
+    np.testing.assert_allclose(audio, expected, rtol=1e-4, atol=2e-5 * np.abs(expected).max())
+
+
+def test_fewer_codebooks_than_quantizers_use_the_first_ones():
+    model = torch_encodec(seed=5)
+    codes = _random_codes(1, 2, 7)
+    expected = _reference_audio(model, codes)
+    audio = np.array(_mlx_decoder(model, hub_layout=True).decode(mx.array(codes)))
+    np.testing.assert_allclose(audio, expected, rtol=1e-4, atol=2e-5 * np.abs(expected).max())
+
+
+def test_reflect_pad_matches_torch():
+    x = np.random.default_rng(0).standard_normal((2, 6, 3)).astype(np.float32)
+    for left, right in [(0, 0), (3, 2), (5, 0), (0, 5), (4, 4)]:
+        ref = torch.nn.functional.pad(torch.from_numpy(x).transpose(1, 2), (left, right), mode="reflect")
+        ours = np.array(pad1d(mx.array(x), left, right, "reflect"))
+        np.testing.assert_array_equal(ours, ref.transpose(1, 2).numpy())
+
+
+def test_sanitize_keeps_only_decoder_parameters():
+    weights = {k: mx.array(v) for k, v in to_hub_weight_norm(state_dict_numpy(torch_encodec())).items()}
+    clean = sanitize(weights)
+    assert not any(k.startswith("encoder.") for k in clean)
+    assert not any(k.endswith(("weight_g", "weight_v", "embed_avg", "cluster_size", "inited")) for k in clean)
+    decoder = EncodecDecoder(torch_encodec().config.to_dict())
+    from mlx.utils import tree_flatten
+
+    assert set(clean) == {k for k, _ in tree_flatten(decoder.parameters())}
+
+
+def test_bad_codes_are_rejected_with_a_clear_error():
+    decoder = _mlx_decoder(torch_encodec(), hub_layout=True)
+    with pytest.raises(ValueError, match=r"\[0, 2048\)"):
+        decoder.decode(mx.array(np.full((1, 4, 3), 2048, np.int32)))
+    with pytest.raises(ValueError, match="codebooks"):
+        decoder.decode(mx.zeros((1, 5, 3), dtype=mx.int32))
+    with pytest.raises(ValueError, match="batch, codebooks, frames"):
+        decoder.decode(mx.zeros((4, 3), dtype=mx.int32))
+
+
+def test_half_of_a_weight_norm_pair_is_an_error():
+    weights = {k: mx.array(v) for k, v in to_hub_weight_norm(state_dict_numpy(torch_encodec())).items()}
+    del weights["decoder.layers.0.conv.weight_v"]
+    with pytest.raises(ValueError, match="decoder.layers.0.conv.weight"):
+        sanitize(weights)

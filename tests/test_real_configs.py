@@ -1,0 +1,39 @@
+"""The real musicgen-small / musicgen-medium architectures: every parameter transformers has
+maps onto exactly one MLX parameter of the same shape, and nothing is left over.
+
+Nothing is allocated: transformers builds on the meta device and MLX arrays are lazy."""
+
+import gc
+import math
+
+import mlx.core as mx
+import pytest
+import torch
+from mlx.utils import tree_flatten
+
+import _checkpoints as ckpt
+from oscgen.musicgen import encodec
+from oscgen.musicgen.pipeline import MusicGen, convert_weights
+
+
+@pytest.mark.parametrize("name", ["musicgen-small", "musicgen-medium"])
+def test_every_parameter_shape_matches_transformers(name):
+    from transformers import MusicgenForConditionalGeneration
+
+    config = ckpt.real_config(name)
+    with torch.device("meta"):
+        reference = MusicgenForConditionalGeneration(config)
+    # lazy placeholders with the checkpoint's shapes: convert_weights runs on shapes only
+    hf = {key: mx.zeros(tuple(t.shape), dtype=mx.float32) for key, t in reference.state_dict().items()}
+    reference_decoder_size = sum(p.numel() for p in reference.decoder.parameters())
+    del reference
+
+    converted = {key: value.shape for key, value in convert_weights(hf, encodec.sanitize).items()}
+    model = MusicGen(config.to_dict())
+    expected = {key: value.shape for key, value in tree_flatten(model.parameters())}
+    assert set(converted) == set(expected), set(converted) ^ set(expected)
+    assert {k: converted[k] for k in expected if converted[k] != expected[k]} == {}
+    decoder_size = sum(math.prod(shape) for key, shape in expected.items() if key.startswith("decoder."))
+    assert decoder_size == reference_decoder_size
+    del model, hf, converted
+    gc.collect()
