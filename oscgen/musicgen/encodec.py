@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 import re
+from functools import partial
 
 import mlx.core as mx
 import mlx.nn as nn
+
+from oscgen.musicgen.convolution import conv1d, conv_transpose1d
 
 
 class Conv1d(nn.Module):
@@ -20,7 +23,10 @@ class Conv1d(nn.Module):
 
     def __init__(self, cfg: dict, c_in: int, c_out: int, kernel: int, stride: int = 1, dilation: int = 1):
         super().__init__()
+        if stride != 1:
+            raise ValueError("EnCodec's decoder convs have stride 1")
         self.conv = nn.Conv1d(c_in, c_out, kernel, stride, dilation=dilation)
+        self.dilation = dilation
         if cfg["norm_type"] == "time_group_norm":
             self.norm = nn.GroupNorm(1, c_out, pytorch_compatible=True)
         self.causal = cfg["use_causal_conv"]
@@ -40,7 +46,8 @@ class Conv1d(nn.Module):
             right = self.padding_total // 2
             left, right = self.padding_total - right, right + extra
         x = pad1d(x, left, right, self.pad_mode)
-        x = self.conv(x)
+        # as matmuls: MLX's CPU conv is ~10x slower on these shapes (see convolution.py)
+        x = conv1d(x, self.conv.weight, self.dilation) + self.conv.bias
         if "norm" in self:
             x = self.norm(x)
         return x
@@ -77,6 +84,7 @@ class ConvTranspose1d(nn.Module):
     def __init__(self, cfg: dict, c_in: int, c_out: int, kernel: int, stride: int):
         super().__init__()
         self.conv = nn.ConvTranspose1d(c_in, c_out, kernel, stride)
+        self.stride = stride
         if cfg["norm_type"] == "time_group_norm":
             self.norm = nn.GroupNorm(1, c_out, pytorch_compatible=True)
         padding_total = kernel - stride
@@ -87,10 +95,24 @@ class ConvTranspose1d(nn.Module):
         self.trim_left = padding_total - self.trim_right
 
     def __call__(self, x):
-        x = self.conv(x)
+        # as a matmul + overlap-add: MLX's CPU transposed conv took ~20 s per layer on a 10 s job
+        x = conv_transpose1d(x, self.conv.weight, self.stride) + self.conv.bias
         if "norm" in self:
             x = self.norm(x)
         return x[:, self.trim_left : x.shape[1] - self.trim_right]
+
+
+@partial(mx.compile, shapeless=True)
+def _elu(x):
+    return mx.where(x > 0, x, mx.expm1(x))
+
+
+class ELU(nn.Module):
+    """ELU (alpha 1) as one fused pass: uncompiled, its 3-4 elementwise passes cost more than
+    the convs around it on the 320k-sample tail of a 10 s job."""
+
+    def __call__(self, x):
+        return _elu(x)
 
 
 class LSTM(nn.Module):
@@ -112,8 +134,8 @@ class ResnetBlock(nn.Module):
         super().__init__()
         hidden = dim // cfg["compress"]
         # indices 1 and 3 (0 and 2 are ELUs) so parameter names match the checkpoint's
-        self.block = [nn.ELU(), Conv1d(cfg, dim, hidden, cfg["residual_kernel_size"], dilation=dilation),
-                      nn.ELU(), Conv1d(cfg, hidden, dim, 1)]
+        self.block = [ELU(), Conv1d(cfg, dim, hidden, cfg["residual_kernel_size"], dilation=dilation),
+                      ELU(), Conv1d(cfg, hidden, dim, 1)]
         self.shortcut = Conv1d(cfg, dim, dim, 1) if cfg.get("use_conv_shortcut", True) else None
 
     def __call__(self, x):
@@ -132,11 +154,11 @@ class SEANetDecoder(nn.Module):
                   LSTM(scale * filters, cfg["num_lstm_layers"])]
         for ratio in cfg["upsampling_ratios"]:
             dim = scale * filters
-            layers += [nn.ELU(), ConvTranspose1d(cfg, dim, dim // 2, 2 * ratio, ratio)]
+            layers += [ELU(), ConvTranspose1d(cfg, dim, dim // 2, 2 * ratio, ratio)]
             layers += [ResnetBlock(cfg, dim // 2, cfg["dilation_growth_rate"] ** j)
                        for j in range(cfg["num_residual_layers"])]
             scale //= 2
-        layers += [nn.ELU(), Conv1d(cfg, filters, cfg["audio_channels"], cfg["last_kernel_size"])]
+        layers += [ELU(), Conv1d(cfg, filters, cfg["audio_channels"], cfg["last_kernel_size"])]
         self.layers = layers
 
     def __call__(self, x):
