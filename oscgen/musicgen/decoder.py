@@ -177,10 +177,16 @@ class MusicgenDecoder(nn.Module):
             x = layer(x, causal, kv, cross_mask)
         return self._logits(x)
 
+    @property
+    def dtype(self) -> mx.Dtype:
+        """The activations' dtype: float32, or float16/bfloat16 when the weights were converted
+        (oscgen.musicgen.quantize); quantized layers keep float32 activations."""
+        return self.layer_norm.weight.dtype
+
     def new_cache(self, batch: int, capacity: int) -> list[tuple[mx.array, mx.array]]:
         """Self-attention keys/values for ``capacity`` positions, allocated once per job."""
         shape = (batch, self.config.num_attention_heads, capacity, self.config.head_dim)
-        return [(mx.zeros(shape), mx.zeros(shape)) for _ in self.layers]
+        return [(mx.zeros(shape, dtype=self.dtype), mx.zeros(shape, dtype=self.dtype)) for _ in self.layers]
 
     def step(
         self,

@@ -150,6 +150,7 @@ class MusicGen(nn.Module):
             cfg_scale, temperature, top_p = knobs[0], knobs[1], knobs[2]
             rows = mx.concatenate([tokens, tokens], axis=0) if guided else tokens
             logits, cache = self.decoder.step(rows, position, positions_table, cache, cross_kv, cross_mask, window)
+            logits = logits.astype(mx.float32)  # guidance and sampling in float32 whatever the weights
             if guided:
                 logits = classifier_free_guidance(logits, cfg_scale)
             next_tokens = sample(logits, key, temperature, top_k, top_p, use_top_p)
@@ -182,14 +183,18 @@ class MusicGen(nn.Module):
             raise ValueError("generate_codes takes one prompt at a time (input_ids of shape (1, length))")
         guided = cfg_scale != 1.0  # audiocraft applies the guidance formula for any scale != 1
         states, mask = self._conditioning(input_ids, guided)
-        cross_kv = self.decoder.cross_kv(states)
-        cross_mask = decoder_lib.additive_mask(mask)
+        # a float16/bfloat16 decoder (quantize.convert_decoder) runs its activations in that dtype
+        dtype = self.decoder.dtype
+        cross_kv = self.decoder.cross_kv(states.astype(dtype))
+        # clipped to the dtype's range: float16 would turn float32's most negative into -inf, and
+        # the all-masked unconditional row into NaN
+        cross_mask = mx.maximum(decoder_lib.additive_mask(mask), mx.finfo(dtype).min).astype(dtype)
 
         K = self.num_codebooks
         steps = frames + K - 1
         capacity = -(-steps // CACHE_BLOCK) * CACHE_BLOCK
         cache = self.decoder.new_cache(states.shape[0], capacity)
-        positions_table = decoder_lib.sinusoidal_positions(capacity, self.decoder.config.hidden_size)
+        positions_table = decoder_lib.sinusoidal_positions(capacity, self.decoder.config.hidden_size).astype(dtype)
         keys = mx.random.split(mx.random.key(seed), steps)
         knobs = mx.array([cfg_scale, temperature, top_p], dtype=mx.float32)
         frames_arr = mx.array(frames, dtype=mx.int32)
