@@ -119,14 +119,28 @@ def load_model(model: str):
     with _lock:
         if model in _loaded:
             return _loaded[model]
+        from oscgen.musicgen import weights
         from oscgen.musicgen.pipeline import MusicGen
 
+        weights.resolve_model_dir(model)  # a bad name fails here, keeping the warm model
+        _unload()  # one model warm at a time: free the previous one before loading the next
         engine = MusicGen.from_pretrained(model)
-        _loaded.clear()  # free the previous model before keeping this one
         _loaded[model] = engine
     if engine.random_weights:
         warnings.warn(f"{model}: {NOISE_WARNING}", UserWarning, stacklevel=2)
     return engine
+
+
+def _unload() -> None:
+    if not _loaded:
+        return
+    import gc
+
+    import mlx.core as mx
+
+    _loaded.clear()
+    gc.collect()  # compiled steps hold the model in a reference cycle
+    mx.clear_cache()
 
 
 # ------------------------------------------------------------------------------------- checks
@@ -208,7 +222,10 @@ def generate(
     knobs = check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     if output_file is not None:
         output_file = Path(output_file)
-        sound_format(output_file)  # a bad extension fails before minutes of generation
+        # a bad extension or a missing folder fails now, not after minutes of generation
+        sound_format(output_file)
+        if not output_file.parent.is_dir():
+            raise ValueError(f"output_file's folder {str(output_file.parent)!r} does not exist")
     engine = load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
     frames = frames_for(knobs["duration"])

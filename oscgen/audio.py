@@ -3,7 +3,9 @@ is complete, so a DAW watching the folder never picks up half a WAV."""
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,15 +17,17 @@ import soundfile as sf
 DEFAULT_SUBTYPE = "PCM_16"  # what every DAW, Max, Pd and TouchDesigner read
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *, overwrite: bool = True) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *, overwrite: bool = True,
+                 tag: str = "") -> Path:
     """Call ``write(file)`` on a hidden temporary file in ``path``'s folder, fsync it, then move it
     to ``path`` in one step.
 
     ``overwrite=False`` never replaces an existing file (FileExistsError instead): the final
     name is claimed with a hard link, which fails atomically if the name is taken.  On any
-    error the temporary file is removed."""
+    error the temporary file is removed.  ``tag`` (letters, digits, dashes) goes into the
+    temporary name so that a supervisor can remove what a killed writer left (``remove_temps``)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = path.with_name(f".{path.name}.{tag}{uuid.uuid4().hex[:8]}.tmp")
     try:
         with open(tmp, "xb") as file:
             write(file)
@@ -39,6 +43,23 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *, 
         raise
     _fsync_folder(path.parent)
     return path
+
+
+def remove_temps(folder: str | os.PathLike, tag: str) -> list[Path]:
+    """Remove the temporary files that a killed ``atomic_write(..., tag=tag)`` left in ``folder``."""
+    pattern = re.compile(rf"^\..+\.{re.escape(tag)}[0-9a-f]{{8}}\.tmp$")
+    removed = []
+    try:
+        leftovers = [p for p in Path(folder).iterdir() if pattern.match(p.name)]
+    except OSError:
+        return removed
+    for path in leftovers:
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -74,6 +95,7 @@ def write_audio(
     *,
     subtype: str | None = None,
     overwrite: bool = True,
+    tag: str = "",
 ) -> Path:
     """Write ``audio`` (channels, samples) float to ``path`` atomically; the format comes from
     the extension (``.wav`` → 16-bit PCM WAV unless ``subtype`` says otherwise)."""
@@ -87,6 +109,10 @@ def write_audio(
         subtype = DEFAULT_SUBTYPE
 
     def write(file):
-        sf.write(file, audio.T, sample_rate, format=fmt, subtype=subtype)
+        # Encode in memory, then write with plain file I/O: soundfile swallows OSError inside its
+        # virtual-I/O callbacks, so a full disk would surface as a bare AssertionError.
+        encoded = io.BytesIO()
+        sf.write(encoded, audio.T, sample_rate, format=fmt, subtype=subtype)
+        file.write(encoded.getbuffer())
 
-    return atomic_write(path, write, overwrite=overwrite)
+    return atomic_write(path, write, overwrite=overwrite, tag=tag)

@@ -55,7 +55,20 @@ def _add_fetch(sub):
 
 
 def _add_serve(sub):
-    p = sub.add_parser("serve", help="run the OSC/MIDI daemon")
+    p = sub.add_parser(
+        "serve",
+        help="run the OSC/MIDI daemon",
+        description="Run the daemon: OSC in (and MIDI if enabled), WAVs out into the watched folder. "
+        "Settings come from the built-in config.toml, then --config FILE, then these flags.",
+    )
+    p.add_argument("--config", metavar="FILE", help="config.toml to use over the built-in defaults")
+    p.add_argument("--host", help="address to listen on (default from config: 127.0.0.1)")
+    p.add_argument("--port", type=int, metavar="N", help="UDP port to listen on (default 9000; 0 = any free port)")
+    p.add_argument("--reply-port", type=int, metavar="N", help="port replies go to on the sender's host (default 9001)")
+    p.add_argument("--out", metavar="DIR", help="the watched folder WAVs land in")
+    p.add_argument("--model", metavar="M", help="model to start with (musicgen-small, tiny-random, a repo id or folder)")
+    p.add_argument("--verbose", "-v", action="store_true", help="log every OSC message in and out")
+    p.add_argument("--print-config", action="store_true", help="print the built-in config.toml (to start your own) and exit")
     p.set_defaults(handler=cmd_serve)
     return p
 
@@ -204,7 +217,22 @@ def cmd_fetch(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    raise NotImplementedError
+    from oscgen import config
+
+    if args.print_config:
+        sys.stdout.write(config.default_text())
+        return 0
+    cfg = config.with_overrides(
+        config.load_config(args.config),
+        host=args.host, port=args.port, reply_port=args.reply_port, out=args.out, model=args.model,
+    )
+    from oscgen.service.server import run
+
+    try:
+        return run(cfg, verbose=args.verbose)
+    except OSError as exc:  # the port is taken, a reply target does not resolve
+        print(f"oscgen: error: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_midi_ports(args) -> int:

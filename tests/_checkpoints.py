@@ -128,31 +128,12 @@ def to_numpy(tensor) -> np.ndarray:
     return tensor.detach().cpu().numpy()
 
 
-# The released checkpoints' architectures (config.json of facebook/musicgen-small and -medium:
-# both condition on t5-base and decode with the 32 kHz EnCodec; only the decoder differs).
-T5_BASE = dict(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12,
-               relative_attention_num_buckets=32, relative_attention_max_distance=128,
-               feed_forward_proj="relu", layer_norm_epsilon=1e-6)
-ENCODEC_32KHZ = dict(sampling_rate=32000, audio_channels=1, hidden_size=128, num_filters=64,
-                     num_residual_layers=1, upsampling_ratios=[8, 5, 4, 4], codebook_size=2048,
-                     target_bandwidths=[2.2], num_lstm_layers=2, compress=2, kernel_size=7,
-                     last_kernel_size=7, residual_kernel_size=3, dilation_growth_rate=2,
-                     use_causal_conv=False, normalize=False, pad_mode="reflect", norm_type="weight_norm",
-                     use_conv_shortcut=False, trim_right_ratio=1.0, chunk_length_s=None, overlap=None)
-REAL_DECODERS = {
-    "musicgen-small": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, ffn_dim=4096),
-    "musicgen-medium": dict(hidden_size=1536, num_hidden_layers=48, num_attention_heads=24, ffn_dim=6144),
-}
 
+def real_config(size: str):
+    """transformers MusicgenConfig of a released architecture ("small", "medium"; "tiny" is
+    oscgen's built-in model), from oscgen.musicgen.tiny's config.json writer."""
+    from transformers import MusicgenConfig
 
-def real_config(name: str):
-    """transformers MusicgenConfig of a released checkpoint (architecture only, no weights)."""
-    from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, T5Config
+    from oscgen.musicgen import tiny
 
-    decoder = MusicgenDecoderConfig(vocab_size=2048, num_codebooks=4, max_position_embeddings=2048,
-                                    pad_token_id=2048, bos_token_id=2048, **REAL_DECODERS[name])
-    config = MusicgenConfig(text_encoder=T5Config(**T5_BASE), audio_encoder=EncodecConfig(**ENCODEC_32KHZ),
-                            decoder=decoder)
-    config.decoder_start_token_id = 2048
-    config.pad_token_id = 2048
-    return config
+    return MusicgenConfig.from_dict(tiny.musicgen_config(size))

@@ -53,11 +53,24 @@ def state_dict_numpy(model) -> dict[str, np.ndarray]:
 
 def run_python(code: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter with this checkout importable."""
+    return _run([sys.executable, "-c", code], env, timeout)
+
+
+def run_oscgen(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the ``oscgen`` command line (``python -m oscgen ARGS``) as a real subprocess."""
+    return _run([sys.executable, "-m", "oscgen", *args], env, timeout)
+
+
+def child_env(env: dict | None = None) -> dict:
+    """This process's environment with the checkout importable, plus ``env``."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), full_env.get("PYTHONPATH")]))
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-c", code], env=full_env, capture_output=True, text=True,
-                          timeout=timeout)
+    return full_env
+
+
+def _run(argv, env, timeout):
+    return subprocess.run(argv, env=child_env(env), capture_output=True, text=True, timeout=timeout)
 
 
 def read_json(path) -> dict:

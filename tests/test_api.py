@@ -124,6 +124,7 @@ BAD = [
     ({"seed": "x"}, r"seed must be an integer"),
     ({"progress_callback": 3}, r"progress_callback must be callable"),
     ({"output_file": "take.mp9"}, r"cannot tell the audio format"),
+    ({"output_file": "/nonexistent-folder/take.wav"}, r"output_file's folder '/nonexistent-folder' does not exist"),
 ]
 
 
@@ -194,3 +195,20 @@ def test_cli_demo_falls_back_to_labelled_noise(tmp_path):
     assert "tiny-random" in proc.stderr and "NOISE" in proc.stderr
     assert proc.stdout.strip() == str(tmp_path / "out" / "demo.wav")
     assert sf.info(str(tmp_path / "out" / "demo.wav")).duration == pytest.approx(5.0)
+
+
+def test_a_bad_model_name_keeps_the_warm_model(tmp_path):
+    warm = api.load_model(TINY)
+    with pytest.raises(ModelNotFoundError):
+        api.load_model(str(tmp_path / "missing"))
+    assert api.load_model(TINY) is warm
+
+
+def test_validation_is_usable_without_loading_mlx(tmp_path):
+    """The daemon's OSC process checks knobs with api.check_arguments and must stay light."""
+    code = ("import sys, oscgen.api as a; a.check_arguments('p', 5, 1.0, 250, 0.0, 3.0, None, None); "
+            "print('mlx.core' in sys.modules)")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"

@@ -1,25 +1,17 @@
 """`oscgen doctor` run as a real subprocess: one line per check, exit 0 when the engine can run."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from oscgen.musicgen import tiny
-from tests._io_fixtures import REPO_ROOT
+from tests._io_fixtures import run_oscgen
 
 
 def _doctor(tmp_path, *args, env=None):
-    full = dict(os.environ)
-    full["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), full.get("PYTHONPATH")]))
-    full["OSCGEN_CACHE"] = str(tmp_path / "oscgen-cache")
-    full["HF_HUB_CACHE"] = str(tmp_path / "hf-hub")
-    full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "oscgen", "doctor", *args], env=full,
-                          capture_output=True, text=True, timeout=120)
+    full = {"OSCGEN_CACHE": str(tmp_path / "oscgen-cache"), "HF_HUB_CACHE": str(tmp_path / "hf-hub")}
+    return run_oscgen("doctor", *args, env={**full, **(env or {})})
 
 
 def test_reports_every_area_and_exits_zero(tmp_path):

@@ -110,3 +110,34 @@ def test_half_of_a_weight_norm_pair_is_an_error():
     del weights["decoder.layers.0.conv.weight_v"]
     with pytest.raises(ValueError, match="decoder.layers.0.conv.weight"):
         sanitize(weights)
+
+
+def _check_against_torch(ours_fn, torch_fn, x, weight_torch, weight_ours, bias, **kwargs):
+    """Run one conv helper and its torch.nn.functional counterpart (NCL layout) on the same data."""
+    ref = torch_fn(torch.from_numpy(x).transpose(1, 2), torch.from_numpy(weight_torch), torch.from_numpy(bias),
+                   **kwargs).transpose(1, 2).numpy()
+    ours = np.array(ours_fn(mx.array(x), mx.array(weight_ours), mx.array(bias), *kwargs.values()))
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel, stride", [(8, 4), (10, 5), (7, 3), (3, 3), (2, 1)])
+def test_matmul_transposed_conv_matches_torch(kernel, stride):
+    from oscgen.musicgen.encodec import conv_transpose1d
+
+    rng = np.random.default_rng(kernel)
+    x = rng.standard_normal((2, 11, 6)).astype(np.float32)
+    w = rng.standard_normal((6, 5, kernel)).astype(np.float32)  # torch layout (in, out, k)
+    b = rng.standard_normal(5).astype(np.float32)
+    _check_against_torch(conv_transpose1d, torch.nn.functional.conv_transpose1d, x, w, w.transpose(1, 2, 0), b,
+                         stride=stride)
+
+
+@pytest.mark.parametrize("kernel, dilation", [(1, 1), (3, 1), (3, 2), (7, 1), (3, 4)])
+def test_matmul_conv_matches_torch(kernel, dilation):
+    from oscgen.musicgen.encodec import conv1d
+
+    rng = np.random.default_rng(kernel * 10 + dilation)
+    x = rng.standard_normal((2, 20, 6)).astype(np.float32)
+    w = rng.standard_normal((5, 6, kernel)).astype(np.float32)  # torch layout (out, in, k)
+    b = rng.standard_normal(5).astype(np.float32)
+    _check_against_torch(conv1d, torch.nn.functional.conv1d, x, w, w.transpose(0, 2, 1), b, dilation=dilation)

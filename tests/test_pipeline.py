@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import _checkpoints as ckpt
-from oscgen.musicgen import encodec
 from oscgen.musicgen.pipeline import MusicGen, convert_weights
 
 PROMPT_IDS = [[17, 5, 88, 41, 9, 1]]  # any ids < the tiny text vocabulary, ending in </s>
@@ -17,7 +16,7 @@ def _pair(**overrides):
     path = ckpt.tiny_checkpoint(**overrides)
     reference = ckpt.reference_from(path)
     model = MusicGen(reference.config.to_dict())
-    model.load_converted(convert_weights(ckpt.load_flat(path), encodec.sanitize))
+    model.load_converted(convert_weights(ckpt.load_flat(path)))
     return reference, model
 
 
@@ -108,3 +107,29 @@ def test_a_raising_callback_stops_generation():
     with pytest.raises(Cancelled):
         model.generate_codes(mx.array(PROMPT_IDS), 50, top_k=5, progress=cancel_after_three)
     assert len(calls) == 3
+
+
+@pytest.mark.filterwarnings("ignore:.*random weights.*:UserWarning")
+def test_prompt_to_wav_matches_transformers_on_the_builtin_model():
+    """End to end through the product path: oscgen's own tiny checkpoint, its tokenizer, the
+    cached weight conversion, greedy decoding and EnCodec, against transformers reading the same
+    folder with its own tokenizer."""
+    import oscgen
+    from transformers import AutoTokenizer, MusicgenForConditionalGeneration
+
+    from oscgen.musicgen import weights
+
+    path = weights.resolve_model_dir("tiny-random")
+    reference = MusicgenForConditionalGeneration.from_pretrained(str(path)).eval()
+    prompt = "lo-fi hip hop beat with mellow rhodes chords"
+    inputs = AutoTokenizer.from_pretrained(str(path))(prompt, return_tensors="pt")
+    frames = 30
+    with torch.no_grad():
+        expected = reference.generate(
+            **inputs, do_sample=False, guidance_scale=3.0, max_new_tokens=frames + 3
+        )
+    result = oscgen.generate(prompt, duration=frames / 50, model="tiny-random", top_k=1, cfg_scale=3.0, seed=0)
+    expected = ckpt.to_numpy(expected[0])
+    assert result.audio.shape == expected.shape == (1, frames * 640)
+    assert expected.std() > 1e-3
+    np.testing.assert_allclose(result.audio.numpy(), expected, rtol=1e-4, atol=1e-4)

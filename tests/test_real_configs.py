@@ -1,4 +1,4 @@
-"""The real musicgen-small / musicgen-medium architectures: every parameter transformers has
+"""The real musicgen-small / musicgen-medium architectures (and the built-in tiny one): every parameter transformers has
 maps onto exactly one MLX parameter of the same shape, and nothing is left over.
 
 Nothing is allocated: transformers builds on the meta device and MLX arrays are lazy."""
@@ -12,15 +12,16 @@ import torch
 from mlx.utils import tree_flatten
 
 import _checkpoints as ckpt
-from oscgen.musicgen import encodec
 from oscgen.musicgen.pipeline import MusicGen, convert_weights
 
 
-@pytest.mark.parametrize("name", ["musicgen-small", "musicgen-medium"])
-def test_every_parameter_shape_matches_transformers(name):
+@pytest.mark.parametrize("size", ["small", "medium", "tiny"])
+def test_every_parameter_shape_matches_transformers(size):
     from transformers import MusicgenForConditionalGeneration
 
-    config = ckpt.real_config(name)
+    config = ckpt.real_config(size)
+    layers, hidden = {"small": (24, 1024), "medium": (48, 1536), "tiny": (2, 64)}[size]
+    assert (config.decoder.num_hidden_layers, config.decoder.hidden_size) == (layers, hidden)
     with torch.device("meta"):
         reference = MusicgenForConditionalGeneration(config)
     # lazy placeholders with the checkpoint's shapes: convert_weights runs on shapes only
@@ -28,7 +29,7 @@ def test_every_parameter_shape_matches_transformers(name):
     reference_decoder_size = sum(p.numel() for p in reference.decoder.parameters())
     del reference
 
-    converted = {key: value.shape for key, value in convert_weights(hf, encodec.sanitize).items()}
+    converted = {key: value.shape for key, value in convert_weights(hf).items()}
     model = MusicGen(config.to_dict())
     expected = {key: value.shape for key, value in tree_flatten(model.parameters())}
     assert set(converted) == set(expected), set(converted) ^ set(expected)

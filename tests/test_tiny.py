@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from oscgen.musicgen import tiny, weights
-from tests._io_fixtures import run_python
+from tests._io_fixtures import child_env, run_python
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -52,8 +52,7 @@ def test_real_structure(tiny_dir):
     assert audio["sampling_rate"] / np.prod(audio["upsampling_ratios"]) == 50
     # text d_model differs from the decoder width, so the enc_to_dec projection is exercised
     assert "enc_to_dec_proj.weight" in weights.load_weights(tiny_dir)
-    sharded = weights.load_weights(tiny_dir)
-    assert all(np.isfinite(np.array(v)).all() for v in sharded.values())
+    assert all(np.isfinite(np.array(v)).all() for v in weights.load_weights(tiny_dir).values())
 
 
 def test_writing_is_deterministic_and_seeded(tmp_path, tiny_dir):
@@ -156,3 +155,24 @@ def test_real_size_configs_have_transformers_shapes(size):
     tied = {k for k in expected.keys() - ours.keys() if k.endswith("embed_tokens.weight")}
     assert {k: v for k, v in expected.items() if k not in tied} == ours
     assert config["decoder"]["num_hidden_layers"] == {"small": 24, "medium": 48}[size]
+
+
+def test_concurrent_first_use_gives_one_complete_model(tmp_path):
+    # four processes ask for tiny-random at once (the daemon's worker, CLI runs): all succeed and
+    # the cache ends with one complete model and no temporary folders
+    code = (
+        "from oscgen.musicgen import weights\n"
+        "path = weights.resolve_model_dir('tiny-random')\n"
+        "weights.load_weights(path); print(path)\n"
+    )
+    import subprocess
+    import sys
+
+    env = child_env({"OSCGEN_CACHE": str(tmp_path)})
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outputs]
+    assert {out.strip() for out, _ in outputs} == {str(tmp_path / "models" / "tiny-random")}
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["tiny-random"]
+    weights.check_model_dir(tmp_path / "models" / "tiny-random")

@@ -11,6 +11,7 @@ import pytest
 
 from oscgen.musicgen import tiny, weights
 from oscgen.musicgen.weights import ModelNotFoundError
+from tests._io_fixtures import run_oscgen
 
 
 @pytest.fixture(scope="module")
@@ -228,21 +229,8 @@ def test_unwritable_cache_still_loads(tiny_dir, tmp_path, monkeypatch):
     assert isinstance(result["head_t"], mx.array)
 
 
-def _oscgen_cli(*args, env=None):
-    import subprocess
-    import sys
-
-    from tests._io_fixtures import REPO_ROOT
-
-    full = dict(os.environ)
-    full["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), full.get("PYTHONPATH")]))
-    full.update(env or {})
-    return subprocess.run([sys.executable, "-m", "oscgen", *args], env=full, capture_output=True,
-                          text=True, timeout=120)
-
-
 def test_fetch_offline_without_cache_fails_clearly(tmp_path):
-    result = _oscgen_cli("fetch", "musicgen-small", env={"HF_HUB_CACHE": str(tmp_path / "hub")})
+    result = run_oscgen("fetch", "musicgen-small", env={"HF_HUB_CACHE": str(tmp_path / "hub")})
     assert result.returncode == 2
     assert "facebook/musicgen-small" in result.stderr and str(tmp_path / "hub") in result.stderr
     assert "--model /path/to/folder" in result.stderr
@@ -253,7 +241,7 @@ def test_fetch_copies_a_cached_model_into_a_plain_folder(tmp_path, tiny_dir, mon
     hub = tmp_path / "hub"
     hub.mkdir()
     _put_in_hf_cache(hub, "facebook/musicgen-small", tiny_dir)
-    result = _oscgen_cli("fetch", "musicgen-small", "--to", str(tmp_path / "carry"),
+    result = run_oscgen("fetch", "musicgen-small", "--to", str(tmp_path / "carry"),
                          env={"HF_HUB_CACHE": str(hub)})
     assert result.returncode == 0, result.stderr
     dest = tmp_path / "carry" / "musicgen-small"

@@ -10,12 +10,55 @@ from __future__ import annotations
 
 import math
 import re
-from functools import partial
 
 import mlx.core as mx
 import mlx.nn as nn
 
-from oscgen.musicgen.convolution import conv1d, conv_transpose1d
+
+# MLX's CPU conv kernels are 5-30x slower than BLAS here (a 10 s decode of the 32 kHz EnCodec took
+# ~50 s, torch ~3 s), so the decoder's convs are written as matmuls, which MKL runs fast.
+
+
+def conv1d(x, weight, bias, dilation: int = 1):
+    """Stride-1 conv of (B, L, in) with weight (out, k, in): a sum of k shifted matmuls."""
+    kernel = weight.shape[1]
+    length = x.shape[1] - (kernel - 1) * dilation
+    y = x[:, :length] @ weight[:, 0, :].T
+    for j in range(1, kernel):
+        y = y + x[:, j * dilation : j * dilation + length] @ weight[:, j, :].T
+    return y + bias
+
+
+def conv_transpose1d(x, weight, bias, stride: int):
+    """Transposed conv of (B, T, in) with weight (out, k, in), output length (T - 1) * stride + k.
+
+    One matmul gives every input frame's k output taps; taps of frame n land on samples
+    n*stride + j, so after zero-padding k to m*stride the m groups are summed with a shift of
+    one frame each."""
+    c_out, kernel, c_in = weight.shape
+    groups = -(-kernel // stride)
+    if groups * stride != kernel:
+        weight = mx.pad(weight, [(0, 0), (0, groups * stride - kernel), (0, 0)])
+    batch, frames = x.shape[:2]
+    taps = (x @ weight.transpose(2, 1, 0).reshape(c_in, groups * stride * c_out))
+    taps = taps.reshape(batch, frames, groups, stride * c_out)
+    y = mx.pad(taps[:, :, 0], [(0, 0), (0, groups - 1), (0, 0)])
+    for j in range(1, groups):
+        y = y + mx.pad(taps[:, :, j], [(0, 0), (j, groups - 1 - j), (0, 0)])
+    y = y.reshape(batch, (frames + groups - 1) * stride, c_out)
+    return y[:, : (frames - 1) * stride + kernel] + bias
+
+
+@mx.compile
+def _elu(x):
+    return mx.where(x > 0, x, mx.expm1(mx.minimum(x, 0)))
+
+
+class ELU(nn.Module):
+    """ELU (alpha 1) as one fused kernel: nn.ELU's separate passes cost ~3x at 320k samples x 64."""
+
+    def __call__(self, x):
+        return _elu(x)
 
 
 class Conv1d(nn.Module):
@@ -23,15 +66,13 @@ class Conv1d(nn.Module):
 
     def __init__(self, cfg: dict, c_in: int, c_out: int, kernel: int, stride: int = 1, dilation: int = 1):
         super().__init__()
-        if stride != 1:
-            raise ValueError("EnCodec's decoder convs have stride 1")
         self.conv = nn.Conv1d(c_in, c_out, kernel, stride, dilation=dilation)
-        self.dilation = dilation
         if cfg["norm_type"] == "time_group_norm":
             self.norm = nn.GroupNorm(1, c_out, pytorch_compatible=True)
         self.causal = cfg["use_causal_conv"]
         self.pad_mode = cfg["pad_mode"]
         self.stride = stride
+        self.dilation = dilation
         self.kernel = (kernel - 1) * dilation + 1  # effective kernel with dilation
         self.padding_total = self.kernel - stride
 
@@ -46,8 +87,10 @@ class Conv1d(nn.Module):
             right = self.padding_total // 2
             left, right = self.padding_total - right, right + extra
         x = pad1d(x, left, right, self.pad_mode)
-        # as matmuls: MLX's CPU conv is ~10x slower on these shapes (see convolution.py)
-        x = conv1d(x, self.conv.weight, self.dilation) + self.conv.bias
+        if self.stride == 1:
+            x = conv1d(x, self.conv.weight, self.conv.bias, self.dilation)
+        else:  # only EnCodec's encoder downsamples; the decoder never gets here
+            x = self.conv(x)
         if "norm" in self:
             x = self.norm(x)
         return x
@@ -95,24 +138,10 @@ class ConvTranspose1d(nn.Module):
         self.trim_left = padding_total - self.trim_right
 
     def __call__(self, x):
-        # as a matmul + overlap-add: MLX's CPU transposed conv took ~20 s per layer on a 10 s job
-        x = conv_transpose1d(x, self.conv.weight, self.stride) + self.conv.bias
+        x = conv_transpose1d(x, self.conv.weight, self.conv.bias, self.stride)
         if "norm" in self:
             x = self.norm(x)
         return x[:, self.trim_left : x.shape[1] - self.trim_right]
-
-
-@partial(mx.compile, shapeless=True)
-def _elu(x):
-    return mx.where(x > 0, x, mx.expm1(x))
-
-
-class ELU(nn.Module):
-    """ELU (alpha 1) as one fused pass: uncompiled, its 3-4 elementwise passes cost more than
-    the convs around it on the 320k-sample tail of a 10 s job."""
-
-    def __call__(self, x):
-        return _elu(x)
 
 
 class LSTM(nn.Module):

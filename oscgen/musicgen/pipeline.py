@@ -25,8 +25,10 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from oscgen.musicgen import decoder as decoder_lib
+from oscgen.musicgen import encodec, weights
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
+from oscgen.musicgen.tokenizer import T5Tokenizer
 
 # Attention reads the self-attention cache in windows of this many positions (and the cache is
 # allocated in multiples of it), so a step compiles once per window, not once per position.
@@ -41,10 +43,8 @@ DECODE_SHARE = 0.95
 
 
 class MusicGen(nn.Module):
-    def __init__(self, config: dict, tokenizer=None, audio_decoder: nn.Module | None = None):
-        """``config``: the whole config.json as a dict.  ``audio_decoder`` maps codes
-        (batch, codebooks, frames) to audio (batch, 1, samples); built from the config's
-        ``audio_encoder`` section when not given."""
+    def __init__(self, config: dict, tokenizer: T5Tokenizer | None = None):
+        """``config``: the whole config.json as a dict (random weights until loaded)."""
         super().__init__()
         self._config = config  # underscore: a plain dict attribute would be walked as parameters
         self.tokenizer = tokenizer
@@ -58,20 +58,12 @@ class MusicGen(nn.Module):
         else:
             self.enc_to_dec_proj = None
         self.decoder = decoder_lib.MusicgenDecoder(dec_cfg)
-        if audio_decoder is None:
-            from oscgen.musicgen.encodec import EncodecDecoder
-
-            audio_decoder = EncodecDecoder(config["audio_encoder"])
-        self.audio_decoder = audio_decoder
+        self.audio_decoder = encodec.EncodecDecoder(config["audio_encoder"])
         self.num_codebooks = dec_cfg.num_codebooks
         self.vocab_size = dec_cfg.vocab_size
         self.start_token_id = decoder_start_token_id(config)
-        audio_cfg = config["audio_encoder"]
-        self.sample_rate = int(audio_cfg["sampling_rate"])
-        hop = 1
-        for ratio in audio_cfg.get("upsampling_ratios", (8, 5, 4, 4)):
-            hop *= ratio
-        self.samples_per_frame = hop
+        self.sample_rate = int(self.audio_decoder.sampling_rate)
+        self.samples_per_frame = self.audio_decoder.hop_length
         self._compiled_steps: dict[tuple, Callable] = {}
         self.name: str | None = None  # what from_pretrained was asked for
         self.model_dir: Path | None = None
@@ -89,14 +81,11 @@ class MusicGen(nn.Module):
         """Load ``model`` (alias, hub repo id, local folder or "tiny-random"; see
         oscgen.musicgen.weights.resolve_model_dir).  The converted weights are cached on disk
         so a second load skips the conversion."""
-        from oscgen.musicgen import encodec, weights
-        from oscgen.musicgen.tokenizer import T5Tokenizer
-
         model_dir = weights.resolve_model_dir(model)
         config = weights.load_config(model_dir)
         instance = cls(config, tokenizer=T5Tokenizer.from_dir(model_dir))
         params = weights.cached_conversion(
-            model_dir, CONVERSION_TAG, lambda: convert_weights(weights.load_weights(model_dir), encodec.sanitize)
+            model_dir, CONVERSION_TAG, lambda: convert_weights(weights.load_weights(model_dir))
         )
         instance.load_converted(params)
         instance.name = model
@@ -181,7 +170,7 @@ class MusicGen(nn.Module):
         every step; if it raises, decoding stops there and the exception propagates."""
         if input_ids.shape[0] != 1:
             raise ValueError("generate_codes takes one prompt at a time (input_ids of shape (1, length))")
-        guided = cfg_scale != 1.0  # audiocraft applies the guidance formula for any scale != 1
+        guided = cfg_scale > 1.0  # as transformers: guidance (and its second row) only above 1
         states, mask = self._conditioning(input_ids, guided)
         # a float16/bfloat16 decoder (quantize.convert_decoder) runs its activations in that dtype
         dtype = self.decoder.dtype
@@ -264,7 +253,7 @@ def decoder_start_token_id(config: dict) -> int:
     return int(value)
 
 
-def convert_weights(hf_weights: dict[str, mx.array], encodec_sanitize: Callable[[dict], dict]) -> dict[str, mx.array]:
+def convert_weights(hf_weights: dict[str, mx.array]) -> dict[str, mx.array]:
     """Flat transformers MusicgenForConditionalGeneration weights → this module's parameters."""
     groups: dict[str, dict[str, mx.array]] = {"text_encoder": {}, "decoder": {}, "audio_encoder": {}, "enc_to_dec_proj": {}}
     for key, value in hf_weights.items():
@@ -275,5 +264,5 @@ def convert_weights(hf_weights: dict[str, mx.array], encodec_sanitize: Callable[
     params.update({f"text_encoder.{k}": v for k, v in t5_lib.sanitize(groups["text_encoder"]).items()})
     params.update({f"enc_to_dec_proj.{k}": v for k, v in groups["enc_to_dec_proj"].items()})
     params.update({f"decoder.{k}": v for k, v in decoder_lib.sanitize(groups["decoder"]).items()})
-    params.update({f"audio_decoder.{k}": v for k, v in encodec_sanitize(groups["audio_encoder"]).items()})
+    params.update({f"audio_decoder.{k}": v for k, v in encodec.sanitize(groups["audio_encoder"]).items()})
     return params

@@ -457,16 +457,14 @@ def ensure_tiny_model(path) -> Path:
     (the daemon's worker and a CLI run) never see half a checkpoint.
     """
     path = Path(path)
-    marker = path / MARKER_FILE
-    try:
-        if json.loads(marker.read_text()).get("version") == TINY_VERSION:
-            return path
-    except (OSError, ValueError):
-        pass
+    if _is_current_tiny(path):
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
         write_tiny_model(tmp)
+        if _is_current_tiny(path):  # another process wrote it meanwhile: keep theirs
+            return path
         if path.exists():  # an older version: move it aside first, then swap in the new one
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}-old-", dir=path.parent))
             os.replace(path, old / "model")
@@ -474,8 +472,15 @@ def ensure_tiny_model(path) -> Path:
         try:
             os.replace(tmp, path)
         except OSError:  # another process won the race: its copy is as good as ours
-            if not marker.is_file():
+            if not _is_current_tiny(path):
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+def _is_current_tiny(path: Path) -> bool:
+    try:
+        return json.loads((path / MARKER_FILE).read_text()).get("version") == TINY_VERSION
+    except (OSError, ValueError, AttributeError):
+        return False

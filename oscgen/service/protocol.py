@@ -1,11 +1,14 @@
 """The OSC address space of ``oscgen serve``: the one table the daemon, the README, the patches
 and their tests all read.  Type tags are OSC's: ``s`` string, ``f`` float32, ``i`` int32;
-``[...]`` marks optional arguments.  Ints are accepted where floats are expected and vice versa
-(Max and Pd send whichever the user typed)."""
+``[...]`` marks optional arguments, ``s...`` one or more atoms joined with spaces, ``a|b``
+either.  Ints are accepted where floats are expected and vice versa (Max and Pd send whichever
+the user typed).  A knob address sent with no argument answers with the knob's current value."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from oscgen.knobs import KNOBS
 
 PREFIX = "/oscgen"
 DEFAULT_LISTEN_PORT = 9000
@@ -19,44 +22,74 @@ class Address:
     meaning: str
 
 
+def _knob_address(name: str, path: str | None = None) -> Address:
+    knob = KNOBS[name]
+    tags = "s..." if name == "prompt" else knob.osc_tag
+    return Address(path or f"{PREFIX}/{name}", tags, f"{knob.meaning}; {knob.allowed()}")
+
+
 # Messages a patch sends to the daemon.
 INBOUND: tuple[Address, ...] = (
-    Address("/oscgen/prompt", "s", "set the prompt text"),
-    Address("/oscgen/duration", "f", "length in seconds, (0, 30]; clears bars"),
-    Address("/oscgen/bpm", "f", "tempo used by bars (20..300)"),
-    Address("/oscgen/bars", "f", "length in bars at the current bpm (4/4); duration = bars*4*60/bpm"),
-    Address("/oscgen/temperature", "f", "sampling temperature, > 0 (typ. 0.5..1.5)"),
-    Address("/oscgen/top_k", "i", "keep the k most likely codes, 0 = off"),
-    Address("/oscgen/top_p", "f", "nucleus sampling, 0 = off, else (0, 1]"),
-    Address("/oscgen/cfg", "f", "classifier-free guidance scale, >= 1 (1 = off)"),
-    Address("/oscgen/seed", "i", "fixed seed, or -1 for a new random seed per job"),
-    Address("/oscgen/model", "s", "musicgen-small, musicgen-medium, tiny-random, a hub repo id or a local folder"),
-    Address("/oscgen/preset", "s|i", "load a prompt preset from config by name or number"),
-    Address("/oscgen/generate", "[s]", "queue a job with the current knobs; optional prompt overrides"),
-    Address("/oscgen/cancel", "[i]", "cancel job id, or the running job"),
-    Address("/oscgen/status", "", "reply with the knobs (param echoes) and the queue"),
+    _knob_address("prompt"),
+    _knob_address("duration"),
+    _knob_address("bpm"),
+    _knob_address("bars"),
+    _knob_address("temperature"),
+    _knob_address("top_k"),
+    _knob_address("top_p"),
+    _knob_address("cfg"),
+    _knob_address("seed"),
+    _knob_address("model"),
+    Address("/oscgen/preset", "s|i", "load a prompt preset from config by name or number (0 = first), sets the knobs"),
+    Address("/oscgen/generate", "[s...]", "queue a job with the current knobs; a prompt given here is used for this job only"),
+    Address("/oscgen/cancel", "[i]", "cancel job id (queued or running), or the running job"),
+    Address("/oscgen/status", "", "reply with every knob (/oscgen/param/*), /oscgen/status and /oscgen/ready"),
     Address("/oscgen/ping", "", "reply /oscgen/pong"),
     Address("/oscgen/learn", "s", "MIDI learn: map the next CC that moves to this knob"),
 )
 
 # Messages the daemon sends back (to the sender's host on the reply port, and configured targets).
+# Job events, knob echoes, ready and shutdown go to every known client.
 OUTBOUND: tuple[Address, ...] = (
-    Address("/oscgen/queued", "ii", "job id, position in queue (0 = next)"),
+    Address("/oscgen/queued", "ii", "job id, position in the queue (0 = next)"),
     Address("/oscgen/started", "i", "job id"),
-    Address("/oscgen/progress", "if", "job id, fraction 0..1"),
+    Address("/oscgen/progress", "if", "job id, fraction 0..1 (ends with exactly 1)"),
     Address("/oscgen/done", "isf", "job id, absolute WAV path, seconds of audio"),
     Address("/oscgen/cancelled", "i", "job id"),
     Address("/oscgen/error", "is", "job id (-1 when not about a job), message"),
-    Address("/oscgen/param/NAME", "f|i|s", "echo of a knob change, to every known client"),
-    Address("/oscgen/ready", "s", "worker warm with this model"),
+    Address("/oscgen/param/NAME", "f|i|s", "echo of a knob change, to every known client (NAME as in /oscgen/NAME)"),
+    Address("/oscgen/preset", "is", "preset loaded: number, name"),
+    Address("/oscgen/ready", "ss", "worker warm with this model; a note (\"\" or why its output is noise)"),
+    Address("/oscgen/status", "iis", "running job id (-1 = none), jobs waiting, worker state: starting, ready, busy, no model, restarting"),
     Address("/oscgen/pong", "", "answer to ping"),
+    Address("/oscgen/shutdown", "s", "the daemon is stopping, and why"),
     Address("/oscgen/learned", "sii", "knob, MIDI channel (1-16), CC number"),
     Address("/oscgen/tempo", "f", "tempo from MIDI clock"),
 )
 
-# Knobs echoed as /oscgen/param/NAME.
-KNOBS = ("prompt", "duration", "bpm", "bars", "temperature", "top_k", "top_p", "cfg", "seed", "model")
+# Knobs echoed as /oscgen/param/NAME, with the OSC type each echo carries.
+# (KNOBS, imported above, iterates as the knob names.)
+PARAM_TYPES: dict[str, str] = {name: knob.osc_tag for name, knob in KNOBS.items()}
 
 
 def inbound_paths() -> set[str]:
     return {a.path for a in INBOUND}
+
+
+def outbound_paths() -> set[str]:
+    """Every address the daemon may send, with /oscgen/param/NAME expanded per knob."""
+    paths = {a.path for a in OUTBOUND if a.path != "/oscgen/param/NAME"}
+    return paths | {f"{PREFIX}/param/{name}" for name in KNOBS}
+
+
+def markdown_table() -> str:
+    """The README's address table, generated from this module (a test keeps them equal)."""
+    lines = []
+    for title, table in (("In (patch → daemon)", INBOUND), ("Out (daemon → patch)", OUTBOUND)):
+        lines += [f"**{title}**", "", "| address | args | meaning |", "| --- | --- | --- |"]
+        for a in table:
+            args = f"`{a.args}`" if a.args else ""
+            cells = (f"`{a.path}`", args, a.meaning)
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,308 @@
+"""config.toml: load, merge over the shipped defaults, validate.
+
+The shipped ``config.toml`` (repo root; ``oscgen/config.toml`` links to it so a pip install
+carries it) is both the documentation of every key and the default values.  A user's file is
+merged over it table by table, then everything is validated before the daemon binds a socket:
+an unknown key or a bad value raises ``ConfigError`` naming the file, the key, the value and what
+is allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import string
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+
+from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
+
+BUILTIN = "built-in config.toml"
+WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+NAME_FIELDS = ("date", "time", "id", "slug", "model", "seed")
+
+
+class ConfigError(ValueError):
+    """A config file (or a flag overriding it) holds something the daemon cannot run with."""
+
+
+@dataclass(frozen=True)
+class OscConfig:
+    host: str
+    port: int  # 0 = any free port
+    reply_port: int
+    reply_targets: tuple[tuple[str, int], ...]
+    allowed_hosts: tuple[str, ...]  # IPs or networks; "*" = anyone
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    folder: Path  # absolute
+    name: str  # template over NAME_FIELDS
+    sidecar: bool
+    subtype: str  # one of WAV_SUBTYPES
+
+
+@dataclass(frozen=True)
+class MidiConfig:
+    enabled: bool
+    port: str  # substring of an input port's name; "" = none
+    virtual: str  # name of a virtual input port to open; "" = none
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    prompt: str
+    overrides: dict = field(default_factory=dict)  # knob name -> value, already validated
+
+
+@dataclass(frozen=True)
+class Config:
+    osc: OscConfig
+    output: OutputConfig
+    defaults: dict  # knob name -> starting value (prompt may be "": none yet)
+    beats_per_bar: int
+    queue_length: int
+    midi: MidiConfig
+    presets: tuple[Preset, ...]
+    source: str = BUILTIN  # where it came from, for messages
+
+
+def default_text() -> str:
+    """The shipped config.toml, from the package (a pip install) or the repo root."""
+    packaged = resources.files("oscgen").joinpath("config.toml")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).resolve().parent.parent / "config.toml").read_text(encoding="utf-8")
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """The shipped defaults, with ``path`` (if given) merged over them, validated."""
+    defaults = _parse(default_text(), BUILTIN)
+    if path is None:
+        return _build(defaults, BUILTIN, base_dir=None)
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    user = _parse(text, str(path))
+    for table, value in user.items():
+        if table not in defaults:
+            raise ConfigError(f"{path}: unknown table or key [{table}] (allowed: {', '.join(defaults)})")
+        if isinstance(value, dict) and table != "presets":
+            defaults[table] = {**defaults[table], **value}
+        else:
+            defaults[table] = value
+    folder_from_user = "folder" in user.get("output", {})
+    return _build(defaults, str(path), base_dir=path.resolve().parent if folder_from_user else None)
+
+
+def with_overrides(config: Config, *, host=None, port=None, reply_port=None, out=None, model=None) -> Config:
+    """Command-line flags over the file, checked by the same rules."""
+    osc = config.osc
+    where = "command line"
+    if host is not None:
+        osc = replace(osc, host=_host(host, f"{where}: --host"))
+    if port is not None:
+        osc = replace(osc, port=_port(port, f"{where}: --port", allow_zero=True))
+    if reply_port is not None:
+        osc = replace(osc, reply_port=_port(reply_port, f"{where}: --reply-port"))
+    output = config.output
+    if out is not None:
+        output = replace(output, folder=Path(out).expanduser().absolute())
+    defaults = config.defaults
+    if model is not None:
+        defaults = {**defaults, "model": _knob("model", model, f"{where}: --model")}
+    return replace(config, osc=osc, output=output, defaults=defaults)
+
+# The defaults live in config.toml only (the dataclasses above carry none): one place to change.
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _parse(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+
+
+def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
+    def where(table, key=None):
+        return f"{source}: [{table}]" + (f" {key}" if key else "")
+
+    _only(raw, ("osc", "output", "defaults", "queue", "midi", "presets"), f"{source}: top level")
+    osc_t = _table(raw, "osc", source)
+    _only(osc_t, ("host", "port", "reply_port", "reply_targets", "allowed_hosts"), where("osc"))
+    osc = OscConfig(
+        host=_host(_get(osc_t, "host", str, where("osc", "host")), where("osc", "host")),
+        port=_port(_get(osc_t, "port", int, where("osc", "port")), where("osc", "port"), allow_zero=True),
+        reply_port=_port(_get(osc_t, "reply_port", int, where("osc", "reply_port")), where("osc", "reply_port")),
+        reply_targets=tuple(
+            _target(t, where("osc", "reply_targets")) for t in _get(osc_t, "reply_targets", list, where("osc", "reply_targets"))
+        ),
+        allowed_hosts=tuple(
+            _allowed(h, where("osc", "allowed_hosts")) for h in _get(osc_t, "allowed_hosts", list, where("osc", "allowed_hosts"))
+        ),
+    )
+
+    out_t = _table(raw, "output", source)
+    _only(out_t, ("folder", "name", "sidecar", "subtype"), where("output"))
+    folder = Path(_get(out_t, "folder", str, where("output", "folder"))).expanduser()
+    if not folder.is_absolute():
+        folder = (base_dir or Path.cwd()) / folder
+    subtype = _get(out_t, "subtype", str, where("output", "subtype"))
+    if subtype not in WAV_SUBTYPES:
+        raise ConfigError(f"{where('output', 'subtype')} = {subtype!r}: must be one of {', '.join(WAV_SUBTYPES)}")
+    output = OutputConfig(
+        folder=folder,
+        name=_name_template(_get(out_t, "name", str, where("output", "name")), where("output", "name")),
+        sidecar=_get(out_t, "sidecar", bool, where("output", "sidecar")),
+        subtype=subtype,
+    )
+
+    def_t = _table(raw, "defaults", source)
+    _only(def_t, (*KNOBS, "beats_per_bar"), where("defaults"))
+    defaults = {}
+    for name in KNOBS:
+        value = _get(def_t, name, object, where("defaults", name))
+        if name == "prompt" and value == "":
+            defaults[name] = ""  # no prompt yet: the first generate must bring one
+        else:
+            defaults[name] = _knob(name, value, where("defaults", name))
+    beats = _int_in(_get(def_t, "beats_per_bar", int, where("defaults", "beats_per_bar")), 1, 16, where("defaults", "beats_per_bar"))
+
+    queue_t = _table(raw, "queue", source)
+    _only(queue_t, ("length",), where("queue"))
+    queue_length = _int_in(_get(queue_t, "length", int, where("queue", "length")), 0, 1000, where("queue", "length"))
+
+    midi = _validate_midi(_table(raw, "midi", source), where("midi"))
+    presets = _validate_presets(_table(raw, "presets", source), where("presets"))
+    _check_bars_fit(defaults, beats, where("defaults"))
+    for p in presets:
+        _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
+    return Config(osc, output, defaults, beats, queue_length, midi, presets, source)
+
+
+def _validate_midi(table: dict, where: str) -> MidiConfig:
+    """The [midi] table.  The MIDI helper extends this (mappings, learn)."""
+    _only(table, ("enabled", "port", "virtual"), where)
+    return MidiConfig(
+        enabled=_get(table, "enabled", bool, f"{where} enabled"),
+        port=_get(table, "port", str, f"{where} port"),
+        virtual=_get(table, "virtual", str, f"{where} virtual"),
+    )
+
+
+def _validate_presets(table: dict, where: str) -> tuple[Preset, ...]:
+    presets = []
+    for name, body in table.items():
+        here = f"{where} {name}"
+        if not isinstance(body, dict):
+            raise ConfigError(f"{here} = {body!r}: must be a table like {{ prompt = \"...\", bars = 4 }}")
+        _only(body, tuple(KNOBS), here)
+        if "prompt" not in body:
+            raise ConfigError(f"{here}: needs a prompt")
+        knobs = {k: _knob(k, v, f"{here} {k}") for k, v in body.items()}
+        presets.append(Preset(name=name, prompt=knobs.pop("prompt"), overrides=knobs))
+    if len(presets) > 128:
+        raise ConfigError(f"{where}: {len(presets)} presets; at most 128 (MIDI program changes 0-127)")
+    return tuple(presets)
+
+
+def _check_bars_fit(knobs: dict, beats_per_bar: int, where: str) -> None:
+    if knobs["bars"] > 0:
+        seconds = duration_from_bars(knobs["bars"], knobs["bpm"], beats_per_bar)
+        if seconds > MAX_DURATION:
+            raise ConfigError(
+                f"{where}: {knobs['bars']:g} bars at {knobs['bpm']:g} bpm is {seconds:.1f} s; the longest is {MAX_DURATION:g} s"
+            )
+
+
+def _table(raw: dict, name: str, source: str) -> dict:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {name} = {value!r}: must be a table ([{name}])")
+    return value
+
+
+def _only(table: dict, allowed, where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})")
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", object: "a value"}
+
+
+def _get(table: dict, key: str, kind: type, where: str):
+    if key not in table:
+        raise ConfigError(f"{where}: missing")
+    value = table[key]
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        raise ConfigError(f"{where} = {value!r}: must be {_TYPE_NAMES[kind]}")
+    return value
+
+
+def _int_in(value: int, low: int, high: int, where: str) -> int:
+    if not low <= value <= high:
+        raise ConfigError(f"{where} = {value!r}: must be an integer in [{low}, {high}]")
+    return value
+
+
+def _port(value, where: str, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where} = {value!r}: must be a UDP port number")
+    return _int_in(value, 0 if allow_zero else 1, 65535, where)
+
+
+def _host(value: str, where: str) -> str:
+    if not value.strip():
+        raise ConfigError(f"{where} = {value!r}: must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
+    return value.strip()
+
+
+def _target(value, where: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"{where}: {value!r} must be \"host:port\", e.g. \"192.168.1.20:9001\"")
+    return host.strip("[]"), _port(int(port), f"{where}: {value!r}")
+
+
+def _allowed(value, where: str) -> str:
+    if value == "*":
+        return value
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{where}: {value!r} must be an IP address (\"192.168.1.20\"), a network (\"192.168.1.0/24\") or \"*\""
+        ) from None
+    return value
+
+
+def _name_template(value: str, where: str) -> str:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{where} = {value!r}: {exc}") from None
+    for f in fields:
+        if f not in NAME_FIELDS:
+            raise ConfigError(f"{where} = {value!r}: unknown field {{{f}}} (allowed: {', '.join('{' + n + '}' for n in NAME_FIELDS)})")
+    if "id" not in fields and "time" not in fields:
+        raise ConfigError(f"{where} = {value!r}: must contain {{id}} or {{time}} so file names stay unique")
+    if "/" in value or "\\" in value or value.startswith("."):
+        raise ConfigError(f"{where} = {value!r}: a file name, not a path (no / or \\, no leading dot)")
+    return value
+
+
+def _knob(name: str, value, where: str):
+    try:
+        return KNOBS[name].check(value)
+    except ValueError as exc:
+        raise ConfigError(f"{where} = {value!r}: {exc}") from None

@@ -1,0 +1,222 @@
+"""The generation worker: a separate process (multiprocessing, spawn) that imports the engine,
+keeps the model warm and runs one job at a time, so the OSC process never blocks on MLX and a
+crash in generation cannot take the daemon down.
+
+Parent -> worker over a Pipe: ("load", model), ("job", job dict), ("stop",).
+Worker -> parent: ("ready", model, note), ("load_error", model, message), ("started", id),
+("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message).
+Cancel: the parent writes the job id into a shared int; the engine's progress callback sees it
+and raises, which stops generation within a decode step (the engine contract).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import multiprocessing
+import signal
+import time
+import traceback
+import warnings
+
+from oscgen.config import OutputConfig
+
+log = logging.getLogger("oscgen.worker")
+
+
+class Cancelled(Exception):
+    """Raised from the progress callback to stop a job the parent cancelled."""
+
+
+class Worker:
+    """The parent's handle on one worker process."""
+
+    def __init__(self, model: str, output: OutputConfig, tag: str, verbose: bool):
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child_conn = ctx.Pipe()
+        self.cancel_id = ctx.RawValue("q", -1)  # job id to cancel; one aligned int, no lock needed
+        self.process = ctx.Process(
+            target=worker_main,
+            args=(child_conn, self.cancel_id, model, output, tag, verbose),
+            name="oscgen-worker",
+            daemon=True,
+        )
+        self.process.start()
+        child_conn.close()
+        self.started_at = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def send(self, *message) -> bool:
+        """False if the worker is gone (its death is then reported through the sentinel)."""
+        try:
+            self.conn.send(message)
+            return True
+        except (OSError, ValueError):
+            return False
+
+    def cancel(self, job_id: int) -> None:
+        self.cancel_id.value = job_id
+
+    def exit_reason(self) -> str:
+        code = self.process.exitcode
+        if code is None:
+            return "still running"
+        if code < 0:
+            try:
+                return f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"killed by signal {-code}"
+        return f"exit code {code}"
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask it to exit; then terminate; then kill.  Never blocks longer than ~timeout+2 s."""
+        if self.process.is_alive():
+            self.send("stop")
+            self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(1.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(1.0)
+        self.conn.close()
+
+
+# --- in the worker process ---------------------------------------------------------------------
+
+
+def worker_main(conn, cancel_id, model: str, output: OutputConfig, tag: str, verbose: bool) -> None:
+    # Ctrl-C in the terminal reaches the whole process group: the parent decides what happens.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="oscgen %(asctime)s worker: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    try:
+        from oscgen import api
+    except Exception as exc:  # a broken install: say so in every reply instead of dying silently
+        conn.send(("load_error", model, f"cannot import the engine (oscgen.api): {exc}"))
+        api = None
+    warm = {"model": None}  # what the engine holds now (a job for another model swaps it)
+    if api is not None:
+        _warm(conn, api, model, warm)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        kind = message[0]
+        if kind == "stop":
+            return
+        if api is None:
+            job_id = message[1]["id"] if kind == "job" else -1
+            conn.send(("error", job_id, "cannot generate: the engine (oscgen.api) failed to import; see the daemon's log"))
+        elif kind == "load":
+            _warm(conn, api, message[1], warm)
+        elif kind == "job":
+            loaded = _run_job(conn, cancel_id, api, message[1], output, tag)
+            if loaded and message[1]["params"]["model"] != warm["model"]:
+                _warm(conn, api, message[1]["params"]["model"], warm)  # cached already: tells the parent
+
+
+def _warm(conn, api, model: str, warm: dict) -> None:
+    started = time.monotonic()
+    try:
+        with warnings.catch_warnings():  # the random-weights warning travels in the ready note
+            warnings.simplefilter("ignore", UserWarning)
+            engine = api.load_model(model)
+    except Exception as exc:
+        log.info("model %s failed to load: %s", model, exc)
+        conn.send(("load_error", model, str(exc)))
+        return
+    warm["model"] = model
+    log.info("model %s warm in %.1f s", model, time.monotonic() - started)
+    conn.send(("ready", model, f"{model}: {api.NOISE_WARNING}" if engine.random_weights else ""))
+
+
+def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> bool:
+    """Run one job, reporting over ``conn``; True if its model got loaded (decoding began)."""
+    from oscgen.service import outbox
+
+    job_id = job["id"]
+    params = job["params"]
+    conn.send(("started", job_id))
+
+    decoding = []
+
+    def progress(fraction: float) -> None:
+        if not decoding:
+            decoding.append(True)
+        if cancel_id.value == job_id:
+            raise Cancelled
+        conn.send(("progress", job_id, float(fraction)))
+
+    generate_args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed")}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            result = api.generate(**generate_args, progress_callback=progress)
+        if cancel_id.value == job_id:
+            raise Cancelled
+    except Cancelled:
+        conn.send(("cancelled", job_id))
+        return bool(decoding)
+    except ValueError as exc:  # bad arguments or an unknown model: the message says which
+        conn.send(("error", job_id, str(exc)))
+        return bool(decoding)
+    except Exception as exc:
+        log.error("job %d failed:\n%s", job_id, traceback.format_exc().rstrip())
+        conn.send(("error", job_id, f"generation failed: {type(exc).__name__}: {exc}"))
+        return bool(decoding)
+
+    sidecar = _sidecar(job, result) if output.sidecar else None
+    stem = outbox.file_stem(output.name, job_id, params["prompt"], params["model"], result.seed)
+    try:
+        path = outbox.save(output.folder, stem, result.audio.numpy(), result.sample_rate, output.subtype, sidecar, tag)
+    except OSError as exc:
+        conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {exc.strerror or exc}"))
+        return True
+    except Exception as exc:  # whatever else writing raises, the job fails and the worker lives
+        log.error("job %d: writing failed:\n%s", job_id, traceback.format_exc().rstrip())
+        conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {type(exc).__name__}: {exc}"))
+        return True
+    conn.send(("done", job_id, str(path), float(result.duration)))
+    return True
+
+
+def _sidecar(job: dict, result) -> dict:
+    """Everything needed to regenerate the file: ``oscgen.generate(**sidecar["generate"])``."""
+    from oscgen import __version__
+
+    params = job["params"]
+    engine_params = {
+        k: v for k, v in dict(result.params).items() if k not in ("progress_callback", "output_file") and not callable(v)
+    }
+    engine_params["seed"] = result.seed
+    sidecar = {
+        "prompt": params["prompt"],
+        "model": engine_params.get("model", params["model"]),
+        "seed": result.seed,
+        "duration": params["duration"],
+        "temperature": params["temperature"],
+        "top_k": params["top_k"],
+        "top_p": params["top_p"],
+        "cfg_scale": params["cfg_scale"],
+        "bars": params["bars"],
+        "bpm": params["bpm"],
+        "beats_per_bar": params["beats_per_bar"],
+        "preset": params["preset"],
+        "audio_seconds": float(result.duration),
+        "sample_rate": int(result.sample_rate),
+        "job": job["id"],
+        "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "oscgen": __version__,
+        "generate": engine_params,
+    }
+    if result.warning:
+        sidecar["note"] = result.warning
+    return sidecar
