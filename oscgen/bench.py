@@ -604,10 +604,10 @@ def _run_worker(side: str, spec: dict, bar: _Bar, env: dict) -> dict:
         return result
 
 
-def _worker_env(threads: int) -> dict:
+def _worker_env(threads: int, blas_threads: int | None = None) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = str(threads)
+        env[var] = str(blas_threads or threads)
     # the package must be importable by the worker however the parent found it
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -616,11 +616,18 @@ def _worker_env(threads: int) -> dict:
     return env
 
 
+def oscgen_blas_threads(threads: int) -> int:
+    """MKL threads for oscgen's side so that it keeps ``threads`` threads busy, like torch with
+    ``set_num_threads(threads)``: MLX's stream thread (one of MKL's) computes while the Python
+    thread enqueues the next step, so MKL gets one thread fewer (oscgen's own default, _blas.py)."""
+    return max(1, threads - 1)
+
+
 def default_threads() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+    """Both sides' thread count unless told: every usable core."""
+    from oscgen._blas import usable_cores
+
+    return usable_cores()
 
 
 def run_bench(
@@ -686,6 +693,7 @@ def run_bench(
         "threads": threads,
     }
     env = _worker_env(threads)
+    oscgen_env = _worker_env(threads, oscgen_blas_threads(threads))
     report = {
         "meta": {
             "model": model,
@@ -701,12 +709,13 @@ def run_bench(
             "quantize": quantize,
             "device": device,
             "threads": threads,
+            "oscgen_blas_threads": oscgen_blas_threads(threads),
             "cpu": _cpu_name(),
             "platform": platform.platform(),
             "python": platform.python_version(),
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         },
-        "oscgen": _run_worker("oscgen", spec, bar, env),
+        "oscgen": _run_worker("oscgen", spec, bar, oscgen_env),
         "transformers": {},
         "ratio": {},
     }
@@ -755,7 +764,8 @@ def format_table(report: dict) -> str:
     quant = f", {meta['quantize']}-bit decoder" if meta["quantize"] else ""
     lines = [
         f"oscgen bench: {meta['model']} (random weights), {meta['steps']} decoder steps "
-        f"({meta['audio_s']:.2f} s of audio), oscgen {meta['dtype']}{quant}, {meta['threads']} threads, "
+        f"({meta['audio_s']:.2f} s of audio), oscgen {meta['dtype']}{quant}, {meta['threads']} threads "
+        f"(oscgen: MKL {meta['oscgen_blas_threads']} + its Python thread), "
         f"oscgen on {report['oscgen'].get('device')}"
         + (f", transformers on {report['transformers'][refs[0]].get('device')}" if refs else ""),
         f"  sampling: top_k={meta['sampling']['top_k']} temperature={meta['sampling']['temperature']} "
