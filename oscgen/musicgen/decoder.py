@@ -20,6 +20,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
+from oscgen.musicgen import crossfold
 from oscgen.musicgen.layers import activation, additive_mask
 
 
@@ -117,7 +118,10 @@ class DecoderLayer(nn.Module):
             keys, values = cache.update(keys, values)
         x = x + self.self_attn.attend(h, keys, values, self_mask)
         h = self.encoder_attn_layer_norm(x)
-        x = x + self.encoder_attn.attend(h, *cross_kv, cross_mask)
+        if isinstance(cross_kv, dict):  # projections folded into the text keys/values (crossfold.py)
+            x = x + crossfold.attend(h, cross_kv)
+        else:
+            x = x + self.encoder_attn.attend(h, *cross_kv, cross_mask)
         return x + self.fc2(self.act(self.fc1(self.final_layer_norm(x))))
 
 
