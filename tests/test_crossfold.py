@@ -47,11 +47,16 @@ def test_greedy_generation_is_unchanged_by_folding(engine, monkeypatch):
     engine._compiled_steps.clear()
     plain = np.array(engine.generate_codes(ids, 12, top_k=1))
     monkeypatch.setattr(pipeline, "FOLD_CROSS_ATTENTION", True)
+    calls = []
+    real_fold = crossfold.fold
+    monkeypatch.setattr(crossfold, "fold", lambda *a: calls.append(1) or real_fold(*a))
     monkeypatch.setattr(crossfold, "worth_folding", lambda decoder, text: True)  # tiny dims never pay
+    monkeypatch.setattr(pipeline, "FOLD_MIN_STEPS", 1)
     engine._compiled_steps.clear()
     folded = np.array(engine.generate_codes(ids, 12, top_k=1))
     engine._compiled_steps.clear()
     np.testing.assert_array_equal(folded, plain)
+    assert calls, "the folded path was not taken"
 
 
 def test_worth_folding_at_the_real_sizes():
