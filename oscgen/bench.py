@@ -164,11 +164,26 @@ def decoder_weight_bytes(config: dict, bytes_per_weight: float) -> float:
     return (sum(o * i for o, i in layer) * layers + sum(o * i for o, i in heads)) * bytes_per_weight
 
 
-def _synthetic_layers(layers: int, layer_bytes_fp32: int) -> int:
-    """How many layers of random weights the bandwidth probe streams: enough to dwarf the caches
-    (>= 256 MB fp32), never more than the model has, so the probe costs little extra memory."""
-    want = -(-(256 << 20) // layer_bytes_fp32)
-    return max(1, min(layers, want))
+def _probe_shapes(config: dict) -> list[tuple[int, int]]:
+    """The matrices the bandwidth probe streams: whole decoder layers, enough of them to dwarf
+    the caches (>= 256 MB in float32), never more than the model has (little extra memory)."""
+    layer, _, layers = decode_step_shapes(config)
+    want = -(-(256 << 20) // (sum(o * i for o, i in layer) * 4))
+    return layer * max(1, min(layers, want))
+
+
+def _floor(config: dict, shapes: list[tuple[int, int]], probe_bytes: int, one_pass, repeats: int = 7) -> dict:
+    """Time ``one_pass`` (all probe matmuls, synchronised), then the floor for a whole step at
+    the probe's bytes per weight (so quantized scales/biases are counted too)."""
+    one_pass()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        one_pass()
+        times.append(time.perf_counter() - t0)
+    gbs = probe_bytes / statistics.median(times) / 1e9
+    step_bytes = decoder_weight_bytes(config, probe_bytes / sum(o * i for o, i in shapes))
+    return {"matmul_gbs": gbs, "weight_mb_per_step": step_bytes / 1e6, "floor_ms": step_bytes / (gbs * 1e9) * 1e3}
 
 
 #: The worker's real stdout, kept for the line protocol while sys.stdout points at stderr.
@@ -199,49 +214,29 @@ class _Progress:
 # the oscgen side
 
 
-def _mlx_matmul_bandwidth(config: dict, dtype: str, quantize: int | None, repeats: int = 7) -> dict:
+def _mlx_matmul_bandwidth(config: dict, dtype: str, quantize: int | None) -> dict:
     """x @ W.T on the decode-step shapes with random weights, in oscgen's dtype / quantization."""
     import mlx.core as mx
 
-    layer, heads, layers = decode_step_shapes(config)
-    layer_bytes = sum(o * i for o, i in layer) * 4
-    n = _synthetic_layers(layers, layer_bytes)
+    shapes = _probe_shapes(config)
     mx.random.seed(0)
     dt = getattr(mx, dtype)
-    shapes = layer * n
     weights = []
     for out_f, in_f in shapes:
         w = (mx.random.normal((out_f, in_f)) * 0.02).astype(dt)
-        if quantize:
-            weights.append(mx.quantize(w, group_size=64, bits=quantize))
-        else:
-            weights.append(w)
+        weights.append(mx.quantize(w, group_size=64, bits=quantize) if quantize else (w,))
     xs = {in_f: mx.random.normal((2, in_f)).astype(dt) for _, in_f in shapes}
     mx.eval(weights, xs)
 
-    def one_pass():
-        outs = []
-        for (out_f, in_f), w in zip(shapes, weights):
-            if quantize:
-                wq, scales, biases = w
-                outs.append(mx.quantized_matmul(xs[in_f], wq, scales, biases, transpose=True, group_size=64, bits=quantize))
-            else:
-                outs.append(xs[in_f] @ w.T)
-        mx.eval(outs)
+    def matmul(x, w):
+        if quantize:
+            return mx.quantized_matmul(x, *w, transpose=True, group_size=64, bits=quantize)
+        return x @ w[0].T
 
-    one_pass()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        one_pass()
-        times.append(time.perf_counter() - t0)
-    probe_bytes = sum(sum(a.nbytes for a in w) if quantize else w.nbytes for w in weights)
-    per_layer = probe_bytes / n
-    # heads at the same bytes-per-weight as the layers
-    head_bytes = sum(o * i for o, i in heads) * (per_layer / sum(o * i for o, i in layer))
-    step_bytes = per_layer * layers + head_bytes
-    gbs = probe_bytes / statistics.median(times) / 1e9
-    return {"matmul_gbs": gbs, "weight_mb_per_step": step_bytes / 1e6, "floor_ms": step_bytes / (gbs * 1e9) * 1e3}
+    def one_pass():
+        mx.eval([matmul(xs[in_f], w) for (_, in_f), w in zip(shapes, weights)])
+
+    return _floor(config, shapes, sum(a.nbytes for w in weights for a in w), one_pass)
 
 
 class _MlxClock:
@@ -361,35 +356,22 @@ def _gpu_name() -> str:
 # the transformers side
 
 
-def _torch_matmul_bandwidth(config: dict, torch_dtype, device: str, repeats: int = 7) -> dict:
+def _torch_matmul_bandwidth(config: dict, torch_dtype, device: str) -> dict:
     import torch
 
-    layer, heads, layers = decode_step_shapes(config)
-    layer_bytes = sum(o * i for o, i in layer) * 4
-    n = _synthetic_layers(layers, layer_bytes)
+    shapes = _probe_shapes(config)
     gen = torch.Generator(device="cpu").manual_seed(0)
-    shapes = layer * n
     weights = [(torch.randn(o, i, generator=gen) * 0.02).to(device=device, dtype=torch_dtype) for o, i in shapes]
     xs = {i: torch.randn(2, i, generator=gen).to(device=device, dtype=torch_dtype) for _, i in shapes}
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
     def one_pass():
         with torch.inference_mode():
-            for (o, i), w in zip(shapes, weights):
+            for (_, i), w in zip(shapes, weights):
                 torch.nn.functional.linear(xs[i], w)
         sync()
 
-    one_pass()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        one_pass()
-        times.append(time.perf_counter() - t0)
-    probe_bytes = sum(w.numel() * w.element_size() for w in weights)
-    bpw = probe_bytes / (sum(o * i for o, i in layer) * n)
-    step_bytes = (sum(o * i for o, i in layer) * layers + sum(o * i for o, i in heads)) * bpw
-    gbs = probe_bytes / statistics.median(times) / 1e9
-    return {"matmul_gbs": gbs, "weight_mb_per_step": step_bytes / 1e6, "floor_ms": step_bytes / (gbs * 1e9) * 1e3}
+    return _floor(config, shapes, sum(w.numel() * w.element_size() for w in weights), one_pass)
 
 
 class _StepClock:
