@@ -212,3 +212,20 @@ def test_validation_is_usable_without_loading_mlx(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
+
+
+def test_drop_in_for_the_mlx_audio_seed_api():
+    """`import oscgen as ma; ma.generate(...)` takes the seed's exact signature, defaults included."""
+    import inspect
+
+    import oscgen as ma
+
+    params = inspect.signature(ma.generate).parameters
+    expected = [("prompt", inspect.Parameter.empty), ("duration", 10.0), ("model", "musicgen-small"),
+                ("temperature", 1.0), ("top_k", 250), ("top_p", 0.0), ("cfg_scale", 3.0), ("seed", None),
+                ("progress_callback", None), ("output_file", None)]
+    assert [(name, p.default) for name, p in params.items()] == expected
+    result = ma.generate("drop-in check", 0.1, "tiny-random", 1.0, 250, 0.0, 3.0, 7, None, None)
+    assert isinstance(result, ma.GenerationResult) and isinstance(result.audio, ma.AudioData)
+    assert result.audio.shape == (1, 5 * 640) and result.audio.sample_rate == 32000
+    assert result.duration == pytest.approx(0.1)
