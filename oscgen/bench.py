@@ -356,6 +356,17 @@ def _gpu_name() -> str:
 # the transformers side
 
 
+def _torch_sync(device: str):
+    """Waits for the device's queued work (timestamps on a GPU are otherwise launch times)."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.synchronize
+    if device == "mps":
+        return torch.mps.synchronize
+    return lambda: None
+
+
 def _torch_matmul_bandwidth(config: dict, torch_dtype, device: str) -> dict:
     import torch
 
@@ -363,7 +374,7 @@ def _torch_matmul_bandwidth(config: dict, torch_dtype, device: str) -> dict:
     gen = torch.Generator(device="cpu").manual_seed(0)
     weights = [(torch.randn(o, i, generator=gen) * 0.02).to(device=device, dtype=torch_dtype) for o, i in shapes]
     xs = {i: torch.randn(2, i, generator=gen).to(device=device, dtype=torch_dtype) for _, i in shapes}
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    sync = _torch_sync(device)
 
     def one_pass():
         with torch.inference_mode():
@@ -428,9 +439,10 @@ def _transformers_worker(spec: dict) -> dict:
     torch.set_num_threads(spec["threads"])
     device = spec["device"]
     if device in ("gpu", "auto"):
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        mps = getattr(torch.backends, "mps", None)
+        device = "cuda" if torch.cuda.is_available() else "mps" if mps and mps.is_available() else "cpu"
     torch_dtype = getattr(torch, spec["reference_dtype"])
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync = _torch_sync(device)
 
     progress("loading", 0.0, force=True)
     t0 = time.perf_counter()
@@ -489,7 +501,7 @@ def _transformers_worker(spec: dict) -> dict:
     progress("matmul bandwidth", 0.0, force=True)
     result.update(_torch_matmul_bandwidth(spec["config"], torch_dtype, device))
     result["step_over_floor"] = result["step_ms_median"] / result["floor_ms"]
-    result["device"] = torch.cuda.get_device_name() if device == "cuda" else "cpu"
+    result["device"] = torch.cuda.get_device_name() if device == "cuda" else device
     result["torch_version"] = torch.__version__
     import transformers
 
