@@ -98,9 +98,17 @@ def write_random_checkpoint(size: str, out: Path, seed: int = 0) -> Path:
     return out
 
 
+def _size_name(model: str) -> str:
+    """"musicgen-small" → "small" (the bench's random real-size model); anything else as given."""
+    size = model.removeprefix("musicgen-")
+    return size if size in REAL_SIZES else model
+
+
 def ensure_checkpoint(model: str, progress=None) -> Path:
     """The folder to benchmark: a real-size random checkpoint (written once), tiny-random, or a
-    checkpoint folder."""
+    checkpoint folder.  "musicgen-small"/"musicgen-medium" mean the random real-size ones too:
+    the bench never downloads."""
+    model = _size_name(model)
     if model in REAL_SIZES:
         path = checkpoint_dir(model)
         if not (path / "config.json").is_file():
@@ -652,6 +660,7 @@ def run_bench(
     for rd in reference_dtypes:
         if rd not in ("float32", "float16", "bfloat16"):
             raise ValueError(f"reference dtype must be float32, float16 or bfloat16, got {rd!r}")
+    model = _size_name(model)
     threads = threads or default_threads()
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
