@@ -41,8 +41,8 @@ TEXT_BLOCK = 16
 # bytes a step reads for cross-attention, same result to float rounding.
 FOLD_CROSS_ATTENTION = True
 # Folding costs ~0.1-0.4 s once per job on a CPU (many small matmuls) and saves ~7 ms per
-# musicgen-small step there, so short jobs skip it.
-FOLD_MIN_STEPS = 128
+# musicgen-small step there (~50 ms for medium), so only very short jobs skip it.
+FOLD_MIN_STEPS = 64
 # Bump when convert_weights changes, so cached conversions are redone.
 CONVERSION_TAG = "oscgen-musicgen-v1"
 # Share of the progress bar given to decoding; EnCodec takes the rest.
