@@ -29,6 +29,7 @@ RANDOM_SEED_BOUND = 2**31
 NOISE_WARNING = "random weights: the output is noise, not music"
 
 
+
 class AudioData:
     """Audio as (channels, samples) float32 at ``sample_rate``."""
 
@@ -258,3 +259,13 @@ def generate(
     if output_file is not None:
         result.save(output_file)
     return result
+
+
+def __getattr__(name):
+    # ModelNotFoundError lives with the weights code, which imports MLX; resolve it lazily so
+    # ``oscgen.api`` stays importable without loading MLX (the daemon's OSC process imports it).
+    if name == "ModelNotFoundError":
+        from oscgen.musicgen.weights import ModelNotFoundError
+
+        return ModelNotFoundError
+    raise AttributeError(f"module 'oscgen.api' has no attribute {name!r}")

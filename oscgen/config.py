@@ -67,6 +67,7 @@ class Config:
     queue_length: int
     midi: MidiConfig
     presets: tuple[Preset, ...]
+    fallback_model: str = ""  # served when the start-up model's weights are not on this machine
     source: str = BUILTIN  # where it came from, for messages
 
 
@@ -166,7 +167,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     )
 
     def_t = _table(raw, "defaults", source)
-    _only(def_t, (*KNOBS, "beats_per_bar"), where("defaults"))
+    _only(def_t, (*KNOBS, "beats_per_bar", "fallback_model"), where("defaults"))
     defaults = {}
     for name in KNOBS:
         value = _get(def_t, name, object, where("defaults", name))
@@ -174,6 +175,9 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
             defaults[name] = ""  # no prompt yet: the first generate must bring one
         else:
             defaults[name] = _knob(name, value, where("defaults", name))
+    fallback_model = def_t.get("fallback_model", "")
+    if fallback_model != "":
+        fallback_model = _knob("model", fallback_model, where("defaults", "fallback_model"))
     beats = _int_in(_get(def_t, "beats_per_bar", int, where("defaults", "beats_per_bar")), 1, 16, where("defaults", "beats_per_bar"))
 
     queue_t = _table(raw, "queue", source)
@@ -185,7 +189,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     _check_bars_fit(defaults, beats, where("defaults"))
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
-    return Config(osc, output, defaults, beats, queue_length, midi, presets, source)
+    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source)
 
 
 def _validate_midi(table: dict, where: str) -> MidiConfig:

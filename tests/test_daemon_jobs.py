@@ -269,3 +269,28 @@ def test_a_full_disk_is_an_error_leaves_no_partial_file_and_small_jobs_still_lan
         assert list(tiny_disk.iterdir()) == []  # no partial WAV, no sidecar, no temp file
         small = _generate(daemon, replies, "fits", duration=0.2)
         assert Path(_done(replies, small)[1]).parent == tiny_disk
+
+
+def test_missing_startup_weights_fall_back_to_the_labelled_tiny_model(tmp_path, replies):
+    """A fresh machine: musicgen-small is configured but not on disk and the hub is offline.  The
+    daemon says so, serves tiny-random labelled as noise, and jobs work."""
+    with DaemonProcess(tmp_path, replies, model="musicgen-small") as daemon:
+        daemon.client.send("/oscgen/status")  # become a client: the fallback is broadcast
+        error = replies.wait_for("/oscgen/error", lambda a: "musicgen-small" in a[1], timeout=120)
+        assert error[0] == -1 and "serving 'tiny-random' instead" in error[1] and "NOISE" in error[1]
+        ready = replies.wait_for("/oscgen/ready", timeout=180)
+        assert ready[0] == "tiny-random" and "noise" in ready[1]
+        assert ["tiny-random"] in replies.received("/oscgen/param/model")
+        job = _generate(daemon, replies, "fresh install", duration=0.5)
+        assert _done(replies, job)
+
+
+def test_fallback_can_be_switched_off(tmp_path, replies):
+    config = '[defaults]\nfallback_model = ""\n'
+    with DaemonProcess(tmp_path, replies, config=config, model="musicgen-small") as daemon:
+        daemon.client.send("/oscgen/status")
+        error = replies.wait_for("/oscgen/error", lambda a: "did not load" in a[1], timeout=120)
+        assert "serving" not in error[1] and "musicgen-small" in error[1]
+        since = replies.mark()
+        daemon.client.send("/oscgen/status")
+        assert replies.wait_for("/oscgen/status", since=since)[2] == "no model"

@@ -72,6 +72,7 @@ class Daemon:
         self._warm_model: str | None = None
         self._warm_note = ""
         self._load_error = ""
+        self._ever_warm = False  # the tiny fallback applies only before any model was warm
         self._quick_deaths = 0
         self._restart_at: float | None = None
         self._stop_reason: str | None = None
@@ -388,16 +389,27 @@ class Daemon:
         if kind == "ready":
             _, model, note = event
             self._warm_model, self._warm_note, self._load_error = model, note, ""
+            self._ever_warm = True
             self._worker_state = "busy" if job else "ready"
             self._quick_deaths = 0
             log.info("ready: %s%s", model, f" ({note})" if note else "")
             self.broadcast(f"{PREFIX}/ready", model, note)
         elif kind == "load_error":
-            _, model, message = event
+            _, model, message, missing = event
             self._worker_state = "no model"
             fallback = self._warm_model
             text = f"model {model!r} did not load: {message}"
-            if fallback and self.state.get("model") == model:
+            if self._startup_model_missing(model, missing):
+                # A fresh machine without weights: serve the embedded model, loudly labelled,
+                # rather than a daemon that cannot play at all.  /oscgen/ready says it is noise.
+                fallback_model = self.config.fallback_model
+                text += f"; its weights are not on this machine, serving {fallback_model!r} instead"
+                if fallback_model == "tiny-random":
+                    text += " (random weights: NOISE, not music)"
+                self._echo(self.state.set_knob("model", fallback_model, "fallback"))
+                self._load_model(fallback_model)
+                self._worker_state = "starting"
+            elif fallback and self.state.get("model") == model:
                 text += f"; staying with {fallback}"
                 self._echo(self.state.set_knob("model", fallback, "fallback"))
                 self._worker_state = "ready"
@@ -430,6 +442,17 @@ class Daemon:
                 log.warning("job %d failed: %s", job.id, event[2])
                 self.broadcast(f"{PREFIX}/error", job.id, event[2])
             self._dispatch()
+
+    def _startup_model_missing(self, model: str, missing: bool) -> bool:
+        """True when the model that failed is the configured default, its weights are simply
+        not on this machine, and nothing has been warm yet: the case for the tiny fallback."""
+        return (
+            missing
+            and self.config.fallback_model not in ("", model)
+            and not self._ever_warm
+            and model == self.config.defaults.get("model")
+            and not _is_path(model)  # a mistyped folder is the user's to fix, not to paper over
+        )
 
     def _on_worker_death(self, worker: Worker) -> None:
         if worker is not self._worker:
@@ -699,3 +722,7 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _is_path(model: str) -> bool:
+    return os.path.isabs(os.path.expanduser(model)) or model.startswith(("./", "../", ".\\", "..\\"))

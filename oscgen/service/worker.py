@@ -3,7 +3,7 @@ keeps the model warm and runs one job at a time, so the OSC process never blocks
 crash in generation cannot take the daemon down.
 
 Parent -> worker over a Pipe: ("load", model), ("job", job dict), ("stop",).
-Worker -> parent: ("ready", model, note), ("load_error", model, message), ("started", id),
+Worker -> parent: ("ready", model, note), ("load_error", model, message, missing), ("started", id),
 ("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message).
 Cancel: the parent writes the job id into a shared int; the engine's progress callback sees it
 and raises, which stops generation within a decode step (the engine contract).
@@ -131,7 +131,9 @@ def _warm(conn, api, model: str, warm: dict) -> None:
             engine = api.load_model(model)
     except Exception as exc:
         log.info("model %s failed to load: %s", model, exc)
-        conn.send(("load_error", model, str(exc)))
+        # "missing" = no weights on this machine (as opposed to a broken folder): the daemon
+        # may fall back to the embedded model for its startup model
+        conn.send(("load_error", model, str(exc), isinstance(exc, api.ModelNotFoundError)))
         return
     warm["model"] = model
     log.info("model %s warm in %.1f s", model, time.monotonic() - started)
