@@ -20,6 +20,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
+from oscgen.musicgen import crossfold
 from oscgen.musicgen.layers import activation, additive_mask
 
 
@@ -117,7 +118,10 @@ class DecoderLayer(nn.Module):
             keys, values = cache.update(keys, values)
         x = x + self.self_attn.attend(h, keys, values, self_mask)
         h = self.encoder_attn_layer_norm(x)
-        x = x + self.encoder_attn.attend(h, *cross_kv, cross_mask)
+        if isinstance(cross_kv, dict):  # projections folded into the text keys/values (crossfold.py)
+            x = x + crossfold.attend(h, cross_kv)
+        else:
+            x = x + self.encoder_attn.attend(h, *cross_kv, cross_mask)
         return x + self.fc2(self.act(self.fc1(self.final_layer_norm(x))))
 
 
@@ -177,10 +181,16 @@ class MusicgenDecoder(nn.Module):
             x = layer(x, causal, kv, cross_mask)
         return self._logits(x)
 
+    @property
+    def dtype(self) -> mx.Dtype:
+        """The activations' dtype: float32, or float16/bfloat16 when the weights were converted
+        (oscgen.musicgen.quantize); quantized layers keep float32 activations."""
+        return self.layer_norm.weight.dtype
+
     def new_cache(self, batch: int, capacity: int) -> list[tuple[mx.array, mx.array]]:
         """Self-attention keys/values for ``capacity`` positions, allocated once per job."""
         shape = (batch, self.config.num_attention_heads, capacity, self.config.head_dim)
-        return [(mx.zeros(shape), mx.zeros(shape)) for _ in self.layers]
+        return [(mx.zeros(shape, dtype=self.dtype), mx.zeros(shape, dtype=self.dtype)) for _ in self.layers]
 
     def step(
         self,

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import mlx.core as mx
 import mlx.nn as nn
 
+# erf as the rational function XLA and Eigen use for float32 (x·P(x²)/Q(x²) on [-4, 4]; error
+# ~1e-7, float32 rounding): MLX's CPU erf is scalar, ~22 ns an element, 4.4 ms of every
+# musicgen-small decode step; this compiles into the step's fused elementwise kernel (~0.7 ms).
+_ERF_P = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
+          -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02)
+_ERF_Q = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
+          -1.42647390514189e-02)
+
+
+def _erf(x: mx.array) -> mx.array:
+    x = mx.clip(x, -4.0, 4.0)
+    x2 = x * x
+    p = mx.array(_ERF_P[0], dtype=x.dtype)
+    for c in _ERF_P[1:]:
+        p = p * x2 + c
+    q = mx.array(_ERF_Q[0], dtype=x.dtype)
+    for c in _ERF_Q[1:]:
+        q = q * x2 + c
+    return x * p / q
+
+
+@partial(mx.compile, shapeless=True)
+def gelu(x: mx.array) -> mx.array:
+    """Exact (erf) GELU, transformers' "gelu", to float32 rounding."""
+    return 0.5 * x * (1.0 + _erf(x * 0.7071067811865476))
+
+
 # transformers' ACT2FN names → MLX functions with the same maths
 _ACTIVATIONS = {
-    "gelu": nn.gelu,  # exact (erf)
+    "gelu": gelu,  # exact (erf)
     "gelu_new": nn.gelu_approx,  # tanh approximation
     "gelu_pytorch_tanh": nn.gelu_approx,
     "relu": nn.relu,

@@ -1,0 +1,91 @@
+"""`oscgen bench` runs end to end on the tiny random model and reports every field (no timing
+asserts: timings live in benchmarks/RESULTS.md, as ratios)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from oscgen import bench
+
+SIDE_FIELDS = set(bench.METRIC_KEYS) | {"steps_ms", "steps_timed", "audio_s", "device", "job_per_10s_extrapolated"}
+
+
+def _run_bench(tmp_path, *args):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "oscgen", "bench", "--model", "tiny-random", "--json", str(out), *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(out.read_text()), proc.stdout
+
+
+def _check_side(side: dict, steps: int):
+    missing = SIDE_FIELDS - set(side)
+    assert not missing, f"missing fields: {sorted(missing)}"
+    # one timing per decoder step, every metric a positive number where it applies
+    assert side["steps_timed"] == len(side["steps_ms"]) == steps
+    for key in bench.METRIC_KEYS:
+        if key == "peak_device_mb":  # None on the CPU
+            continue
+        assert isinstance(side[key], (int, float)) and side[key] > 0, (key, side[key])
+    assert side["step_ms_p90"] >= side["step_ms_median"]
+
+
+def test_bench_against_transformers_reports_every_field(tmp_path):
+    pytest.importorskip("transformers")
+    report, stdout = _run_bench(tmp_path, "--steps", "12", "--threads", "1")
+    meta = report["meta"]
+    assert meta["steps"] == 12 and meta["threads"] == 1 and meta["audio_s"] == pytest.approx(9 / 50)
+    assert meta["random_weights"] is True
+    _check_side(report["oscgen"], 12)
+    _check_side(report["transformers"]["float32"], 12)
+    # same job on both sides: same number of samples
+    assert report["oscgen"]["audio_s"] == report["transformers"]["float32"]["audio_s"] == pytest.approx(9 / 50)
+    ratio = report["ratio"]["float32"]
+    assert set(bench.METRIC_KEYS) <= set(ratio)
+    assert ratio["step_ms_median"] == pytest.approx(
+        report["oscgen"]["step_ms_median"] / report["transformers"]["float32"]["step_ms_median"]
+    )
+    # the table names every metric
+    for _, label, _, _ in bench.METRICS:
+        assert label in stdout
+
+
+def test_bench_quantized_oscgen_only(tmp_path):
+    report, stdout = _run_bench(tmp_path, "--steps", "8", "--no-reference", "--quantize", "8")
+    assert report["transformers"] == {} and report["ratio"] == {}
+    assert report["meta"]["quantize"] == 8
+    _check_side(report["oscgen"], 8)
+    # 8-bit weights: about a quarter of the float32 bytes (plus scales and biases)
+    assert report["oscgen"]["weight_mb_per_step"] < 0.4 * bench.decoder_weight_bytes(report["meta"]["config"], 4) / 1e6
+    assert "tf float32" not in stdout
+
+
+def test_bench_rejects_bad_arguments(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "oscgen", "bench", "--model", "tiny-random", "--steps", "2"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=300,
+    )
+    assert proc.returncode == 2
+    assert "steps must be >= 4" in proc.stderr
+
+
+def test_decode_step_shapes_count_the_weights_read_per_step():
+    from oscgen.musicgen import tiny
+
+    config = tiny.musicgen_config("small")
+    # 24 layers x (6 d*d attention matrices + 2 d*ffn) + 4 heads of 2048 x d, float32
+    d, ffn = 1024, 4096
+    expected = (24 * (6 * d * d + 2 * d * ffn) + 4 * 2048 * d) * 4
+    assert bench.decoder_weight_bytes(config, 4) == expected
+    assert expected / 1e9 == pytest.approx(1.44, abs=0.01)  # the "~1.4 GB per step" of DESIGN.md
