@@ -98,3 +98,15 @@ def test_draws_stay_inside_the_reference_support(temperature, top_k, top_p):
         seen[np.arange(len(tokens)), tokens] = True
     assert not (seen & ~support).any()
     assert seen.sum(-1).min() > 1  # actually random, not greedy
+
+
+def test_draw_is_tied_to_vocabulary_ids_not_candidate_order():
+    """The draw equals Gumbel-max over the whole vocabulary with the step's key, so the order in
+    which top-k candidates come back cannot change which code is drawn."""
+    logits = mx.random.normal((3, 4, 2048), key=mx.random.key(5)) * 3
+    for seed in range(20):
+        key = mx.random.key(seed)
+        drawn = sampling.sample(logits, key, 0.8, 250)
+        filtered = sampling.top_k_filter(logits, 250) / 0.8
+        reference = mx.argmax(filtered + mx.random.gumbel(shape=logits.shape, key=key), axis=-1)
+        assert mx.array_equal(drawn, reference.astype(mx.int32)).item()

@@ -68,7 +68,11 @@ def sample(logits: mx.array, key: mx.array, temperature, top_k: int, top_p=None,
     if top_k == 1:
         return mx.argmax(logits, axis=-1).astype(mx.int32)
     indices, scores = candidates(logits, temperature, top_k, use_top_p, top_p)
-    choice = mx.random.categorical(scores, axis=-1, key=key).astype(mx.int32)
+    # Gumbel-max with one noise value per *vocabulary id*: an exact categorical draw whose outcome
+    # does not depend on the order argpartition happens to return the candidates in, so a tiny
+    # numeric difference (another device, dtype or BLAS) cannot reshuffle which code is drawn.
+    noise = mx.random.gumbel(shape=logits.shape, key=key)
     if indices is None:
-        return choice
+        return mx.argmax(scores + noise, axis=-1).astype(mx.int32)
+    choice = mx.argmax(scores + mx.take_along_axis(noise, indices, axis=-1), axis=-1)
     return mx.take_along_axis(indices, choice[..., None], axis=-1)[..., 0].astype(mx.int32)
