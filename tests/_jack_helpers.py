@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from _process import terminate
 
 _counter = itertools.count()
 
@@ -58,13 +59,7 @@ class JackServer:
         return subprocess.run(["jack_lsp", "-c"], env=self.env, capture_output=True, text=True).stdout
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         # jackd2 leaves a semaphore file per client of a server that is gone
         for path in glob.glob(f"/dev/shm/jack_sem.*_{glob.escape(self.name)}_*"):
             try:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from oscgen.service import protocol
 from tests._osc_helpers import OscCollector, free_udp_port
+from _process import terminate
 
 PATCHES = Path(__file__).resolve().parents[1] / "patches"
 
@@ -135,10 +136,4 @@ class PdPatch:
 
     def close(self) -> None:
         self._ctl.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
