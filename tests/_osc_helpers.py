@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -129,14 +130,29 @@ def replies():
         yield collector
 
 
+def permission_checked_prefix() -> list[str]:
+    """A command prefix under which file permissions apply, also to root.
+
+    CI runs as root, for whom a read-only folder is writable.  Dropping CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH from the bounding set keeps uid 0 (so the root-owned checkout, venv and
+    caches stay readable) but makes mode bits count.  Empty when not root; pytest.skip when root
+    cannot drop them (no setpriv)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv (util-linux): cannot make permissions apply")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
 class DaemonProcess:
     """``python -m oscgen serve`` on a free port of 127.0.0.1, replying to ``collector``'s port,
     writing into ``tmp_path/out``; its stderr is collected line by line (``wait_log``)."""
 
     def __init__(self, tmp_path: Path, collector: OscCollector, *extra: str, config: str | None = None,
-                 model: str = "tiny-random", out: Path | None = None, env: dict | None = None):
+                 model: str = "tiny-random", out: Path | None = None, env: dict | None = None,
+                 honour_permissions: bool = False):
         self.out = out if out is not None else tmp_path / "out"
-        cmd = [sys.executable, "-m", "oscgen", "serve", "--port", "0", "--reply-port", str(collector.port),
+        cmd = [*(permission_checked_prefix() if honour_permissions else []), sys.executable, "-m", "oscgen", "serve", "--port", "0", "--reply-port", str(collector.port),
                "--out", str(self.out), "--model", model]
         if config is not None:
             config_path = tmp_path / "oscgen-test.toml"

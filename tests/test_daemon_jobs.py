@@ -172,17 +172,23 @@ def test_an_unwritable_output_folder_is_an_error_and_the_daemon_carries_on(daemo
     assert Path(_done(replies, nxt)[1]).exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: permissions do not apply (the not-a-folder test covers it)")
-def test_a_read_only_output_folder_is_an_error(daemon, replies):
-    daemon.out.chmod(0o555)
-    try:
-        job = _generate(daemon, replies, "read only", duration=0.5)
-        error = replies.wait_for("/oscgen/error", lambda a: a[0] == job)
-        assert "Permission denied" in error[1]
-    finally:
-        daemon.out.chmod(0o755)
-    daemon.client.send("/oscgen/ping")
-    replies.wait_for("/oscgen/pong")
+def test_a_read_only_output_folder_is_an_error(tmp_path, replies):
+    # as root (CI), the daemon runs without CAP_DAC_OVERRIDE so the folder's mode really applies
+    with DaemonProcess(tmp_path, replies, honour_permissions=True) as daemon:
+        daemon.wait_ready()
+        daemon.out.mkdir(exist_ok=True)
+        daemon.out.chmod(0o555)
+        try:
+            job = _generate(daemon, replies, "read only", duration=0.5)
+            error = replies.wait_for("/oscgen/error", lambda a: a[0] == job)
+            assert "Permission denied" in error[1] and str(daemon.out) in error[1]
+            assert wav_files(daemon.out) == [] and hidden_files(daemon.out) == []
+            daemon.client.send("/oscgen/ping")
+            replies.wait_for("/oscgen/pong")
+        finally:
+            daemon.out.chmod(0o755)
+        nxt = _generate(daemon, replies, "writable again", duration=0.5)  # nothing to restart
+        assert Path(_done(replies, nxt)[1]).exists()
 
 
 def test_sigterm_mid_job_cancels_it_says_so_and_leaves_no_temp_files(daemon, replies):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ from oscgen.config import load_config
 from oscgen.service import outbox, protocol
 from oscgen.service.state import State
 
-from _osc_helpers import replies  # noqa: F401 (fixture)
+from _osc_helpers import permission_checked_prefix, replies  # noqa: F401 (replies: fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -136,14 +138,29 @@ def test_a_folder_that_cannot_exist_raises(tmp_path):
         outbox.save(tmp_path / "file" / "sub", "x", _tone(), 32000, "PCM_16", {})
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="running as root: directory permissions do not apply (see the not-a-folder test)")
+_SAVE_INTO = """
+import sys
+from pathlib import Path
+import numpy as np
+from oscgen.service import outbox
+try:
+    outbox.save(Path(sys.argv[1]), "x", np.zeros((1, 3200), np.float32), 32000, "PCM_16", {})
+except OSError as exc:
+    print("OSError", exc)
+"""
+
+
 def test_an_unwritable_folder_raises_and_leaves_nothing(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        with pytest.raises(OSError):
-            outbox.save(folder, "x", _tone(), 32000, "PCM_16", {})
+        # in a subprocess under which the mode bits apply even to root (CI runs as root)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))}
+        result = subprocess.run([*permission_checked_prefix(), sys.executable, "-c", _SAVE_INTO, str(folder)],
+                                capture_output=True, text=True, env=env, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("OSError") and "Permission denied" in result.stdout
         assert list(folder.iterdir()) == []
     finally:
         folder.chmod(0o755)
