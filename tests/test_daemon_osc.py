@@ -265,3 +265,74 @@ def test_temp_files_of_a_dead_daemon_are_swept_at_start_and_others_kept(tmp_path
     with DaemonProcess(tmp_path, replies) as daemon:
         daemon.wait_log(r"removed \.take\.wav\.oscgen\d+-0123abcd\.tmp, left by a daemon that is gone")
         assert not stale.exists() and alive.exists() and foreign.exists()
+
+
+def _message(address, *args) -> bytes:
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build().dgram
+
+
+def _bundle(timetag, *contents) -> bytes:
+    builder = OscBundleBuilder(timetag)
+    for content in contents:
+        builder.add_content(content)
+    return builder.build().dgram
+
+
+def test_a_flood_of_good_and_bad_packets_leaves_the_daemon_responsive_and_jobs_intact(daemon, replies):
+    """~3000 packets in a burst on 127.0.0.1 (bounded): knob changes, garbage, truncated OSC,
+    huge strings, future-timetag and nested bundles, while a job runs."""
+    from pythonosc.osc_bundle_builder import IMMEDIATELY
+    from pythonosc.osc_message import OscMessage
+
+    daemon.wait_ready()
+    since = replies.mark()
+    daemon.client.send("/oscgen/duration", 1.0)
+    daemon.client.send("/oscgen/generate", "before the flood")
+    job = replies.wait_for("/oscgen/queued", since=since)[0]
+
+    future = time.time() + 3600
+    good = _message("/oscgen/temperature", 0.5)
+    packets = [
+        good,
+        b"\x00garbage\xff" * 3,
+        _message("/oscgen/cfg", 2.0)[:-3],  # truncated
+        _message("/oscgen/prompt", "x" * 8000),  # huge, but valid
+        _bundle(future, OscMessage(_message("/oscgen/top_k", 100))),  # run now, not in an hour
+        _bundle(IMMEDIATELY, OscMessage(_message("/oscgen/seed", 7)),
+                OscBundleBuilder(future).build()),  # nested (empty) bundle
+        _message("/oscgen/temperature", "not a number"),
+        _message("/no/such/address", 1),
+    ]
+    flood_start = time.monotonic()
+    for i in range(375):  # 3000 packets
+        for packet in packets:
+            daemon.client.send_raw(packet)
+    flood_s = time.monotonic() - flood_start
+
+    # UDP: what overflowed the socket buffer is dropped by the kernel, so ping until answered
+    mark = replies.mark()
+    deadline = time.monotonic() + 20
+    while not replies.received("/oscgen/pong", since=mark):
+        assert time.monotonic() < deadline, "no pong within 20 s of the flood"
+        daemon.client.send("/oscgen/ping")
+        time.sleep(0.2)
+    mark = replies.mark()
+    daemon.client.send("/oscgen/temperature", 0.7)  # the last word
+    daemon.client.send("/oscgen/status")
+    replies.wait_for("/oscgen/status", since=mark)
+    assert replies.received("/oscgen/param/temperature", since=mark)[-1] == [pytest.approx(0.7)]
+    assert replies.received("/oscgen/param/top_k", since=mark)[-1] == [100]  # from future-tagged bundles
+
+    # errors are answered, but rate-limited: a broken patch cannot drown the performer's patch
+    elapsed = time.monotonic() - flood_start
+    errors = replies.received("/oscgen/error", since=since)
+    assert 5 <= len(errors) <= 20 + 5 * elapsed + 5, (len(errors), flood_s)
+    assert any("too many errors" in e[1] for e in errors)
+
+    done = replies.wait_for("/oscgen/done", lambda a: a[0] == job, timeout=120)
+    import soundfile as sf
+
+    assert sf.info(done[1]).frames == 50 * 640 and hidden_files(daemon.out) == []

@@ -225,3 +225,17 @@ def test_the_osc_process_does_not_import_mlx():
     env = dict(os.environ, PYTHONPATH=str(REPO))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_error_replies_are_rate_limited_per_host_and_say_what_was_dropped():
+    from oscgen.service.server import ErrorRateLimit
+
+    limit = ErrorRateLimit(burst=3, per_second=2.0)
+    assert [limit.allow("10.0.0.1", now=0.0) for _ in range(2)] == [0, 0]
+    assert not limit.exhausted("10.0.0.1")
+    assert limit.allow("10.0.0.1", now=0.0) == 0 and limit.exhausted("10.0.0.1")
+    assert [limit.allow("10.0.0.1", now=0.0) for _ in range(2)] == [None, None]
+    assert limit.allow("10.0.0.2", now=0.0) == 0  # another host has its own bucket
+    assert limit.allow("10.0.0.1", now=0.5) == 2  # one token back after 0.5 s: reports the 2 dropped
+    assert limit.allow("10.0.0.1", now=0.5) is None
+    assert limit.allow("10.0.0.1", now=10.0) == 1

@@ -47,6 +47,37 @@ RESTART_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)  # after quick successive d
 MAX_CLIENTS = 64
 
 
+class ErrorRateLimit:
+    """Per-host token bucket for error replies: a burst of ``burst``, then ``per_second``.
+
+    ``allow(host)`` is None when this error should not be answered, else how many were dropped
+    since the last one answered (so the reply can say so)."""
+
+    def __init__(self, burst: int = 20, per_second: float = 5.0, max_hosts: int = MAX_CLIENTS):
+        self.burst, self.per_second, self.max_hosts = burst, per_second, max_hosts
+        self._buckets: dict[str, list] = {}  # host -> [tokens, last refill time, dropped]
+
+    def allow(self, host: str, now: float | None = None) -> int | None:
+        now = time.monotonic() if now is None else now
+        bucket = self._buckets.pop(host, None) or [float(self.burst), now, 0]
+        self._buckets[host] = bucket  # most recent last, so the oldest host is evicted first
+        while len(self._buckets) > self.max_hosts:
+            self._buckets.pop(next(iter(self._buckets)))
+        bucket[0] = min(float(self.burst), bucket[0] + (now - bucket[1]) * self.per_second)
+        bucket[1] = now
+        if bucket[0] < 1.0:
+            bucket[2] += 1
+            return None
+        bucket[0] -= 1.0
+        dropped, bucket[2] = bucket[2], 0
+        return dropped
+
+    def exhausted(self, host: str) -> bool:
+        """True when the next error from ``host`` would not be answered."""
+        bucket = self._buckets.get(host)
+        return bucket is not None and bucket[0] < 1.0
+
+
 @dataclass
 class Job:
     id: int
@@ -79,6 +110,7 @@ class Daemon:
         self._midi = None
         self._allowed = self._parse_allowed(config.osc.allowed_hosts)
         self._targets = [self._resolve(h, p) for h, p in config.osc.reply_targets]
+        self._error_limit = ErrorRateLimit()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -545,6 +577,15 @@ class Daemon:
             self.broadcast(f"{PREFIX}/param/{name}", value)
 
     def _error(self, job_id: int, message: str, reply_to=None) -> None:
+        if reply_to is not None:
+            # a patch stuck in a loop of bad messages must not be drowned in replies (nor the log)
+            suppressed = self._error_limit.allow(reply_to[0])
+            if suppressed is None:
+                return
+            if suppressed:
+                message += f" ({suppressed} more errors from {reply_to[0]} were not answered)"
+            if self._error_limit.exhausted(reply_to[0]):
+                message += f" (too many errors: further ones from {reply_to[0]} are answered at most {self._error_limit.per_second:g} per second)"
         log.info("error%s: %s", f" (job {job_id})" if job_id != -1 else "", message)
         if reply_to is None:
             self.broadcast(f"{PREFIX}/error", job_id, message)
