@@ -6,6 +6,7 @@ SIGKILL, an unwritable folder, SIGTERM mid-job, and liblo's tools as an independ
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -300,3 +301,18 @@ def test_fallback_can_be_switched_off(tmp_path, replies):
         since = replies.mark()
         daemon.client.send("/oscgen/status")
         assert replies.wait_for("/oscgen/status", since=since)[2] == "no model"
+
+
+@pytest.mark.parametrize("prompt", ["../../../../tmp/escape", "/etc/passwd", "CON", "..", "NUL.txt",
+                                    "ü" * 300 + " 鼓 🥁", "a\\b:c*d?e\"f<g>h|i"])
+def test_no_prompt_can_steer_a_file_outside_the_folder_or_make_an_unsafe_name(tmp_path, replies, prompt):
+    with DaemonProcess(tmp_path, replies) as daemon:
+        job = _generate(daemon, replies, prompt, duration=0.1, seed=3)
+        path = Path(_done(replies, job)[1])
+        assert path.parent == daemon.out.resolve() or path.parent == daemon.out
+        assert re.fullmatch(r"[A-Za-z0-9._-]+\.wav", path.name) and not path.name.startswith(".")
+        assert len(path.name) <= 200
+        sidecar = json.loads(path.with_suffix(".json").read_text())
+        assert sidecar["prompt"] == prompt
+        assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".wav", ".json")) == \
+            sorted([path.name, path.with_suffix(".json").name])
