@@ -316,3 +316,24 @@ def test_no_prompt_can_steer_a_file_outside_the_folder_or_make_an_unsafe_name(tm
         assert sidecar["prompt"] == prompt
         assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".wav", ".json")) == \
             sorted([path.name, path.with_suffix(".json").name])
+
+
+def test_a_worker_that_cannot_honour_cancel_is_replaced_after_the_grace_period(daemon, replies):
+    """A job stuck where it cannot see the cancel (here: its process frozen with SIGSTOP) is
+    ended by killing the worker after CANCEL_GRACE_S; a fresh worker takes the next job."""
+    from oscgen.service.server import CANCEL_GRACE_S
+
+    pid = daemon.worker_pid()
+    job = _generate(daemon, replies, "frozen", duration=30.0)
+    _first_progress(replies, job)
+    os.kill(pid, signal.SIGSTOP)
+    mark, log_mark = replies.mark(), daemon.log_mark()
+    daemon.client.send("/oscgen/cancel", job)
+    daemon.client.send("/oscgen/ping")  # the daemon itself is not frozen
+    replies.wait_for("/oscgen/pong", since=mark, timeout=5)
+    assert replies.wait_for("/oscgen/cancelled", since=mark, timeout=CANCEL_GRACE_S + 20) == [job]
+    daemon.wait_log(rf"worker pid {pid} killed to cancel job {job}", since=log_mark)
+    assert daemon.worker_pid(since=log_mark) != pid
+    nxt = _generate(daemon, replies, "after the freeze", duration=0.5)
+    assert Path(_done(replies, nxt, timeout=180)[1]).exists()
+    assert hidden_files(daemon.out) == []
