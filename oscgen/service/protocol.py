@@ -45,7 +45,7 @@ INBOUND: tuple[Address, ...] = (
     Address("/oscgen/cancel", "[i]", "cancel job id (queued or running), or the running job"),
     Address("/oscgen/status", "", "reply with every knob (/oscgen/param/*), /oscgen/status and /oscgen/ready"),
     Address("/oscgen/ping", "", "reply /oscgen/pong"),
-    Address("/oscgen/learn", "s", "MIDI learn: map the next CC that moves to this knob"),
+    Address("/oscgen/learn", "s", "MIDI learn: map the next CC that moves to this knob (off = disarm)"),
 )
 
 # Messages the daemon sends back (to the sender's host on the reply port, and configured targets).
