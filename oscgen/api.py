@@ -12,6 +12,7 @@ import numbers
 import os
 import secrets
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -259,6 +260,25 @@ def generate(
     if output_file is not None:
         result.save(output_file)
     return result
+
+
+def warm_up(
+    model: str = "musicgen-small",
+    *,
+    top_k: int = 250,
+    top_p: float = 0.0,
+    cfg_scale: float = 3.0,
+    max_duration: float = MAX_DURATION,
+) -> float:
+    """Load ``model`` and compile everything a job with these knobs and a short prompt runs, for
+    any duration up to ``max_duration`` (see MusicGen.warm_up); returns the seconds the warm-up
+    took.  Later ``generate`` calls with the same top_k / top_p on / guidance on then start at
+    full speed instead of paying for tracing (a CPU) or kernel compilation (a fresh GPU)."""
+    knobs = check_arguments("warm-up", max_duration, 1.0, top_k, top_p, cfg_scale, None, None)
+    engine = load_model(model)
+    started = time.perf_counter()
+    engine.warm_up(frames_for(knobs["duration"]), top_k=knobs["top_k"], top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"])
+    return time.perf_counter() - started
 
 
 def __getattr__(name):

@@ -229,3 +229,25 @@ def test_drop_in_for_the_mlx_audio_seed_api():
     assert isinstance(result, ma.GenerationResult) and isinstance(result.audio, ma.AudioData)
     assert result.audio.shape == (1, 5 * 640) and result.audio.sample_rate == 32000
     assert result.duration == pytest.approx(0.1)
+
+
+def test_warm_up_leaves_nothing_to_compile_for_a_first_take(monkeypatch):
+    """After warm_up with the knobs a take will use, the take traces no decode step (the
+    decoder's Python step body runs only while MLX traces a compiled step)."""
+    seconds = api.warm_up(TINY, top_k=7, top_p=0.0, cfg_scale=4.0, max_duration=6.0)
+    assert seconds > 0
+    engine = api.load_model(TINY)
+    traces = []
+    step = engine.decoder.step
+    monkeypatch.setattr(engine.decoder, "step", lambda *args: traces.append(1) or step(*args))
+    _generate(duration=6.0, top_k=7, cfg_scale=2.5, temperature=0.8, seed=1)  # 303 steps: 2 windows
+    assert traces == []
+    _generate(duration=1.5, top_k=9, seed=1)  # another top_k is another compiled step
+    assert traces
+
+
+def test_warm_up_checks_its_knobs():
+    with pytest.raises(ValueError, match="top_k"):
+        api.warm_up(TINY, top_k=-1)
+    with pytest.raises(ValueError, match="duration"):
+        api.warm_up(TINY, max_duration=31)

@@ -19,7 +19,7 @@ def _step_logits(engine, cross_kv, cross_mask, tokens, steps=5):
     table = decoder_lib.sinusoidal_positions(16, dec.config.hidden_size)
     out = []
     for t in range(steps):
-        logits, cache = dec.step(tokens[:, :, t], mx.array(t, dtype=mx.int32), table, cache, cross_kv, cross_mask, 16)
+        logits, cache = dec.step(tokens[:, :, t], mx.array(t, dtype=mx.int32), table, cache, cross_kv, cross_mask)
         out.append(logits)
     return np.array(mx.stack(out))
 

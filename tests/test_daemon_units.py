@@ -239,3 +239,23 @@ def test_error_replies_are_rate_limited_per_host_and_say_what_was_dropped():
     assert limit.allow("10.0.0.1", now=0.5) == 2  # one token back after 0.5 s: reports the 2 dropped
     assert limit.allow("10.0.0.1", now=0.5) is None
     assert limit.allow("10.0.0.1", now=10.0) == 1
+
+
+@pytest.mark.filterwarnings("ignore:.*random weights.*:UserWarning")
+def test_the_worker_says_ready_only_after_warming_up_for_the_daemons_knobs(monkeypatch):
+    from oscgen import api
+    from oscgen.service import worker
+
+    events = []
+    warmed = []
+    real_warm_up = api.warm_up
+    monkeypatch.setattr(api, "warm_up", lambda model, **knobs: warmed.append((model, knobs)) or real_warm_up(model, **knobs))
+
+    class Conn:
+        def send(self, message):
+            events.append((message, list(warmed)))
+
+    knobs = {"top_k": 3, "top_p": 0.5, "cfg_scale": 1.0}
+    worker._warm(Conn(), api, "tiny-random", knobs, {"model": None})
+    assert events == [(("ready", "tiny-random", f"tiny-random: {api.NOISE_WARNING}"), [("tiny-random", knobs)])]
+    assert (3, True, False) in api.load_model("tiny-random")._compiled_steps  # (top_k, top_p on, guided)

@@ -75,6 +75,44 @@ def test_window_boundaries_do_not_change_greedy_codes(monkeypatch):
     np.testing.assert_array_equal(np.array(codes), expected_codes)
 
 
+def _count_traces(monkeypatch, model):
+    """How many times the decoder's step is traced: its Python body runs only while MLX traces
+    a compiled step for new input shapes, never when a compiled one is replayed."""
+    traces = []
+    step = model.decoder.step
+    monkeypatch.setattr(model.decoder, "step", lambda *args: traces.append(1) or step(*args))
+    return traces
+
+
+def test_one_compiled_step_per_window_whatever_the_job_length(monkeypatch):
+    from oscgen.musicgen import pipeline
+
+    _, model = _pair()
+    monkeypatch.setattr(pipeline, "CACHE_BLOCK", 16)
+    monkeypatch.setattr(pipeline, "FOLD_MIN_STEPS", 1)  # every job folds, as long ones do
+    traces = _count_traces(monkeypatch, model)
+    model.generate_codes(mx.array(PROMPT_IDS), 40, top_k=5)  # 43 steps: windows 16, 32, 48
+    assert len(traces) == 3
+    model.generate_codes(mx.array(PROMPT_IDS), 25, top_k=5, seed=4)  # 28 steps: 16, 32 again
+    model.generate_codes(mx.array(PROMPT_IDS), 40, top_k=5, temperature=0.5, cfg_scale=5.0)  # knobs are inputs
+    assert len(traces) == 3
+
+
+def test_warm_up_compiles_every_window_a_job_reaches(monkeypatch):
+    from oscgen.musicgen import pipeline
+
+    _, model = _pair()
+    monkeypatch.setattr(pipeline, "CACHE_BLOCK", 16)
+    monkeypatch.setattr(pipeline, "FOLD_MIN_STEPS", 1)
+    traces = _count_traces(monkeypatch, model)
+    model.warm_up(60, top_k=5, cfg_scale=3.0, audio_frames=4)
+    assert len(traces) == 4  # 63 steps: windows 16, 32, 48, 64
+    codes = model.generate_codes(mx.array(PROMPT_IDS), 60, top_k=5, seed=1)  # a prompt of one text block
+    assert len(traces) == 4 and codes.shape == (1, 4, 60)
+    model.generate_codes(mx.array(PROMPT_IDS), 60, top_k=7, seed=1)  # top_k is static: a new step
+    assert len(traces) == 8
+
+
 def test_same_seed_is_bit_identical_and_seed_matters():
     _, model = _pair()
     run = lambda seed: np.array(model.generate_codes(mx.array(PROMPT_IDS), 25, top_k=20, top_p=0.9, seed=seed))

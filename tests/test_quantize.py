@@ -31,7 +31,7 @@ def test_converted_decoder_matches_float32(reference, dtype, bits):
     quantized = {name for name, m in decoder.named_modules() if isinstance(m, nn.QuantizedLinear)}
     if bits:
         # every per-step linear, and nothing else: cross-attention k/v run once per job
-        assert "layers.0.self_attn.q_proj" in quantized and "layers.0.fc2" in quantized and "lm_heads.3" in quantized
+        assert "layers.0.self_attn.qkv_proj" in quantized and "layers.0.fc2" in quantized and "lm_head" in quantized
         assert not any("encoder_attn.k_proj" in n or "encoder_attn.v_proj" in n for n in quantized)
         assert decoder.layers[0].fc1.bits == bits
     else:

@@ -31,9 +31,12 @@ from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
 from oscgen.musicgen.tokenizer import T5Tokenizer
 
-# Attention reads the self-attention cache in windows of this many positions (and the cache is
-# allocated in multiples of it), so a step compiles once per window, not once per position.
+# The self-attention cache grows by this many positions at a time and attention reads all of it
+# (later positions masked), so a step compiles once per window, not once per position or job.
 CACHE_BLOCK = 256
+# Sinusoidal position rows precomputed per engine (grown if a job needs more): a fixed-shape
+# input, so jobs of different lengths share compiled steps.  30 s is 1503 positions.
+POSITIONS = 2048
 # Encoder states are zero-padded (and masked) to a multiple of this, so prompts of similar
 # length share one compiled step.
 TEXT_BLOCK = 16
@@ -44,7 +47,7 @@ FOLD_CROSS_ATTENTION = True
 # musicgen-small step there (~50 ms for medium), so only very short jobs skip it.
 FOLD_MIN_STEPS = 64
 # Bump when convert_weights changes, so cached conversions are redone.
-CONVERSION_TAG = "oscgen-musicgen-v1"
+CONVERSION_TAG = "oscgen-musicgen-v2"  # v2: fused self-attention q/k/v and codebook heads
 # Share of the progress bar given to decoding; EnCodec takes the rest.
 DECODE_SHARE = 0.95
 
@@ -72,6 +75,7 @@ class MusicGen(nn.Module):
         self.sample_rate = int(self.audio_decoder.sampling_rate)
         self.samples_per_frame = self.audio_decoder.hop_length
         self._compiled_steps: dict[tuple, Callable] = {}
+        self._positions: mx.array | None = None
         self.name: str | None = None  # what from_pretrained was asked for
         self.model_dir: Path | None = None
         self.random_weights = False  # True for oscgen's tiny random model: its output is noise
@@ -134,9 +138,10 @@ class MusicGen(nn.Module):
 
     # ---------------------------------------------------------------- decoding
 
-    def _step(self, window: int, top_k: int, use_top_p: bool, guided: bool) -> Callable:
-        """The compiled decode step for one static configuration (cached)."""
-        signature = (window, top_k, use_top_p, guided)
+    def _step(self, top_k: int, use_top_p: bool, guided: bool) -> Callable:
+        """The compiled decode step for one static configuration (cached; MLX traces it again
+        for each new input shape: one per cache window and text length)."""
+        signature = (top_k, use_top_p, guided)
         if signature in self._compiled_steps:
             return self._compiled_steps[signature]
         codebooks = mx.arange(self.num_codebooks)
@@ -145,7 +150,7 @@ class MusicGen(nn.Module):
         def step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv, cross_mask):
             cfg_scale, temperature, top_p = knobs[0], knobs[1], knobs[2]
             rows = mx.concatenate([tokens, tokens], axis=0) if guided else tokens
-            logits, cache = self.decoder.step(rows, position, positions_table, cache, cross_kv, cross_mask, window)
+            logits, cache = self.decoder.step(rows, position, positions_table, cache, cross_kv, cross_mask)
             logits = logits.astype(mx.float32)  # guidance and sampling in float32 whatever the weights
             if guided:
                 logits = classifier_free_guidance(logits, cfg_scale)
@@ -158,6 +163,30 @@ class MusicGen(nn.Module):
         compiled = mx.compile(step)
         self._compiled_steps[signature] = compiled
         return compiled
+
+    def _positions_table(self, length: int) -> mx.array:
+        """Sinusoidal rows for at least ``length`` positions in the decoder's dtype (cached)."""
+        dtype = self.decoder.dtype
+        table = self._positions
+        if table is None or table.shape[0] < length or table.dtype != dtype:
+            rows = max(POSITIONS, -(-length // CACHE_BLOCK) * CACHE_BLOCK)
+            table = decoder_lib.sinusoidal_positions(rows, self.decoder.config.hidden_size).astype(dtype)
+            self._positions = table
+        return table
+
+    def _cross_attention(self, states: mx.array, mask: mx.array, steps: int):
+        """Per-job cross-attention inputs of the step: text keys/values per layer (folded into
+        the projections when that pays) and the additive text mask, in the decoder's dtype."""
+        dtype = self.decoder.dtype  # float16/bfloat16 decoders (quantize.convert_decoder) run in it
+        cross_kv = self.decoder.cross_kv(states.astype(dtype))
+        # clipped to the dtype's range: float16 would turn float32's most negative into -inf, and
+        # the all-masked unconditional row into NaN
+        cross_mask = mx.maximum(decoder_lib.additive_mask(mask), mx.finfo(dtype).min).astype(dtype)
+        if FOLD_CROSS_ATTENTION and steps >= FOLD_MIN_STEPS and crossfold.worth_folding(self.decoder, states.shape[1]):
+            # row 0 is the prompt; the unconditional row's text states are zeros (see _conditioning)
+            cross_kv = [crossfold.fold(layer.encoder_attn, k, v, cross_mask)
+                        for layer, (k, v) in zip(self.decoder.layers, cross_kv)]
+        return cross_kv, cross_mask
 
     def generate_codes(
         self,
@@ -179,34 +208,22 @@ class MusicGen(nn.Module):
             raise ValueError("generate_codes takes one prompt at a time (input_ids of shape (1, length))")
         guided = cfg_scale > 1.0  # as transformers: guidance (and its second row) only above 1
         states, mask = self._conditioning(input_ids, guided)
-        # a float16/bfloat16 decoder (quantize.convert_decoder) runs its activations in that dtype
-        dtype = self.decoder.dtype
-        cross_kv = self.decoder.cross_kv(states.astype(dtype))
-        # clipped to the dtype's range: float16 would turn float32's most negative into -inf, and
-        # the all-masked unconditional row into NaN
-        cross_mask = mx.maximum(decoder_lib.additive_mask(mask), mx.finfo(dtype).min).astype(dtype)
-        long_enough = frames + self.num_codebooks - 1 >= FOLD_MIN_STEPS
-        if FOLD_CROSS_ATTENTION and long_enough and crossfold.worth_folding(self.decoder, states.shape[1]):
-            # row 0 is the prompt; the unconditional row's text states are zeros (see _conditioning)
-            cross_kv = [crossfold.fold(layer.encoder_attn, k, v, cross_mask)
-                        for layer, (k, v) in zip(self.decoder.layers, cross_kv)]
-
         K = self.num_codebooks
         steps = frames + K - 1
-        capacity = -(-steps // CACHE_BLOCK) * CACHE_BLOCK
-        cache = self.decoder.new_cache(states.shape[0], capacity)
-        positions_table = decoder_lib.sinusoidal_positions(capacity, self.decoder.config.hidden_size).astype(dtype)
+        cross_kv, cross_mask = self._cross_attention(states, mask, steps)
+        cache = self.decoder.new_cache(states.shape[0], CACHE_BLOCK)
+        positions_table = self._positions_table(steps)
         keys = mx.random.split(mx.random.key(seed), steps)
         knobs = mx.array([cfg_scale, temperature, top_p], dtype=mx.float32)
         frames_arr = mx.array(frames, dtype=mx.int32)
-        use_top_p = 0.0 < top_p < 1.0
+        step = self._step(top_k, 0.0 < top_p < 1.0, guided)
         mx.eval(cross_kv, cross_mask, cache, positions_table, keys)
 
         tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
         generated = []
         for t in range(steps):
-            window = min(capacity, (t // CACHE_BLOCK + 1) * CACHE_BLOCK)
-            step = self._step(window, top_k, use_top_p, guided)
+            if t == cache[0][0].shape[2]:  # a block more of cache, once every CACHE_BLOCK steps
+                cache = self.decoder.grow_cache(cache, t + CACHE_BLOCK)
             tokens, cache = step(
                 tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames_arr,
                 positions_table, cache, cross_kv, cross_mask,
@@ -224,6 +241,33 @@ class MusicGen(nn.Module):
         # generated[t] holds position t+1; frame f of codebook k sits at position f+k+1
         sequence = mx.stack(generated, axis=-1)  # (1, K, steps)
         return mx.stack([sequence[:, k, k : k + frames] for k in range(K)], axis=1)
+
+    def warm_up(
+        self, max_frames: int, *, top_k: int = 250, top_p: float = 0.0, cfg_scale: float = 3.0, audio_frames: int = 50
+    ) -> None:
+        """Trace, compile and run once what a job of up to ``max_frames`` frames with these knobs
+        and a prompt of up to TEXT_BLOCK tokens runs: T5, the cross-attention fold, the decode
+        step for every cache window the job can reach, and EnCodec on ``audio_frames`` frames.
+
+        A daemon calls this after loading so that a performer's first take is as fast as the
+        next: a fresh NVIDIA GPU spends ~7 s compiling MLX's kernels on first use (cached on disk
+        afterwards), a CPU ~0.3-1 s tracing the step for each new window."""
+        guided = cfg_scale > 1.0
+        input_ids = mx.zeros((1, TEXT_BLOCK), dtype=mx.int32)  # any one-block prompt: shapes are what count
+        states, mask = self._conditioning(input_ids, guided)
+        K = self.num_codebooks
+        steps = max_frames + K - 1
+        cross_kv, cross_mask = self._cross_attention(states, mask, max(steps, FOLD_MIN_STEPS))
+        step = self._step(top_k, 0.0 < top_p < 1.0, guided)
+        positions_table = self._positions_table(steps)
+        knobs = mx.array([cfg_scale, 1.0, top_p], dtype=mx.float32)
+        tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
+        for window in range(CACHE_BLOCK, steps + CACHE_BLOCK, CACHE_BLOCK):
+            cache = self.decoder.new_cache(states.shape[0], window)
+            out = step(tokens, mx.array(window - 1, dtype=mx.int32), mx.random.key(0), knobs,
+                       mx.array(max_frames, dtype=mx.int32), positions_table, cache, cross_kv, cross_mask)
+            mx.eval(out)
+        mx.eval(self.decode_audio(mx.zeros((1, K, audio_frames), dtype=mx.int32)))
 
     def decode_audio(self, codes: mx.array) -> mx.array:
         """codes (batch, codebooks, frames) → audio (batch, 1, frames * samples_per_frame)."""

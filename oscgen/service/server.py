@@ -381,7 +381,7 @@ class Daemon:
 
     def _start_worker(self) -> None:
         model = self.state.get("model")
-        self._worker = Worker(model, self.config.output, self.tag, self.verbose)
+        self._worker = Worker(model, self._warm_knobs(), self.config.output, self.tag, self.verbose)
         self._worker_state = "starting"
         self._warm_model = None
         log.info("worker pid %d starting, loading %s", self._worker.pid, model)
@@ -389,7 +389,11 @@ class Daemon:
 
     def _load_model(self, model: str) -> None:
         if self._worker is not None and model != self._warm_model:
-            self._worker.send("load", model)
+            self._worker.send("load", model, self._warm_knobs())
+
+    def _warm_knobs(self) -> dict:
+        """The knobs a worker compiles its decode step for after loading (the static ones)."""
+        return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg")}
 
     def _dispatch(self) -> None:
         """Hand the next job to the worker if it is free (it queues one message while loading)."""

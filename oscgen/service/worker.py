@@ -2,7 +2,9 @@
 keeps the model warm and runs one job at a time, so the OSC process never blocks on MLX and a
 crash in generation cannot take the daemon down.
 
-Parent -> worker over a Pipe: ("load", model), ("job", job dict), ("stop",).
+Parent -> worker over a Pipe: ("load", model, warm_knobs), ("job", job dict), ("stop",).
+``warm_knobs`` ({"top_k", "top_p", "cfg_scale"}, the daemon's knobs) are what the worker warms
+the model up for after loading, so the first job after a load is as fast as the next.
 Worker -> parent: ("ready", model, note), ("load_error", model, message, missing), ("started", id),
 ("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message).
 Cancel: the parent writes the job id into a shared int; the engine's progress callback sees it
@@ -31,13 +33,13 @@ class Cancelled(Exception):
 class Worker:
     """The parent's handle on one worker process."""
 
-    def __init__(self, model: str, output: OutputConfig, tag: str, verbose: bool):
+    def __init__(self, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool):
         ctx = multiprocessing.get_context("spawn")
         self.conn, child_conn = ctx.Pipe()
         self.cancel_id = ctx.RawValue("q", -1)  # job id to cancel; one aligned int, no lock needed
         self.process = ctx.Process(
             target=worker_main,
-            args=(child_conn, self.cancel_id, model, output, tag, verbose),
+            args=(child_conn, self.cancel_id, model, warm_knobs, output, tag, verbose),
             name="oscgen-worker",
             daemon=True,
         )
@@ -88,7 +90,7 @@ class Worker:
 # --- in the worker process ---------------------------------------------------------------------
 
 
-def worker_main(conn, cancel_id, model: str, output: OutputConfig, tag: str, verbose: bool) -> None:
+def worker_main(conn, cancel_id, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool) -> None:
     # Ctrl-C in the terminal reaches the whole process group: the parent decides what happens.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(
@@ -103,7 +105,7 @@ def worker_main(conn, cancel_id, model: str, output: OutputConfig, tag: str, ver
         api = None
     warm = {"model": None}  # what the engine holds now (a job for another model swaps it)
     if api is not None:
-        _warm(conn, api, model, warm)
+        _warm(conn, api, model, warm_knobs, warm)
     while True:
         try:
             message = conn.recv()
@@ -116,14 +118,17 @@ def worker_main(conn, cancel_id, model: str, output: OutputConfig, tag: str, ver
             job_id = message[1]["id"] if kind == "job" else -1
             conn.send(("error", job_id, "cannot generate: the engine (oscgen.api) failed to import; see the daemon's log"))
         elif kind == "load":
-            _warm(conn, api, message[1], warm)
+            _warm(conn, api, message[1], message[2], warm)
         elif kind == "job":
+            params = message[1]["params"]
             loaded = _run_job(conn, cancel_id, api, message[1], output, tag)
-            if loaded and message[1]["params"]["model"] != warm["model"]:
-                _warm(conn, api, message[1]["params"]["model"], warm)  # cached already: tells the parent
+            if loaded and params["model"] != warm["model"]:  # loaded and compiled by the job: tells the parent
+                _warm(conn, api, params["model"], None, warm)
 
 
-def _warm(conn, api, model: str, warm: dict) -> None:
+def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
+    """Load ``model``, then warm it up for ``warm_knobs`` (None: nothing to compile), and tell
+    the parent: "ready" only once a job would start at full speed."""
     started = time.monotonic()
     try:
         with warnings.catch_warnings():  # the random-weights warning travels in the ready note
@@ -135,8 +140,14 @@ def _warm(conn, api, model: str, warm: dict) -> None:
         # may fall back to the embedded model for its startup model
         conn.send(("load_error", model, str(exc), isinstance(exc, api.ModelNotFoundError)))
         return
+    loaded = time.monotonic()
+    if warm_knobs is not None:
+        try:
+            api.warm_up(model, **warm_knobs)
+        except Exception:  # a job would compile the same things itself: slower, not broken
+            log.error("warming %s up failed:\n%s", model, traceback.format_exc().rstrip())
     warm["model"] = model
-    log.info("model %s warm in %.1f s", model, time.monotonic() - started)
+    log.info("model %s loaded in %.1f s, warmed up in %.1f s", model, loaded - started, time.monotonic() - loaded)
     conn.send(("ready", model, f"{model}: {api.NOISE_WARNING}" if engine.random_weights else ""))
 
 
