@@ -7,7 +7,10 @@ torch = pytest.importorskip("torch")
 
 import mlx.core as mx  # noqa: E402
 
-from oscgen.musicgen.encodec import EncodecDecoder, pad1d, sanitize  # noqa: E402
+from oscgen.musicgen import encodec  # noqa: E402
+from oscgen.musicgen.encodec import (  # noqa: E402
+    EncodecDecoder, matmul_conv1d, matmul_conv_transpose1d, pad1d, sanitize,
+)
 from tests._io_fixtures import state_dict_numpy, to_hub_weight_norm, torch_encodec  # noqa: E402
 
 
@@ -30,6 +33,14 @@ def _random_codes(batch, codebooks, frames, seed=0):
     return np.random.default_rng(seed).integers(0, 2048, size=(batch, codebooks, frames)).astype(np.int32)
 
 
+@pytest.fixture(params=["matmul", "mlx"])
+def conv_impl(request, monkeypatch):
+    """Runs the test with the decoder's convs forced to the matmul forms, then to MLX's conv ops."""
+    monkeypatch.setattr(encodec, "CONV_IMPL", request.param)
+    return request.param
+
+
+@pytest.mark.usefixtures("conv_impl")
 @pytest.mark.parametrize("hub_layout", [False, True], ids=["parametrizations", "weight_g_v"])
 def test_decode_matches_transformers(hub_layout):
     model = torch_encodec(seed=1)
@@ -50,6 +61,7 @@ def test_decode_matches_transformers(hub_layout):
     ],
     ids=["causal-constant-shortcut", "causal-trim-half", "group-norm"],
 )
+@pytest.mark.usefixtures("conv_impl")
 def test_decode_matches_transformers_other_configs(overrides):
     model = torch_encodec(seed=2, **overrides)
     codes = _random_codes(1, 4, 9, seed=3)
@@ -58,6 +70,7 @@ def test_decode_matches_transformers_other_configs(overrides):
     np.testing.assert_allclose(audio, expected, rtol=1e-4, atol=2e-5 * np.abs(expected).max())
 
 
+@pytest.mark.usefixtures("conv_impl")
 @pytest.mark.parametrize("frames", [1, 2, 3])
 def test_decode_very_short_inputs(frames):
     # reflect padding of inputs shorter than the pad goes through transformers' zero-extension path
@@ -68,6 +81,7 @@ def test_decode_very_short_inputs(frames):
     np.testing.assert_allclose(audio, expected, rtol=1e-4, atol=2e-5 * np.abs(expected).max())
 
 
+@pytest.mark.usefixtures("conv_impl")
 def test_fewer_codebooks_than_quantizers_use_the_first_ones():
     model = torch_encodec(seed=5)
     codes = _random_codes(1, 2, 7)
@@ -122,22 +136,58 @@ def _check_against_torch(ours_fn, torch_fn, x, weight_torch, weight_ours, bias, 
 
 @pytest.mark.parametrize("kernel, stride", [(8, 4), (10, 5), (7, 3), (3, 3), (2, 1)])
 def test_matmul_transposed_conv_matches_torch(kernel, stride):
-    from oscgen.musicgen.encodec import conv_transpose1d
-
     rng = np.random.default_rng(kernel)
     x = rng.standard_normal((2, 11, 6)).astype(np.float32)
     w = rng.standard_normal((6, 5, kernel)).astype(np.float32)  # torch layout (in, out, k)
     b = rng.standard_normal(5).astype(np.float32)
-    _check_against_torch(conv_transpose1d, torch.nn.functional.conv_transpose1d, x, w, w.transpose(1, 2, 0), b,
+    _check_against_torch(matmul_conv_transpose1d, torch.nn.functional.conv_transpose1d, x, w, w.transpose(1, 2, 0), b,
                          stride=stride)
 
 
 @pytest.mark.parametrize("kernel, dilation", [(1, 1), (3, 1), (3, 2), (7, 1), (3, 4)])
 def test_matmul_conv_matches_torch(kernel, dilation):
-    from oscgen.musicgen.encodec import conv1d
-
     rng = np.random.default_rng(kernel * 10 + dilation)
     x = rng.standard_normal((2, 20, 6)).astype(np.float32)
     w = rng.standard_normal((5, 6, kernel)).astype(np.float32)  # torch layout (out, in, k)
     b = rng.standard_normal(5).astype(np.float32)
-    _check_against_torch(conv1d, torch.nn.functional.conv1d, x, w, w.transpose(0, 2, 1), b, dilation=dilation)
+    _check_against_torch(matmul_conv1d, torch.nn.functional.conv1d, x, w, w.transpose(0, 2, 1), b, dilation=dilation)
+
+
+@pytest.mark.parametrize("kernel, dilation", [(3, 2), (3, 4), (7, 3)])
+def test_matmul_conv_matches_mlx_conv(kernel, dilation):
+    rng = np.random.default_rng(kernel * 10 + dilation)
+    x, w, b = (mx.array(rng.standard_normal(shape).astype(np.float32)) for shape in [(2, 30, 6), (5, kernel, 6), (5,)])
+    expected = mx.conv1d(x, w, dilation=dilation) + b
+    np.testing.assert_allclose(np.array(matmul_conv1d(x, w, b, dilation)), np.array(expected), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kernel, stride", [(8, 4), (10, 5), (7, 3), (5, 2)])
+def test_matmul_transposed_conv_matches_mlx_conv(kernel, stride):
+    rng = np.random.default_rng(kernel * 10 + stride)
+    x, w, b = (mx.array(rng.standard_normal(shape).astype(np.float32)) for shape in [(2, 11, 6), (5, kernel, 6), (5,)])
+    expected = mx.conv_transpose1d(x, w, stride=stride) + b
+    np.testing.assert_allclose(np.array(matmul_conv_transpose1d(x, w, b, stride)), np.array(expected),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_mlx_convs_and_matmul_convs_decode_the_same_audio(monkeypatch):
+    # two residual layers, so dilated (dilation 2) convs are compared too
+    decoder = _mlx_decoder(torch_encodec(seed=6, num_residual_layers=2), hub_layout=True)
+    codes = mx.array(_random_codes(2, 4, 17, seed=6))
+    audio = {}
+    for impl in ("matmul", "mlx"):
+        monkeypatch.setattr(encodec, "CONV_IMPL", impl)
+        audio[impl] = np.array(decoder.decode(codes))
+    scale = np.abs(audio["matmul"]).max()
+    assert scale > 1e-2  # a real signal, not a trivially matching zero
+    np.testing.assert_allclose(audio["mlx"], audio["matmul"], rtol=0, atol=1e-4 * scale)
+
+
+def test_auto_uses_mlx_convs_only_when_the_default_device_is_a_gpu(monkeypatch):
+    monkeypatch.setattr(encodec, "CONV_IMPL", "auto")
+    for device, expected in [(mx.Device(mx.cpu), False), (mx.Device(mx.gpu), True)]:
+        monkeypatch.setattr(mx, "default_device", lambda device=device: device)
+        assert encodec.use_mlx_convs() is expected
+    monkeypatch.setattr(encodec, "CONV_IMPL", "cudnn")
+    with pytest.raises(ValueError, match="CONV_IMPL"):
+        encodec.use_mlx_convs()

@@ -3,7 +3,9 @@ semantics: residual-VQ lookup, then the SEANet decoder (conv, LSTM with skip, EL
 conv upsampling with residual blocks, ELU, conv), padding and trimming as the config says.
 
 Arrays run channels-last (batch, time, channels), MLX's conv layout; conv weights are stored as
-(out, kernel, in).  Only the decoder side of the checkpoint is kept (see ``sanitize``).
+(out, kernel, in), the layout of MLX's conv ops and of ``nn.Conv1d``/``nn.ConvTranspose1d``.  The
+convs run as matmuls on the CPU and as MLX's conv ops on a GPU (see ``use_mlx_convs``).  Only the
+decoder side of the checkpoint is kept (see ``sanitize``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,22 @@ import mlx.core as mx
 import mlx.nn as nn
 
 
-# MLX's CPU conv kernels are 5-30x slower than BLAS here (a 10 s decode of the 32 kHz EnCodec took
-# ~50 s, torch ~3 s), so the decoder's convs are written as matmuls, which MKL runs fast.
+# Two forms because MLX's CPU conv kernels are 5-30x slower than MKL matmuls (a 10 s decode took ~50 s,
+# torch ~3 s), while on a GPU (cuDNN) the matmul forms made EnCodec 2-5x torch (120-275 ms).  "auto"
+# decides by the default device at each call; tests force "matmul" or "mlx".
+CONV_IMPL = "auto"
 
 
-def conv1d(x, weight, bias, dilation: int = 1):
+def use_mlx_convs() -> bool:
+    """Whether the decoder's convs run as MLX's conv ops (True) or as the matmul forms (False)."""
+    if CONV_IMPL == "auto":
+        return mx.default_device().type == mx.gpu
+    if CONV_IMPL not in ("matmul", "mlx"):
+        raise ValueError(f"encodec.CONV_IMPL must be 'auto', 'matmul' or 'mlx', not {CONV_IMPL!r}")
+    return CONV_IMPL == "mlx"
+
+
+def matmul_conv1d(x, weight, bias, dilation: int = 1):
     """Stride-1 conv of (B, L, in) with weight (out, k, in): a sum of k shifted matmuls."""
     kernel = weight.shape[1]
     length = x.shape[1] - (kernel - 1) * dilation
@@ -29,7 +42,7 @@ def conv1d(x, weight, bias, dilation: int = 1):
     return y + bias
 
 
-def conv_transpose1d(x, weight, bias, stride: int):
+def matmul_conv_transpose1d(x, weight, bias, stride: int):
     """Transposed conv of (B, T, in) with weight (out, k, in), output length (T - 1) * stride + k.
 
     One matmul gives every input frame's k output taps; taps of frame n land on samples
@@ -87,9 +100,9 @@ class Conv1d(nn.Module):
             right = self.padding_total // 2
             left, right = self.padding_total - right, right + extra
         x = pad1d(x, left, right, self.pad_mode)
-        if self.stride == 1:
-            x = conv1d(x, self.conv.weight, self.conv.bias, self.dilation)
-        else:  # only EnCodec's encoder downsamples; the decoder never gets here
+        if self.stride == 1 and not use_mlx_convs():
+            x = matmul_conv1d(x, self.conv.weight, self.conv.bias, self.dilation)
+        else:  # mx.conv1d with this stride and dilation (stride > 1: only EnCodec's encoder downsamples)
             x = self.conv(x)
         if "norm" in self:
             x = self.norm(x)
@@ -138,7 +151,10 @@ class ConvTranspose1d(nn.Module):
         self.trim_left = padding_total - self.trim_right
 
     def __call__(self, x):
-        x = conv_transpose1d(x, self.conv.weight, self.conv.bias, self.stride)
+        if use_mlx_convs():
+            x = self.conv(x)  # mx.conv_transpose1d with this stride
+        else:
+            x = matmul_conv_transpose1d(x, self.conv.weight, self.conv.bias, self.stride)
         if "norm" in self:
             x = self.norm(x)
         return x[:, self.trim_left : x.shape[1] - self.trim_right]
