@@ -39,8 +39,12 @@ stage2)
   cat /root/stash/part.aa .gpu2/part.ab > /root/stash/$name || exit 1
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /root/stash/$name .gpu2/*.whl || exit 1
   python3 -c "import mlx.core as mx; a = mx.random.normal((1024, 1024)); print('mlx', mx.__version__, mx.default_device(), float((a @ a).sum()))" || exit 1
-  bench --model small --dtype float16 --reference-dtype float32 --reference-dtype float16 --json $OUT/gpu-small-f16.json 2>&1 | tee $OUT/gpu-small-f16.log
-  bench --model medium --steps 503 --dtype float16 --reference-dtype float32 --reference-dtype float16 --json $OUT/gpu-medium-f16.json 2>&1 | tee $OUT/gpu-medium-f16.log
+  small=$OSCGEN_CACHE/bench/musicgen-small-random
+  # where the step's time goes (host vs device), fold on/off, EnCodec kernels; then one MLX knob
+  python3 benchmarks/step_profile.py $small --json $OUT/profile-small-f16.json 2>&1 | tail -45
+  MLX_MAX_OPS_PER_BUFFER=400 python3 benchmarks/step_profile.py $small --json $OUT/profile-small-f16-ops400.json 2>&1 | grep -E "wall_ms|host_" | head -4
+  bench --model small --dtype float16 --reference-dtype float32 --json $OUT/gpu-small-f16.json 2>&1 | tee $OUT/gpu-small-f16.log | tail -30
+  bench --model medium --steps 503 --dtype float16 --reference-dtype float32 --json $OUT/gpu-medium-f16.json 2>&1 | tee $OUT/gpu-medium-f16.log | tail -30
   ;;
 stage3)
   for v in "--dtype float32" "--dtype bfloat16" "--quantize 8" "--quantize 4"; do

@@ -87,7 +87,8 @@ class SelfAttention(nn.Module):
         self.qkv_proj = nn.Linear(dims, 3 * dims, bias=False)
         self.out_proj = nn.Linear(dims, dims, bias=False)
 
-    def __call__(self, x: mx.array, mask, cache: "LayerCache | None" = None) -> mx.array:
+    def context(self, x: mx.array, mask, cache: "LayerCache | None" = None) -> mx.array:
+        """The attention-weighted values (batch, length, dims), before ``out_proj``."""
         B, L, _ = x.shape
         # (B, L, 3·d) → 3 × (B, heads, L, head_dim)
         qkv = self.qkv_proj(x).reshape(B, L, 3, self.num_heads, -1).transpose(2, 0, 3, 1, 4)
@@ -95,7 +96,7 @@ class SelfAttention(nn.Module):
         if cache is not None:
             k, v = cache.update(k, v)
         out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.scale, mask=mask)
-        return self.out_proj(out.transpose(0, 2, 1, 3).reshape(B, L, -1))
+        return out.transpose(0, 2, 1, 3).reshape(B, L, -1)
 
 
 class CrossAttention(nn.Module):
@@ -119,10 +120,20 @@ class CrossAttention(nn.Module):
         """(batch, length, dims) → keys, values as (batch, heads, length, head_dim)."""
         return self._heads(self.k_proj(x)), self._heads(self.v_proj(x))
 
-    def attend(self, x: mx.array, keys: mx.array, values: mx.array, mask) -> mx.array:
+    def context(self, x: mx.array, keys: mx.array, values: mx.array, mask) -> mx.array:
+        """The attention-weighted values (batch, length, dims), before ``out_proj``."""
         B, L, _ = x.shape
         out = mx.fast.scaled_dot_product_attention(self._heads(self.q_proj(x)), keys, values, scale=self.scale, mask=mask)
-        return self.out_proj(out.transpose(0, 2, 1, 3).reshape(B, L, -1))
+        return out.transpose(0, 2, 1, 3).reshape(B, L, -1)
+
+
+def add_linear(x: mx.array, linear: nn.Module, h: mx.array) -> mx.array:
+    """x + linear(h).  For a plain bias-free Linear that is one GEMM accumulating into x
+    (``addmm``): a GPU decode step is bound by kernel launches, and this saves the separate add
+    three times a layer.  Quantized layers add afterwards."""
+    if type(linear) is nn.Linear and "bias" not in linear:
+        return mx.addmm(x, h, linear.weight.T)
+    return x + linear(h)
 
 
 class DecoderLayer(nn.Module):
@@ -139,13 +150,13 @@ class DecoderLayer(nn.Module):
         self.act = activation(config.activation_function)
 
     def __call__(self, x, self_mask, cross_kv, cross_mask, cache: "LayerCache | None" = None) -> mx.array:
-        x = x + self.self_attn(self.self_attn_layer_norm(x), self_mask, cache)
+        x = add_linear(x, self.self_attn.out_proj, self.self_attn.context(self.self_attn_layer_norm(x), self_mask, cache))
         h = self.encoder_attn_layer_norm(x)
         if isinstance(cross_kv, dict):  # projections folded into the text keys/values (crossfold.py)
             x = x + crossfold.attend(h, cross_kv)
         else:
-            x = x + self.encoder_attn.attend(h, *cross_kv, cross_mask)
-        return x + self.fc2(self.act(self.fc1(self.final_layer_norm(x))))
+            x = add_linear(x, self.encoder_attn.out_proj, self.encoder_attn.context(h, *cross_kv, cross_mask))
+        return add_linear(x, self.fc2, self.act(self.fc1(self.final_layer_norm(x))))
 
 
 class LayerCache:

@@ -1,0 +1,120 @@
+"""Where a decode step's time goes, on the device MLX runs on (run it on the GPU machine).
+
+For one loaded engine it measures, in one process so the variants are comparable:
+- the warm-up a daemon runs after loading (first call: tracing + any kernel compilation; second
+  call: what is left once everything is compiled);
+- decode steps the way the pipeline runs them (``async_eval``, one step in flight), split into
+  host time building the step's graph (the compiled function's call), host time encoding it for
+  the device (``async_eval``) and wall time per step: if the host times add up to the wall
+  time, the step is bound by the host's per-kernel work, not by the device;
+- the same with and without the folded cross-attention (crossfold.py);
+- EnCodec on 500 frames with MLX's conv kernels and with the matmul forms.
+
+    python benchmarks/step_profile.py CHECKPOINT_DIR [--dtype float16] [--steps 200] [--json out.json]
+
+Knobs of MLX's CUDA backend (e.g. MLX_MAX_OPS_PER_BUFFER) are read once per process: compare
+them by running this script once per setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import mlx.core as mx  # noqa: E402
+
+from oscgen.musicgen import encodec, pipeline, quantize  # noqa: E402
+from oscgen.musicgen.pipeline import MusicGen  # noqa: E402
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def decode_steps(engine: MusicGen, steps: int, fold: bool) -> dict:
+    """``steps`` guided top-k 250 steps from position 0, timed per part (ms, medians)."""
+    pipeline.FOLD_CROSS_ATTENTION = fold
+    engine._compiled_steps.clear()
+    ids = mx.arange(1, pipeline.TEXT_BLOCK + 1, dtype=mx.int32)[None]  # one text block
+    states, mask = engine._conditioning(ids, guided=True)
+    cross_kv, cross_mask = engine._cross_attention(states, mask, steps)
+    cache = engine.decoder.new_cache(2, -(-steps // pipeline.CACHE_BLOCK) * pipeline.CACHE_BLOCK)
+    table = engine._positions_table(steps)
+    keys = mx.random.split(mx.random.key(0), steps)
+    knobs = mx.array([3.0, 1.0, 0.0], dtype=mx.float32)
+    frames = mx.array(steps, dtype=mx.int32)
+    step = engine._step(250, False, True)
+    mx.eval(cross_kv, cross_mask, cache, table, keys)
+    tokens = mx.full((1, engine.num_codebooks), engine.start_token_id, dtype=mx.int32)
+    build, encode, wall = [], [], []
+    previous = None
+    last = time.perf_counter()
+    for t in range(steps):
+        t0 = time.perf_counter()
+        tokens, cache = step(tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames, table, cache, cross_kv, cross_mask)
+        t1 = time.perf_counter()
+        mx.async_eval(tokens, cache)
+        t2 = time.perf_counter()
+        if previous is not None:
+            mx.eval(previous)
+        now = time.perf_counter()
+        build.append(t1 - t0)
+        encode.append(t2 - t1)
+        wall.append(now - last)
+        last = now
+        previous = tokens
+    mx.eval(tokens)
+    skip = min(10, steps // 4)  # the first steps trace and compile
+    ms = lambda xs: round(1e3 * statistics.median(xs[skip:]), 3)
+    return {"fold": fold, "steps": steps, "wall_ms": ms(wall), "host_build_ms": ms(build), "host_encode_ms": ms(encode),
+            "first_step_ms": round(1e3 * wall[0], 1)}
+
+
+def encodec_ms(engine: MusicGen, impl: str, frames: int = 500, repeats: int = 3) -> float:
+    encodec.CONV_IMPL = impl
+    codes = mx.random.randint(0, engine.vocab_size, (1, engine.num_codebooks, frames)).astype(mx.int32)
+    mx.eval(engine.decode_audio(codes))  # compile / plan once
+    best = min(_timed(lambda: mx.eval(engine.decode_audio(codes))) for _ in range(repeats))
+    encodec.CONV_IMPL = "auto"
+    return round(1e3 * best, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint")
+    parser.add_argument("--dtype", default="float16", choices=quantize.DTYPES)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+
+    report = {"device": str(mx.default_device()), "mlx": mx.__version__, "dtype": args.dtype,
+              "env": {k: v for k, v in os.environ.items() if k.startswith("MLX_")}}
+    start = time.perf_counter()
+    engine = MusicGen.from_pretrained(args.checkpoint)
+    quantize.convert_decoder(engine, dtype=args.dtype)
+    report["load_s"] = round(time.perf_counter() - start, 2)
+    frames_30s = 1500
+    report["warm_up_first_s"] = round(_timed(lambda: engine.warm_up(frames_30s)), 2)
+    report["warm_up_again_s"] = round(_timed(lambda: engine.warm_up(frames_30s)), 2)
+    runs = [decode_steps(engine, args.steps, fold) for fold in (True, False, True, False)]
+    report["decode"] = runs
+    report["encodec_ms"] = {impl: encodec_ms(engine, impl) for impl in ("mlx", "matmul")}
+    if hasattr(mx, "get_peak_memory"):
+        report["peak_mlx_mb"] = round(mx.get_peak_memory() / 1e6)
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
