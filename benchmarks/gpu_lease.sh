@@ -3,11 +3,13 @@
 # MLX's CUDA wheel (~90 MB) is over one call's 64 MiB, so it travels in two parts
 # (../shared/gpu/prepare-mlx-cuda.sh puts them in .gpu1/ and .gpu2/):
 #
-#   call 1 (carry .gpu1):  bash benchmarks/gpu_lease.sh stage1
-#       stashes part 1, reports the machine, writes the random small/medium checkpoints
+#   call 1 (carry .gpu1):  bash benchmarks/gpu_lease.sh stage1 [small|medium ...]
+#       stashes part 1, reports the machine, writes the random checkpoints (default: both)
 #   call 2 (carry .gpu2, right after call 1, while the machine is warm):
-#                          bash benchmarks/gpu_lease.sh stage2
-#       installs MLX-CUDA (+ soundfile, not in the image) and runs the benchmarks
+#                          bash benchmarks/gpu_lease.sh stage2 [bench|profile]
+#       installs MLX-CUDA (+ soundfile, not in the image), then runs the benchmarks against
+#       transformers (bench, the default) or profiles the decode step (profile: kernel census
+#       from MLX's CUDA graph dumps, MLX_MAX_OPS_PER_BUFFER sweep, then the small bench)
 #   call 3 (optional, carry nothing, still warm): bash benchmarks/gpu_lease.sh stage3
 #       the oscgen-only variants and the quality measurement
 #
@@ -28,10 +30,12 @@ stage1)
   ls; git log -1 --oneline 2>/dev/null || true
   mkdir -p $OSCGEN_CACHE/bench
   # numpy writer, one process per size, in parallel (16 cores here)
-  python3 -m oscgen.bench build small $OSCGEN_CACHE/bench/musicgen-small-random > $OUT/build-small.log 2>&1 &
-  python3 -m oscgen.bench build medium $OSCGEN_CACHE/bench/musicgen-medium-random > $OUT/build-medium.log 2>&1 &
+  shift
+  for size in ${@:-small medium}; do
+    python3 -m oscgen.bench build $size $OSCGEN_CACHE/bench/musicgen-$size-random > $OUT/build-$size.log 2>&1 &
+  done
   wait
-  tail -3 $OUT/build-*.log
+  tail -n 3 $OUT/build-*.log
   du -sh $OSCGEN_CACHE/bench/*
   ;;
 stage2)
@@ -40,11 +44,21 @@ stage2)
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /root/stash/$name .gpu2/*.whl || exit 1
   python3 -c "import mlx.core as mx; a = mx.random.normal((1024, 1024)); print('mlx', mx.__version__, mx.default_device(), float((a @ a).sum()))" || exit 1
   small=$OSCGEN_CACHE/bench/musicgen-small-random
-  # where the step's time goes (host vs device), fold on/off, EnCodec kernels; then one MLX knob
-  python3 benchmarks/step_profile.py $small --json $OUT/profile-small-f16.json 2>&1 | tail -45
-  MLX_MAX_OPS_PER_BUFFER=400 python3 benchmarks/step_profile.py $small --json $OUT/profile-small-f16-ops400.json 2>&1 | grep -E "wall_ms|host_" | head -4
-  bench --model small --dtype float16 --reference-dtype float32 --json $OUT/gpu-small-f16.json 2>&1 | tee $OUT/gpu-small-f16.log | tail -30
-  bench --model medium --steps 503 --dtype float16 --reference-dtype float32 --json $OUT/gpu-medium-f16.json 2>&1 | tee $OUT/gpu-medium-f16.log | tail -30
+  if [ "${2:-bench}" = profile ]; then
+    # one step's kernels, from the CUDA graphs MLX dumps (one graph per step: no op limit); this
+    # first process also pays MLX's kernel compilation on a fresh machine (warm_up_first_s)
+    mkdir -p /tmp/dot
+    MLX_SAVE_CUDA_GRAPHS_DOT_FILE=/tmp/dot/g MLX_MAX_OPS_PER_BUFFER=100000 \
+      python3 benchmarks/step_profile.py $small --no-variants --steps 100 --json $OUT/census.json | head -c 6000
+    for ops in 100 300 1000; do  # ops per CUDA graph MLX submits (its H100/H200 default: 100)
+      MLX_MAX_OPS_PER_BUFFER=$ops python3 benchmarks/step_profile.py $small --json $OUT/ops$ops.json | grep -E '"(wall|host)|mlx"|matmul"'
+    done
+    bench --model small --dtype float16 --reference-dtype float32 --json $OUT/gpu-small-f16.json 2>&1 | tee $OUT/gpu-small-f16.log | tail -n 25
+  else
+    bench --model small --dtype float16 --reference-dtype float32 --json $OUT/gpu-small-f16.json 2>&1 | tee $OUT/gpu-small-f16.log | tail -n 25
+    bench --model medium --steps 503 --dtype float16 --reference-dtype float32 --json $OUT/gpu-medium-f16.json 2>&1 | tee $OUT/gpu-medium-f16.log | tail -n 25
+    python3 benchmarks/step_profile.py $small --json $OUT/profile-small-f16.json | head -c 3000
+  fi
   ;;
 stage3)
   for v in "--dtype float32" "--dtype bfloat16" "--quantize 8" "--quantize 4"; do

@@ -12,6 +12,9 @@ For one loaded engine it measures, in one process so the variants are comparable
 
     python benchmarks/step_profile.py CHECKPOINT_DIR [--dtype float16] [--steps 200] [--json out.json]
 
+With MLX_SAVE_CUDA_GRAPHS_DOT_FILE=/some/folder/g set (CUDA only), it also counts the kernels
+of a decode step from the graphs MLX dumps, and writes them next to the JSON (.dot).
+
 Knobs of MLX's CUDA backend (e.g. MLX_MAX_OPS_PER_BUFFER) are read once per process: compare
 them by running this script once per setting.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -40,8 +44,9 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def decode_steps(engine: MusicGen, steps: int, fold: bool) -> dict:
-    """``steps`` guided top-k 250 steps from position 0, timed per part (ms, medians)."""
+def decode_steps(engine: MusicGen, steps: int, fold: bool, on_loop_start=None) -> dict:
+    """``steps`` guided top-k 250 steps from position 0, timed per part (ms, medians).
+    ``on_loop_start()`` runs once the job's inputs are on the device, before the first step."""
     pipeline.FOLD_CROSS_ATTENTION = fold
     engine._compiled_steps.clear()
     ids = mx.arange(1, pipeline.TEXT_BLOCK + 1, dtype=mx.int32)[None]  # one text block
@@ -53,8 +58,11 @@ def decode_steps(engine: MusicGen, steps: int, fold: bool) -> dict:
     knobs = mx.array([3.0, 1.0, 0.0], dtype=mx.float32)
     frames = mx.array(steps, dtype=mx.int32)
     step = engine._step(250, False, True)
-    mx.eval(cross_kv, cross_mask, cache, table, keys)
     tokens = mx.full((1, engine.num_codebooks), engine.start_token_id, dtype=mx.int32)
+    mx.eval(cross_kv, cross_mask, cache, table, keys, tokens)
+    mx.synchronize()
+    if on_loop_start is not None:
+        on_loop_start()
     build, encode, wall = [], [], []
     previous = None
     last = time.perf_counter()
@@ -72,11 +80,39 @@ def decode_steps(engine: MusicGen, steps: int, fold: bool) -> dict:
         wall.append(now - last)
         last = now
         previous = tokens
-    mx.eval(tokens)
+    mx.eval(tokens, cache)
+    mx.synchronize()
     skip = min(10, steps // 4)  # the first steps trace and compile
     ms = lambda xs: round(1e3 * statistics.median(xs[skip:]), 3)
     return {"fold": fold, "steps": steps, "wall_ms": ms(wall), "host_build_ms": ms(build), "host_encode_ms": ms(encode),
             "first_step_ms": round(1e3 * wall[0], 1)}
+
+
+def kernel_census(engine: MusicGen, dot_prefix: str, raw_out: str | None, steps: int = 4) -> dict:
+    """Kernels per decode step, from the CUDA graphs MLX writes when MLX_SAVE_CUDA_GRAPHS_DOT_FILE
+    is set (one .dot file per submitted graph): node types and kernel names, per step."""
+    folder = Path(dot_prefix).parent
+    before = set()
+
+    def mark():
+        before.update(folder.glob("*.dot"))
+
+    decode_steps(engine, steps, True, on_loop_start=mark)
+    files = sorted(set(folder.glob("*.dot")) - before, key=lambda p: int(p.stem.rsplit("_", 1)[-1]))
+    text = "\n".join(p.read_text(errors="replace") for p in files)
+    if raw_out:
+        Path(raw_out).write_text(text)
+    labels = re.findall(r'label="([^"]*)"', text)
+    kinds: dict[str, int] = {}
+    names: dict[str, int] = {}
+    for label in labels:
+        kind = label.split("\\n")[0].split("\n")[0][:40]
+        kinds[kind] = kinds.get(kind, 0) + 1
+        for name in re.findall(r"(_Z\w+|[A-Za-z_][\w:]*kernel\w*)", label)[:1]:
+            names[name] = names.get(name, 0) + 1
+    per_step = lambda d: {k: round(v / steps, 2) for k, v in sorted(d.items(), key=lambda kv: -kv[1])}
+    return {"graphs_per_step": round(len(files) / steps, 2), "labels_per_step": round(len(labels) / steps, 1),
+            "label_kinds": per_step(kinds), "kernel_names": per_step(names)}
 
 
 def encodec_ms(engine: MusicGen, impl: str, frames: int = 500, repeats: int = 3) -> float:
@@ -94,6 +130,8 @@ def main() -> None:
     parser.add_argument("--dtype", default="float16", choices=quantize.DTYPES)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--json")
+    parser.add_argument("--variants", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time the step without the folded cross-attention, alternating")
     args = parser.parse_args()
 
     report = {"device": str(mx.default_device()), "mlx": mx.__version__, "dtype": args.dtype,
@@ -103,17 +141,21 @@ def main() -> None:
     quantize.convert_decoder(engine, dtype=args.dtype)
     report["load_s"] = round(time.perf_counter() - start, 2)
     frames_30s = 1500
-    report["warm_up_first_s"] = round(_timed(lambda: engine.warm_up(frames_30s)), 2)
-    report["warm_up_again_s"] = round(_timed(lambda: engine.warm_up(frames_30s)), 2)
-    runs = [decode_steps(engine, args.steps, fold) for fold in (True, False, True, False)]
+    report["warm_up_first_s"] = {k: round(v, 2) for k, v in engine.warm_up(frames_30s).items()}
+    report["warm_up_again_s"] = {k: round(v, 2) for k, v in engine.warm_up(frames_30s).items()}
+    runs = [decode_steps(engine, args.steps, fold) for fold in (True, False, True, False)[: 4 if args.variants else 1]]
     report["decode"] = runs
     report["encodec_ms"] = {impl: encodec_ms(engine, impl) for impl in ("mlx", "matmul")}
+    dot_prefix = os.environ.get("MLX_SAVE_CUDA_GRAPHS_DOT_FILE")
+    if dot_prefix:
+        raw = str(Path(args.json).with_suffix(".dot")) if args.json else None
+        report["census"] = kernel_census(engine, dot_prefix, raw)
     if hasattr(mx, "get_peak_memory"):
         report["peak_mlx_mb"] = round(mx.get_peak_memory() / 1e6)
     text = json.dumps(report, indent=1)
-    print(text)
-    if args.json:
+    if args.json:  # before printing: a reader that stops early (| head) must not lose the file
         Path(args.json).write_text(text + "\n")
+    print(text)
 
 
 if __name__ == "__main__":

@@ -269,16 +269,15 @@ def warm_up(
     top_p: float = 0.0,
     cfg_scale: float = 3.0,
     max_duration: float = MAX_DURATION,
-) -> float:
+) -> dict[str, float]:
     """Load ``model`` and compile everything a job with these knobs and a short prompt runs, for
-    any duration up to ``max_duration`` (see MusicGen.warm_up); returns the seconds the warm-up
+    any duration up to ``max_duration`` (see MusicGen.warm_up); returns the seconds each part
     took.  Later ``generate`` calls with the same top_k / top_p on / guidance on then start at
     full speed instead of paying for tracing (a CPU) or kernel compilation (a fresh GPU)."""
     knobs = check_arguments("warm-up", max_duration, 1.0, top_k, top_p, cfg_scale, None, None)
     engine = load_model(model)
-    started = time.perf_counter()
-    engine.warm_up(frames_for(knobs["duration"]), top_k=knobs["top_k"], top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"])
-    return time.perf_counter() - started
+    return engine.warm_up(frames_for(knobs["duration"]), top_k=knobs["top_k"], top_p=knobs["top_p"],
+                          cfg_scale=knobs["cfg_scale"])
 
 
 def __getattr__(name):

@@ -18,6 +18,7 @@ keys/values are computed once, and the position, PRNG key and the knobs are arra
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -244,20 +245,32 @@ class MusicGen(nn.Module):
 
     def warm_up(
         self, max_frames: int, *, top_k: int = 250, top_p: float = 0.0, cfg_scale: float = 3.0, audio_frames: int = 50
-    ) -> None:
+    ) -> dict[str, float]:
         """Trace, compile and run once what a job of up to ``max_frames`` frames with these knobs
         and a prompt of up to TEXT_BLOCK tokens runs: T5, the cross-attention fold, the decode
         step for every cache window the job can reach, and EnCodec on ``audio_frames`` frames.
+        Returns the seconds each part took ("text", "step <window>", "audio").
 
         A daemon calls this after loading so that a performer's first take is as fast as the
-        next: a fresh NVIDIA GPU spends ~7 s compiling MLX's kernels on first use (cached on disk
-        afterwards), a CPU ~0.3-1 s tracing the step for each new window."""
+        next: a fresh NVIDIA GPU spends seconds compiling MLX's kernels on first use (cached on
+        disk afterwards), a CPU ~0.3-1 s tracing the step for each new window."""
+        seconds = {}
+        clock = time.perf_counter()
+
+        def lap(part: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            seconds[part] = now - clock
+            clock = now
+
         guided = cfg_scale > 1.0
         input_ids = mx.zeros((1, TEXT_BLOCK), dtype=mx.int32)  # any one-block prompt: shapes are what count
         states, mask = self._conditioning(input_ids, guided)
         K = self.num_codebooks
         steps = max_frames + K - 1
         cross_kv, cross_mask = self._cross_attention(states, mask, max(steps, FOLD_MIN_STEPS))
+        mx.eval(cross_kv, cross_mask)
+        lap("text")
         step = self._step(top_k, 0.0 < top_p < 1.0, guided)
         positions_table = self._positions_table(steps)
         knobs = mx.array([cfg_scale, 1.0, top_p], dtype=mx.float32)
@@ -267,7 +280,10 @@ class MusicGen(nn.Module):
             out = step(tokens, mx.array(window - 1, dtype=mx.int32), mx.random.key(0), knobs,
                        mx.array(max_frames, dtype=mx.int32), positions_table, cache, cross_kv, cross_mask)
             mx.eval(out)
+            lap(f"step {window}")
         mx.eval(self.decode_audio(mx.zeros((1, K, audio_frames), dtype=mx.int32)))
+        lap("audio")
+        return seconds
 
     def decode_audio(self, codes: mx.array) -> mx.array:
         """codes (batch, codebooks, frames) → audio (batch, 1, frames * samples_per_frame)."""

@@ -141,13 +141,14 @@ def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
         conn.send(("load_error", model, str(exc), isinstance(exc, api.ModelNotFoundError)))
         return
     loaded = time.monotonic()
+    log.info("model %s loaded in %.1f s", model, loaded - started)
     if warm_knobs is not None:
         try:
-            api.warm_up(model, **warm_knobs)
+            parts = api.warm_up(model, **warm_knobs)
+            log.info("warmed up in %.1f s (%s)", time.monotonic() - loaded, ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()))
         except Exception:  # a job would compile the same things itself: slower, not broken
             log.error("warming %s up failed:\n%s", model, traceback.format_exc().rstrip())
     warm["model"] = model
-    log.info("model %s loaded in %.1f s, warmed up in %.1f s", model, loaded - started, time.monotonic() - loaded)
     conn.send(("ready", model, f"{model}: {api.NOISE_WARNING}" if engine.random_weights else ""))
 
 
