@@ -48,10 +48,11 @@ def decode_steps(engine: MusicGen, steps: int, fold: bool, on_loop_start=None) -
     """``steps`` guided top-k 250 steps from position 0, timed per part (ms, medians).
     ``on_loop_start()`` runs once the job's inputs are on the device, before the first step."""
     pipeline.FOLD_CROSS_ATTENTION = fold
+    engine._fit_to_device()
     engine._compiled_steps.clear()
     ids = mx.arange(1, pipeline.TEXT_BLOCK + 1, dtype=mx.int32)[None]  # one text block
     states, mask = engine._conditioning(ids, guided=True)
-    cross_kv, cross_mask = engine._cross_attention(states, mask, steps)
+    cross_kv, cross_mask = engine._cross_attention(states, mask, max(steps, pipeline.FOLD_MIN_STEPS))
     cache = engine.decoder.new_cache(2, -(-steps // pipeline.CACHE_BLOCK) * pipeline.CACHE_BLOCK)
     table = engine._positions_table(steps)
     keys = mx.random.split(mx.random.key(0), steps)
@@ -115,6 +116,21 @@ def kernel_census(engine: MusicGen, dot_prefix: str, raw_out: str | None, steps:
             "label_kinds": per_step(kinds), "kernel_names": per_step(names)}
 
 
+def fused_attention(engine: MusicGen) -> bool | str:
+    """Whether MLX runs the step's self-attention as one fused kernel here (else why not)."""
+    decoder = engine.decoder
+    heads = decoder.config.num_attention_heads
+    head_dim = decoder.padded_head_dim or decoder.config.head_dim
+    q = mx.zeros((2, heads, 1, head_dim), dtype=decoder.dtype)
+    k = mx.zeros((2, heads, pipeline.CACHE_BLOCK, head_dim), dtype=decoder.dtype)
+    mask = None if decoder.padded_head_dim else mx.ones((1, 1, 1, pipeline.CACHE_BLOCK), dtype=mx.bool_)
+    try:
+        mx.eval(mx.fast.scaled_dot_product_attention(q, k, k, scale=1.0, mask=mask, force_fused=True))
+        return True
+    except ValueError as exc:
+        return str(exc)
+
+
 def encodec_ms(engine: MusicGen, impl: str, frames: int = 500, repeats: int = 3) -> float:
     encodec.CONV_IMPL = impl
     codes = mx.random.randint(0, engine.vocab_size, (1, engine.num_codebooks, frames)).astype(mx.int32)
@@ -145,6 +161,8 @@ def main() -> None:
     report["warm_up_again_s"] = {k: round(v, 2) for k, v in engine.warm_up(frames_30s).items()}
     runs = [decode_steps(engine, args.steps, fold) for fold in (True, False, True, False)[: 4 if args.variants else 1]]
     report["decode"] = runs
+    report["fused_attention"] = fused_attention(engine)
+    report["padded_head_dim"] = engine.decoder.padded_head_dim
     report["encodec_ms"] = {impl: encodec_ms(engine, impl) for impl in ("mlx", "matmul")}
     dot_prefix = os.environ.get("MLX_SAVE_CUDA_GRAPHS_DOT_FILE")
     if dot_prefix:

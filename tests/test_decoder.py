@@ -70,6 +70,48 @@ def test_cached_steps_equal_full_forward():
         np.testing.assert_allclose(np.array(logits), full[:, :, t], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("overrides,dtype", [({}, "float32"), ({}, "float16"),
+                                            ({"num_attention_heads": 2, "hidden_size": 192, "ffn_dim": 40}, "float32")],
+                         ids=["tiny-heads", "tiny-heads-float16", "heads-of-96"])
+def test_heads_padded_for_the_fused_gpu_attention_compute_the_same(overrides, dtype):
+    """pad_heads_for_fused_attention: wider heads, no mask, unwritten keys marked in the cache;
+    the full pass and the cached steps (across a grown window) give the same logits."""
+    reference, decoder = _decoder_pair(**overrides)
+    _, padded = _decoder_pair(**overrides)
+    tol = 1e-4 if dtype == "float32" else 2e-2
+    for d in (decoder, padded):
+        d.set_dtype(getattr(mx, dtype))
+    assert dec.pad_heads_for_fused_attention(padded)
+    assert not dec.pad_heads_for_fused_attention(padded)  # once
+    head_dim = padded.config.head_dim
+    assert padded.padded_head_dim == next(n for n in dec.FUSED_HEAD_DIMS if n > head_dim)
+    codes, states, mask = _inputs(reference, length=21, batch=2)
+    states = mx.array(states).astype(decoder.dtype)
+    full = np.array(decoder(mx.array(codes), states, mx.array(mask)).astype(mx.float32))
+    got = padded(mx.array(codes), states, mx.array(mask)).astype(mx.float32)
+    np.testing.assert_allclose(np.array(got), full, rtol=tol, atol=tol)
+
+    cache = padded.new_cache(2, 8)
+    assert cache[0][0].shape[-1] == padded.padded_head_dim
+    table = dec.sinusoidal_positions(24, padded.config.hidden_size)
+    cross_kv = padded.cross_kv(states)
+    cross_mask = mx.maximum(dec.additive_mask(mx.array(mask)), mx.finfo(padded.dtype).min).astype(padded.dtype)
+    for t in range(codes.shape[-1]):
+        if t == 8:
+            cache = padded.grow_cache(cache, 24)
+        logits, cache = padded.step(mx.array(codes[:, :, t], dtype=mx.int32), mx.array(t), table.astype(padded.dtype),
+                                    cache, cross_kv, cross_mask)
+        np.testing.assert_allclose(np.array(logits.astype(mx.float32)), full[:, :, t], rtol=tol, atol=tol)
+    keys = np.array(cache[0][0])
+    assert (keys[..., codes.shape[-1]:, head_dim] == dec.EMPTY_KEY).all()  # the rest still marked empty
+    assert (keys[..., : codes.shape[-1], head_dim] == 0).all()
+
+
+def test_heads_are_not_padded_when_the_kernels_cannot_take_them():
+    _, wide = _decoder_pair(num_attention_heads=1, hidden_size=128, ffn_dim=40)
+    assert not dec.pad_heads_for_fused_attention(wide) and wide.padded_head_dim is None
+
+
 def test_positions_match_transformers():
     from transformers.models.musicgen.modeling_musicgen import MusicgenSinusoidalPositionalEmbedding
 

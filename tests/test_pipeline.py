@@ -63,6 +63,21 @@ def test_greedy_generation_matches_transformers(overrides, guidance_scale):
     np.testing.assert_allclose(audio, expected_audio, rtol=1e-4, atol=1e-4)
 
 
+def test_on_a_gpu_the_engine_pads_heads_and_greedy_codes_stay_the_same(monkeypatch):
+    """Where MLX runs on a GPU the engine lays self-attention out for the fused kernel before its
+    first job (faked here: the padded layout runs on the CPU too); codes stay transformers'."""
+    from oscgen.musicgen import pipeline
+
+    reference, model = _pair()
+    frames = 40
+    expected_codes, _ = _reference_generate(reference, frames, 3.0)
+    monkeypatch.setattr(pipeline, "on_gpu", lambda: True)
+    monkeypatch.setattr(pipeline, "CACHE_BLOCK", 16)  # several windows: the cache grows, marked
+    codes = model.generate_codes(mx.array(PROMPT_IDS), frames, top_k=1, cfg_scale=3.0)
+    assert model.decoder.padded_head_dim
+    np.testing.assert_array_equal(np.array(codes), expected_codes)
+
+
 def test_window_boundaries_do_not_change_greedy_codes(monkeypatch):
     """Long enough to cross several cache windows (shrunk so the test stays fast)."""
     from oscgen.musicgen import pipeline

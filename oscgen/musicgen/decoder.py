@@ -74,11 +74,20 @@ def sinusoidal_positions(length: int, dim: int) -> mx.array:
     return mx.array(table)
 
 
+# Head sizes MLX's fused attention kernels take on a GPU (and they take no array mask).
+FUSED_HEAD_DIMS = (64, 96, 128)
+# Added to the score of cache positions not written yet when attention runs without a mask
+# (pad_heads_for_fused_attention); exp of it times any head's scale is 0 in float32, and it fits
+# float16.
+EMPTY_KEY = -30000.0
+
+
 class SelfAttention(nn.Module):
     """Causal self-attention with q, k and v as one (3·d, d) projection: one matmul a step instead
     of three (on a GPU, where a decode step is bound by kernel launches, that is 48 fewer per
     musicgen-small step; on a CPU one larger BLAS call).  ``sanitize`` concatenates the
-    checkpoint's q_proj/k_proj/v_proj rows in that order."""
+    checkpoint's q_proj/k_proj/v_proj rows in that order.  Heads may be wider than
+    hidden/heads (pad_heads_for_fused_attention): the width comes from the projection."""
 
     def __init__(self, dims: int, num_heads: int):
         super().__init__()
@@ -92,7 +101,7 @@ class SelfAttention(nn.Module):
         B, L, _ = x.shape
         # (B, L, 3·d) → 3 × (B, heads, L, head_dim)
         qkv = self.qkv_proj(x).reshape(B, L, 3, self.num_heads, -1).transpose(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
+        q, k, v = (part.squeeze(0) for part in mx.split(qkv, 3, axis=0))  # views (qkv[0] would gather)
         if cache is not None:
             k, v = cache.update(k, v)
         out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.scale, mask=mask)
@@ -188,6 +197,9 @@ class MusicgenDecoder(nn.Module):
         # the codebook heads as one (codebooks·vocab, hidden) matrix: one matmul instead of four;
         # ``sanitize`` concatenates the checkpoint's lm_heads.0 .. lm_heads.{K-1}
         self.lm_head = nn.Linear(config.hidden_size, config.num_codebooks * config.vocab_size, bias=False)
+        # set by pad_heads_for_fused_attention: the self-attention head width, and the cache
+        # marks unwritten keys instead of the step masking them
+        self.padded_head_dim: int | None = None
         # note: transformers computes embed_scale from `scale_embedding` but never applies it; neither do we
 
     def _embed(self, codes: mx.array) -> mx.array:
@@ -225,15 +237,25 @@ class MusicgenDecoder(nn.Module):
         return self.layer_norm.weight.dtype
 
     def new_cache(self, batch: int, length: int) -> list[tuple[mx.array, mx.array]]:
-        """Self-attention keys/values for ``length`` positions (zeros), one pair per layer."""
-        shape = (batch, self.config.num_attention_heads, length, self.config.head_dim)
-        return [(mx.zeros(shape, dtype=self.dtype), mx.zeros(shape, dtype=self.dtype)) for _ in self.layers]
+        """Self-attention keys/values for ``length`` empty positions, one pair per layer."""
+        head_dim = self.padded_head_dim or self.config.head_dim
+        shape = (batch, self.config.num_attention_heads, length, head_dim)
+        return [(self._empty_keys(shape), mx.zeros(shape, dtype=self.dtype)) for _ in self.layers]
 
-    @staticmethod
-    def grow_cache(cache: list[tuple[mx.array, mx.array]], length: int) -> list[tuple[mx.array, mx.array]]:
-        """The same keys/values with zero positions appended up to ``length``."""
-        pad = lambda a: mx.pad(a, [(0, 0), (0, 0), (0, length - a.shape[2]), (0, 0)])
-        return [(pad(keys), pad(values)) for keys, values in cache]
+    def grow_cache(self, cache: list[tuple[mx.array, mx.array]], length: int) -> list[tuple[mx.array, mx.array]]:
+        """The same keys/values with empty positions appended up to ``length``."""
+        batch, heads, filled, head_dim = cache[0][0].shape
+        shape = (batch, heads, length - filled, head_dim)
+        empty_keys, empty_values = self._empty_keys(shape), mx.zeros(shape, dtype=self.dtype)
+        return [(mx.concatenate([k, empty_keys], axis=2), mx.concatenate([v, empty_values], axis=2)) for k, v in cache]
+
+    def _empty_keys(self, shape: tuple[int, ...]) -> mx.array:
+        """Keys of unwritten positions: zeros (the step masks them), or with padded heads EMPTY_KEY
+        in the feature that queries hold a constant 1 in (pad_heads_for_fused_attention)."""
+        if not self.padded_head_dim:
+            return mx.zeros(shape, dtype=self.dtype)
+        row = mx.zeros((shape[-1],), dtype=self.dtype).at[self.config.head_dim].add(EMPTY_KEY)
+        return mx.contiguous(mx.broadcast_to(row, shape))
 
     def step(
         self,
@@ -256,12 +278,47 @@ class MusicgenDecoder(nn.Module):
         """
         window = cache[0][0].shape[2]
         x = self._embed(tokens[:, :, None]) + positions_table[position][None, None]
-        self_mask = (mx.arange(window) <= position)[None, None, None]
+        # with padded heads the cache itself marks what is not written yet (no mask: MLX's fused
+        # GPU attention kernels take none)
+        self_mask = None if self.padded_head_dim else (mx.arange(window) <= position)[None, None, None]
         layer_caches = [LayerCache(keys, values, position) for keys, values in cache]
         for layer, layer_cache, kv in zip(self.layers, layer_caches, cross_kv):
             x = layer(x, self_mask, kv, cross_mask, layer_cache)
         new_cache = [(c.keys, c.values) for c in layer_caches]
         return self._logits(x)[:, :, 0], new_cache
+
+
+def pad_heads_for_fused_attention(decoder: MusicgenDecoder) -> bool:
+    """Lay self-attention out for MLX's fused GPU attention kernels, in place; False where it
+    does not apply (done already, quantized projections, heads of 128 or more).
+
+    Those kernels (one per attention instead of five: scale, scores, mask, softmax, values) take
+    head sizes 64/96/128 and no mask, but a decode step attends over a fixed-size cache whose
+    later positions are empty.  So every head widens to the next supported size with zero
+    weights, except that q's first extra feature is a constant 1 (a bias) and the cache holds
+    EMPTY_KEY in that feature for positions not written yet (a written key has 0 there): such
+    positions score EMPTY_KEY · scale and get zero weight.  out_proj gets zero columns for the
+    extra features.  The outputs are the same to float rounding; the scale stays the model's."""
+    config = decoder.config
+    head_dim, heads, d = config.head_dim, config.num_attention_heads, config.hidden_size
+    padded = next((n for n in FUSED_HEAD_DIMS if n > head_dim), None)
+    plain = all(type(layer.self_attn.qkv_proj) is nn.Linear and type(layer.self_attn.out_proj) is nn.Linear
+                for layer in decoder.layers)
+    if decoder.padded_head_dim or padded is None or not plain:
+        return False
+    extra = padded - head_dim
+    for layer in decoder.layers:
+        attention = layer.self_attn
+        weight = attention.qkv_proj.weight
+        qkv = nn.Linear(d, 3 * heads * padded, bias=True)
+        qkv.weight = mx.pad(weight.reshape(3, heads, head_dim, d), [(0, 0), (0, 0), (0, extra), (0, 0)]).reshape(-1, d)
+        qkv.bias = mx.zeros((3, heads, padded), dtype=weight.dtype).at[0, :, head_dim].add(1.0).reshape(-1)
+        attention.qkv_proj = qkv
+        out = attention.out_proj.weight.reshape(d, heads, head_dim)
+        attention.out_proj.weight = mx.pad(out, [(0, 0), (0, 0), (0, extra)]).reshape(d, heads * padded)
+    decoder.padded_head_dim = padded
+    mx.eval(decoder.parameters())
+    return True
 
 
 def sanitize(weights: dict[str, mx.array]) -> dict[str, mx.array]:

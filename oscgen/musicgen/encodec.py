@@ -16,6 +16,8 @@ import re
 import mlx.core as mx
 import mlx.nn as nn
 
+from oscgen.musicgen.layers import on_gpu
+
 
 # Two forms because MLX's CPU conv kernels are 5-30x slower than MKL matmuls (a 10 s decode took ~50 s,
 # torch ~3 s), while on a GPU (cuDNN) the matmul forms made EnCodec 2-5x torch (120-275 ms).  "auto"
@@ -26,7 +28,7 @@ CONV_IMPL = "auto"
 def use_mlx_convs() -> bool:
     """Whether the decoder's convs run as MLX's conv ops (True) or as the matmul forms (False)."""
     if CONV_IMPL == "auto":
-        return mx.default_device().type == mx.gpu
+        return on_gpu()
     if CONV_IMPL not in ("matmul", "mlx"):
         raise ValueError(f"encodec.CONV_IMPL must be 'auto', 'matmul' or 'mlx', not {CONV_IMPL!r}")
     return CONV_IMPL == "mlx"

@@ -29,6 +29,7 @@ from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
 from oscgen.musicgen import encodec, weights
 from oscgen.musicgen import t5 as t5_lib
+from oscgen.musicgen.layers import on_gpu
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
 from oscgen.musicgen.tokenizer import T5Tokenizer
 
@@ -165,6 +166,12 @@ class MusicGen(nn.Module):
         self._compiled_steps[signature] = compiled
         return compiled
 
+    def _fit_to_device(self) -> None:
+        """On a GPU, lay self-attention out for MLX's fused attention kernel, once (see
+        decoder.pad_heads_for_fused_attention); compiled steps are retraced after that."""
+        if on_gpu() and decoder_lib.pad_heads_for_fused_attention(self.decoder):
+            self._compiled_steps.clear()
+
     def _positions_table(self, length: int) -> mx.array:
         """Sinusoidal rows for at least ``length`` positions in the decoder's dtype (cached)."""
         dtype = self.decoder.dtype
@@ -207,6 +214,7 @@ class MusicGen(nn.Module):
         every step; if it raises, decoding stops there and the exception propagates."""
         if input_ids.shape[0] != 1:
             raise ValueError("generate_codes takes one prompt at a time (input_ids of shape (1, length))")
+        self._fit_to_device()
         guided = cfg_scale > 1.0  # as transformers: guidance (and its second row) only above 1
         states, mask = self._conditioning(input_ids, guided)
         K = self.num_codebooks
@@ -263,6 +271,7 @@ class MusicGen(nn.Module):
             seconds[part] = now - clock
             clock = now
 
+        self._fit_to_device()
         guided = cfg_scale > 1.0
         input_ids = mx.zeros((1, TEXT_BLOCK), dtype=mx.int32)  # any one-block prompt: shapes are what count
         states, mask = self._conditioning(input_ids, guided)
