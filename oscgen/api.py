@@ -269,15 +269,20 @@ def warm_up(
     top_p: float = 0.0,
     cfg_scale: float = 3.0,
     max_duration: float = MAX_DURATION,
+    audio_duration: float = 1.0,
 ) -> dict[str, float]:
     """Load ``model`` and compile everything a job with these knobs and a short prompt runs, for
     any duration up to ``max_duration`` (see MusicGen.warm_up); returns the seconds each part
     took.  Later ``generate`` calls with the same top_k / top_p on / guidance on then start at
-    full speed instead of paying for tracing (a CPU) or kernel compilation (a fresh GPU)."""
+    full speed instead of paying for tracing (a CPU) or kernel compilation (a fresh GPU).
+    EnCodec is run on ``audio_duration`` seconds: on a GPU its convolutions are planned per
+    length, so the duration the next takes will have is the one worth warming."""
     knobs = check_arguments("warm-up", max_duration, 1.0, top_k, top_p, cfg_scale, None, None)
+    audio = _real("audio_duration", audio_duration, 0.0, MAX_DURATION, low_open=True,
+                  rule=f"in (0, {MAX_DURATION:g}] seconds")
     engine = load_model(model)
     return engine.warm_up(frames_for(knobs["duration"]), top_k=knobs["top_k"], top_p=knobs["top_p"],
-                          cfg_scale=knobs["cfg_scale"])
+                          cfg_scale=knobs["cfg_scale"], audio_frames=frames_for(audio))
 
 
 def __getattr__(name):

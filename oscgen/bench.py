@@ -336,8 +336,9 @@ def _oscgen_worker(spec: dict) -> dict:
     run(spec["warmup_steps"], "warm-up")
     # what the daemon's worker does after loading: compile the step for every window of the job
     progress("warm-up", 0.0, force=True)
+    job_seconds = (spec["steps"] - K + 1) / FRAME_RATE
     warm_up_s = sum(api.warm_up(spec["checkpoint"], top_k=spec["top_k"], cfg_scale=spec["cfg_scale"],
-                                max_duration=(spec["steps"] - K + 1) / FRAME_RATE).values())
+                                max_duration=job_seconds, audio_duration=job_seconds).values())
     if hasattr(mx, "reset_peak_memory"):
         mx.reset_peak_memory()
     timing = run(spec["steps"], "generating")

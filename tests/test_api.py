@@ -251,3 +251,5 @@ def test_warm_up_checks_its_knobs():
         api.warm_up(TINY, top_k=-1)
     with pytest.raises(ValueError, match="duration"):
         api.warm_up(TINY, max_duration=31)
+    with pytest.raises(ValueError, match="audio_duration"):
+        api.warm_up(TINY, audio_duration=0)

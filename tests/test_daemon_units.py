@@ -255,7 +255,7 @@ def test_the_worker_says_ready_only_after_warming_up_for_the_daemons_knobs(monke
         def send(self, message):
             events.append((message, list(warmed)))
 
-    knobs = {"top_k": 3, "top_p": 0.5, "cfg_scale": 1.0}
+    knobs = {"top_k": 3, "top_p": 0.5, "cfg_scale": 1.0, "audio_duration": 0.2}
     worker._warm(Conn(), api, "tiny-random", knobs, {"model": None})
     assert events == [(("ready", "tiny-random", f"tiny-random: {api.NOISE_WARNING}"), [("tiny-random", knobs)])]
     assert (3, True, False) in api.load_model("tiny-random")._compiled_steps  # (top_k, top_p on, guided)

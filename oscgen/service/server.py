@@ -392,8 +392,10 @@ class Daemon:
             self._worker.send("load", model, self._warm_knobs())
 
     def _warm_knobs(self) -> dict:
-        """The knobs a worker compiles its decode step for after loading (the static ones)."""
-        return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg")}
+        """What a worker warms up for after loading: the knobs its decode step is compiled for
+        and the duration EnCodec is planned for (see oscgen.api.warm_up)."""
+        return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg"),
+                "audio_duration": self.state.get("duration")}
 
     def _dispatch(self) -> None:
         """Hand the next job to the worker if it is free (it queues one message while loading)."""
