@@ -235,12 +235,16 @@ def test_warm_up_leaves_nothing_to_compile_for_a_first_take(monkeypatch):
     """After warm_up with the knobs a take will use, the take traces no decode step (the
     decoder's Python step body runs only while MLX traces a compiled step)."""
     seconds = api.warm_up(TINY, top_k=7, top_p=0.0, cfg_scale=4.0, max_duration=6.0)
-    assert list(seconds) == ["text", "step 256", "step 512", "audio"] and all(s > 0 for s in seconds.values())
+    assert list(seconds) == ["text 16", "step 256/16", "step 512/16", "text 32", "step 256/32", "step 512/32", "audio"]
+    assert all(s > 0 for s in seconds.values())
     engine = api.load_model(TINY)
     traces = []
     step = engine.decoder.step
     monkeypatch.setattr(engine.decoder, "step", lambda *args: traces.append(1) or step(*args))
     _generate(duration=6.0, top_k=7, cfg_scale=2.5, temperature=0.8, seed=1)  # 303 steps: 2 windows
+    longer = "warm analog pad, warm analog pad, warm pad"
+    assert 16 < len(engine.tokenizer.encode(longer)) <= 32  # a second text block
+    _generate(prompt=longer, duration=3.0, top_k=7, seed=2)
     assert traces == []
     _generate(duration=1.5, top_k=9, seed=1)  # another top_k is another compiled step
     assert traces
