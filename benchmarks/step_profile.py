@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import mlx.core as mx  # noqa: E402
 
+from oscgen.musicgen import decoder as decoder_lib  # noqa: E402
 from oscgen.musicgen import encodec, pipeline, quantize  # noqa: E402
 from oscgen.musicgen.pipeline import MusicGen  # noqa: E402
 
@@ -87,6 +88,33 @@ def decode_steps(engine: MusicGen, steps: int, fold: bool, on_loop_start=None) -
     ms = lambda xs: round(1e3 * statistics.median(xs[skip:]), 3)
     return {"fold": fold, "steps": steps, "wall_ms": ms(wall), "host_build_ms": ms(build), "host_encode_ms": ms(encode),
             "first_step_ms": round(1e3 * wall[0], 1)}
+
+
+def layout_check(engine: MusicGen, steps: int = 8) -> dict:
+    """Step logits of the padded self-attention layout (decoder.pad_heads_for_fused_attention,
+    what a GPU runs) against the plain, masked one, on this device: the same random tokens
+    teacher-forced through both.  Pads the engine's decoder (if it applies)."""
+    decoder = engine.decoder
+    states, mask = engine._conditioning(mx.arange(1, pipeline.TEXT_BLOCK + 1, dtype=mx.int32)[None], guided=True)
+    cross_kv, cross_mask = engine._cross_attention(states, mask, 1)
+    table = engine._positions_table(steps)
+    tokens = mx.random.randint(0, engine.vocab_size, (2, engine.num_codebooks, steps), key=mx.random.key(1))
+
+    def logits() -> mx.array:
+        cache = decoder.new_cache(2, pipeline.CACHE_BLOCK)
+        out = []
+        for t in range(steps):
+            step_logits, cache = decoder.step(tokens[:, :, t], mx.array(t), table, cache, cross_kv, cross_mask)
+            out.append(step_logits.astype(mx.float32))
+        return mx.stack(out)
+
+    plain = logits()
+    mx.eval(plain)
+    padded_now = decoder_lib.pad_heads_for_fused_attention(decoder)
+    engine._compiled_steps.clear()
+    padded = logits()
+    return {"padded": padded_now, "padded_head_dim": decoder.padded_head_dim,
+            "max_abs_diff": float(mx.abs(padded - plain).max()), "max_abs_logit": float(mx.abs(plain).max())}
 
 
 def kernel_census(engine: MusicGen, dot_prefix: str, raw_out: str | None, steps: int = 4) -> dict:
@@ -156,6 +184,7 @@ def main() -> None:
     engine = MusicGen.from_pretrained(args.checkpoint)
     quantize.convert_decoder(engine, dtype=args.dtype)
     report["load_s"] = round(time.perf_counter() - start, 2)
+    report["layout_check"] = layout_check(engine)
     frames_30s = 1500
     report["warm_up_first_s"] = {k: round(v, 2) for k, v in engine.warm_up(frames_30s).items()}
     report["warm_up_again_s"] = {k: round(v, 2) for k, v in engine.warm_up(frames_30s).items()}

@@ -92,7 +92,7 @@ def test_heads_padded_for_the_fused_gpu_attention_compute_the_same(overrides, dt
     np.testing.assert_allclose(np.array(got), full, rtol=tol, atol=tol)
 
     cache = padded.new_cache(2, 8)
-    assert cache[0][0].shape[-1] == padded.padded_head_dim
+    assert cache[0].shape[-1] == padded.padded_head_dim
     table = dec.sinusoidal_positions(24, padded.config.hidden_size)
     cross_kv = padded.cross_kv(states)
     cross_mask = mx.maximum(dec.additive_mask(mx.array(mask)), mx.finfo(padded.dtype).min).astype(padded.dtype)
@@ -102,7 +102,7 @@ def test_heads_padded_for_the_fused_gpu_attention_compute_the_same(overrides, dt
         logits, cache = padded.step(mx.array(codes[:, :, t], dtype=mx.int32), mx.array(t), table.astype(padded.dtype),
                                     cache, cross_kv, cross_mask)
         np.testing.assert_allclose(np.array(logits.astype(mx.float32)), full[:, :, t], rtol=tol, atol=tol)
-    keys = np.array(cache[0][0])
+    keys = np.array(cache[0][0].astype(mx.float32))
     assert (keys[..., codes.shape[-1]:, head_dim] == dec.EMPTY_KEY).all()  # the rest still marked empty
     assert (keys[..., : codes.shape[-1], head_dim] == 0).all()
 

@@ -101,10 +101,12 @@ class SelfAttention(nn.Module):
         B, L, _ = x.shape
         # (B, L, 3·d) → 3 × (B, heads, L, head_dim)
         qkv = self.qkv_proj(x).reshape(B, L, 3, self.num_heads, -1).transpose(2, 0, 3, 1, 4)
-        q, k, v = (part.squeeze(0) for part in mx.split(qkv, 3, axis=0))  # views (qkv[0] would gather)
+        q, kv = mx.split(qkv, [1], axis=0)  # views (qkv[0] would gather); kv: (2, B, heads, L, head_dim)
         if cache is not None:
-            k, v = cache.update(k, v)
-        out = mx.fast.scaled_dot_product_attention(q, k, v, scale=self.scale, mask=mask)
+            kv = cache.update(kv)
+        k, v = mx.split(kv, 2, axis=0)
+        out = mx.fast.scaled_dot_product_attention(q.squeeze(0), k.squeeze(0), v.squeeze(0),
+                                                   scale=self.scale, mask=mask)
         return out.transpose(0, 2, 1, 3).reshape(B, L, -1)
 
 
@@ -169,21 +171,21 @@ class DecoderLayer(nn.Module):
 
 
 class LayerCache:
-    """One layer's self-attention keys/values for the positions of the current window.
+    """One layer's self-attention keys and values for the positions of the current window, as one
+    (2, batch, heads, window, head_dim) array: one update a step instead of two.
 
     ``update`` writes this position's keys/values at ``position`` (an int32 scalar array, so a
-    compiled step does not retrace as it advances) and returns the whole buffers: attention reads
-    the window, later positions masked.  MLX updates the buffers in place when the caller drops
-    its references to the old ones."""
+    compiled step does not retrace as it advances) and returns the whole buffer: attention reads
+    the window, later positions masked.  MLX updates the buffer in place when the caller drops
+    its references to the old one."""
 
-    def __init__(self, keys: mx.array, values: mx.array, position: mx.array):
-        self.keys, self.values = keys, values
+    def __init__(self, keys_values: mx.array, position: mx.array):
+        self.keys_values = keys_values
         self.start = mx.reshape(position, (1,))
 
-    def update(self, keys: mx.array, values: mx.array) -> tuple[mx.array, mx.array]:
-        self.keys = mx.slice_update(self.keys, keys, self.start, axes=(2,))
-        self.values = mx.slice_update(self.values, values, self.start, axes=(2,))
-        return self.keys, self.values
+    def update(self, keys_values: mx.array) -> mx.array:
+        self.keys_values = mx.slice_update(self.keys_values, keys_values, self.start, axes=(3,))
+        return self.keys_values
 
 
 class MusicgenDecoder(nn.Module):
@@ -236,36 +238,38 @@ class MusicgenDecoder(nn.Module):
         (oscgen.musicgen.quantize); quantized layers keep float32 activations."""
         return self.layer_norm.weight.dtype
 
-    def new_cache(self, batch: int, length: int) -> list[tuple[mx.array, mx.array]]:
-        """Self-attention keys/values for ``length`` empty positions, one pair per layer."""
+    def new_cache(self, batch: int, length: int) -> list[mx.array]:
+        """Self-attention keys/values for ``length`` empty positions: per layer one
+        (2, batch, heads, length, head_dim) array, keys first."""
         head_dim = self.padded_head_dim or self.config.head_dim
         shape = (batch, self.config.num_attention_heads, length, head_dim)
-        return [(self._empty_keys(shape), mx.zeros(shape, dtype=self.dtype)) for _ in self.layers]
+        return [self._empty_cache(shape) for _ in self.layers]
 
-    def grow_cache(self, cache: list[tuple[mx.array, mx.array]], length: int) -> list[tuple[mx.array, mx.array]]:
+    def grow_cache(self, cache: list[mx.array], length: int) -> list[mx.array]:
         """The same keys/values with empty positions appended up to ``length``."""
-        batch, heads, filled, head_dim = cache[0][0].shape
-        shape = (batch, heads, length - filled, head_dim)
-        empty_keys, empty_values = self._empty_keys(shape), mx.zeros(shape, dtype=self.dtype)
-        return [(mx.concatenate([k, empty_keys], axis=2), mx.concatenate([v, empty_values], axis=2)) for k, v in cache]
+        _, batch, heads, filled, head_dim = cache[0].shape
+        empty = self._empty_cache((batch, heads, length - filled, head_dim))
+        return [mx.concatenate([kv, empty], axis=3) for kv in cache]
 
-    def _empty_keys(self, shape: tuple[int, ...]) -> mx.array:
-        """Keys of unwritten positions: zeros (the step masks them), or with padded heads EMPTY_KEY
-        in the feature that queries hold a constant 1 in (pad_heads_for_fused_attention)."""
+    def _empty_cache(self, shape: tuple[int, ...]) -> mx.array:
+        """Keys and values of unwritten positions: zeros (the step masks them), or with padded
+        heads EMPTY_KEY in the key feature that queries hold a constant 1 in
+        (pad_heads_for_fused_attention)."""
+        values = mx.zeros(shape, dtype=self.dtype)
         if not self.padded_head_dim:
-            return mx.zeros(shape, dtype=self.dtype)
+            return mx.stack([values, values])
         row = mx.zeros((shape[-1],), dtype=self.dtype).at[self.config.head_dim].add(EMPTY_KEY)
-        return mx.contiguous(mx.broadcast_to(row, shape))
+        return mx.stack([mx.broadcast_to(row, shape), values])
 
     def step(
         self,
         tokens: mx.array,
         position: mx.array,
         positions_table: mx.array,
-        cache: list[tuple[mx.array, mx.array]],
+        cache: list[mx.array],
         cross_kv: list,
         cross_mask: mx.array | None,
-    ) -> tuple[mx.array, list[tuple[mx.array, mx.array]]]:
+    ) -> tuple[mx.array, list[mx.array]]:
         """One decoding position.
 
         tokens (batch, codebooks) int32 at ``position`` (int32 scalar array, less than the
@@ -276,15 +280,15 @@ class MusicgenDecoder(nn.Module):
         compiled step sees one fixed shape per window.  Returns logits (batch, codebooks, vocab)
         and the updated cache.
         """
-        window = cache[0][0].shape[2]
+        window = cache[0].shape[3]
         x = self._embed(tokens[:, :, None]) + positions_table[position][None, None]
         # with padded heads the cache itself marks what is not written yet (no mask: MLX's fused
         # GPU attention kernels take none)
         self_mask = None if self.padded_head_dim else (mx.arange(window) <= position)[None, None, None]
-        layer_caches = [LayerCache(keys, values, position) for keys, values in cache]
+        layer_caches = [LayerCache(keys_values, position) for keys_values in cache]
         for layer, layer_cache, kv in zip(self.layers, layer_caches, cross_kv):
             x = layer(x, self_mask, kv, cross_mask, layer_cache)
-        new_cache = [(c.keys, c.values) for c in layer_caches]
+        new_cache = [c.keys_values for c in layer_caches]
         return self._logits(x)[:, :, 0], new_cache
 
 

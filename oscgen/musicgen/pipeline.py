@@ -234,7 +234,7 @@ class MusicGen(nn.Module):
         tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
         generated = []
         for t in range(steps):
-            if t == cache[0][0].shape[2]:  # a block more of cache, once every CACHE_BLOCK steps
+            if t == cache[0].shape[3]:  # a block more of cache, once every CACHE_BLOCK steps
                 cache = self.decoder.grow_cache(cache, t + CACHE_BLOCK)
             tokens, cache = step(
                 tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames_arr,
