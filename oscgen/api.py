@@ -109,24 +109,34 @@ _lock = threading.Lock()
 _loaded: dict[str, object] = {}  # model name → MusicGen; one model kept warm at a time
 
 
-def load_model(model: str):
+def load_model(model: str, dtype: str | None = None, bits: int | None = None):
     """Load ``model`` (musicgen-small, musicgen-medium, tiny-random, a hub repo id or a local
     folder) and keep it cached; returns the engine (oscgen.musicgen.pipeline.MusicGen).
+
+    ``dtype`` ("float32", "float16", "bfloat16") and ``bits`` (8 or 4: quantized decoder) pick
+    the weights' precision (oscgen.musicgen.quantize.load_engine: converted while loading, so
+    the float32 weights are never all in memory).  Left out, the warm model is used whatever
+    its precision, and a fresh load is float32; a different precision than the warm one
+    reloads.
 
     Raises oscgen.musicgen.weights.ModelNotFoundError (a ValueError) when it cannot be found."""
     if not isinstance(model, str) or not model.strip():
         raise ValueError("model must be a non-empty string: musicgen-small, musicgen-medium, tiny-random, "
                          "a hub repo id or a local folder")
     model = model.strip()
+    from oscgen.musicgen import quantize
+
+    quantize.check_precision(dtype, bits)
+    wanted = quantize.describe(dtype, bits)
     with _lock:
-        if model in _loaded:
-            return _loaded[model]
+        warm = _loaded.get(model)
+        if warm is not None and (dtype is None and bits is None or warm.decoder_precision == wanted):
+            return warm
         from oscgen.musicgen import weights
-        from oscgen.musicgen.pipeline import MusicGen
 
         weights.resolve_model_dir(model)  # a bad name fails here, keeping the warm model
         _unload()  # one model warm at a time: free the previous one before loading the next
-        engine = MusicGen.from_pretrained(model)
+        engine = quantize.load_engine(model, dtype or "float32", bits)
         _loaded[model] = engine
     if engine.random_weights:
         warnings.warn(f"{model}: {NOISE_WARNING}", UserWarning, stacklevel=2)

@@ -15,6 +15,12 @@ sampling settings and thread count.  A side's numbers:
 - ``job_s_per_10s``       whole job for 10 s of audio (measured when the job is 10 s long)
 - ``rtf``                 real-time factor: job seconds / audio seconds (< 1: faster than real time)
 - ``peak_rss_mb``         the process's peak resident memory (load + warm-up + job)
+- ``peak_device_mb``      the GPU allocator's peak over the job (MLX or torch; GPU only)
+- ``weights_mb``          oscgen: MLX memory in use after the load (the weights as kept)
+- ``load_peak_mlx_mb``    oscgen: MLX's peak memory over the load, any device
+- ``peak_mlx_mb``         oscgen: MLX's peak memory over the job (after warm-up), any device:
+                          weights + activations, without the allocator's cache or the
+                          process's libraries (which ``peak_rss_mb`` includes)
 - ``first_progress_s``    from the call to the first progress report
 - ``matmul_gbs``          ``x @ W.T`` bandwidth on the decode-step shapes (GB/s of weights read)
 - ``floor_ms``            decoder weight bytes read per step / ``matmul_gbs``
@@ -55,6 +61,9 @@ METRICS = [
     ("rtf", "real-time factor (job s / audio s)", "low", "{:.3f}"),
     ("peak_rss_mb", "peak RSS (MB)", "low", "{:.0f}"),
     ("peak_device_mb", "peak device memory (MB)", "low", "{:.0f}"),
+    ("weights_mb", "weights in memory (MB)", "low", "{:.0f}"),
+    ("load_peak_mlx_mb", "peak MLX memory, load (MB)", "low", "{:.0f}"),
+    ("peak_mlx_mb", "peak MLX memory, job (MB)", "low", "{:.0f}"),
     ("first_progress_s", "first progress (s)", "low", "{:.3f}"),
     ("load_s", "model load (s)", "low", "{:.2f}"),
     ("matmul_gbs", "matmul bandwidth, x @ W.T (GB/s)", "high", "{:.1f}"),
@@ -63,6 +72,8 @@ METRICS = [
     ("step_over_floor", "step median / floor", "low", "{:.2f}"),
 ]
 METRIC_KEYS = [m[0] for m in METRICS]
+#: Metrics only one side (or device) has: None where they do not apply.
+OPTIONAL_METRICS = {"peak_device_mb", "weights_mb", "load_peak_mlx_mb", "peak_mlx_mb"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,13 +299,13 @@ def _oscgen_worker(spec: dict) -> dict:
         mx.set_default_device(mx.gpu)
 
     progress("loading", 0.0, force=True)
+    mx.reset_peak_memory()
     t0 = time.perf_counter()
-    engine = api.load_model(spec["checkpoint"])
-    if spec["dtype"] != "float32" or spec["quantize"]:
-        from oscgen.musicgen import quantize
-
-        quantize.convert_decoder(engine, dtype=spec["dtype"], bits=spec["quantize"])
+    # converted while loading (quantize.load_engine): the float32 weights never all coexist
+    engine = api.load_model(spec["checkpoint"], dtype=spec["dtype"], bits=spec["quantize"])
     load_s = time.perf_counter() - t0
+    weights_mb = mx.get_active_memory() / 1e6
+    load_peak_mb = mx.get_peak_memory() / 1e6
     clock = _MlxClock(engine)
     K = spec["num_codebooks"]
 
@@ -339,13 +350,15 @@ def _oscgen_worker(spec: dict) -> dict:
     job_seconds = (spec["steps"] - K + 1) / FRAME_RATE
     warm_up_s = sum(api.warm_up(spec["checkpoint"], top_k=spec["top_k"], cfg_scale=spec["cfg_scale"],
                                 max_duration=job_seconds, audio_duration=job_seconds).values())
-    if hasattr(mx, "reset_peak_memory"):
-        mx.reset_peak_memory()
+    mx.reset_peak_memory()
     timing = run(spec["steps"], "generating")
     result = _side_metrics(timing, spec)
     result["peak_rss_mb"] = _peak_rss_mb()
     on_gpu = mx.default_device() == mx.gpu
-    result["peak_device_mb"] = mx.get_peak_memory() / 1e6 if on_gpu else None
+    result["peak_mlx_mb"] = mx.get_peak_memory() / 1e6
+    result["peak_device_mb"] = result["peak_mlx_mb"] if on_gpu else None
+    result["weights_mb"] = weights_mb
+    result["load_peak_mlx_mb"] = load_peak_mb
     result["load_s"] = load_s
     result["warm_up_s"] = warm_up_s
     result["audio_sha"] = timing["audio_sha"]
@@ -510,6 +523,7 @@ def _transformers_worker(spec: dict) -> dict:
     result = _side_metrics(timing, spec)
     result["peak_rss_mb"] = _peak_rss_mb()
     result["peak_device_mb"] = torch.cuda.max_memory_allocated() / 1e6 if device == "cuda" else None
+    result.update({key: None for key in OPTIONAL_METRICS - set(result)})  # MLX's figures: oscgen only
     result["load_s"] = load_s
     del model
     progress("matmul bandwidth", 0.0, force=True)

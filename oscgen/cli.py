@@ -98,7 +98,8 @@ def _add_bench(sub):
     p.add_argument("--steps", type=int, default=None,
                    help="decoder steps (default: a whole 10 s job for small = 503, 2 s for medium = 103)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"],
-                   help="oscgen decoder weight dtype (default float32)")
+                   help="oscgen weight dtype: the decoder runs in it, the text encoder is stored in it "
+                        "(default float32)")
     p.add_argument("--quantize", type=int, default=None, choices=[8, 4], help="quantize oscgen's decoder to 8 or 4 bits")
     p.add_argument("--reference-dtype", action="append", choices=["float32", "float16", "bfloat16"],
                    help="transformers dtype (repeat for several; default float32)")

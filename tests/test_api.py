@@ -103,6 +103,23 @@ def test_model_is_cached_across_calls():
     assert api.load_model(TINY) is api.load_model(TINY)
 
 
+def test_load_model_at_a_precision_reloads_only_when_it_changes():
+    import mlx.core as mx
+
+    try:
+        half = api.load_model(TINY, dtype="float16")
+        assert half.decoder.dtype == mx.float16 and half.decoder_precision == "float16"
+        assert api.load_model(TINY) is half  # no precision asked: the warm model, whatever it is
+        assert api.load_model(TINY, dtype="float16") is half
+        full = api.load_model(TINY, dtype="float32")
+        assert full is not half and full.decoder.dtype == mx.float32
+        with pytest.raises(ValueError, match="bits"):
+            api.load_model(TINY, bits=3)
+        assert api.load_model(TINY) is full  # a bad precision keeps the warm model
+    finally:
+        api.load_model(TINY, dtype="float32")  # the other tests expect float32
+
+
 BAD = [
     ({"prompt": ""}, r"prompt must be a non-empty string"),
     ({"prompt": "   "}, r"prompt must be a non-empty string"),

@@ -26,16 +26,18 @@ def _run_bench(tmp_path, *args):
     return json.loads(out.read_text()), proc.stdout
 
 
-def _check_side(side: dict, steps: int):
+def _check_side(side: dict, steps: int, mlx_side: bool = True):
     missing = SIDE_FIELDS - set(side)
     assert not missing, f"missing fields: {sorted(missing)}"
     # one timing per decoder step, every metric a positive number where it applies
     assert side["steps_timed"] == len(side["steps_ms"]) == steps
     for key in bench.METRIC_KEYS:
-        if key == "peak_device_mb":  # None on the CPU
+        if key == "peak_device_mb" or (key in bench.OPTIONAL_METRICS and not mlx_side):  # None there
             continue
         assert isinstance(side[key], (int, float)) and side[key] > 0, (key, side[key])
     assert side["step_ms_p90"] >= side["step_ms_median"]
+    if mlx_side:  # MLX's peaks include the weights they hold
+        assert side["peak_mlx_mb"] >= side["weights_mb"] and side["load_peak_mlx_mb"] >= side["weights_mb"]
 
 
 def test_bench_against_transformers_reports_every_field(tmp_path):
@@ -45,7 +47,8 @@ def test_bench_against_transformers_reports_every_field(tmp_path):
     assert meta["steps"] == 12 and meta["threads"] == 1 and meta["audio_s"] == pytest.approx(9 / 50)
     assert meta["random_weights"] is True
     _check_side(report["oscgen"], 12)
-    _check_side(report["transformers"]["float32"], 12)
+    _check_side(report["transformers"]["float32"], 12, mlx_side=False)
+    assert all(report["transformers"]["float32"][key] is None for key in ("peak_mlx_mb", "weights_mb"))
     # same job on both sides: same number of samples
     assert report["oscgen"]["audio_s"] == report["transformers"]["float32"]["audio_s"] == pytest.approx(9 / 50)
     ratio = report["ratio"]["float32"]

@@ -1,8 +1,8 @@
 """Lower-precision decoder weights: float16 / bfloat16, or MLX affine quantization (8 or 4 bit).
 
-The decoder is the only part worth it: every decode step streams all of its weights, while the
-T5 encoder runs once per job and EnCodec once at the end (and T5 is known to overflow in
-float16).  What is converted:
+The decoder is the only part worth running in it: every decode step streams all of its weights,
+while the T5 encoder runs once per job and EnCodec once at the end (and T5 is known to overflow
+in float16; ``load_engine`` only stores it in half, see ``TEXT_SIDE``).  What is converted:
 
 - ``dtype``: every floating parameter of the decoder, so activations, the self-attention cache
   and the cross-attention keys/values follow (the pipeline allocates them in the decoder's dtype);
@@ -14,9 +14,20 @@ float16).  What is converted:
 Whether either is faster depends on the device: on Apple/NVIDIA GPUs half the bytes is close to
 half the step; on x86-64 CPUs MLX's float16/bfloat16 and quantized matmuls run far below the
 float32 MKL path (see benchmarks/RESULTS.md), so float32 stays the default there.
+
+Two ways in:
+
+- ``load_engine(model, dtype, bits)`` loads a checkpoint straight into the lower precision: each
+  weight is cast (and quantized) as it is read, so the float32 copies never all exist at once
+  and the peak over the load is close to the final size (benchmarks/memory.md).  It also stores
+  the text encoder in ``dtype`` (see ``TEXT_SIDE``).
+- ``convert_decoder(engine, ...)`` (and ``convert_text_encoder``) convert an engine already
+  loaded in float32; the float32 weights were all in memory by then.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -24,6 +35,14 @@ import mlx.nn as nn
 DTYPES = ("float32", "float16", "bfloat16")
 BITS = (4, 8)
 GROUP_SIZE = 64
+#: Parameters stored in ``dtype`` but computed in float32 (t5.py upcasts its embeddings, and
+#: float32 activations times float16 weights give float32): T5 is known to overflow float16 in
+#: its activations (feed-forward outputs beyond 65504), never in its weights, so storing it in
+#: half halves its 440 MB at no risk, while running it in float16 would not be safe.  It runs
+#: once per job, so the upcast of its weights costs nothing that matters.
+TEXT_SIDE = ("text_encoder.", "enc_to_dec_proj.")
+# EnCodec ("audio_decoder.") stays float32: 118 MB for musicgen-small, a tenth of the weights,
+# and its output is the audio itself.
 
 
 def _per_step_linear(path: str, module: nn.Module, group_size: int) -> bool:
@@ -35,26 +54,37 @@ def _per_step_linear(path: str, module: nn.Module, group_size: int) -> bool:
     return module.weight.shape[-1] % group_size == 0
 
 
-def convert_decoder(engine, dtype: str | None = "float32", bits: int | None = None, group_size: int = GROUP_SIZE):
-    """Convert ``engine.decoder`` (an oscgen.musicgen.pipeline.MusicGen) in place and return it.
-
-    Call before the first generation: compiled steps are keyed on shapes, not on dtypes, so the
-    engine's cache of compiled steps is cleared too.
-    """
+def check_precision(dtype: str | None, bits: int | None) -> None:
+    """Raise ValueError unless ``dtype`` is one of DTYPES (or None) and ``bits`` one of BITS (or None)."""
     if dtype is not None and dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     if bits is not None and bits not in BITS:
         raise ValueError(f"bits must be 4 or 8, got {bits!r}")
+
+
+def _quantize_per_step_linears(decoder: nn.Module, bits: int, group_size: int) -> None:
+    """Swap the decoder's per-step linears for QuantizedLinear (lazy: nothing is evaluated)."""
+    nn.quantize(
+        decoder,
+        group_size=group_size,
+        bits=bits,
+        class_predicate=lambda path, module: _per_step_linear(path, module, group_size),
+    )
+
+
+def convert_decoder(engine, dtype: str | None = "float32", bits: int | None = None, group_size: int = GROUP_SIZE):
+    """Convert ``engine.decoder`` (an oscgen.musicgen.pipeline.MusicGen) in place and return it.
+
+    Call before the first generation: compiled steps are keyed on shapes, not on dtypes, so the
+    engine's cache of compiled steps is cleared too.  To load at a lower precision without
+    holding the float32 weights first, use ``load_engine``.
+    """
+    check_precision(dtype, bits)
     decoder = engine.decoder
     if dtype is not None and dtype != "float32":
         decoder.set_dtype(getattr(mx, dtype))
     if bits:
-        nn.quantize(
-            decoder,
-            group_size=group_size,
-            bits=bits,
-            class_predicate=lambda path, module: _per_step_linear(path, module, group_size),
-        )
+        _quantize_per_step_linears(decoder, bits, group_size)
     mx.eval(decoder.parameters())
     compiled = getattr(engine, "_compiled_steps", None)
     if compiled is not None:
@@ -69,3 +99,73 @@ def describe(dtype: str | None, bits: int | None, group_size: int = GROUP_SIZE) 
     if bits:
         text += f" + {bits}-bit (group {group_size})"
     return text
+
+
+def convert_text_encoder(engine, dtype: str) -> None:
+    """Store ``engine``'s text encoder and its projection in ``dtype`` (computed in float32, see
+    ``TEXT_SIDE``), as ``load_engine`` does, for an engine already loaded in float32."""
+    check_precision(dtype, None)
+    for name in TEXT_SIDE:
+        module = getattr(engine, name.rstrip("."))
+        if module is not None:
+            module.set_dtype(getattr(mx, dtype))
+            mx.eval(module.parameters())
+
+
+def _stored(name: str, value: mx.array, dtype: mx.Dtype) -> mx.array:
+    """The parameter ``name`` as ``load_engine`` keeps it (lazy): decoder and text side in
+    ``dtype``, EnCodec and integer tensors as they are."""
+    if not name.startswith(("decoder.", *TEXT_SIDE)) or not mx.issubdtype(value.dtype, mx.floating):
+        return value
+    return value.astype(dtype)
+
+
+def _lowered(params: dict[str, mx.array], dtype: mx.Dtype, quantized: set[str], bits: int | None,
+             group_size: int) -> dict[str, mx.array]:
+    """``params`` cast to their stored dtype and, for the linears in ``quantized`` (module
+    paths), quantized into weight/scales/biases; every result lazy."""
+    out = {}
+    for name, value in params.items():
+        value = _stored(name, value, dtype)
+        module = name.rpartition(".")[0]
+        if module in quantized and name.endswith(".weight"):
+            out[name], out[f"{module}.scales"], out[f"{module}.biases"] = mx.quantize(value, group_size, bits)
+        else:
+            out[name] = value
+    return out
+
+
+def load_engine(model: str, dtype: str = "float32", bits: int | None = None, group_size: int = GROUP_SIZE):
+    """Load ``model`` (as ``MusicGen.from_pretrained``) with its decoder in ``dtype`` (and
+    ``bits``-bit per-step linears) and its text encoder stored in ``dtype``.
+
+    Same parameters as ``from_pretrained`` followed by ``convert_decoder`` and
+    ``convert_text_encoder``, but the weights are read from the (lazy) safetensors file and
+    converted a group at a time, so the peak memory over the load stays close to the final
+    size instead of the float32 model's.
+    """
+    from oscgen.musicgen import pipeline, weights
+    from oscgen.musicgen.tokenizer import T5Tokenizer
+
+    check_precision(dtype, bits)
+    model_dir = weights.resolve_model_dir(model)
+    engine = pipeline.MusicGen(weights.load_config(model_dir), tokenizer=T5Tokenizer.from_dir(model_dir))
+    quantized: set[str] = set()
+    if bits:
+        # the structure first (its random initial weights are never evaluated), so the loaded
+        # parameters can arrive already quantized
+        _quantize_per_step_linears(engine.decoder, bits, group_size)
+        quantized = {f"decoder.{path}" for path, m in engine.decoder.named_modules() if isinstance(m, nn.QuantizedLinear)}
+    params = weights.cached_conversion(
+        model_dir, pipeline.CONVERSION_TAG, lambda: pipeline.convert_weights(weights.load_weights(model_dir))
+    )
+    # Rebinding ``params`` drops the only reference to the float32 tensors outside the lazy graph,
+    # so each is freed as soon as its converted form has been evaluated.
+    params = _lowered(params, getattr(mx, dtype), quantized, bits, group_size)
+    weights.eval_in_groups(list(params.values()))
+    engine.load_converted(params)  # everything is evaluated already: this only assigns
+    engine.name = model
+    engine.model_dir = Path(model_dir)
+    engine.random_weights = weights.is_random_weights(model_dir)
+    engine.decoder_precision = describe(dtype, bits, group_size)
+    return engine

@@ -168,7 +168,10 @@ class T5Encoder(nn.Module):
         """input_ids (batch, length) int → last hidden state (batch, length, d_model).
 
         ``attention_mask`` (batch, length) of 1/0 masks padded keys, as transformers does."""
-        x = self.embed_tokens(input_ids)
+        # float32 activations whatever the weights are stored in (quantize.TEXT_SIDE): T5's
+        # feed-forward outputs overflow float16, and float16 weights times float32 activations
+        # compute in float32
+        x = self.embed_tokens(input_ids).astype(mx.float32)
         bias = self.blocks[0].attention.position_bias(input_ids.shape[1])
         if attention_mask is not None:
             bias = bias + additive_mask(attention_mask)

@@ -307,14 +307,70 @@ def cached_conversion(
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.safetensors")
         metadata = {"oscgen_fingerprint": fingerprint, "oscgen_tag": tag, "source": str(model_dir)}
-        mx.save_safetensors(str(tmp), weights, metadata=metadata)
+        write_safetensors(tmp, weights, metadata)
         os.replace(tmp, path)
     except OSError:  # a read-only or full cache only costs speed, never the load
         try:
             tmp.unlink()
         except (OSError, UnboundLocalError):
             pass
-    return weights
+        return convert()  # the writer consumed ``weights``; converting again is lazy (reads nothing)
+    # Lazy again, like a cache hit: the caller decides when (and in which dtype) each tensor is
+    # read, so a float16 load never holds the float32 conversion in memory.
+    return mx.load(str(path))
+
+
+_SAFETENSORS_DTYPES = {
+    mx.float32: "F32", mx.float16: "F16", mx.bfloat16: "BF16", mx.float64: "F64",
+    mx.int8: "I8", mx.int16: "I16", mx.int32: "I32", mx.int64: "I64",
+    mx.uint8: "U8", mx.uint16: "U16", mx.uint32: "U32", mx.uint64: "U64", mx.bool_: "BOOL",
+}
+
+
+def write_safetensors(path: Path, arrays: dict[str, mx.array], metadata: dict[str, str]) -> None:
+    """Write ``arrays`` as a safetensors file, evaluating one tensor at a time and removing it
+    from ``arrays`` once written (the dict is empty afterwards).
+
+    ``mx.save_safetensors`` evaluates every tensor and the dict keeps them all alive, so
+    converting musicgen-small would hold its whole float32 conversion (2.2 GB) at once; here
+    the peak is one tensor plus whatever its lazy graph still shares with the unwritten ones.
+    """
+    names = sorted(arrays)
+    header: dict = {"__metadata__": metadata}
+    offset = 0
+    for name in names:
+        array = arrays[name]
+        if array.dtype not in _SAFETENSORS_DTYPES:
+            raise ValueError(f"cannot write {name}: dtype {array.dtype} has no safetensors name")
+        header[name] = {"dtype": _SAFETENSORS_DTYPES[array.dtype], "shape": list(array.shape),
+                        "data_offsets": [offset, offset + array.nbytes]}
+        offset += array.nbytes
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)  # the format allows space padding; keeps tensors 8-aligned
+    with open(path, "wb") as f:
+        f.write(len(encoded).to_bytes(8, "little"))
+        f.write(encoded)
+        for name in names:
+            array = mx.contiguous(arrays.pop(name))  # views (transposes) are written row-major
+            mx.eval(array)
+            f.write(memoryview(array))
+            del array
+
+
+def eval_in_groups(arrays: list[mx.array], group_bytes: int = 16 << 20) -> None:
+    """Evaluate ``arrays`` a group of about ``group_bytes`` (of results) at a time.
+
+    For lazily cast or quantized weights this bounds what is read at once: a group's float32
+    sources are freed as soon as its results exist (when nothing else refers to them), so the
+    peak is the results so far plus one group's sources, not the whole float32 model."""
+    group, size = [], 0
+    for array in arrays:
+        group.append(array)
+        size += array.nbytes
+        if size >= group_bytes:
+            mx.eval(group)
+            group, size = [], 0
+    mx.eval(group)
 
 
 def is_random_weights(model_dir: Path) -> bool:
