@@ -72,11 +72,11 @@ def load(model: str, dtype: str, bits: int | None, after_load: bool):
         engine = MusicGen.from_pretrained(model)
         quantize.convert_decoder(engine, dtype=dtype, bits=bits)
         return engine
-    return quantize.load_engine(model, dtype=dtype, bits=bits)
+    return MusicGen.from_pretrained(model, dtype=dtype, bits=bits)
 
 
 def measure(model: str, dtype: str, bits: int | None, after_load: bool, frames: int) -> dict:
-    report = {"model": model, "dtype": dtype, "bits": bits, "path": "after-load" if after_load else "load_engine",
+    report = {"model": model, "dtype": dtype, "bits": bits, "path": "after-load" if after_load else "while-loading",
               "frames": frames, "device": str(mx.default_device()), "start": snapshot()}
     mx.reset_peak_memory()
     t0 = time.perf_counter()

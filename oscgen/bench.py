@@ -301,7 +301,7 @@ def _oscgen_worker(spec: dict) -> dict:
     progress("loading", 0.0, force=True)
     mx.reset_peak_memory()
     t0 = time.perf_counter()
-    # converted while loading (quantize.load_engine): the float32 weights never all coexist
+    # converted while loading (MusicGen.from_pretrained with a dtype): the float32 weights never all coexist
     engine = api.load_model(spec["checkpoint"], dtype=spec["dtype"], bits=spec["quantize"])
     load_s = time.perf_counter() - t0
     weights_mb = mx.get_active_memory() / 1e6

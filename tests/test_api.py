@@ -274,3 +274,18 @@ def test_warm_up_checks_its_knobs():
         api.warm_up(TINY, max_duration=31)
     with pytest.raises(ValueError, match="audio_duration"):
         api.warm_up(TINY, audio_duration=0)
+
+
+def test_a_fresh_load_is_float16_on_a_gpu_and_float32_on_a_cpu(monkeypatch):
+    from oscgen.musicgen import layers
+
+    import mlx.core as mx
+
+    assert api.default_dtype() == "float32"  # this machine: CPU
+    api._unload()
+    monkeypatch.setattr(layers, "on_gpu", lambda: True)
+    try:
+        assert api.default_dtype() == "float16"
+        assert api.load_model(TINY).decoder.dtype == mx.float16
+    finally:
+        api._unload()  # later tests load their float32 model afresh

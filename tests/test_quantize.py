@@ -87,7 +87,7 @@ def test_loading_at_a_precision_equals_converting_after_load(model, dtype, bits,
 
         model = str(shutil.copytree(tiny_checkpoint(), tmp_path / "model"))
         shutil.copy(weights.tiny_model_dir() / weights.SPM_FILE, model)
-    loaded = quantize.load_engine(model, dtype=dtype, bits=bits)
+    loaded = MusicGen.from_pretrained(model, dtype=dtype, bits=bits)
     converted = _converted_after_load(model, dtype, bits)
     assert loaded.decoder_precision == converted.decoder_precision == quantize.describe(dtype, bits)
 
@@ -115,7 +115,7 @@ def test_text_encoder_stored_in_half_computes_in_float32():
     """T5's activations can leave float16's range (its known float16 overflow); stored in float16
     but computed in float32 it gives the float32 model's states to float16 weight rounding."""
     reference = MusicGen.from_pretrained("tiny-random")
-    half = quantize.load_engine("tiny-random", dtype="float16")
+    half = MusicGen.from_pretrained("tiny-random", dtype="float16")
     ids = mx.array([reference.tokenizer.encode("driving techno kick, acid bassline")], dtype=mx.int32)
     for engine in (reference, half):  # blow up one feed-forward so activations pass 65504
         dense = engine.text_encoder.blocks[0].dense
@@ -155,7 +155,7 @@ def _load_peak(model, dtype):
     gc.collect()
     before = mx.get_active_memory()
     mx.reset_peak_memory()
-    engine = quantize.load_engine(model, dtype=dtype)
+    engine = MusicGen.from_pretrained(model, dtype=dtype)
     return mx.get_peak_memory() - before, engine
 
 

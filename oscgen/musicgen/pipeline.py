@@ -27,7 +27,7 @@ import mlx.nn as nn
 
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import encodec, weights
+from oscgen.musicgen import encodec, quantize, weights
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
@@ -93,17 +93,22 @@ class MusicGen(nn.Module):
     # ---------------------------------------------------------------- loading
 
     @classmethod
-    def from_pretrained(cls, model: str) -> "MusicGen":
+    def from_pretrained(cls, model: str, dtype: str = "float32", bits: int | None = None,
+                        group_size: int = quantize.GROUP_SIZE) -> "MusicGen":
         """Load ``model`` (alias, hub repo id, local folder or "tiny-random"; see
-        oscgen.musicgen.weights.resolve_model_dir).  The converted weights are cached on disk
-        so a second load skips the conversion."""
+        oscgen.musicgen.weights.resolve_model_dir) with the decoder in ``dtype`` and, with
+        ``bits``, quantized per-step linears (converted while loading: see
+        quantize.lowered_for_loading).  The converted weights are cached on disk so a second load
+        skips the conversion."""
         model_dir = weights.resolve_model_dir(model)
         config = weights.load_config(model_dir)
         instance = cls(config, tokenizer=T5Tokenizer.from_dir(model_dir))
-        params = weights.cached_conversion(
-            model_dir, CONVERSION_TAG, lambda: convert_weights(weights.load_weights(model_dir))
-        )
-        instance.load_converted(params)
+        def read_params():
+            return weights.cached_conversion(
+                model_dir, CONVERSION_TAG, lambda: convert_weights(weights.load_weights(model_dir))
+            )
+
+        instance.load_converted(quantize.lowered_for_loading(instance, read_params, dtype, bits, group_size))
         instance.name = model
         instance.model_dir = Path(model_dir)
         instance.random_weights = weights.is_random_weights(model_dir)

@@ -2,7 +2,7 @@
 
 The decoder is the only part worth running in it: every decode step streams all of its weights,
 while the T5 encoder runs once per job and EnCodec once at the end (and T5 is known to overflow
-in float16; ``load_engine`` only stores it in half, see ``TEXT_SIDE``).  What is converted:
+in float16; ``from_pretrained`` only stores it in half, see ``TEXT_SIDE``).  What is converted:
 
 - ``dtype``: every floating parameter of the decoder, so activations, the self-attention cache
   and the cross-attention keys/values follow (the pipeline allocates them in the decoder's dtype);
@@ -17,7 +17,8 @@ float32 MKL path (see benchmarks/RESULTS.md), so float32 stays the default there
 
 Two ways in:
 
-- ``load_engine(model, dtype, bits)`` loads a checkpoint straight into the lower precision: each
+- ``MusicGen.from_pretrained(model, dtype, bits)`` loads a checkpoint straight into the lower
+  precision (through ``lowered_for_loading``): each
   weight is cast (and quantized) as it is read, so the float32 copies never all exist at once
   and the peak over the load is close to the final size (benchmarks/memory.md).  It also stores
   the text encoder in ``dtype`` (see ``TEXT_SIDE``).
@@ -77,7 +78,7 @@ def convert_decoder(engine, dtype: str | None = "float32", bits: int | None = No
 
     Call before the first generation: compiled steps are keyed on shapes, not on dtypes, so the
     engine's cache of compiled steps is cleared too.  To load at a lower precision without
-    holding the float32 weights first, use ``load_engine``.
+    holding the float32 weights first, use ``from_pretrained``.
     """
     check_precision(dtype, bits)
     decoder = engine.decoder
@@ -103,7 +104,7 @@ def describe(dtype: str | None, bits: int | None, group_size: int = GROUP_SIZE) 
 
 def convert_text_encoder(engine, dtype: str) -> None:
     """Store ``engine``'s text encoder and its projection in ``dtype`` (computed in float32, see
-    ``TEXT_SIDE``), as ``load_engine`` does, for an engine already loaded in float32."""
+    ``TEXT_SIDE``), as ``from_pretrained`` does, for an engine already loaded in float32."""
     check_precision(dtype, None)
     for name in TEXT_SIDE:
         module = getattr(engine, name.rstrip("."))
@@ -113,7 +114,7 @@ def convert_text_encoder(engine, dtype: str) -> None:
 
 
 def _stored(name: str, value: mx.array, dtype: mx.Dtype) -> mx.array:
-    """The parameter ``name`` as ``load_engine`` keeps it (lazy): decoder and text side in
+    """The parameter ``name`` as ``from_pretrained`` keeps it (lazy): decoder and text side in
     ``dtype``, EnCodec and integer tensors as they are."""
     if not name.startswith(("decoder.", *TEXT_SIDE)) or not mx.issubdtype(value.dtype, mx.floating):
         return value
@@ -135,37 +136,23 @@ def _lowered(params: dict[str, mx.array], dtype: mx.Dtype, quantized: set[str], 
     return out
 
 
-def load_engine(model: str, dtype: str = "float32", bits: int | None = None, group_size: int = GROUP_SIZE):
-    """Load ``model`` (as ``MusicGen.from_pretrained``) with its decoder in ``dtype`` (and
-    ``bits``-bit per-step linears) and its text encoder stored in ``dtype``.
-
-    Same parameters as ``from_pretrained`` followed by ``convert_decoder`` and
-    ``convert_text_encoder``, but the weights are read from the (lazy) safetensors file and
-    converted a group at a time, so the peak memory over the load stays close to the final
-    size instead of the float32 model's.
-    """
-    from oscgen.musicgen import pipeline, weights
-    from oscgen.musicgen.tokenizer import T5Tokenizer
+def lowered_for_loading(engine, read_params, dtype: str = "float32", bits: int | None = None,
+                        group_size: int = GROUP_SIZE) -> dict[str, mx.array]:
+    """The fresh ``engine``'s converted weights (``read_params()``: lazy, from safetensors) in
+    the precision it is being loaded at, evaluated a group at a time: the decoder in ``dtype``
+    with ``bits``-bit per-step linears (whose modules are quantized here, before their weights
+    arrive) and the text encoder stored in ``dtype``.  Read here and rebound, the float32
+    tensors have no other reference, so each is freed as soon as its converted form exists and
+    the float32 model never coexists with the converted one (the peak over a load stays near
+    the final size)."""
+    from oscgen.musicgen import weights
 
     check_precision(dtype, bits)
-    model_dir = weights.resolve_model_dir(model)
-    engine = pipeline.MusicGen(weights.load_config(model_dir), tokenizer=T5Tokenizer.from_dir(model_dir))
     quantized: set[str] = set()
     if bits:
-        # the structure first (its random initial weights are never evaluated), so the loaded
-        # parameters can arrive already quantized
         _quantize_per_step_linears(engine.decoder, bits, group_size)
         quantized = {f"decoder.{path}" for path, m in engine.decoder.named_modules() if isinstance(m, nn.QuantizedLinear)}
-    params = weights.cached_conversion(
-        model_dir, pipeline.CONVERSION_TAG, lambda: pipeline.convert_weights(weights.load_weights(model_dir))
-    )
-    # Rebinding ``params`` drops the only reference to the float32 tensors outside the lazy graph,
-    # so each is freed as soon as its converted form has been evaluated.
-    params = _lowered(params, getattr(mx, dtype), quantized, bits, group_size)
+    params = _lowered(read_params(), getattr(mx, dtype), quantized, bits, group_size)
     weights.eval_in_groups(list(params.values()))
-    engine.load_converted(params)  # everything is evaluated already: this only assigns
-    engine.name = model
-    engine.model_dir = Path(model_dir)
-    engine.random_weights = weights.is_random_weights(model_dir)
     engine.decoder_precision = describe(dtype, bits, group_size)
-    return engine
+    return params

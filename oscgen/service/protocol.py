@@ -59,7 +59,7 @@ OUTBOUND: tuple[Address, ...] = (
     Address("/oscgen/error", "is", "job id (-1 when not about a job), message"),
     Address("/oscgen/param/NAME", "f|i|s", "echo of a knob change, to every known client (NAME as in /oscgen/NAME)"),
     Address("/oscgen/preset", "is", "preset loaded: number, name"),
-    Address("/oscgen/ready", "ss", "worker warm with this model; a note (\"\" or why its output is noise)"),
+    Address("/oscgen/ready", "ss", "model loaded and warmed up (the next take starts at full speed); a note (\"\" or why its output is noise)"),
     Address("/oscgen/status", "iis", "running job id (-1 = none), jobs waiting, worker state: starting, ready, busy, no model, restarting"),
     Address("/oscgen/pong", "", "answer to ping"),
     Address("/oscgen/shutdown", "s", "the daemon is stopping, and why"),
