@@ -47,20 +47,20 @@ def matmul_conv1d(x, weight, bias, dilation: int = 1):
 def matmul_conv_transpose1d(x, weight, bias, stride: int):
     """Transposed conv of (B, T, in) with weight (out, k, in), output length (T - 1) * stride + k.
 
-    One matmul gives every input frame's k output taps; taps of frame n land on samples
-    n*stride + j, so after zero-padding k to m*stride the m groups are summed with a shift of
-    one frame each."""
+    Output frame n (samples n*stride .. n*stride + stride - 1) takes tap group g of input frame
+    n - g, for g < m = ceil(k / stride) (k zero-padded to m*stride): so it is one matmul of the
+    rows [x[n], x[n-1], .., x[n-m+1]] (zeros outside) with the m tap groups stacked.  Building
+    those rows from the input is a third of the memory traffic of overlap-adding the taps'
+    output (EnCodec's decode: 3.35 -> 3.0 s on a 2-core x86-64 CPU)."""
     c_out, kernel, c_in = weight.shape
     groups = -(-kernel // stride)
     if groups * stride != kernel:
         weight = mx.pad(weight, [(0, 0), (0, groups * stride - kernel), (0, 0)])
     batch, frames = x.shape[:2]
-    taps = (x @ weight.transpose(2, 1, 0).reshape(c_in, groups * stride * c_out))
-    taps = taps.reshape(batch, frames, groups, stride * c_out)
-    y = mx.pad(taps[:, :, 0], [(0, 0), (0, groups - 1), (0, 0)])
-    for j in range(1, groups):
-        y = y + mx.pad(taps[:, :, j], [(0, 0), (j, groups - 1 - j), (0, 0)])
-    y = y.reshape(batch, (frames + groups - 1) * stride, c_out)
+    # rows (g, in), columns (r, out): tap g*stride + r of every (in, out) pair
+    stacked = weight.reshape(c_out, groups, stride, c_in).transpose(1, 3, 2, 0).reshape(groups * c_in, stride * c_out)
+    rows = mx.concatenate([mx.pad(x, [(0, 0), (g, groups - 1 - g), (0, 0)]) for g in range(groups)], axis=-1)
+    y = (rows @ stacked).reshape(batch, (frames + groups - 1) * stride, c_out)
     return y[:, : (frames - 1) * stride + kernel] + bias
 
 
