@@ -265,7 +265,8 @@ class MusicGen(nn.Module):
         """Trace, compile and run once what a job of up to ``max_frames`` frames with these knobs
         and a prompt of up to max(WARM_TEXT_LENGTHS) tokens runs: T5, the cross-attention fold,
         the decode step for every cache window the job can reach, and EnCodec on
-        ``audio_frames`` frames.  Returns the seconds each part took ("text <tokens>",
+        ``audio_frames`` frames (a GPU plans its convolutions per length; a CPU runs 50 at most).
+        Returns the seconds each part took ("text <tokens>",
         "step <window>/<tokens>", "audio").
 
         A daemon calls this after loading so that a performer's first take is as fast as the
@@ -300,6 +301,8 @@ class MusicGen(nn.Module):
                            mx.array(max_frames, dtype=mx.int32), positions_table, cache, cross_kv, cross_mask)
                 mx.eval(out)
                 lap(f"step {window}/{text}")
+        if not on_gpu():  # a CPU has nothing to plan per length (EnCodec's convs are matmuls there)
+            audio_frames = min(audio_frames, 50)
         mx.eval(self.decode_audio(mx.zeros((1, K, audio_frames), dtype=mx.int32)))
         lap("audio")
         return seconds

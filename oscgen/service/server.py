@@ -392,10 +392,14 @@ class Daemon:
             self._worker.send("load", model, self._warm_knobs())
 
     def _warm_knobs(self) -> dict:
-        """What a worker warms up for after loading: the knobs its decode step is compiled for
-        and the duration EnCodec is planned for (see oscgen.api.warm_up)."""
+        """What a worker warms up for after loading (see oscgen.api.warm_up): the knobs its
+        decode step is compiled for, and the current duration (the cache windows a take of that
+        length reaches, and EnCodec's plans on a GPU).  A longer take later compiles its extra
+        windows itself, once: ~0.5-2 s each on a CPU, where warming all of a 30 s job's
+        windows would hold up a musicgen-small daemon's start by ~12 s."""
+        duration = self.state.get("duration")
         return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg"),
-                "audio_duration": self.state.get("duration")}
+                "max_duration": duration, "audio_duration": duration}
 
     def _dispatch(self) -> None:
         """Hand the next job to the worker if it is free (it queues one message while loading)."""
