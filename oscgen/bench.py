@@ -626,10 +626,13 @@ def _run_worker(side: str, spec: dict, bar: _Bar, env: dict) -> dict:
         return result
 
 
-def _worker_env(threads: int, blas_threads: int | None = None) -> dict:
+def _worker_env(threads: int, oscgen_side: bool = False) -> dict:
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[var] = str(blas_threads or threads)
+        env[var] = str(threads)
+    if oscgen_side:  # oscgen picks MKL's threads from its cores as in use (_blas.py), not fixed
+        env.pop("MKL_NUM_THREADS")
+        env["OSCGEN_CPU_THREADS"] = str(threads)
     # the package must be importable by the worker however the parent found it
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -639,9 +642,10 @@ def _worker_env(threads: int, blas_threads: int | None = None) -> dict:
 
 
 def oscgen_blas_threads(threads: int) -> int:
-    """MKL threads for oscgen's side so that it keeps ``threads`` threads busy, like torch with
-    ``set_num_threads(threads)``: MLX's stream thread (one of MKL's) computes while the Python
-    thread enqueues the next step, so MKL gets one thread fewer (oscgen's own default, _blas.py)."""
+    """MKL threads of oscgen's side while it decodes, so that it keeps ``threads`` threads busy
+    like torch with ``set_num_threads(threads)``: MLX's stream thread (one of MKL's) computes
+    while the Python thread enqueues the next step, so MKL gets one thread fewer (oscgen's own
+    default, _blas.py); EnCodec, during which nothing else runs, gets all ``threads``."""
     return max(1, threads - 1)
 
 
@@ -716,7 +720,7 @@ def run_bench(
         "threads": threads,
     }
     env = _worker_env(threads)
-    oscgen_env = _worker_env(threads, oscgen_blas_threads(threads))
+    oscgen_env = _worker_env(threads, oscgen_side=True)
     report = {
         "meta": {
             "model": model,

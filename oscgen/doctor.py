@@ -72,10 +72,8 @@ def check_blas() -> list[Check]:
     from oscgen import _blas
 
     active = _blas.ACTIVE_BLAS
-    threads = mkl_threads() if active.startswith("mkl") else None
     if active.startswith("mkl"):
-        extra = f", {threads} threads (MKL_NUM_THREADS changes it)" if threads else ""
-        return [Check(OK, "blas", f"{active}{extra}")]
+        return [Check(OK, "blas", f"{active}, {_blas.describe_threads()}")]
     wants_mkl = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
     if not wants_mkl:
         return [Check(OK, "blas", f"{active} (MLX's own; MKL is only used on x86-64 Linux)")]
@@ -83,20 +81,6 @@ def check_blas() -> list[Check]:
         return [Check(INFO, "blas", active, "unset OSCGEN_BLAS to use MKL (faster decoding)")]
     return [Check(WARN, "blas", f"{active}: MLX's reference BLAS is several times slower",
                   "pip install mkl (oscgen preloads it automatically)")]
-
-
-def mkl_threads() -> int | None:
-    """MKL's thread count in this process (None when MKL is not loaded)."""
-    import ctypes
-
-    from oscgen import _blas
-
-    for path in _blas._candidate_paths():
-        try:
-            return int(ctypes.CDLL(str(path)).MKL_Get_Max_Threads())
-        except (OSError, AttributeError):
-            continue
-    return None
 
 
 #: (import name, distribution, why it is needed, required for the engine)

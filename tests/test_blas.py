@@ -70,3 +70,26 @@ def test_import_oscgen_does_not_import_mlx():
     result = run_python("import sys, oscgen; print('mlx.core' in sys.modules)")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+THREADS_PROBE = """
+import oscgen, mlx.core
+from oscgen import _blas
+before = _blas.mkl_threads()
+with _blas.all_cores():
+    inside = _blas.mkl_threads()
+print(before, inside, _blas.mkl_threads(), _blas.usable_cores(), _blas.default_threads())
+"""
+
+
+@pytest.mark.skipif(not (WANTS_MKL and HAS_MKL), reason="needs MKL under MLX")
+def test_every_core_goes_to_mkl_only_inside_all_cores():
+    before, inside, after, cores, default = map(int, run_python(THREADS_PROBE).stdout.split())
+    assert (before, inside, after) == (default, cores, default)
+
+
+@pytest.mark.skipif(not (WANTS_MKL and HAS_MKL), reason="needs MKL under MLX")
+def test_a_user_thread_count_is_left_alone():
+    result = run_python(THREADS_PROBE, env={"MKL_NUM_THREADS": "1"})
+    before, inside, after, _, _ = map(int, result.stdout.split())
+    assert before == inside == after == 1

@@ -25,6 +25,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
+from oscgen import _blas
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
 from oscgen.musicgen import encodec, quantize, weights
@@ -308,8 +309,12 @@ class MusicGen(nn.Module):
         return seconds
 
     def decode_audio(self, codes: mx.array) -> mx.array:
-        """codes (batch, codebooks, frames) → audio (batch, 1, frames * samples_per_frame)."""
-        return self.audio_decoder.decode(codes)
+        """codes (batch, codebooks, frames) → audio (batch, 1, frames * samples_per_frame),
+        evaluated: nothing else runs meanwhile, so a CPU's BLAS gets every core for it."""
+        with _blas.all_cores():
+            audio = self.audio_decoder.decode(codes)
+            mx.eval(audio)
+        return audio
 
     def generate(
         self,
