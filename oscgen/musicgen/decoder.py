@@ -6,9 +6,9 @@ LayerNorm and one linear head per codebook.  No attention projection has a bias.
 
 Two ways to run it:
 - ``__call__``: a whole code sequence at once with a causal mask (parity tests, prompts);
-- ``step``: one position with a self-attention cache preallocated for the whole job and the
-  cross-attention keys/values computed once per generation (``cross_kv``).  Shapes are fixed
-  for the job, so the pipeline can ``mx.compile`` it.
+- ``step``: one position with a self-attention cache allocated a window (CACHE_BLOCK positions)
+  at a time and the cross-attention keys/values computed once per generation (``cross_kv``).
+  Shapes are fixed per window, so the pipeline can ``mx.compile`` it.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ Generation follows transformers' ``MusicgenForConditionalGeneration.generate``:
 - undoing the delay takes positions k+1 .. frames+k of codebook k.
 
 The decode step (decoder + guidance + sampling + delay mask) is one ``mx.compile``d function
-with fixed shapes: the self-attention cache is preallocated for the job, the cross-attention
-keys/values are computed once, and the position, PRNG key and the knobs are array inputs.
+with fixed shapes per cache window: the self-attention cache grows a block of positions at a
+time (no per-step concatenation), the cross-attention keys/values are computed once, and the
+position, PRNG key and the knobs are array inputs.
 """
 
 from __future__ import annotations
