@@ -232,8 +232,12 @@ class SEANetDecoder(nn.Module):
         self.layers = layers
 
     def __call__(self, x):
+        # one stage evaluated at a time: as one graph MLX keeps several stages' intermediates
+        # alive at once (musicgen-small, 10 s: 799 MB over the weights, 30 s: 2.4 GB; staged 451 MB
+        # and 1.35 GB), and the staged decode is faster too (3.33 -> 2.78 s on a 2-core CPU)
         for layer in self.layers:
             x = layer(x)
+            mx.eval(x)
         return x
 
 
