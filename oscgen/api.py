@@ -12,7 +12,6 @@ import numbers
 import os
 import secrets
 import threading
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -127,10 +126,12 @@ def load_model(model: str, dtype: str | None = None, bits: int | None = None):
     from oscgen.musicgen import quantize
 
     quantize.check_precision(dtype, bits)
-    wanted = quantize.describe(dtype, bits)
     with _lock:
         warm = _loaded.get(model)
-        if warm is not None and (dtype is None and bits is None or warm.decoder_precision == wanted):
+        if warm is not None and dtype is None and bits is None:
+            return warm
+        dtype = dtype or default_dtype()
+        if warm is not None and warm.decoder_precision == quantize.describe(dtype, bits):
             return warm
         from oscgen.musicgen import weights
 
@@ -138,7 +139,7 @@ def load_model(model: str, dtype: str | None = None, bits: int | None = None):
         _unload()  # one model warm at a time: free the previous one before loading the next
         from oscgen.musicgen.pipeline import MusicGen
 
-        engine = MusicGen.from_pretrained(model, dtype or default_dtype(), bits)
+        engine = MusicGen.from_pretrained(model, dtype, bits)
         _loaded[model] = engine
     if engine.random_weights:
         warnings.warn(f"{model}: {NOISE_WARNING}", UserWarning, stacklevel=2)

@@ -289,3 +289,18 @@ def test_a_fresh_load_is_float16_on_a_gpu_and_float32_on_a_cpu(monkeypatch):
         assert api.load_model(TINY).decoder.dtype == mx.float16
     finally:
         api._unload()  # later tests load their float32 model afresh
+
+
+def test_a_quantized_load_without_a_dtype_stays_warm_on_a_gpu(monkeypatch):
+    """bits without a dtype means the device's default dtype: asking again reuses the warm model."""
+    from oscgen.musicgen import layers
+
+    api._unload()
+    monkeypatch.setattr(layers, "on_gpu", lambda: True)
+    try:
+        first = api.load_model(TINY, bits=8)
+        assert first.decoder_precision.startswith("float16 + 8-bit")
+        assert api.load_model(TINY, bits=8) is first
+        assert api.load_model(TINY) is first
+    finally:
+        api._unload()

@@ -105,6 +105,7 @@ class MusicGen(nn.Module):
         model_dir = weights.resolve_model_dir(model)
         config = weights.load_config(model_dir)
         instance = cls(config, tokenizer=T5Tokenizer.from_dir(model_dir))
+
         def read_params():
             return weights.cached_conversion(
                 model_dir, CONVERSION_TAG, lambda: convert_weights(weights.load_weights(model_dir))

@@ -28,8 +28,6 @@ Two ways in:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import mlx.core as mx
 import mlx.nn as nn
 

@@ -3,8 +3,9 @@ keeps the model warm and runs one job at a time, so the OSC process never blocks
 crash in generation cannot take the daemon down.
 
 Parent -> worker over a Pipe: ("load", model, warm_knobs), ("job", job dict), ("stop",).
-``warm_knobs`` ({"top_k", "top_p", "cfg_scale"}, the daemon's knobs) are what the worker warms
-the model up for after loading, so the first job after a load is as fast as the next.
+``warm_knobs`` (oscgen.api.warm_up's keyword arguments: the daemon's top_k, top_p, cfg_scale and
+duration) are what the worker warms the model up for after loading, so the first job after a
+load is as fast as the next.
 Worker -> parent: ("ready", model, note), ("load_error", model, message, missing), ("started", id),
 ("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message).
 Cancel: the parent writes the job id into a shared int; the engine's progress callback sees it
