@@ -115,9 +115,22 @@ def test_heads_are_not_padded_when_the_kernels_cannot_take_them():
 def test_positions_match_transformers():
     from transformers.models.musicgen.modeling_musicgen import MusicgenSinusoidalPositionalEmbedding
 
+    length = 1600
+    # transformers forms each angle as position * frequency in float32: the product's rounding
+    # (half an ulp of the angle), the frequency's own rounding times the position (another half)
+    # and torch's float32 exp (about one ulp, SIMD-kernel dependent) put its table within ~2 ulp
+    # of the largest angle of the exact sinusoid, which oscgen computes in float64. sin/cos have
+    # slope <= 1, so that is the bound on the table's difference, on every host.
+    largest_angle = np.float32(length - 1)
+    atol = 2 * float(np.spacing(largest_angle))
     for dim in (48, 1024, 37):
-        expected = MusicgenSinusoidalPositionalEmbedding.get_embedding(1600, dim).numpy()
-        np.testing.assert_allclose(np.array(dec.sinusoidal_positions(1600, dim)), expected, rtol=0, atol=5e-5)
+        expected = MusicgenSinusoidalPositionalEmbedding.get_embedding(length, dim).numpy()
+        table = np.array(dec.sinusoidal_positions(length, dim))
+        np.testing.assert_allclose(table, expected, rtol=0, atol=atol)
+        # and it is the exact sinusoid to float32 rounding (no host-dependent float32 math)
+        half = dim // 2
+        angle = 37.0 * np.exp(-np.log(10000) / (half - 1) * 3)
+        assert abs(table[37, 3] - np.cos(angle)) <= 6e-8 and abs(table[37, half + 3] - np.sin(angle)) <= 6e-8
 
 
 def test_stereo_checkpoints_are_refused_clearly():

@@ -57,18 +57,17 @@ class DecoderConfig:
 
 
 def sinusoidal_positions(length: int, dim: int) -> mx.array:
-    """(length, dim) table: [cos | sin] of position * 10000^(-i/(half-1)), the formula and float32
-    rounding order of transformers' MusicgenSinusoidalPositionalEmbedding.get_embedding.
+    """(length, dim) table: [cos | sin] of position * 10000^(-i/(half-1)), transformers'
+    MusicgenSinusoidalPositionalEmbedding.get_embedding's formula.
 
-    Only the exponential is evaluated in float64 and rounded: that reproduces torch's float32 exp
-    closer than numpy's float32 exp does (agreement to ~3e-5 at position 1600, all from the odd
-    frequency where the two libraries' last bit differs)."""
+    Computed in float64 and rounded once to float32, so the table is the exact sinusoid to half a
+    float32 ulp on every host. (transformers multiplies position by frequency in float32, so its
+    own table carries up to ~2 ulp of the largest angle of error: what the parity test allows.)"""
     half = dim // 2
     step = math.log(10000) / (half - 1)
-    exponents = np.arange(half, dtype=np.float32) * np.float32(-step)
-    freqs = np.exp(exponents.astype(np.float64)).astype(np.float32)
-    angles = np.arange(length, dtype=np.float32)[:, None] * freqs[None, :]
-    table = np.concatenate([np.cos(angles), np.sin(angles)], axis=1)
+    freqs = np.exp(np.arange(half, dtype=np.float64) * -step)
+    angles = np.arange(length, dtype=np.float64)[:, None] * freqs[None, :]
+    table = np.concatenate([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
     if dim % 2:
         table = np.concatenate([table, np.zeros((length, 1), np.float32)], axis=1)
     return mx.array(table)
