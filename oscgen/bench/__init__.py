@@ -22,8 +22,13 @@ sampling settings and thread count.  A side's numbers:
                           weights + activations, without the allocator's cache or the
                           process's libraries (which ``peak_rss_mb`` includes)
 - ``first_progress_s``    from the call to the first progress report
-- ``matmul_gbs``          ``x @ W.T`` bandwidth on the decode-step shapes (GB/s of weights read)
-- ``floor_ms``            decoder weight bytes read per step / ``matmul_gbs``
+- ``matmul_gbs``          the side's best ``x @ W.T`` read bandwidth on the decode-step shapes
+                          (GB/s of weights read; ``read_gbs``: at each thread count 1..threads)
+- ``floor_ms``            decoder weight bytes the side reads per step / the best read bandwidth
+                          of the whole run: the maximum over both sides and every thread count
+                          (and, on a GPU, a 1 GiB device-to-device copy); ``report["floor"]``
+                          says which measurement it was.  One floor for both sides, so a slow
+                          BLAS cannot lower its own.
 - ``step_over_floor``     ``step_ms_median / floor_ms`` (1.0 = every step is pure weight streaming)
 
 Run: ``oscgen bench --model small`` (see ``oscgen bench --help``).  The subprocess entry point

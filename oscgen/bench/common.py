@@ -151,26 +151,66 @@ def decoder_weight_bytes(config: dict, bytes_per_weight: float) -> float:
     return (sum(o * i for o, i in layer) * layers + sum(o * i for o, i in heads)) * bytes_per_weight
 
 
-def probe_shapes(config: dict) -> list[tuple[int, int]]:
-    """The matrices the bandwidth probe streams: whole decoder layers, enough of them to dwarf
-    the caches (>= 256 MB in float32), never more than the model has (little extra memory)."""
+def probe_shapes(config: dict, max_bytes: int = 1 << 30) -> list[tuple[int, int]]:
+    """The matrices the bandwidth probe streams: whole decoder layers, as many as the model has
+    up to ~1 GiB in float32, so a pass reads weights from memory at the scale a step does."""
     layer, _, layers = decode_step_shapes(config)
-    want = -(-(256 << 20) // (sum(o * i for o, i in layer) * 4))
-    return layer * max(1, min(layers, want))
+    per_layer = sum(o * i for o, i in layer) * 4
+    return layer * max(1, min(layers, max_bytes // per_layer))
 
 
-def floor(config: dict, shapes: list[tuple[int, int]], probe_bytes: int, one_pass, repeats: int = 7) -> dict:
-    """Time ``one_pass`` (all probe matmuls, synchronised), then the floor for a whole step at
-    the probe's bytes per weight (so quantized scales/biases are counted too)."""
-    one_pass()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        one_pass()
-        times.append(time.perf_counter() - t0)
-    gbs = probe_bytes / statistics.median(times) / 1e9
+def thread_counts(threads: int) -> list[int]:
+    """The thread counts each side's read bandwidth is measured at: 1 .. ``threads``."""
+    from oscgen.calibrate import candidates
+
+    return candidates(threads)
+
+
+def read_bandwidth(config: dict, shapes: list[tuple[int, int]], probe_bytes: int, one_pass, set_threads,
+                   counts: list[int], rounds: int = 2, repeats: int = 3) -> dict:
+    """``x @ W.T`` GB/s of ``one_pass`` (all probe matmuls, synchronised) at each thread count,
+    the best of ``repeats`` calls over ``rounds`` interleaved rounds (the fastest is the least
+    disturbed by the host's other work), and the bytes a whole step reads at the probe's bytes
+    per weight (quantized scales/biases counted).  The floor is the parent's: honest_floor."""
+    from oscgen.calibrate import best_seconds
+
+    gbs = {n: 0.0 for n in counts}
+    for _ in range(rounds):
+        for n in counts:
+            set_threads(n)
+            gbs[n] = max(gbs[n], probe_bytes / best_seconds(one_pass, repeats) / 1e9)
     step_bytes = decoder_weight_bytes(config, probe_bytes / sum(o * i for o, i in shapes))
-    return {"matmul_gbs": gbs, "weight_mb_per_step": step_bytes / 1e6, "floor_ms": step_bytes / (gbs * 1e9) * 1e3}
+    return {"read_gbs": {str(n): v for n, v in gbs.items()}, "matmul_gbs": max(gbs.values()),
+            "probe_mb": probe_bytes / 1e6, "weight_mb_per_step": step_bytes / 1e6}
+
+
+def copy_bandwidth(one_copy, nbytes: int, repeats: int = 5) -> float:
+    """GB/s moved (read + written) by a large device-to-device copy (a GPU's memory ceiling)."""
+    from oscgen.calibrate import best_seconds
+
+    return 2 * nbytes / best_seconds(one_copy, repeats) / 1e9
+
+
+def honest_floor(sides: dict[str, dict]) -> dict:
+    """One floor for the whole run: the best read bandwidth any side reached at any thread count
+    (or in a device copy), and each side's bytes per step over it.  Sets ``floor_ms`` and
+    ``step_over_floor`` on every side; returns how the floor was measured.  (A side's own
+    bandwidth would let a slow BLAS lower its own floor.)"""
+    reached = []
+    for name, side in sides.items():
+        for n, gbs in side.get("read_gbs", {}).items():
+            reached.append((gbs, f"{name}: x @ W.T on {side['probe_mb']:.3g} MB of decode-shaped weights, "
+                                 f"{n} thread{'s' if n != '1' else ''}"))
+        if side.get("copy_gbs"):
+            reached.append((side["copy_gbs"], f"{name}: a {side['copy_mb']:.0f} MB device-to-device copy (read + written)"))
+    if not reached:
+        return {}
+    gbs, how = max(reached)
+    for side in sides.values():
+        if side.get("weight_mb_per_step"):
+            side["floor_ms"] = side["weight_mb_per_step"] / gbs
+            side["step_over_floor"] = side["step_ms_median"] / side["floor_ms"]
+    return {"gbs": gbs, "measured_by": how}
 
 
 #: The worker's real stdout, kept for the line protocol while sys.stdout points at stderr.

@@ -7,33 +7,33 @@ import hashlib
 import subprocess
 import time
 
-from oscgen.bench.common import (FRAME_RATE, Progress, floor, peak_rss_mb, probe_shapes,
-                                 side_metrics)
+from oscgen.bench.common import (FRAME_RATE, Progress, copy_bandwidth, peak_rss_mb, probe_shapes,
+                                 read_bandwidth, side_metrics, thread_counts)
 
 
-def _mlx_matmul_bandwidth(config: dict, dtype: str, quantize: int | None) -> dict:
-    """x @ W.T on the decode-step shapes with random weights, in oscgen's dtype / quantization."""
+def _mlx_read_bandwidth(config: dict, dtype: str, quantize: int | None, threads: int) -> dict:
+    """x @ W.T on the decode-step shapes, in oscgen's dtype / quantization, at each MKL thread
+    count up to ``threads`` on a CPU; on a GPU once, plus a large device-to-device copy."""
     import mlx.core as mx
 
+    from oscgen import _blas
+    from oscgen.calibrate import mlx_matmul_pass
+
     shapes = probe_shapes(config)
-    mx.random.seed(0)
-    dt = getattr(mx, dtype)
-    weights = []
-    for out_f, in_f in shapes:
-        w = (mx.random.normal((out_f, in_f)) * 0.02).astype(dt)
-        weights.append(mx.quantize(w, group_size=64, bits=quantize) if quantize else (w,))
-    xs = {in_f: mx.random.normal((2, in_f)).astype(dt) for _, in_f in shapes}
-    mx.eval(weights, xs)
-
-    def matmul(x, w):
-        if quantize:
-            return mx.quantized_matmul(x, *w, transpose=True, group_size=64, bits=quantize)
-        return x @ w[0].T
-
-    def one_pass():
-        mx.eval([matmul(xs[in_f], w) for (_, in_f), w in zip(shapes, weights)])
-
-    return floor(config, shapes, sum(a.nbytes for w in weights for a in w), one_pass)
+    one_pass, nbytes = mlx_matmul_pass(shapes, dtype, quantize)
+    on_gpu = mx.default_device() == mx.gpu
+    counts = [threads] if on_gpu or not _blas.threads_are_ours() else thread_counts(threads)
+    before = _blas.mkl_threads()
+    result = read_bandwidth(config, shapes, nbytes, one_pass, _blas.set_threads, counts)
+    if before is not None:
+        _blas.set_threads(before)
+    del one_pass
+    if on_gpu:
+        big = mx.zeros((1 << 28,), dtype=mx.float32)  # 1 GiB
+        mx.eval(big)
+        result["copy_gbs"] = copy_bandwidth(lambda: mx.eval(big + 1), big.nbytes)
+        result["copy_mb"] = big.nbytes / 1e6
+    return result
 
 
 class _MlxClock:
@@ -129,6 +129,7 @@ def worker(spec: dict) -> dict:
     warm_up_s = sum(api.warm_up(spec["checkpoint"], top_k=spec["top_k"], cfg_scale=spec["cfg_scale"],
                                 max_duration=job_seconds, audio_duration=job_seconds).values())
     mx.reset_peak_memory()
+    decode_threads = _blas.mkl_threads()
     timing = run(spec["steps"], "generating")
     result = side_metrics(timing, spec)
     result["peak_rss_mb"] = peak_rss_mb()
@@ -141,10 +142,11 @@ def worker(spec: dict) -> dict:
     result["warm_up_s"] = warm_up_s
     result["audio_sha"] = timing["audio_sha"]
     progress("matmul bandwidth", 0.0, force=True)
-    result.update(_mlx_matmul_bandwidth(spec["config"], spec["dtype"], spec["quantize"]))
-    result["step_over_floor"] = result["step_ms_median"] / result["floor_ms"]
+    result.update(_mlx_read_bandwidth(spec["config"], spec["dtype"], spec["quantize"], spec["threads"]))
     result["device"] = str(mx.default_device()) + (f" ({_gpu_name()})" if on_gpu else "")
     result["blas"] = _blas.ACTIVE_BLAS
+    result["decode_threads"] = decode_threads  # MKL's, as oscgen chose them (calibration, _blas.py)
+    result["blas_threads"] = _blas.describe_threads()
     result["mlx_version"] = mx.__version__
     return result
 

@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import platform
-from pathlib import Path
-
 from oscgen.bench.common import METRICS
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _fmt(fmt: str, value) -> str:
@@ -31,7 +18,7 @@ def format_table(report: dict) -> str:
     lines = [
         f"oscgen bench: {meta['model']} (random weights), {meta['steps']} decoder steps "
         f"({meta['audio_s']:.2f} s of audio), oscgen {meta['dtype']}{quant}, {meta['threads']} threads "
-        f"(oscgen: MKL {meta['oscgen_blas_threads']} + its Python thread), "
+        f"(oscgen's MKL decoding on {report['oscgen'].get('decode_threads') or '-'}), "
         f"oscgen on {report['oscgen'].get('device')}"
         + (f", transformers on {report['transformers'][refs[0]].get('device')}" if refs else ""),
         f"  sampling: top_k={meta['sampling']['top_k']} temperature={meta['sampling']['temperature']} "
@@ -57,10 +44,24 @@ def format_table(report: dict) -> str:
             r = report["ratio"][rd].get("job_s_per_10s")
             if r:
                 lines.append(f"whole job: oscgen is {1 / r:.2f}x as fast as transformers {rd}")
-    o = report["oscgen"]
-    lines.append(
-        f"oscgen decoder step: {o['step_ms_median']:.2f} ms = {o['step_over_floor']:.2f}x the weight-bandwidth floor "
-        f"({o['weight_mb_per_step']:.0f} MB / {o['matmul_gbs']:.1f} GB/s = {o['floor_ms']:.2f} ms)"
-    )
+    lines += floor_lines(report)
     return "\n".join(lines)
 
+
+def floor_lines(report: dict) -> list[str]:
+    """How the one floor of the run was measured, and every side's step against it."""
+    floor = report.get("floor")
+    if not floor:
+        return []
+    o = report["oscgen"]
+    lines = [
+        f"floor: {o['weight_mb_per_step']:.0f} MB of decoder weights read per step / {floor['gbs']:.1f} GB/s, the best "
+        f"read bandwidth of this run ({floor['measured_by']}) = {o['floor_ms']:.2f} ms/step"
+    ]
+    sides = [("oscgen", o)] + [(f"transformers {rd}", ref) for rd, ref in report["transformers"].items() if "floor_ms" in ref]
+    lines.append("decoder step / floor: " + ", ".join(
+        f"{name} {side['step_ms_median']:.2f} ms = {side['step_over_floor']:.2f}x" for name, side in sides))
+    reached = "; ".join(f"{name} " + ", ".join(f"{n}: {v:.1f}" for n, v in side["read_gbs"].items())
+                        for name, side in sides if side.get("read_gbs"))
+    lines.append(f"read GB/s by threads: {reached}")
+    return lines

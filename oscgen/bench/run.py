@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 
 from oscgen.bench.common import (DEFAULT_SECONDS, FRAME_RATE, METRIC_KEYS, PROMPT, default_threads,
-                                 ensure_checkpoint, size_name, worker_env)
-from oscgen.bench.report import cpu_name, format_table
+                                 ensure_checkpoint, honest_floor, size_name, worker_env)
+from oscgen._blas import cpu_model
+from oscgen.bench.report import format_table
 
 
 class _Bar:
@@ -69,16 +70,6 @@ def _run_worker(side: str, spec: dict, bar: _Bar, env: dict) -> dict:
             tail = err_path.read_text()[-4000:]
             raise RuntimeError(f"the {side} side of the benchmark failed (exit {proc.returncode}):\n{tail}")
         return result
-
-
-
-def oscgen_blas_threads(threads: int) -> int:
-    """MKL threads of oscgen's side while it decodes, so that it keeps ``threads`` threads busy
-    like torch with ``set_num_threads(threads)``: MLX's stream thread (one of MKL's) computes
-    while the Python thread enqueues the next step, so MKL gets one thread fewer (oscgen's own
-    default, _blas.py); EnCodec, during which nothing else runs, gets all ``threads``."""
-    return max(1, threads - 1)
-
 
 
 def run_bench(
@@ -161,8 +152,7 @@ def run_bench(
             "quantize": quantize,
             "device": device,
             "threads": threads,
-            "oscgen_blas_threads": oscgen_blas_threads(threads),
-            "cpu": cpu_name(),
+            "cpu": cpu_model(),
             "platform": platform.platform(),
             "python": platform.python_version(),
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -179,12 +169,16 @@ def run_bench(
                 print(f"transformers {rd} failed: {exc}", file=sys.stderr)
                 ref = {"error": str(exc)[-2000:]}
             report["transformers"][rd] = ref
-            report["ratio"][rd] = {
-                k: (report["oscgen"][k] / ref[k])
-                if isinstance(report["oscgen"].get(k), (int, float)) and isinstance(ref.get(k), (int, float)) and ref[k]
-                else None
-                for k in METRIC_KEYS
-            }
+    sides = {"oscgen": report["oscgen"], **{f"transformers {rd}": ref for rd, ref in report["transformers"].items()
+                                            if "error" not in ref}}
+    report["floor"] = honest_floor(sides)
+    for rd, ref in report["transformers"].items():
+        report["ratio"][rd] = {
+            k: (report["oscgen"][k] / ref[k])
+            if isinstance(report["oscgen"].get(k), (int, float)) and isinstance(ref.get(k), (int, float)) and ref[k]
+            else None
+            for k in METRIC_KEYS
+        }
     bar.done()
     print(format_table(report), file=out)
     if json_path:

@@ -1,12 +1,13 @@
 """The transformers side of the bench, run in its own subprocess: the reference
 ``MusicgenForConditionalGeneration.generate`` on the same checkpoint, prompt, steps and knobs,
-timed per step by a no-op logits processor, then torch's matmul bandwidth."""
+timed per step by a no-op logits processor, then torch's read bandwidth."""
 
 from __future__ import annotations
 
 import time
 
-from oscgen.bench.common import OPTIONAL_METRICS, Progress, floor, peak_rss_mb, probe_shapes, side_metrics
+from oscgen.bench.common import (OPTIONAL_METRICS, Progress, copy_bandwidth, peak_rss_mb, probe_shapes,
+                                 read_bandwidth, side_metrics, thread_counts)
 
 
 def _torch_sync(device: str):
@@ -20,13 +21,15 @@ def _torch_sync(device: str):
     return lambda: None
 
 
-def _torch_matmul_bandwidth(config: dict, torch_dtype, device: str) -> dict:
+def _torch_read_bandwidth(config: dict, torch_dtype, device: str, threads: int) -> dict:
+    """F.linear on the decode-step shapes at each torch thread count up to ``threads`` on a CPU
+    (then back to ``threads``); on a GPU once, plus a large device-to-device copy.  Constant
+    weights, as oscgen's probe (oscgen.calibrate.mlx_matmul_pass): speed does not depend on them."""
     import torch
 
     shapes = probe_shapes(config)
-    gen = torch.Generator(device="cpu").manual_seed(0)
-    weights = [(torch.randn(o, i, generator=gen) * 0.02).to(device=device, dtype=torch_dtype) for o, i in shapes]
-    xs = {i: torch.randn(2, i, generator=gen).to(device=device, dtype=torch_dtype) for _, i in shapes}
+    weights = [torch.full((o, i), 0.02, dtype=torch_dtype, device=device) for o, i in shapes]
+    xs = {i: torch.full((2, i), 0.5, dtype=torch_dtype, device=device) for _, i in shapes}
     sync = _torch_sync(device)
 
     def one_pass():
@@ -35,7 +38,17 @@ def _torch_matmul_bandwidth(config: dict, torch_dtype, device: str) -> dict:
                 torch.nn.functional.linear(xs[i], w)
         sync()
 
-    return floor(config, shapes, sum(w.numel() * w.element_size() for w in weights), one_pass)
+    counts = thread_counts(threads) if device == "cpu" else [threads]
+    result = read_bandwidth(config, shapes, sum(w.numel() * w.element_size() for w in weights), one_pass,
+                            torch.set_num_threads, counts)
+    torch.set_num_threads(threads)
+    del weights
+    if device != "cpu":
+        big = torch.zeros(1 << 28, dtype=torch.float32, device=device)  # 1 GiB
+        out = torch.empty_like(big)
+        result["copy_gbs"] = copy_bandwidth(lambda: (out.copy_(big), sync()), big.numel() * 4)
+        result["copy_mb"] = big.numel() * 4 / 1e6
+    return result
 
 
 class _StepClock:
@@ -153,8 +166,7 @@ def worker(spec: dict) -> dict:
     result["load_s"] = load_s
     del model
     progress("matmul bandwidth", 0.0, force=True)
-    result.update(_torch_matmul_bandwidth(spec["config"], torch_dtype, device))
-    result["step_over_floor"] = result["step_ms_median"] / result["floor_ms"]
+    result.update(_torch_read_bandwidth(spec["config"], torch_dtype, device, spec["threads"]))
     result["device"] = torch.cuda.get_device_name() if device == "cuda" else device
     result["torch_version"] = torch.__version__
     import transformers
