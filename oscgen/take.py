@@ -49,17 +49,10 @@ def generate_take(
       ``result.text`` what the model was given; ``generate_take(**result.params)`` regenerates it,
       and ``result.save(path)`` writes the tempo (acid) and loop (smpl) chunks into a WAV.
     """
-    spec = _length(duration, bars, bpm, beats_per_bar, loop, crossfade)
-    finish = _finish(finish)
-    if not isinstance(tempo_text, str):
-        raise ValueError(f"tempo_text must be a string (\"\" = don't add the tempo), got {tempo_text!r}")
-    seconds = spec.seconds if spec is not None else duration
-    knobs = api.check_arguments(prompt, seconds, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    plan = check_take(prompt, duration, bars, bpm, beats_per_bar, loop, crossfade, tempo_text, finish,
+                      temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    spec, finish, knobs, text = plan["length"], plan["finish"], plan["knobs"], plan["text"]
     output_file = api._check_output_file(output_file)
-    try:
-        text = prompt if spec is None else spec.prompt(prompt, tempo_text)
-    except (KeyError, ValueError, IndexError) as exc:
-        raise ValueError(f"tempo_text {tempo_text!r}: {exc} (fields: {{bpm}}, {{bars}}, {{beats_per_bar}})") from None
     rate = finish.rate(api.SAMPLE_RATE)
     frames = api.frames_for(knobs["duration"]) if spec is None else spec.frames(api.FRAME_RATE, rate)
     audio, engine, seed = api._run(text, frames, model, knobs)
@@ -75,6 +68,25 @@ def generate_take(
     if output_file is not None:
         result.save(output_file)
     return result
+
+
+def check_take(prompt, duration=None, bars=None, bpm=120.0, beats_per_bar=4, loop=False, crossfade=DEFAULT_CROSSFADE,
+               tempo_text=DEFAULT_TEMPO_TEXT, finish=None, temperature=1.0, top_k=250, top_p=0.0, cfg_scale=3.0,
+               seed=None, progress_callback=None) -> dict:
+    """Check every argument of ``generate_take`` (ValueError naming the first bad one) before
+    any model loads; returns {"length": Bars or None, "finish": Finish, "knobs": the checked
+    sampling knobs, "text": what the model will be given}."""
+    spec = _length(duration, bars, bpm, beats_per_bar, loop, crossfade)
+    finish = _finish(finish)
+    if not isinstance(tempo_text, str):
+        raise ValueError(f"tempo_text must be a string (\"\" = don't add the tempo), got {tempo_text!r}")
+    seconds = spec.seconds if spec is not None else duration
+    knobs = api.check_arguments(prompt, seconds, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    try:
+        text = prompt if spec is None else spec.prompt(prompt, tempo_text)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise ValueError(f"tempo_text {tempo_text!r}: {exc} (fields: {{bpm}}, {{bars}}, {{beats_per_bar}})") from None
+    return {"length": spec, "finish": finish, "knobs": knobs, "text": text}
 
 
 def _length(duration, bars, bpm, beats_per_bar, loop, crossfade) -> Bars | None:

@@ -67,3 +67,35 @@ def test_tempo_text_is_configurable():
 def test_bad_arguments_name_the_problem(kwargs, message):
     with pytest.raises(ValueError, match=message):
         _take(**kwargs)
+
+
+def _cli(*args, cwd):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    return subprocess.run([sys.executable, "-m", "oscgen", "generate", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_cli_bars_loop_at_48k_and_its_flag_errors(tmp_path):
+    out = tmp_path / "loop.wav"
+    proc = _cli("dark techno", "--bars", "1", "--bpm", "130", "--beats-per-bar", "3", "--loop", "--sample-rate", "48000",
+                "--normalize", "loudness", "--lufs", "-20", "--model", TINY, "--seed", "2", "-o", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    samples = round(3 * 60 * 48000 / 130)
+    assert f"({samples} samples) at 48000 Hz" in proc.stderr and "'dark techno, 130 bpm'" in proc.stderr
+    info = sf.info(str(out))
+    assert (info.samplerate, info.frames) == (48000, samples)
+    chunks = riff.read_chunks(out.read_bytes())
+    assert riff.parse_acid(chunks[b"acid"]) == riff.Tempo(130.0, 3, 3)
+    assert riff.parse_smpl(chunks[b"smpl"])[1] == [riff.Loop(0, samples)]
+    for args, message in ((("--bars", "1", "--duration", "2"), "--duration or --bars"),
+                          (("--bars", "1", "--fade-in", "-3"), "--fade-in"),
+                          (("--bars", "16", "--bpm", "60"), "longest is 30 s")):
+        proc = _cli("x", "--model", TINY, *args, cwd=tmp_path)
+        assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.wav"]
