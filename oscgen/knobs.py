@@ -58,6 +58,8 @@ class Knob:
             if len(value) > MAX_PROMPT_CHARS:
                 raise ValueError(f"{self.name} is {len(value)} characters long; the most is {MAX_PROMPT_CHARS}")
             return value
+        if isinstance(value, bool) and self.kind is int and (self.low, self.high) == (0, 1):
+            value = int(value)  # a switch: OSC T/F (TouchDesigner) or TOML true/false
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
@@ -92,6 +94,7 @@ KNOBS: dict[str, Knob] = {
         Knob("duration", float, "length in seconds; setting it clears bars", 0.0, MAX_DURATION, low_open=True),
         Knob("bpm", float, "tempo used by bars", 20.0, 300.0),
         Knob("bars", float, "length in bars at bpm (0 = use duration); duration = bars * beats_per_bar * 60 / bpm", 0.0, 64.0),
+        Knob("loop", int, "1 = a seamless loop (the tail crossfaded into the head, a smpl loop in the WAV), 0 = a one-shot", 0, 1),
         Knob("temperature", float, "sampling temperature (typically 0.5..1.5)", 0.0, 10.0, low_open=True),
         Knob("top_k", int, "sample from the k most likely codes (0 = off)", 0, 2048),
         Knob("top_p", float, "nucleus sampling (0 = off)", 0.0, 1.0),
