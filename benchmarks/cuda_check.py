@@ -67,8 +67,8 @@ def teacher_forced(engine: MusicGen, fused: bool, tokens: np.ndarray) -> dict:
     table = engine._positions_table(steps)
     cache = dec.new_cache(2, pipeline.CACHE_BLOCK)
     knobs = mx.array([CFG, TEMPERATURE, 0.0], dtype=mx.float32)
-    frames = mx.array(steps - engine.num_codebooks + 1, dtype=mx.int32)
-    codebooks = mx.arange(engine.num_codebooks)
+    frames = mx.array(steps - max(engine.codebook_delays), dtype=mx.int32)
+    delays = mx.array(engine.codebook_delays)
     out, draws_equal = [], 0
     for t in range(steps):
         if t == cache[0].shape[3]:
@@ -77,11 +77,11 @@ def teacher_forced(engine: MusicGen, fused: bool, tokens: np.ndarray) -> dict:
         position, key = mx.array(t, dtype=mx.int32), mx.random.key(t)
         if fused:
             got, logits = engine._fused.step(tok, position, key, knobs, frames, table, cache, cross_kv,
-                                             top_k=TOP_K, guided=True, start_token=engine.start_token_id)
+                                             top_k=TOP_K, guided=True, start_token=engine.start_token_id, delays=delays)
             logits = logits.reshape(1, engine.num_codebooks, -1)
             want = sample(logits, key, knobs[1], TOP_K)
             nxt = position + 1
-            want = mx.where((nxt > codebooks) & (nxt <= frames + codebooks), want, engine.start_token_id)
+            want = mx.where((nxt > delays) & (nxt <= frames + delays), want, engine.start_token_id)
             draws_equal += bool(mx.array_equal(got, want).item())
         else:
             logits, cache = dec.step(mx.concatenate([tok, tok]), position, table, cache, cross_kv, cross_mask)
@@ -114,7 +114,7 @@ def decode_timing(engine: MusicGen, fused: bool, steps: int) -> dict:
     table = engine._positions_table(steps)
     keys = mx.random.split(mx.random.key(0), steps)
     knobs = mx.array([CFG, TEMPERATURE, 0.0], dtype=mx.float32)
-    frames = mx.array(steps - engine.num_codebooks + 1, dtype=mx.int32)
+    frames = mx.array(steps - max(engine.codebook_delays), dtype=mx.int32)
     step = engine._step(TOP_K, False, True, fused)
     tokens = mx.full((1, engine.num_codebooks), engine.start_token_id, dtype=mx.int32)
     mx.eval(cross_kv, cross_mask, cache, table, keys, tokens)

@@ -30,9 +30,12 @@ def musicgen_config(
     feed_forward_proj: str = "relu",
     encodec_hidden_size: int = 16,
     encodec_num_filters: int = 4,
+    audio_channels: int = 1,
 ):
     """A transformers MusicgenConfig with tiny dimensions (EnCodec keeps the real 32 kHz hop of
-    640 samples, so frames ↔ samples are the real relation)."""
+    640 samples, so frames ↔ samples are the real relation).  ``audio_channels=2``: a stereo
+    decoder over ``num_codebooks`` interleaved codebooks, the mono EnCodec coding each channel
+    with half of them (as facebook/musicgen-stereo-*)."""
     from transformers import EncodecConfig, MusicgenConfig, MusicgenDecoderConfig, T5Config
 
     text = T5Config(
@@ -57,7 +60,7 @@ def musicgen_config(
         upsampling_ratios=[8, 5, 4, 4],
         codebook_size=vocab_size,
         # num_quantizers = 1000 * bandwidth // (frame_rate * nbits) == num_codebooks
-        target_bandwidths=[num_codebooks * 50 * nbits / 1000],
+        target_bandwidths=[num_codebooks // audio_channels * 50 * nbits / 1000],
         use_causal_conv=False,
         normalize=False,
         num_lstm_layers=2,
@@ -71,6 +74,7 @@ def musicgen_config(
         num_attention_heads=num_attention_heads,
         ffn_dim=ffn_dim,
         num_codebooks=num_codebooks,
+        audio_channels=audio_channels,
         max_position_embeddings=256,
         pad_token_id=vocab_size,
         bos_token_id=vocab_size,
@@ -84,7 +88,7 @@ def musicgen_config(
 
 def build_reference(config, seed: int = TORCH_SEED):
     """A transformers MusicgenForConditionalGeneration with seeded random weights, in eval mode.
-    Embeddings and norms are perturbed too, so a missed bias or scale shows up."""
+    Embeddings, norms and EnCodec's codebooks are perturbed too, so a missed bias or scale shows up."""
     import torch
     from transformers import MusicgenForConditionalGeneration
 
@@ -96,6 +100,11 @@ def build_reference(config, seed: int = TORCH_SEED):
                 param.copy_(1.0 + 0.1 * torch.randn_like(param))
             elif name.endswith("bias") or "embed" in name or "shared" in name or "relative_attention_bias" in name:
                 param.copy_(0.5 * torch.randn_like(param))
+        # EnCodec's codebooks are buffers, zeros at init: every code would decode (and every
+        # frame encode) alike
+        for name, buffer in model.named_buffers():
+            if name.endswith("codebook.embed"):
+                buffer.copy_(torch.randn_like(buffer))
     return model
 
 
@@ -130,10 +139,53 @@ def to_numpy(tensor) -> np.ndarray:
 
 
 def real_config(size: str):
-    """transformers MusicgenConfig of a released architecture ("small", "medium"; "tiny" is
-    oscgen's built-in model), from oscgen.musicgen.tiny's config.json writer."""
+    """transformers MusicgenConfig of a released architecture ("small", "medium", "large",
+    "stereo-small", ...; "tiny" is oscgen's built-in model), from oscgen.musicgen.tiny's
+    config.json writer."""
     from transformers import MusicgenConfig
 
     from oscgen.musicgen import tiny
 
     return MusicgenConfig.from_dict(tiny.musicgen_config(size))
+
+
+def reference_generate(reference, input_ids, new_frames: int, guidance_scale: float, input_values=None):
+    """transformers' greedy ``generate`` (audio-prompted with ``input_values`` (batch, channels,
+    samples) when given) → (codes (batch, K, frames) as its decoder predicts them, stereo
+    interleaved; audio (batch, channels, samples)).  ``new_frames`` frames past the prompt."""
+    import torch
+
+    calls = []
+    decode = reference.audio_encoder.decode
+
+    def spy(audio_codes, *args, **kwargs):
+        calls.append(audio_codes[0])
+        return decode(audio_codes, *args, **kwargs)
+
+    reference.audio_encoder.decode = spy
+    delay = reference.config.decoder.num_codebooks // reference.config.decoder.audio_channels - 1
+    ids = torch.tensor(np.asarray(input_ids))
+    kwargs = {} if input_values is None else {"input_values": torch.from_numpy(np.asarray(input_values, np.float32))}
+    try:
+        with torch.no_grad():
+            audio = reference.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,
+                                       guidance_scale=guidance_scale, max_new_tokens=new_frames + delay, **kwargs)
+    finally:
+        reference.audio_encoder.decode = decode
+    if len(calls) == 1:
+        codes = to_numpy(calls[0])
+    else:  # stereo: left then right, each (batch, K/2, frames); the decoder interleaves them
+        left, right = (to_numpy(c) for c in calls)
+        codes = np.stack([left, right], axis=2).reshape(left.shape[0], -1, left.shape[-1])
+    return codes, to_numpy(audio)
+
+
+def mlx_pair(**overrides):
+    """(transformers reference, oscgen MusicGen) on the same tiny random checkpoint."""
+    from oscgen.musicgen.pipeline import MusicGen, convert_weights
+
+    path = tiny_checkpoint(**overrides)
+    reference = reference_from(path)
+    model = MusicGen(reference.config.to_dict())
+    model.load_converted(convert_weights(load_flat(path)))
+    return reference, model

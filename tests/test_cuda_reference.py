@@ -136,7 +136,8 @@ def test_head_gives_the_portable_steps_tokens(engine, guided):
                                                       folded, cross_mask)
             x = _np(captured[-1])[:, 0]
             noise = np.array(mx.random.gumbel(shape=(1, 4, dec.config.vocab_size), key=key))
-            want, _ = reference.head(x, weights, noise, 3.0, 0.9, 250, position, frames, engine.start_token_id, guided)
+            want, _ = reference.head(x, weights, noise, 3.0, 0.9, 250, position, frames, engine.start_token_id, guided,
+                                     engine.codebook_delays)
             np.testing.assert_array_equal(np.array(got), want)
     finally:
         dec._logits = real_logits

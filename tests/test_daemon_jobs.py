@@ -321,7 +321,7 @@ def test_no_prompt_can_steer_a_file_outside_the_folder_or_make_an_unsafe_name(tm
 def test_a_worker_that_cannot_honour_cancel_is_replaced_after_the_grace_period(daemon, replies):
     """A job stuck where it cannot see the cancel (here: its process frozen with SIGSTOP) is
     ended by killing the worker after CANCEL_GRACE_S; a fresh worker takes the next job."""
-    from oscgen.service.server import CANCEL_GRACE_S
+    from oscgen.service.jobs import CANCEL_GRACE_S
 
     pid = daemon.worker_pid()
     job = _generate(daemon, replies, "frozen", duration=30.0)

@@ -228,7 +228,7 @@ def test_the_osc_process_does_not_import_mlx():
 
 
 def test_error_replies_are_rate_limited_per_host_and_say_what_was_dropped():
-    from oscgen.service.server import ErrorRateLimit
+    from oscgen.service.clients import ErrorRateLimit
 
     limit = ErrorRateLimit(burst=3, per_second=2.0)
     assert [limit.allow("10.0.0.1", now=0.0) for _ in range(2)] == [0, 0]

@@ -133,6 +133,7 @@ def test_positions_match_transformers():
         assert abs(table[37, 3] - np.cos(angle)) <= 6e-8 and abs(table[37, half + 3] - np.sin(angle)) <= 6e-8
 
 
-def test_stereo_checkpoints_are_refused_clearly():
+def test_stereo_is_accepted_and_other_channel_counts_are_refused_clearly():
+    assert dec.DecoderConfig.from_dict({"audio_channels": 2, "num_codebooks": 8}).audio_channels == 2
     with pytest.raises(ValueError, match="stereo"):
-        dec.DecoderConfig.from_dict({"audio_channels": 2})
+        dec.DecoderConfig.from_dict({"audio_channels": 3})

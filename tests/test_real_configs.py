@@ -1,5 +1,5 @@
-"""The real musicgen-small / musicgen-medium architectures (and the built-in tiny one): every parameter transformers has
-maps onto exactly one MLX parameter of the same shape, and nothing is left over.
+"""The real musicgen-small / -medium / -large architectures, their stereo variants (and the built-in tiny one): every
+parameter transformers has maps onto exactly one MLX parameter of the same shape, and nothing is left over.
 
 Nothing is allocated: transformers builds on the meta device and MLX arrays are lazy."""
 
@@ -15,13 +15,21 @@ import _checkpoints as ckpt
 from oscgen.musicgen.pipeline import MusicGen, convert_weights
 
 
-@pytest.mark.parametrize("size", ["small", "medium", "tiny"])
+ARCHITECTURES = {  # size: (decoder layers, hidden, codebooks, audio channels), as the hub configs have them
+    "small": (24, 1024, 4, 1), "medium": (48, 1536, 4, 1), "large": (48, 2048, 4, 1),
+    "stereo-small": (24, 1024, 8, 2), "stereo-medium": (48, 1536, 8, 2), "stereo-large": (48, 2048, 8, 2),
+    "tiny": (2, 64, 4, 1),
+}
+
+
+@pytest.mark.parametrize("size", list(ARCHITECTURES))
 def test_every_parameter_shape_matches_transformers(size):
     from transformers import MusicgenForConditionalGeneration
 
     config = ckpt.real_config(size)
-    layers, hidden = {"small": (24, 1024), "medium": (48, 1536), "tiny": (2, 64)}[size]
-    assert (config.decoder.num_hidden_layers, config.decoder.hidden_size) == (layers, hidden)
+    dec = config.decoder
+    assert (dec.num_hidden_layers, dec.hidden_size, dec.num_codebooks, dec.audio_channels) == ARCHITECTURES[size]
+    assert config.audio_encoder.audio_channels == 1  # stereo checkpoints code each channel with the mono EnCodec
     with torch.device("meta"):
         reference = MusicgenForConditionalGeneration(config)
     # lazy placeholders with the checkpoint's shapes: convert_weights runs on shapes only

@@ -137,7 +137,7 @@ def test_encodec_of_the_tiny_model_matches_transformers_and_is_audible(tiny_dir)
     assert 0.01 < rms and peak < 1.0  # audible noise that does not clip
 
 
-@pytest.mark.parametrize("size", ["small", "medium"])
+@pytest.mark.parametrize("size", ["small", "medium", "large", "stereo-small"])
 def test_real_size_configs_have_transformers_shapes(size):
     """Every parameter name and shape of the real musicgen-small/-medium structure, as computed by
     tiny.musicgen_shapes, equals transformers' (built on the meta device: no memory, no weights)."""
@@ -154,7 +154,7 @@ def test_real_size_configs_have_transformers_shapes(size):
     # transformers keeps the T5 embedding twice in memory (tied); checkpoints store it once
     tied = {k for k in expected.keys() - ours.keys() if k.endswith("embed_tokens.weight")}
     assert {k: v for k, v in expected.items() if k not in tied} == ours
-    assert config["decoder"]["num_hidden_layers"] == {"small": 24, "medium": 48}[size]
+    assert config["decoder"]["num_hidden_layers"] == {"small": 24, "medium": 48, "large": 48, "stereo-small": 24}[size]
 
 
 def test_concurrent_first_use_gives_one_complete_model(tmp_path):

@@ -44,11 +44,9 @@ class DecoderConfig:
         names = cls.__dataclass_fields__
         cfg = {k: v for k, v in cfg.items() if k in names and v is not None}
         config = cls(**cfg)
-        if config.audio_channels != 1:
-            raise ValueError(
-                f"stereo MusicGen checkpoints (audio_channels={config.audio_channels}) are not supported; "
-                "use a mono checkpoint such as facebook/musicgen-small or facebook/musicgen-medium"
-            )
+        if config.audio_channels not in (1, 2):
+            raise ValueError(f"MusicGen decoders have 1 (mono) or 2 (stereo) audio channels, "
+                             f"not audio_channels={config.audio_channels}")
         return config
 
     @property

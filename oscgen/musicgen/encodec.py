@@ -44,6 +44,24 @@ def matmul_conv1d(x, weight, bias, dilation: int = 1):
     return y + bias
 
 
+def matmul_strided_conv1d(x, weight, bias, stride: int):
+    """Strided conv of (B, L, in) with weight (out, k, in), output length (L - k) // stride + 1.
+
+    Output frame n reads samples n*stride .. n*stride + k - 1: blocks n .. n+m-1 of ``stride``
+    samples (m = ceil(k / stride), k zero-padded to m*stride), so one matmul of the stacked
+    blocks with the flattened weight (the mirror of matmul_conv_transpose1d)."""
+    c_out, kernel, c_in = weight.shape
+    groups = -(-kernel // stride)
+    frames = (x.shape[1] - kernel) // stride + 1
+    need = (frames + groups - 1) * stride
+    x = x[:, :need] if x.shape[1] >= need else mx.pad(x, [(0, 0), (0, need - x.shape[1]), (0, 0)])
+    if groups * stride != kernel:
+        weight = mx.pad(weight, [(0, 0), (0, groups * stride - kernel), (0, 0)])
+    blocks = x.reshape(x.shape[0], frames + groups - 1, stride * c_in)
+    rows = mx.concatenate([blocks[:, g : g + frames] for g in range(groups)], axis=-1)
+    return rows @ weight.reshape(c_out, groups * stride * c_in).T + bias
+
+
 def matmul_conv_transpose1d(x, weight, bias, stride: int):
     """Transposed conv of (B, T, in) with weight (out, k, in), output length (T - 1) * stride + k.
 
@@ -102,10 +120,12 @@ class Conv1d(nn.Module):
             right = self.padding_total // 2
             left, right = self.padding_total - right, right + extra
         x = pad1d(x, left, right, self.pad_mode)
-        if self.stride == 1 and not use_mlx_convs():
+        if use_mlx_convs():
+            x = self.conv(x)  # mx.conv1d with this stride and dilation
+        elif self.stride == 1:
             x = matmul_conv1d(x, self.conv.weight, self.conv.bias, self.dilation)
-        else:  # mx.conv1d with this stride and dilation (stride > 1: only EnCodec's encoder downsamples)
-            x = self.conv(x)
+        else:  # only the encoder downsamples, never with dilation
+            x = matmul_strided_conv1d(x, self.conv.weight, self.conv.bias, self.stride)
         if "norm" in self:
             x = self.norm(x)
         return x
@@ -315,30 +335,34 @@ _WN_SUFFIXES = {"weight_g": "g", "weight_v": "v",
                 "parametrizations.weight.original0": "g", "parametrizations.weight.original1": "v"}
 
 
-def sanitize(weights: dict) -> dict:
-    """Checkpoint EnCodec tensors (``audio_encoder.`` prefix removed) -> this module's parameters.
+def sanitize(weights: dict, part: str = "decoder") -> dict:
+    """Checkpoint EnCodec tensors (``audio_encoder.`` prefix removed) -> one side's parameters:
+    ``part`` "decoder" (the SEANet decoder and the codebooks) or "encoder" (the SEANet encoder
+    alone: it quantizes with the decoder's codebooks, see encodec_encoder).
 
-    Drops the encoder and the codebooks' training buffers; folds weight norm from either layout
+    Drops the other side and the codebooks' training buffers; folds weight norm from either layout
     (``weight_g``/``weight_v`` as in hub checkpoints, or ``parametrizations.weight.original0/1`` as
     recent transformers save); merges each LSTM layer's two biases; moves conv weights to MLX's
     (out, kernel, in) layout.
     """
-    decoder_keys = [k for k in weights if k.startswith("decoder.layers.")]
-    if not decoder_keys:
-        raise ValueError("no EnCodec decoder tensors (decoder.layers.*) in the checkpoint")
-    last_layer = max(int(k.split(".")[2]) for k in decoder_keys)
+    if part not in ("decoder", "encoder"):
+        raise ValueError(f"part must be 'decoder' or 'encoder', not {part!r}")
+    layer_keys = [k for k in weights if k.startswith(f"{part}.layers.")]
+    if not layer_keys:
+        raise ValueError(f"no EnCodec {part} tensors ({part}.layers.*) in the checkpoint")
+    last_layer = max(int(k.split(".")[2]) for k in layer_keys)
 
     out, halves = {}, {}
     for key, value in weights.items():
         if key.startswith("quantizer."):
-            if key.endswith(".codebook.embed"):
+            if part == "decoder" and key.endswith(".codebook.embed"):
                 out[key.replace(".codebook.embed", ".embed")] = value.astype(mx.float32)
-            continue  # inited, cluster_size, embed_avg: encoder-side training state
-        if not key.startswith("decoder."):
+            continue  # inited, cluster_size, embed_avg: training state
+        if not key.startswith(part + "."):
             continue
-        for suffix, part in _WN_SUFFIXES.items():
+        for suffix, half in _WN_SUFFIXES.items():
             if key.endswith("." + suffix):
-                halves.setdefault(key[: -len(suffix)] + "weight", {})[part] = value
+                halves.setdefault(key[: -len(suffix)] + "weight", {})[half] = value
                 break
         else:
             out[key] = value.astype(mx.float32)
@@ -347,7 +371,7 @@ def sanitize(weights: dict) -> dict:
             raise ValueError(f"weight-normed tensor {key} has only its {'g' if 'g' in parts else 'v'} half")
         out[key] = _fold_weight_norm(parts["g"], parts["v"])
 
-    lstm = re.compile(r"^(decoder\.layers\.\d+\.lstm)\.(weight|bias)_(ih|hh)_l(\d+)$")
+    lstm = re.compile(rf"^({part}\.layers\.\d+\.lstm)\.(weight|bias)_(ih|hh)_l(\d+)$")
     result = {}
     for key, value in out.items():
         m = lstm.match(key)
@@ -361,7 +385,8 @@ def sanitize(weights: dict) -> dict:
         if key.endswith(".conv.weight") and value.ndim == 3:
             layer = int(key.split(".")[2])
             # upsampling convs are the decoder's direct convs other than its first and last
-            transposed = re.fullmatch(r"decoder\.layers\.\d+\.conv\.weight", key) and 0 < layer < last_layer
+            transposed = (part == "decoder" and re.fullmatch(r"decoder\.layers\.\d+\.conv\.weight", key)
+                          and 0 < layer < last_layer)
             # torch: Conv1d (out, in, k), ConvTranspose1d (in, out, k); MLX: (out, k, in)
             value = value.transpose(1, 2, 0) if transposed else value.transpose(0, 2, 1)
         result[key] = value

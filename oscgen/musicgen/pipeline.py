@@ -6,10 +6,12 @@ Generation follows transformers' ``MusicgenForConditionalGeneration.generate``:
 - the text is encoded once; for guidance the batch gets a second, unconditional row whose
   encoder states and attention mask are zero (transformers concatenates zeros to the T5 output
   and a zero mask, and its forward multiplies the projected states by the mask);
-- every codebook starts from the decoder start token; codebook k is delayed by k positions, so
-  the sequence has ``frames + num_codebooks`` positions, the delay pads are forced to the
-  start/pad token, and ``frames + num_codebooks - 1`` decoding steps fill it;
-- undoing the delay takes positions k+1 .. frames+k of codebook k.
+- every codebook starts from the decoder start token; codebook k is delayed by d_k positions
+  (k mono, k // 2 stereo: see codebooks.py), so the delay pads are forced to the start/pad
+  token and ``frames + max(d)`` decoding steps fill the sequence;
+- undoing the delay takes positions d_k+1 .. frames+d_k of codebook k;
+- stereo checkpoints interleave left and right codebooks, each channel decoded (and prompts
+  encoded) by the same mono EnCodec.
 
 The decode step (decoder + guidance + sampling + delay mask) is one ``mx.compile``d function
 with fixed shapes per cache window: the self-attention cache grows a block of positions at a
@@ -29,7 +31,7 @@ import mlx.nn as nn
 from oscgen import _blas
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import encodec, quantize, weights
+from oscgen.musicgen import codebooks, encodec, encodec_encoder, quantize, weights
 from oscgen.musicgen.cuda.step import FusedStep
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
@@ -55,7 +57,7 @@ FOLD_CROSS_ATTENTION = True
 # musicgen-small step there (~50 ms for medium), so only very short jobs skip it.
 FOLD_MIN_STEPS = 64
 # Bump when convert_weights changes, so cached conversions are redone.
-CONVERSION_TAG = "oscgen-musicgen-v2"  # v2: fused self-attention q/k/v and codebook heads
+CONVERSION_TAG = "oscgen-musicgen-v3"  # v2: fused self-attention q/k/v and codebook heads; v3: EnCodec encoder
 # Share of the progress bar given to decoding; EnCodec takes the rest.
 DECODE_SHARE = 0.95
 
@@ -77,7 +79,14 @@ class MusicGen(nn.Module):
             self.enc_to_dec_proj = None
         self.decoder = decoder_lib.MusicgenDecoder(dec_cfg)
         self.audio_decoder = encodec.EncodecDecoder(config["audio_encoder"])
+        self.audio_encoder = encodec_encoder.EncodecEncoder(config["audio_encoder"])
         self.num_codebooks = dec_cfg.num_codebooks
+        self.audio_channels = dec_cfg.audio_channels
+        self.codebook_delays = codebooks.delays(dec_cfg.num_codebooks, dec_cfg.audio_channels)
+        if self.audio_encoder.channels != 1 or self.audio_encoder.num_codebooks * self.audio_channels != self.num_codebooks:
+            raise ValueError(f"the decoder predicts {self.num_codebooks} codebooks for {self.audio_channels} channel(s), "
+                             f"but its EnCodec codes {self.audio_encoder.channels} channel(s) with "
+                             f"{self.audio_encoder.num_codebooks} codebooks")
         self.vocab_size = dec_cfg.vocab_size
         self.start_token_id = decoder_start_token_id(config)
         self.sample_rate = int(self.audio_decoder.sampling_rate)
@@ -160,12 +169,12 @@ class MusicGen(nn.Module):
         signature = (top_k, use_top_p, guided, fused)
         if signature in self._compiled_steps:
             return self._compiled_steps[signature]
-        codebooks = mx.arange(self.num_codebooks)
+        delays = mx.array(self.codebook_delays)
         start_token = self.start_token_id
         if fused:
             def tokens_only(tokens, position, key, knobs, frames, positions_table, cache, cross_kv):
                 return self._fused.step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv,
-                                        top_k=top_k, guided=guided, start_token=start_token)[0]
+                                        top_k=top_k, guided=guided, start_token=start_token, delays=delays)[0]
 
             compiled_fused = mx.compile(tokens_only)
 
@@ -184,9 +193,9 @@ class MusicGen(nn.Module):
             if guided:
                 logits = classifier_free_guidance(logits, cfg_scale)
             next_tokens = sample(logits, key, temperature, top_k, top_p, use_top_p)
-            # delay pattern: codebook k holds codes at positions k+1 .. frames+k, pads elsewhere
+            # delay pattern: codebook k holds codes at positions d_k+1 .. frames+d_k, pads elsewhere
             next_position = position + 1
-            inside = (next_position > codebooks) & (next_position <= frames + codebooks)
+            inside = (next_position > delays) & (next_position <= frames + delays)
             return mx.where(inside, next_tokens, start_token), cache
 
         compiled = mx.compile(step)
@@ -255,7 +264,7 @@ class MusicGen(nn.Module):
         guided = cfg_scale > 1.0  # as transformers: guidance (and its second row) only above 1
         states, mask = self._conditioning(input_ids, guided)
         K = self.num_codebooks
-        steps = frames + K - 1
+        steps = codebooks.steps_for(frames, self.codebook_delays)
         cross_kv, cross_mask = self._cross_attention(states, mask, steps)
         cache = self.decoder.new_cache(states.shape[0], CACHE_BLOCK)
         positions_table = self._positions_table(steps)
@@ -285,9 +294,8 @@ class MusicGen(nn.Module):
         if progress is not None:
             progress(DECODE_SHARE)
 
-        # generated[t] holds position t+1; frame f of codebook k sits at position f+k+1
-        sequence = mx.stack(generated, axis=-1)  # (1, K, steps)
-        return mx.stack([sequence[:, k, k : k + frames] for k in range(K)], axis=1)
+        # generated[t] holds position t+1
+        return codebooks.undelay(mx.stack(generated, axis=-1), self.codebook_delays, frames)
 
     def warm_up(
         self, max_frames: int, *, top_k: int = 250, top_p: float = 0.0, cfg_scale: float = 3.0, audio_frames: int = 50
@@ -314,7 +322,7 @@ class MusicGen(nn.Module):
         self._fit_to_device()
         guided = cfg_scale > 1.0
         K = self.num_codebooks
-        steps = max_frames + K - 1
+        steps = codebooks.steps_for(max_frames, self.codebook_delays)
         use_top_p = 0.0 < top_p < 1.0
         positions_table = self._positions_table(steps)
         knobs = mx.array([cfg_scale, 1.0, top_p], dtype=mx.float32)
@@ -339,12 +347,29 @@ class MusicGen(nn.Module):
         return seconds
 
     def decode_audio(self, codes: mx.array) -> mx.array:
-        """codes (batch, codebooks, frames) → audio (batch, 1, frames * samples_per_frame),
-        evaluated: nothing else runs meanwhile, so a CPU's BLAS gets every core for it."""
+        """codes (batch, codebooks, frames) → audio (batch, channels, frames * samples_per_frame),
+        evaluated: nothing else runs meanwhile, so a CPU's BLAS gets every core for it.  Stereo:
+        both channels in one EnCodec batch."""
         with _blas.all_cores():
-            audio = self.audio_decoder.decode(codes)
+            audio = self.audio_decoder.decode(codebooks.split_channels(mx.array(codes), self.audio_channels))
+            audio = audio.reshape(-1, self.audio_channels, audio.shape[-1])
             mx.eval(audio)
         return audio
+
+    def encode_audio(self, audio) -> mx.array:
+        """audio (batch, channels, samples) at ``sample_rate`` → codes (batch, num_codebooks,
+        ceil(samples / samples_per_frame)) int32, laid out as the decoder predicts them (stereo:
+        each channel through the mono EnCodec, interleaved)."""
+        audio = mx.array(audio, dtype=mx.float32)
+        if audio.ndim != 3 or audio.shape[1] != self.audio_channels:
+            raise ValueError(f"audio must be (batch, {self.audio_channels}, samples) for this "
+                             f"{'stereo' if self.audio_channels == 2 else 'mono'} model, got shape {tuple(audio.shape)}")
+        with _blas.all_cores():
+            mono = audio.reshape(-1, 1, audio.shape[-1])  # (batch·channels, 1, samples), left before right
+            codes = self.audio_encoder.encode(mono, self.audio_decoder.quantizer)
+            codes = codebooks.join_channels(codes, self.audio_channels)
+            mx.eval(codes)
+        return codes
 
     def generate(
         self,
@@ -358,7 +383,7 @@ class MusicGen(nn.Module):
         seed: int = 0,
         progress: Callable[[float], None] | None = None,
     ) -> mx.array:
-        """Prompt → mono audio (1, frames * samples_per_frame) at ``sample_rate``."""
+        """Prompt → audio (channels, frames * samples_per_frame) at ``sample_rate``."""
         if self.tokenizer is None:
             raise ValueError("this MusicGen has no tokenizer; call generate_codes with token ids")
         input_ids = mx.array([self.tokenizer.encode(prompt)], dtype=mx.int32)
@@ -394,4 +419,5 @@ def convert_weights(hf_weights: dict[str, mx.array]) -> dict[str, mx.array]:
     params.update({f"enc_to_dec_proj.{k}": v for k, v in groups["enc_to_dec_proj"].items()})
     params.update({f"decoder.{k}": v for k, v in decoder_lib.sanitize(groups["decoder"]).items()})
     params.update({f"audio_decoder.{k}": v for k, v in encodec.sanitize(groups["audio_encoder"]).items()})
+    params.update({f"audio_encoder.{k}": v for k, v in encodec.sanitize(groups["audio_encoder"], "encoder").items()})
     return params

@@ -49,7 +49,17 @@ _SIZES = {
         decoder=dict(hidden_size=1536, num_attention_heads=24, ffn_dim=6144, num_hidden_layers=48),
         audio=dict(num_filters=64, hidden_size=128),
     ),
+    "large": dict(
+        text=dict(vocab_size=32128, d_model=768, d_kv=64, num_heads=12, d_ff=3072, num_layers=12),
+        decoder=dict(hidden_size=2048, num_attention_heads=32, ffn_dim=8192, num_hidden_layers=48),
+        audio=dict(num_filters=64, hidden_size=128),
+    ),
 }
+# facebook/musicgen-stereo-*: the mono architecture with 8 decoder codebooks (left and right
+# interleaved) over the same mono EnCodec, which codes each channel with 4 ("stereo-tiny": the
+# built-in tiny model's stereo twin, for tests and demos).
+STEREO_PREFIX = "stereo-"
+_SIZES.update({STEREO_PREFIX + name: {**dims, "stereo": True} for name, dims in list(_SIZES.items())})
 SIZES = tuple(_SIZES)
 
 # Sentencepiece training text: prompts of the kind musicians type.  Fixed, so the model is too.
@@ -139,10 +149,11 @@ def audio_encoder_config(size: str = "tiny") -> dict:
 
 
 def decoder_config(size: str = "tiny") -> dict:
+    stereo = _SIZES[size].get("stereo", False)
     return {
         "model_type": "musicgen_decoder",
         **_SIZES[size]["decoder"],
-        "num_codebooks": 4,
+        "num_codebooks": 8 if stereo else 4,
         "vocab_size": 2048,
         "max_position_embeddings": 2048,
         "activation_function": "gelu",
@@ -153,7 +164,7 @@ def decoder_config(size: str = "tiny") -> dict:
         "initializer_factor": 0.02,
         "scale_embedding": False,
         "use_cache": True,
-        "audio_channels": 1,
+        "audio_channels": 2 if stereo else 1,
         "pad_token_id": 2048,
         "bos_token_id": 2048,
         "tie_word_embeddings": False,
@@ -161,7 +172,8 @@ def decoder_config(size: str = "tiny") -> dict:
 
 
 def musicgen_config(size: str = "tiny") -> dict:
-    """A complete MusicGen config.json: "tiny" (the built-in model), or the real "small"/"medium"."""
+    """A complete MusicGen config.json: "tiny" (the built-in model), or a real architecture:
+    "small", "medium", "large", "stereo-small", "stereo-medium", "stereo-large"."""
     if size not in _SIZES:
         raise ValueError(f"size must be one of {', '.join(_SIZES)}, got {size!r}")
     return {
@@ -412,8 +424,8 @@ def write_tiny_model(path, seed: int = 0, shards: int = 1) -> Path:
 
 
 def write_random_model(path, size: str = "tiny", seed: int = 0, shards: int = 1) -> Path:
-    """Write a random-weight MusicGen checkpoint of ``size`` ("tiny", "small" or "medium": the
-    real dimensions, for benchmarks) into ``path``.  Same seed, same bytes."""
+    """Write a random-weight MusicGen checkpoint of ``size`` (one of SIZES: "tiny", or the real
+    dimensions for benchmarks, "small" .. "stereo-large") into ``path``.  Same seed, same bytes."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     config = musicgen_config(size)
@@ -441,7 +453,7 @@ def write_random_model(path, size: str = "tiny", seed: int = 0, shards: int = 1)
     (path / "README.md").write_text(
         f"# random MusicGen, {size} (oscgen)\n\n**RANDOM WEIGHTS -> NOISE.** " + NOISE_WARNING + "\n\n"
         "A MusicGen checkpoint in the transformers layout with MusicGen's structure (T5 encoder, "
-        "decoder over 4 codebooks of 2048 codes at 50 frames/s, EnCodec 32 kHz) and "
+        f"decoder over {config['decoder']['num_codebooks']} codebooks of 2048 codes at 50 frames/s, EnCodec 32 kHz) and "
         f"{size} dimensions, written by oscgen.musicgen.tiny.write_random_model(size={size!r}, seed={seed}).\n"
     )
     marker = {"random_weights": True, "warning": NOISE_WARNING, "size": size, "seed": seed,

@@ -24,6 +24,10 @@ import mlx.core as mx
 KNOWN_MODELS = {
     "musicgen-small": "facebook/musicgen-small",
     "musicgen-medium": "facebook/musicgen-medium",
+    "musicgen-large": "facebook/musicgen-large",
+    "musicgen-stereo-small": "facebook/musicgen-stereo-small",
+    "musicgen-stereo-medium": "facebook/musicgen-stereo-medium",
+    "musicgen-stereo-large": "facebook/musicgen-stereo-large",
 }
 #: The built-in tiny random-weight model, written by oscgen itself (see tiny.py).
 TINY_MODEL = "tiny-random"

@@ -187,7 +187,7 @@ LAYER_SOURCE = r"""
   });
 """
 
-HEAD_INPUTS = ["x", "lnf_w", "lnf_b", "w_head", "noise", "knobs", "topk", "pos", "frames", "bar"]
+HEAD_INPUTS = ["x", "lnf_w", "lnf_b", "w_head", "noise", "knobs", "topk", "pos", "frames", "delays", "bar"]
 
 HEAD_SOURCE = r"""
   using namespace oscgen;
@@ -273,9 +273,9 @@ HEAD_SOURCE = r"""
           best = best_s[w];
           best_id = best_i[w];
         }
-      // the delay pattern: codebook k holds codes at positions k+1 .. frames+k
+      // the delay pattern: codebook k holds codes at positions d_k+1 .. frames+d_k
       const int next = pos[0] + 1;
-      const bool inside = next > k && next <= frames[0] + k;
+      const bool inside = next > delays[k] && next <= frames[0] + delays[k];
       tokens[i * KC + k] = inside ? best_id : START;
     }
     __syncthreads();
@@ -376,17 +376,17 @@ def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: in
         output_dtypes=[x.dtype, mx.float32])
 
 
-def head(x, weights: dict, noise, knobs, top_k, pos, frames, bar, *, prompts: int, guided: bool, codebooks: int,
+def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, bar, *, prompts: int, guided: bool, codebooks: int,
          greedy: bool, start_token: int, blocks: int):
     """Final norm, heads, guidance, top-k, Gumbel draw, delay pattern → (tokens (prompts, KC)
     int32, guided logits (prompts, KC·V) float32).  ``top_k``: int32 (1,), 0 for off; ``greedy``
-    (top-k 1) skips the noise."""
+    (top-k 1) skips the noise; ``delays``: int32 (KC,), each codebook's lag."""
     B, D = x.shape
     V = weights["w_head"].shape[0] // codebooks
     template = [("T", x.dtype), ("B", B), ("N", prompts), ("GUIDED", guided), ("D", D), ("KC", codebooks),
                 ("V", V), ("GREEDY", greedy), ("START", start_token), ("THREADS", THREADS),
                 ("R_HEAD", rows_per_warp(codebooks * V, blocks, B))]
     return _kernel("head", B * D * x.dtype.size)(
-        inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, bar],
+        inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, delays, bar],
         template=template, grid=(blocks * THREADS, 1, 1), threadgroup=(THREADS, 1, 1),
         output_shapes=[(prompts, codebooks), (prompts, codebooks * V)], output_dtypes=[mx.int32, mx.float32])

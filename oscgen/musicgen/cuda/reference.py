@@ -108,14 +108,15 @@ def draw(logits: np.ndarray, noise: np.ndarray, temperature: float, top_k: int) 
 
 
 def head(x, weights: dict, noise, cfg_scale: float, temperature: float, top_k: int, position: int, frames: int,
-         start_token: int, guided: bool):
-    """Final LayerNorm, heads, guidance, draw, delay pattern: x (B, D) → tokens (N, KC)."""
+         start_token: int, guided: bool, delays):
+    """Final LayerNorm, heads, guidance, draw, delay pattern (codebook k lags by delays[k]):
+    x (B, D) → tokens (N, KC), guided logits."""
     KC = noise.shape[1]
     logits = layer_norm(x, weights["lnf_w"], weights["lnf_b"]) @ weights["w_head"].T  # (B, KC·V)
     if guided:
         cond, uncond = np.split(logits, 2)
         logits = uncond + (cond - uncond) * np.float32(cfg_scale)
     tokens = draw(logits.reshape(logits.shape[0], KC, -1), noise, temperature, top_k)
-    k = np.arange(KC)
-    inside = (position + 1 > k) & (position + 1 <= frames + k)
+    d = np.asarray(delays)
+    inside = (position + 1 > d) & (position + 1 <= frames + d)
     return np.where(inside, tokens, start_token), logits

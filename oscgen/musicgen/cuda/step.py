@@ -83,9 +83,10 @@ class FusedStep:
         return x
 
     def step(self, tokens, position, key, knobs, frames, positions_table, cache, cross_kv, *, top_k: int, guided: bool,
-             start_token: int) -> tuple[mx.array, mx.array]:
-        """The whole step: next tokens (prompts, codebooks) int32 (delay pattern applied) and
-        the guided logits (prompts, codebooks·vocab) float32 they were drawn from."""
+             start_token: int, delays: mx.array) -> tuple[mx.array, mx.array]:
+        """The whole step: next tokens (prompts, codebooks) int32 (delay pattern applied: codebook
+        k lags by ``delays[k]``) and the guided logits (prompts, codebooks·vocab) float32 they
+        were drawn from."""
         decoder = self.decoder
         x = self.hidden(tokens, position, positions_table, cache, cross_kv, guided)
         config = decoder.config
@@ -97,7 +98,8 @@ class FusedStep:
                  else mx.random.gumbel(shape=(prompts, codebooks, vocab), key=key))
         weights = {"lnf_w": decoder.layer_norm.weight, "lnf_b": decoder.layer_norm.bias, "w_head": decoder.lm_head.weight}
         # top_k as data, not a template constant: a performer's top-k knob must not recompile
-        return kernels.head(x, weights, noise, knobs, mx.array([top_k], dtype=mx.int32), position, frames, self.bar,
+        return kernels.head(x, weights, noise, knobs, mx.array([top_k], dtype=mx.int32), position, frames,
+                            delays.astype(mx.int32), self.bar,
                             prompts=prompts, guided=guided, codebooks=codebooks, greedy=top_k == 1,
                             start_token=start_token, blocks=self.blocks)
 
