@@ -166,7 +166,7 @@ class MusicGen(nn.Module):
         """The compiled decode step for one static configuration (cached; MLX traces it again
         for each new input shape: one per cache window and text length).  ``fused``: the CUDA
         kernels' step (cuda/step.py), same inputs and outputs."""
-        signature = (top_k, use_top_p, guided, fused)
+        signature = (top_k, use_top_p, guided) + (("cuda",) if fused else ())
         if signature in self._compiled_steps:
             return self._compiled_steps[signature]
         delays = mx.array(self.codebook_delays)
