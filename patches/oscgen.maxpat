@@ -1905,8 +1905,13 @@
 					"id": "obj-95",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 12,
+					"numoutlets": 17,
 					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -1926,7 +1931,7 @@
 						280.0,
 						22.0
 					],
-					"text": "route /oscgen/queued /oscgen/started /oscgen/progress /oscgen/done /oscgen/cancelled /oscgen/error /oscgen/ready /oscgen/pong /oscgen/status /oscgen/shutdown /oscgen/preset"
+					"text": "route /oscgen/queued /oscgen/started /oscgen/progress /oscgen/done /oscgen/cancelled /oscgen/error /oscgen/ready /oscgen/pong /oscgen/status /oscgen/shutdown /oscgen/preset /oscgen/eta /oscgen/unloaded /oscgen/transport /oscgen/queue /oscgen/waiting"
 				}
 			},
 			{
@@ -2525,6 +2530,108 @@
 			{
 				"box": {
 					"id": "obj-126",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1430.0,
+						470.0,
+						140.0,
+						22.0
+					],
+					"text": "set unloaded $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-127",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1580.0,
+						380.0,
+						130.0,
+						22.0
+					],
+					"text": "prepend set transport"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-128",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1580.0,
+						410.0,
+						100.0,
+						22.0
+					],
+					"text": "set $1 waiting"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-129",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1280.0,
+						345.0,
+						150.0,
+						22.0
+					],
+					"text": "set running: $2 s left"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-130",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1580.0,
+						440.0,
+						200.0,
+						40.0
+					],
+					"text": "the queue, one line per waiting job, in the Max console"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-131",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1580.0,
+						470.0,
+						120.0,
+						22.0
+					],
+					"text": "print oscgen-queue"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-132",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2546,7 +2653,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-133",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2571,7 +2678,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-134",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2586,7 +2693,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-135",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 12,
@@ -2615,114 +2722,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-131",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1065.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-132",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1150.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-133",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1235.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-134",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1320.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-135",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-136",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -2731,8 +2730,8 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
-						670.0,
+						980.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -2749,6 +2748,114 @@
 						""
 					],
 					"patching_rect": [
+						1065.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-138",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1150.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-139",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1235.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-140",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1320.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-141",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-142",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-143",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
 						1150.0,
 						670.0,
 						80.0,
@@ -2759,7 +2866,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-144",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2777,7 +2884,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-145",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2795,7 +2902,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-146",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2813,7 +2920,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-147",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2828,7 +2935,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-148",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2843,7 +2950,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-149",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2861,7 +2968,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-150",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2880,7 +2987,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-151",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2898,7 +3005,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-152",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2916,7 +3023,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-153",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2934,7 +3041,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-154",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2956,7 +3063,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-155",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2978,7 +3085,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-156",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3000,7 +3107,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-157",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3022,7 +3129,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-158",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3044,7 +3151,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-159",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3069,7 +3176,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-160",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3094,7 +3201,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-161",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3119,7 +3226,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-162",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3147,7 +3254,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-163",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3172,7 +3279,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-164",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3191,7 +3298,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-165",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3209,7 +3316,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
+					"id": "obj-166",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3224,7 +3331,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-161",
+					"id": "obj-167",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3239,7 +3346,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-162",
+					"id": "obj-168",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3258,7 +3365,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-163",
+					"id": "obj-169",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3276,7 +3383,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-164",
+					"id": "obj-170",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -4546,10 +4653,70 @@
 				"patchline": {
 					"source": [
 						"obj-95",
-						7
+						12
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-126",
+						0
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						13
 					],
 					"destination": [
 						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						0
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						14
+					],
+					"destination": [
+						"obj-128",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-128",
+						0
+					],
+					"destination": [
+						"obj-119",
 						0
 					]
 				}
@@ -4573,7 +4740,7 @@
 						0
 					],
 					"destination": [
-						"obj-130",
+						"obj-97",
 						0
 					]
 				}
@@ -4581,7 +4748,55 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-95",
+						15
+					],
+					"destination": [
+						"obj-131",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						7
+					],
+					"destination": [
+						"obj-133",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						16
+					],
+					"destination": [
+						"obj-135",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-135",
+						0
+					],
+					"destination": [
+						"obj-136",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-136",
 						0
 					],
 					"destination": [
@@ -4593,11 +4808,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						1
 					],
 					"destination": [
-						"obj-131",
+						"obj-137",
 						0
 					]
 				}
@@ -4605,7 +4820,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-131",
+						"obj-137",
 						0
 					],
 					"destination": [
@@ -4617,11 +4832,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						2
 					],
 					"destination": [
-						"obj-132",
+						"obj-138",
 						0
 					]
 				}
@@ -4629,7 +4844,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-132",
+						"obj-138",
 						0
 					],
 					"destination": [
@@ -4641,11 +4856,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						3
 					],
 					"destination": [
-						"obj-133",
+						"obj-139",
 						0
 					]
 				}
@@ -4653,7 +4868,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-133",
+						"obj-139",
 						0
 					],
 					"destination": [
@@ -4665,11 +4880,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						4
 					],
 					"destination": [
-						"obj-134",
+						"obj-140",
 						0
 					]
 				}
@@ -4677,7 +4892,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-134",
+						"obj-140",
 						0
 					],
 					"destination": [
@@ -4689,11 +4904,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						5
 					],
 					"destination": [
-						"obj-135",
+						"obj-141",
 						0
 					]
 				}
@@ -4701,7 +4916,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-135",
+						"obj-141",
 						0
 					],
 					"destination": [
@@ -4713,11 +4928,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						6
 					],
 					"destination": [
-						"obj-136",
+						"obj-142",
 						0
 					]
 				}
@@ -4725,7 +4940,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-136",
+						"obj-142",
 						0
 					],
 					"destination": [
@@ -4737,11 +4952,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						7
 					],
 					"destination": [
-						"obj-137",
+						"obj-143",
 						0
 					]
 				}
@@ -4749,7 +4964,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-137",
+						"obj-143",
 						0
 					],
 					"destination": [
@@ -4761,11 +4976,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						8
 					],
 					"destination": [
-						"obj-138",
+						"obj-144",
 						0
 					]
 				}
@@ -4773,7 +4988,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-138",
+						"obj-144",
 						0
 					],
 					"destination": [
@@ -4785,11 +5000,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						9
 					],
 					"destination": [
-						"obj-139",
+						"obj-145",
 						0
 					]
 				}
@@ -4797,7 +5012,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-139",
+						"obj-145",
 						0
 					],
 					"destination": [
@@ -4809,11 +5024,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						10
 					],
 					"destination": [
-						"obj-140",
+						"obj-146",
 						0
 					]
 				}
@@ -4821,7 +5036,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-146",
 						0
 					],
 					"destination": [
@@ -4833,11 +5048,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						11
 					],
 					"destination": [
-						"obj-141",
+						"obj-147",
 						0
 					]
 				}
@@ -4849,7 +5064,7 @@
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-149",
 						0
 					]
 				}
@@ -4857,11 +5072,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-143",
+						"obj-149",
 						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-150",
 						0
 					]
 				}
@@ -4869,11 +5084,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-144",
+						"obj-150",
 						1
 					],
 					"destination": [
-						"obj-145",
+						"obj-151",
 						1
 					]
 				}
@@ -4881,11 +5096,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-145",
+						"obj-151",
 						0
 					],
 					"destination": [
-						"obj-146",
+						"obj-152",
 						0
 					]
 				}
@@ -4893,11 +5108,47 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-155",
+						"obj-161",
 						0
 					],
 					"destination": [
-						"obj-145",
+						"obj-151",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-159",
+						0
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-160",
+						0
+					],
+					"destination": [
+						"obj-153",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-164",
 						0
 					]
 				}
@@ -4909,7 +5160,7 @@
 						0
 					],
 					"destination": [
-						"obj-146",
+						"obj-164",
 						0
 					]
 				}
@@ -4917,11 +5168,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-154",
+						"obj-164",
 						0
 					],
 					"destination": [
-						"obj-147",
+						"obj-165",
 						0
 					]
 				}
@@ -4929,47 +5180,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-162",
 						0
 					],
 					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-147",
-						0
-					],
-					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-158",
-						0
-					],
-					"destination": [
-						"obj-159",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-156",
-						0
-					],
-					"destination": [
-						"obj-159",
+						"obj-165",
 						1
 					]
 				}
@@ -4977,11 +5192,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-165",
 						0
 					],
 					"destination": [
-						"obj-160",
+						"obj-166",
 						0
 					]
 				}
@@ -4989,11 +5204,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-165",
 						0
 					],
 					"destination": [
-						"obj-160",
+						"obj-166",
 						1
 					]
 				}
@@ -5001,11 +5216,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-157",
+						"obj-163",
 						0
 					],
 					"destination": [
-						"obj-160",
+						"obj-166",
 						0
 					]
 				}
@@ -5017,55 +5232,55 @@
 						1
 					],
 					"destination": [
+						"obj-168",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-168",
+						0
+					],
+					"destination": [
+						"obj-169",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-169",
+						0
+					],
+					"destination": [
+						"obj-161",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-168",
+						0
+					],
+					"destination": [
+						"obj-170",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-170",
+						0
+					],
+					"destination": [
 						"obj-162",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-162",
-						0
-					],
-					"destination": [
-						"obj-163",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-163",
-						0
-					],
-					"destination": [
-						"obj-155",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-162",
-						0
-					],
-					"destination": [
-						"obj-164",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-164",
-						0
-					],
-					"destination": [
-						"obj-156",
 						0
 					]
 				}
