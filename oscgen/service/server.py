@@ -25,15 +25,13 @@ import importlib
 import importlib.util
 import logging
 import os
-import re
 import select
 import signal
 import threading
 import time
 
-from oscgen.audio import remove_temps
 from oscgen.config import Config
-from oscgen.service import handlers, transport
+from oscgen.service import handlers, outbox, transport
 from oscgen.service.clients import Replies
 from oscgen.service.jobs import Jobs
 from oscgen.service.protocol import PREFIX
@@ -154,7 +152,8 @@ class Daemon:
     # --- the loop ------------------------------------------------------------------------------
 
     def serve_forever(self) -> None:
-        self._remove_stale_temps()
+        # a power cut or a kill -9 of an earlier daemon: finish or undo what it half-published
+        self._recover_folder(lambda tag, pid: tag != self.tag and not _pid_alive(pid), "left by a daemon that is gone")
         try:
             self.config.output.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -258,8 +257,7 @@ class Daemon:
         if jobs.worker is not None:
             jobs.worker.stop()
             jobs.worker = None
-        for path in remove_temps(self.config.output.folder, self.tag):
-            log.info("removed leftover %s", path.name)
+        self._recover_folder(lambda tag, pid: tag == self.tag, "left by this daemon's worker")
         self.sock.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
@@ -283,17 +281,9 @@ class Daemon:
         except (BlockingIOError, OSError):
             pass
 
-    def _remove_stale_temps(self) -> None:
-        """Temp files of oscgen daemons that are no longer running (a power cut, a kill -9)."""
-        try:
-            leftovers = list(self.config.output.folder.glob(".*.oscgen*-*.tmp"))
-        except OSError:
-            return
-        for path in leftovers:
-            pid = re.search(r"\.oscgen(\d+)-[0-9a-f]{8}\.tmp$", path.name)
-            if pid and not _pid_alive(int(pid.group(1))):
-                path.unlink(missing_ok=True)
-                log.info("removed %s, left by a daemon that is gone", path.name)
+    def _recover_folder(self, owned, why: str) -> None:
+        for action in outbox.recover(self.config.output.folder, owned):
+            log.info("%s, %s", action, why)
 
 
 def run(config: Config, verbose: bool = False) -> int:
