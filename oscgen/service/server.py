@@ -31,7 +31,7 @@ import threading
 import time
 
 from oscgen.config import Config
-from oscgen.service import handlers, outbox, transport
+from oscgen.service import handlers, logfold, outbox, transport
 from oscgen.service.clients import Replies
 from oscgen.service.jobs import Jobs
 from oscgen.service.protocol import PREFIX
@@ -197,33 +197,38 @@ class Daemon:
             self.jobs.drain(worker, self._lock)
         with self._lock:
             self.jobs.timers()
+        logfold.flush()
 
     def _receive(self) -> None:
         try:
             data, sender = self.sock.recvfrom(65536)
         except OSError:
             return
-        if not self.allowlist.allows(sender[0]):
-            log.warning("dropped a packet from %s (not in [osc] allowed_hosts)", sender[0])
+        host = sender[0]
+        if not self.allowlist.allows(host):
+            log.warning("dropped a packet from %s (not in [osc] allowed_hosts)", host, extra={"fold": ("dropped", host)})
             return
         try:
             messages = transport.decode(data)
-        except ValueError as exc:  # OscDecodeError: says where and why
-            log.info("malformed packet from %s: %s", sender[0], exc)
+        except ValueError as exc:  # OscDecodeError: says where and why (the error's log line too)
             with self._lock:
                 self.out.remember(sender)
                 self.error(-1, f"malformed OSC packet ({len(data)} bytes): {exc}", sender)
             return
         with self._lock:
             self.out.remember(sender)
-            for address, args in messages:
-                if self.verbose:
-                    log.debug("<- %s %s %s", sender[0], address, " ".join(map(repr, args)))
-                try:
-                    handlers.dispatch(self, address, args, sender)
-                except Exception:  # a bug in one handler must not take the daemon down
-                    log.exception("handling %s failed", address)
-                    self.error(-1, f"{address}: internal error (see the daemon's log)", sender)
+            self.out.begin_request(sender, len(data))
+            try:
+                for address, args in messages:
+                    if self.verbose:
+                        log.debug("<- %s %s %s", host, address, " ".join(map(repr, args)))
+                    try:
+                        handlers.dispatch(self, address, args, sender)
+                    except Exception:  # a bug in one handler must not take the daemon down
+                        log.exception("handling %s failed", address, extra={"fold": ("failed", address)})
+                        self.error(-1, f"{address}: internal error (see the daemon's log)", sender)
+            finally:
+                self.out.end_request()
 
     # --- start-up and shutdown -----------------------------------------------------------------
 
@@ -258,6 +263,7 @@ class Daemon:
             jobs.worker.stop()
             jobs.worker = None
         self._recover_folder(lambda tag, pid: tag == self.tag, "left by this daemon's worker")
+        logfold.flush(final=True)
         self.sock.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
@@ -293,6 +299,8 @@ def run(config: Config, verbose: bool = False) -> int:
         format="oscgen %(asctime)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    for handler in logging.getLogger().handlers:
+        logfold.install(handler)  # a flood of bad packets: one line per burst, with a count
     daemon = Daemon(config, verbose)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: daemon.request_stop(signal.Signals(signum).name))
