@@ -67,6 +67,7 @@ class Replies:
         self.sock, self.reply_port, self.targets, self.verbose = sock, reply_port, list(targets), verbose
         self.clients: dict[tuple[str, int], float] = {}
         self.error_limit = ErrorRateLimit()
+        self.listeners: list = []  # publish(address, args) of every broadcast (OSCQuery's LISTEN)
         self.reply_limit = ErrorRateLimit(burst=REPLY_BURST, per_second=REPLY_RATE)
         self._request: list | None = None  # [host, bytes received, bytes answered, allowed]
         self._told: set[str] = set()  # hosts told that their replies are being dropped
@@ -92,8 +93,10 @@ class Replies:
         return _unique([*self.clients, *self.targets])
 
     def broadcast(self, address: str, *args) -> None:
-        """Send to every known client and the configured targets."""
+        """Send to every known client and the configured targets (and the listeners)."""
         self.send(self.everyone(), address, args)
+        for publish in self.listeners:
+            publish(address, args)
 
     def reply(self, sender, address: str, *args) -> None:
         """Send to the client that sent a message (its host, the reply port) and the targets."""

@@ -2,12 +2,13 @@
 keeps the model warm and runs one job at a time, so the OSC process never blocks on MLX and a
 crash in generation cannot take the daemon down.
 
-Parent -> worker over a Pipe: ("load", model, warm_knobs), ("job", job dict), ("stop",).
+Parent -> worker over a Pipe: ("load", model, warm_knobs), ("job", job dict), ("unload",), ("stop",).
 ``warm_knobs`` (oscgen.api.warm_up's keyword arguments: the daemon's top_k, top_p, cfg_scale and
 duration) are what the worker warms the model up for after loading, so the first job after a
 load is as fast as the next.
 Worker -> parent: ("ready", model, note), ("load_error", model, message, missing), ("started", id),
-("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message).
+("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message),
+("unloaded", model, bytes freed).
 Cancel: the parent writes the job id into a shared int; the engine's progress callback sees it
 and raises, which stops generation within a decode step (the engine contract).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime
 import logging
 import multiprocessing
+import os
 import signal
 import time
 import traceback
@@ -120,6 +122,8 @@ def worker_main(conn, cancel_id, model: str, warm_knobs: dict, output: OutputCon
             conn.send(("error", job_id, "cannot generate: the engine (oscgen.api) failed to import; see the daemon's log"))
         elif kind == "load":
             _warm(conn, api, message[1], message[2], warm)
+        elif kind == "unload":
+            _unload(conn, api, warm)
         elif kind == "job":
             params = message[1]["params"]
             loaded = _run_job(conn, cancel_id, api, message[1], output, tag)
@@ -153,9 +157,26 @@ def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
     conn.send(("ready", model, f"{model}: {api.NOISE_WARNING}" if engine.random_weights else ""))
 
 
+def _unload(conn, api, warm: dict) -> None:
+    """Free the model (weights, compiled steps, MLX's cache) and say how much memory that gave back."""
+    before = _resident_bytes()
+    api.unload_model()
+    model, warm["model"] = warm["model"], None
+    conn.send(("unloaded", model, max(0, before - _resident_bytes())))
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # not Linux: the figure is only for the log
+        return 0
+
+
 def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> bool:
     """Run one job, reporting over ``conn``; True if its model got loaded (decoding began)."""
     from oscgen.service import outbox
+    from oscgen.take import generate_take
 
     job_id = job["id"]
     params = job["params"]
@@ -170,11 +191,10 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
             raise Cancelled
         conn.send(("progress", job_id, float(fraction)))
 
-    generate_args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed")}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            result = api.generate(**generate_args, progress_callback=progress)
+            result = generate_take(**take_arguments(params, output), progress_callback=progress)
         if cancel_id.value == job_id:
             raise Cancelled
     except Cancelled:
@@ -189,9 +209,11 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
         return bool(decoding)
 
     sidecar = _sidecar(job, result) if output.sidecar else None
-    stem = outbox.file_stem(output.name, job_id, params["prompt"], params["model"], result.seed)
+    stem = outbox.file_stem(output.name, job_id, params["prompt"], params["model"], result.seed,
+                            bpm=params["bpm"], bars=params["bars"], preset=params["preset"])
     try:
-        path = outbox.save(output.folder, stem, result.audio.numpy(), result.sample_rate, output.subtype, sidecar, tag)
+        path = outbox.save(output.folder, stem, result.audio.numpy(), result.sample_rate, output.subtype, sidecar, tag,
+                           chunks=result.take.chunks())
     except OSError as exc:
         conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {exc.strerror or exc}"))
         return True
@@ -203,8 +225,17 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
     return True
 
 
+def take_arguments(params: dict, output: OutputConfig) -> dict:
+    """oscgen.take.generate_take's arguments for a job: the knobs frozen when it was queued
+    (bars 0 = a take of ``duration`` seconds) and [output]'s finishing options."""
+    args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed",
+                                   "bpm", "beats_per_bar")}
+    return {**args, "bars": params["bars"] or None, "loop": bool(params.get("loop")), "crossfade": output.loop_crossfade,
+            "tempo_text": output.tempo_text, "finish": output.finish}
+
+
 def _sidecar(job: dict, result) -> dict:
-    """Everything needed to regenerate the file: ``oscgen.generate(**sidecar["generate"])``."""
+    """Everything needed to regenerate the file: ``oscgen.generate_take(**sidecar["generate"])``."""
     from oscgen import __version__
 
     params = job["params"]
@@ -224,13 +255,17 @@ def _sidecar(job: dict, result) -> dict:
         "bars": params["bars"],
         "bpm": params["bpm"],
         "beats_per_bar": params["beats_per_bar"],
+        "loop": bool(params.get("loop")),
         "preset": params["preset"],
+        "text": result.text,  # what the model was given: the prompt, with the tempo in bars mode
         "audio_seconds": float(result.duration),
+        "samples": int(result.audio.shape[1]),  # in bars mode exactly round(bars x beats x 60 / bpm x rate)
         "sample_rate": int(result.sample_rate),
+        "gain_db": round(float(result.take.gain_db), 3),
         "job": job["id"],
         "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "oscgen": __version__,
-        "generate": engine_params,
+        "generate": engine_params,  # oscgen.generate_take(**sidecar["generate"]) makes this file again
     }
     if result.warning:
         sidecar["note"] = result.warning
