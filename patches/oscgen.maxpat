@@ -500,13 +500,13 @@
 						60.0,
 						18.0
 					],
-					"text": "temperature"
+					"text": "loop"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-25",
-					"maxclass": "flonum",
+					"maxclass": "number",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"outlettype": [
@@ -527,9 +527,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "temperature",
-					"minimum": 0.0,
-					"maximum": 10.0
+					"varname": "loop",
+					"minimum": 0,
+					"maximum": 1
 				}
 			},
 			{
@@ -547,7 +547,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/temperature $1"
+					"text": "/oscgen/loop $1"
 				}
 			},
 			{
@@ -562,7 +562,7 @@
 						90.0,
 						60.0
 					],
-					"text": "randomness, 0.5-1.5"
+					"text": "1 = seamless loop, 0 = one-shot"
 				}
 			},
 			{
@@ -584,13 +584,13 @@
 						60.0,
 						18.0
 					],
-					"text": "top_k"
+					"text": "temperature"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-29",
-					"maxclass": "number",
+					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"outlettype": [
@@ -611,9 +611,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "top_k",
-					"minimum": 0,
-					"maximum": 2048
+					"varname": "temperature",
+					"minimum": 0.0,
+					"maximum": 10.0
 				}
 			},
 			{
@@ -631,7 +631,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/top_k $1"
+					"text": "/oscgen/temperature $1"
 				}
 			},
 			{
@@ -646,7 +646,7 @@
 						90.0,
 						60.0
 					],
-					"text": "keep k likeliest codes, 0 = off"
+					"text": "randomness, 0.5-1.5"
 				}
 			},
 			{
@@ -668,13 +668,13 @@
 						60.0,
 						18.0
 					],
-					"text": "top_p"
+					"text": "top_k"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-33",
-					"maxclass": "flonum",
+					"maxclass": "number",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"outlettype": [
@@ -695,9 +695,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "top_p",
-					"minimum": 0.0,
-					"maximum": 1.0
+					"varname": "top_k",
+					"minimum": 0,
+					"maximum": 2048
 				}
 			},
 			{
@@ -715,7 +715,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/top_p $1"
+					"text": "/oscgen/top_k $1"
 				}
 			},
 			{
@@ -730,7 +730,7 @@
 						90.0,
 						60.0
 					],
-					"text": "nucleus, 0 = off, else 0-1"
+					"text": "keep k likeliest codes, 0 = off"
 				}
 			},
 			{
@@ -752,7 +752,7 @@
 						60.0,
 						18.0
 					],
-					"text": "cfg"
+					"text": "top_p"
 				}
 			},
 			{
@@ -779,9 +779,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "cfg",
-					"minimum": 1.0,
-					"maximum": 20.0
+					"varname": "top_p",
+					"minimum": 0.0,
+					"maximum": 1.0
 				}
 			},
 			{
@@ -799,7 +799,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/cfg $1"
+					"text": "/oscgen/top_p $1"
 				}
 			},
 			{
@@ -814,7 +814,7 @@
 						90.0,
 						60.0
 					],
-					"text": "prompt guidance, 1 = off"
+					"text": "nucleus, 0 = off, else 0-1"
 				}
 			},
 			{
@@ -836,13 +836,13 @@
 						60.0,
 						18.0
 					],
-					"text": "seed"
+					"text": "cfg"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-41",
-					"maxclass": "number",
+					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"outlettype": [
@@ -863,7 +863,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "seed"
+					"varname": "cfg",
+					"minimum": 1.0,
+					"maximum": 20.0
 				}
 			},
 			{
@@ -881,7 +883,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/seed $1"
+					"text": "/oscgen/cfg $1"
 				}
 			},
 			{
@@ -896,12 +898,94 @@
 						90.0,
 						60.0
 					],
-					"text": "-1 = new random seed per take"
+					"text": "prompt guidance, 1 = off"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-44",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						780.0,
+						250.0,
+						90.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						500.0,
+						28.0,
+						60.0,
+						18.0
+					],
+					"text": "seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-45",
+					"maxclass": "number",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"bang"
+					],
+					"patching_rect": [
+						780.0,
+						275.0,
+						80.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						500.0,
+						46.0,
+						58.0,
+						20.0
+					],
+					"parameter_enable": 0,
+					"varname": "seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-46",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						780.0,
+						305.0,
+						90.0,
+						22.0
+					],
+					"text": "/oscgen/seed $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-47",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						780.0,
+						335.0,
+						90.0,
+						60.0
+					],
+					"text": "-1 = new random seed per take"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-48",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -923,7 +1007,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-45",
+					"id": "obj-49",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -955,7 +1039,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-46",
+					"id": "obj-50",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -974,7 +1058,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-47",
+					"id": "obj-51",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -993,7 +1077,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-48",
+					"id": "obj-52",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1011,7 +1095,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-49",
+					"id": "obj-53",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1029,7 +1113,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-50",
+					"id": "obj-54",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1044,7 +1128,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-51",
+					"id": "obj-55",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1066,7 +1150,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-52",
+					"id": "obj-56",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -1098,7 +1182,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-53",
+					"id": "obj-57",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1117,7 +1201,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-54",
+					"id": "obj-58",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1136,7 +1220,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-55",
+					"id": "obj-59",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1154,7 +1238,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-56",
+					"id": "obj-60",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1172,7 +1256,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-57",
+					"id": "obj-61",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1187,7 +1271,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-58",
+					"id": "obj-62",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1209,7 +1293,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-59",
+					"id": "obj-63",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1234,7 +1318,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-60",
+					"id": "obj-64",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1252,7 +1336,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-61",
+					"id": "obj-65",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1271,7 +1355,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-62",
+					"id": "obj-66",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1293,7 +1377,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-63",
+					"id": "obj-67",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1318,7 +1402,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-64",
+					"id": "obj-68",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1336,7 +1420,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-65",
+					"id": "obj-69",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1358,7 +1442,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-66",
+					"id": "obj-70",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1383,7 +1467,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-67",
+					"id": "obj-71",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1401,7 +1485,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-68",
+					"id": "obj-72",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1423,7 +1507,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-69",
+					"id": "obj-73",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1448,7 +1532,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-70",
+					"id": "obj-74",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1466,7 +1550,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-71",
+					"id": "obj-75",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1481,7 +1565,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-72",
+					"id": "obj-76",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1499,7 +1583,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-73",
+					"id": "obj-77",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1517,7 +1601,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-74",
+					"id": "obj-78",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1535,7 +1619,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-75",
+					"id": "obj-79",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1553,7 +1637,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-76",
+					"id": "obj-80",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1572,7 +1656,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-77",
+					"id": "obj-81",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1590,7 +1674,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-78",
+					"id": "obj-82",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1608,78 +1692,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-79",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						620.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 0.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-80",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						680.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 120.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-81",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						740.0,
-						585.0,
-						55.0,
-						22.0
-					],
-					"text": "set 1.0"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-82",
-					"maxclass": "message",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						560.0,
-						610.0,
-						55.0,
-						22.0
-					],
-					"text": "set 250"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-83",
 					"maxclass": "message",
 					"numinlets": 2,
@@ -1689,7 +1701,7 @@
 					],
 					"patching_rect": [
 						620.0,
-						610.0,
+						585.0,
 						55.0,
 						22.0
 					],
@@ -1707,11 +1719,11 @@
 					],
 					"patching_rect": [
 						680.0,
-						610.0,
+						585.0,
 						55.0,
 						22.0
 					],
-					"text": "set 3.0"
+					"text": "set 120.0"
 				}
 			},
 			{
@@ -1725,7 +1737,97 @@
 					],
 					"patching_rect": [
 						740.0,
+						585.0,
+						55.0,
+						22.0
+					],
+					"text": "set 0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-86",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						560.0,
 						610.0,
+						55.0,
+						22.0
+					],
+					"text": "set 1.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-87",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						620.0,
+						610.0,
+						55.0,
+						22.0
+					],
+					"text": "set 250"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-88",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						680.0,
+						610.0,
+						55.0,
+						22.0
+					],
+					"text": "set 0.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-89",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						740.0,
+						610.0,
+						55.0,
+						22.0
+					],
+					"text": "set 3.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-90",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						560.0,
+						635.0,
 						55.0,
 						22.0
 					],
@@ -1734,7 +1836,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-86",
+					"id": "obj-91",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1752,7 +1854,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-87",
+					"id": "obj-92",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1767,7 +1869,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-88",
+					"id": "obj-93",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1782,7 +1884,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-89",
+					"id": "obj-94",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1800,7 +1902,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-90",
+					"id": "obj-95",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 17,
@@ -1834,7 +1936,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-91",
+					"id": "obj-96",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1856,7 +1958,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-92",
+					"id": "obj-97",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1881,7 +1983,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-93",
+					"id": "obj-98",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1899,7 +2001,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-94",
+					"id": "obj-99",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1917,7 +2019,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-100",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1935,7 +2037,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-101",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1953,7 +2055,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-102",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1971,7 +2073,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-103",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1989,7 +2091,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-104",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2004,7 +2106,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-105",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2023,7 +2125,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-106",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2041,7 +2143,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-107",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2069,7 +2171,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-108",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2084,7 +2186,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-109",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2104,7 +2206,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-110",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2123,7 +2225,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-111",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2141,7 +2243,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-112",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2163,7 +2265,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-113",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2188,7 +2290,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-114",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2206,7 +2308,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-115",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2228,7 +2330,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2246,7 +2348,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-117",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2271,7 +2373,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-118",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2293,7 +2395,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-119",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2318,7 +2420,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-120",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2336,7 +2438,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-121",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2355,7 +2457,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-122",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2373,7 +2475,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-123",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2391,7 +2493,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-124",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2409,7 +2511,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-125",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2427,7 +2529,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-126",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2445,7 +2547,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-127",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2463,7 +2565,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-128",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2481,7 +2583,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-129",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2499,7 +2601,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-130",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2514,7 +2616,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-131",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2529,7 +2631,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-132",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2551,7 +2653,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-133",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2576,7 +2678,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-134",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2591,11 +2693,12 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-135",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 11,
+					"numoutlets": 12,
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -2614,97 +2717,7 @@
 						300.0,
 						22.0
 					],
-					"text": "route /oscgen/param/prompt /oscgen/param/model /oscgen/param/duration /oscgen/param/bars /oscgen/param/bpm /oscgen/param/temperature /oscgen/param/top_k /oscgen/param/top_p /oscgen/param/cfg /oscgen/param/seed"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-131",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-132",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1065.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-133",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1150.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-134",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1235.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-135",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1320.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
+					"text": "route /oscgen/param/prompt /oscgen/param/model /oscgen/param/duration /oscgen/param/bars /oscgen/param/bpm /oscgen/param/loop /oscgen/param/temperature /oscgen/param/top_k /oscgen/param/top_p /oscgen/param/cfg /oscgen/param/seed"
 				}
 			},
 			{
@@ -2718,7 +2731,7 @@
 					],
 					"patching_rect": [
 						980.0,
-						670.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -2736,7 +2749,7 @@
 					],
 					"patching_rect": [
 						1065.0,
-						670.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -2754,7 +2767,7 @@
 					],
 					"patching_rect": [
 						1150.0,
-						670.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -2772,7 +2785,7 @@
 					],
 					"patching_rect": [
 						1235.0,
-						670.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -2790,7 +2803,7 @@
 					],
 					"patching_rect": [
 						1320.0,
-						670.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -2800,6 +2813,114 @@
 			{
 				"box": {
 					"id": "obj-141",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-142",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-143",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1150.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-144",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1235.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-145",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1320.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-146",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						700.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-147",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2814,7 +2935,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-148",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2829,7 +2950,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-149",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2847,7 +2968,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-150",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2866,7 +2987,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-151",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2884,7 +3005,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-152",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2902,7 +3023,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-153",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2920,7 +3041,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-154",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2942,7 +3063,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-155",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2964,7 +3085,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-156",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2986,7 +3107,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-157",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3008,7 +3129,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-158",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3030,7 +3151,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-159",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3055,7 +3176,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-160",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3080,7 +3201,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-161",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3105,7 +3226,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-162",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3133,7 +3254,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-163",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3158,7 +3279,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-164",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3177,7 +3298,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-165",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3195,7 +3316,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
+					"id": "obj-166",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3210,7 +3331,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-161",
+					"id": "obj-167",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3225,7 +3346,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-162",
+					"id": "obj-168",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3244,7 +3365,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-163",
+					"id": "obj-169",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3262,7 +3383,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-164",
+					"id": "obj-170",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3551,7 +3672,7 @@
 						0
 					],
 					"destination": [
-						"obj-47",
+						"obj-2",
 						0
 					]
 				}
@@ -3559,35 +3680,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-47",
+						"obj-49",
+						0
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-50",
+						0
+					],
+					"destination": [
+						"obj-51",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-51",
 						1
 					],
 					"destination": [
-						"obj-48",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-48",
-						0
-					],
-					"destination": [
-						"obj-49",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-49",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-52",
 						0
 					]
 				}
@@ -3611,7 +3732,7 @@
 						0
 					],
 					"destination": [
-						"obj-54",
+						"obj-2",
 						0
 					]
 				}
@@ -3619,47 +3740,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-54",
+						"obj-56",
+						0
+					],
+					"destination": [
+						"obj-57",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-57",
+						0
+					],
+					"destination": [
+						"obj-58",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-58",
 						1
 					],
 					"destination": [
-						"obj-55",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-55",
-						0
-					],
-					"destination": [
-						"obj-56",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-56",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-60",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-59",
 						0
 					]
 				}
@@ -3671,31 +3780,19 @@
 						0
 					],
 					"destination": [
-						"obj-61",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-61",
-						1
-					],
-					"destination": [
-						"obj-6",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-61",
-						0
-					],
-					"destination": [
 						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-60",
+						0
+					],
+					"destination": [
+						"obj-2",
 						0
 					]
 				}
@@ -3719,6 +3816,30 @@
 						0
 					],
 					"destination": [
+						"obj-65",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-65",
+						1
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-65",
+						0
+					],
+					"destination": [
 						"obj-64",
 						0
 					]
@@ -3727,7 +3848,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-67",
+						"obj-68",
 						0
 					],
 					"destination": [
@@ -3739,11 +3860,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-66",
+						"obj-67",
 						0
 					],
 					"destination": [
-						"obj-67",
+						"obj-68",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-71",
+						0
+					],
+					"destination": [
+						"obj-2",
 						0
 					]
 				}
@@ -3755,43 +3888,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-69",
-						0
-					],
-					"destination": [
-						"obj-70",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-72",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-73",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-71",
 						0
 					]
 				}
@@ -3811,11 +3908,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-75",
+						"obj-73",
 						0
 					],
 					"destination": [
-						"obj-76",
+						"obj-74",
 						0
 					]
 				}
@@ -3827,7 +3924,7 @@
 						0
 					],
 					"destination": [
-						"obj-77",
+						"obj-2",
 						0
 					]
 				}
@@ -3847,11 +3944,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
-						1
+						"obj-78",
+						0
 					],
 					"destination": [
-						"obj-78",
+						"obj-2",
 						0
 					]
 				}
@@ -3859,7 +3956,55 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-78",
+						"obj-79",
+						0
+					],
+					"destination": [
+						"obj-80",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-80",
+						0
+					],
+					"destination": [
+						"obj-81",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-81",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-80",
+						1
+					],
+					"destination": [
+						"obj-82",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-82",
 						0
 					],
 					"destination": [
@@ -3871,11 +4016,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-80",
 						1
 					],
 					"destination": [
-						"obj-79",
+						"obj-83",
 						0
 					]
 				}
@@ -3883,7 +4028,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-79",
+						"obj-83",
 						0
 					],
 					"destination": [
@@ -3895,11 +4040,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-80",
 						1
 					],
 					"destination": [
-						"obj-80",
+						"obj-84",
 						0
 					]
 				}
@@ -3907,7 +4052,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-80",
+						"obj-84",
 						0
 					],
 					"destination": [
@@ -3919,11 +4064,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-80",
 						1
 					],
 					"destination": [
-						"obj-81",
+						"obj-85",
 						0
 					]
 				}
@@ -3931,7 +4076,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-81",
+						"obj-85",
 						0
 					],
 					"destination": [
@@ -3943,11 +4088,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-80",
 						1
 					],
 					"destination": [
-						"obj-82",
+						"obj-86",
 						0
 					]
 				}
@@ -3955,7 +4100,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
+						"obj-86",
 						0
 					],
 					"destination": [
@@ -3967,11 +4112,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-80",
 						1
 					],
 					"destination": [
-						"obj-83",
+						"obj-87",
 						0
 					]
 				}
@@ -3979,7 +4124,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-83",
+						"obj-87",
 						0
 					],
 					"destination": [
@@ -3991,11 +4136,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-80",
 						1
 					],
 					"destination": [
-						"obj-84",
+						"obj-88",
 						0
 					]
 				}
@@ -4003,7 +4148,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-84",
+						"obj-88",
 						0
 					],
 					"destination": [
@@ -4015,47 +4160,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-80",
 						1
 					],
 					"destination": [
-						"obj-85",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						0
-					],
-					"destination": [
-						"obj-41",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						1
-					],
-					"destination": [
-						"obj-86",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
-						0
-					],
-					"destination": [
-						"obj-52",
+						"obj-89",
 						0
 					]
 				}
@@ -4067,7 +4176,7 @@
 						0
 					],
 					"destination": [
-						"obj-90",
+						"obj-41",
 						0
 					]
 				}
@@ -4075,47 +4184,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						0
-					],
-					"destination": [
-						"obj-93",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-93",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
+						"obj-80",
 						1
 					],
 					"destination": [
-						"obj-94",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-94",
-						0
-					],
-					"destination": [
-						"obj-92",
+						"obj-90",
 						0
 					]
 				}
@@ -4124,282 +4197,6 @@
 				"patchline": {
 					"source": [
 						"obj-90",
-						3
-					],
-					"destination": [
-						"obj-95",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-95",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						4
-					],
-					"destination": [
-						"obj-96",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-96",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						5
-					],
-					"destination": [
-						"obj-97",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-97",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						6
-					],
-					"destination": [
-						"obj-98",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-98",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						2
-					],
-					"destination": [
-						"obj-100",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						1
-					],
-					"destination": [
-						"obj-101",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-101",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						3
-					],
-					"destination": [
-						"obj-104",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-104",
-						1
-					],
-					"destination": [
-						"obj-105",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						1
-					],
-					"destination": [
-						"obj-106",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						0
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-104",
-						0
-					],
-					"destination": [
-						"obj-109",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-109",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						5
-					],
-					"destination": [
-						"obj-111",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-111",
-						0
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						6
-					],
-					"destination": [
-						"obj-115",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-115",
-						0
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						6
-					],
-					"destination": [
-						"obj-116",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-116",
-						0
-					],
-					"destination": [
-						"obj-117",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-117",
 						0
 					],
 					"destination": [
@@ -4411,11 +4208,383 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-80",
+						1
+					],
+					"destination": [
+						"obj-91",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-91",
+						0
+					],
+					"destination": [
+						"obj-56",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-94",
+						0
+					],
+					"destination": [
+						"obj-95",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						0
+					],
+					"destination": [
+						"obj-98",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-98",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						1
+					],
+					"destination": [
+						"obj-99",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-99",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						3
+					],
+					"destination": [
+						"obj-100",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						4
+					],
+					"destination": [
+						"obj-101",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-101",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						5
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-102",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						6
+					],
+					"destination": [
+						"obj-103",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-103",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						2
+					],
+					"destination": [
+						"obj-105",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						1
+					],
+					"destination": [
+						"obj-106",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						3
+					],
+					"destination": [
+						"obj-109",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-109",
+						1
+					],
+					"destination": [
+						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						1
+					],
+					"destination": [
+						"obj-111",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-109",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-114",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						5
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-116",
+						0
+					],
+					"destination": [
+						"obj-117",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						6
+					],
+					"destination": [
+						"obj-120",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-120",
+						0
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						6
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						0
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
+						0
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
 						8
 					],
 					"destination": [
-						"obj-118",
+						"obj-123",
 						0
 					]
 				}
@@ -4423,11 +4592,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-118",
+						"obj-123",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-119",
 						0
 					]
 				}
@@ -4435,11 +4604,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-95",
 						9
 					],
 					"destination": [
-						"obj-119",
+						"obj-124",
 						0
 					]
 				}
@@ -4447,11 +4616,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-119",
+						"obj-124",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-119",
 						0
 					]
 				}
@@ -4459,11 +4628,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-95",
 						10
 					],
 					"destination": [
-						"obj-120",
+						"obj-125",
 						0
 					]
 				}
@@ -4471,11 +4640,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-125",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-119",
 						0
 					]
 				}
@@ -4483,104 +4652,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-95",
 						12
-					],
-					"destination": [
-						"obj-121",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-121",
-						0
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						13
-					],
-					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-122",
-						0
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						14
-					],
-					"destination": [
-						"obj-123",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-123",
-						0
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						11
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-124",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						15
 					],
 					"destination": [
 						"obj-126",
@@ -4591,8 +4664,44 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						7
+						"obj-126",
+						0
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						13
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						0
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						14
 					],
 					"destination": [
 						"obj-128",
@@ -4603,11 +4712,71 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-128",
+						0
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						11
+					],
+					"destination": [
+						"obj-129",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-129",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						15
+					],
+					"destination": [
+						"obj-131",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						7
+					],
+					"destination": [
+						"obj-133",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
 						16
 					],
 					"destination": [
-						"obj-130",
+						"obj-135",
 						0
 					]
 				}
@@ -4615,11 +4784,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						0
 					],
 					"destination": [
-						"obj-131",
+						"obj-136",
 						0
 					]
 				}
@@ -4627,7 +4796,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-131",
+						"obj-136",
 						0
 					],
 					"destination": [
@@ -4639,11 +4808,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						1
 					],
 					"destination": [
-						"obj-132",
+						"obj-137",
 						0
 					]
 				}
@@ -4651,11 +4820,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-132",
+						"obj-137",
 						0
 					],
 					"destination": [
-						"obj-45",
+						"obj-49",
 						0
 					]
 				}
@@ -4663,11 +4832,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						2
 					],
 					"destination": [
-						"obj-133",
+						"obj-138",
 						0
 					]
 				}
@@ -4675,7 +4844,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-133",
+						"obj-138",
 						0
 					],
 					"destination": [
@@ -4687,11 +4856,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						3
 					],
 					"destination": [
-						"obj-134",
+						"obj-139",
 						0
 					]
 				}
@@ -4699,7 +4868,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-134",
+						"obj-139",
 						0
 					],
 					"destination": [
@@ -4711,11 +4880,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						4
 					],
 					"destination": [
-						"obj-135",
+						"obj-140",
 						0
 					]
 				}
@@ -4723,7 +4892,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-135",
+						"obj-140",
 						0
 					],
 					"destination": [
@@ -4735,11 +4904,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						5
 					],
 					"destination": [
-						"obj-136",
+						"obj-141",
 						0
 					]
 				}
@@ -4747,7 +4916,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-136",
+						"obj-141",
 						0
 					],
 					"destination": [
@@ -4759,11 +4928,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						6
 					],
 					"destination": [
-						"obj-137",
+						"obj-142",
 						0
 					]
 				}
@@ -4771,7 +4940,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-137",
+						"obj-142",
 						0
 					],
 					"destination": [
@@ -4783,11 +4952,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						7
 					],
 					"destination": [
-						"obj-138",
+						"obj-143",
 						0
 					]
 				}
@@ -4795,7 +4964,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-138",
+						"obj-143",
 						0
 					],
 					"destination": [
@@ -4807,11 +4976,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						8
 					],
 					"destination": [
-						"obj-139",
+						"obj-144",
 						0
 					]
 				}
@@ -4819,7 +4988,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-139",
+						"obj-144",
 						0
 					],
 					"destination": [
@@ -4831,11 +5000,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						9
 					],
 					"destination": [
-						"obj-140",
+						"obj-145",
 						0
 					]
 				}
@@ -4843,7 +5012,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-145",
 						0
 					],
 					"destination": [
@@ -4855,56 +5024,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						10
-					],
-					"destination": [
-						"obj-141",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						0
-					],
-					"destination": [
-						"obj-143",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-143",
-						0
-					],
-					"destination": [
-						"obj-144",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-144",
-						1
-					],
-					"destination": [
-						"obj-145",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-145",
-						0
 					],
 					"destination": [
 						"obj-146",
@@ -4915,11 +5036,119 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-155",
+						"obj-146",
 						0
 					],
 					"destination": [
-						"obj-145",
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-135",
+						11
+					],
+					"destination": [
+						"obj-147",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						0
+					],
+					"destination": [
+						"obj-149",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-149",
+						0
+					],
+					"destination": [
+						"obj-150",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-150",
+						1
+					],
+					"destination": [
+						"obj-151",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-161",
+						0
+					],
+					"destination": [
+						"obj-151",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-159",
+						0
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-160",
+						0
+					],
+					"destination": [
+						"obj-153",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-164",
 						0
 					]
 				}
@@ -4931,150 +5160,6 @@
 						0
 					],
 					"destination": [
-						"obj-146",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-154",
-						0
-					],
-					"destination": [
-						"obj-147",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-146",
-						0
-					],
-					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-147",
-						0
-					],
-					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-158",
-						0
-					],
-					"destination": [
-						"obj-159",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-156",
-						0
-					],
-					"destination": [
-						"obj-159",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-159",
-						0
-					],
-					"destination": [
-						"obj-160",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-159",
-						0
-					],
-					"destination": [
-						"obj-160",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-157",
-						0
-					],
-					"destination": [
-						"obj-160",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						1
-					],
-					"destination": [
-						"obj-162",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-162",
-						0
-					],
-					"destination": [
-						"obj-163",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-163",
-						0
-					],
-					"destination": [
-						"obj-155",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-162",
-						0
-					],
-					"destination": [
 						"obj-164",
 						0
 					]
@@ -5087,7 +5172,115 @@
 						0
 					],
 					"destination": [
-						"obj-156",
+						"obj-165",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-162",
+						0
+					],
+					"destination": [
+						"obj-165",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-165",
+						0
+					],
+					"destination": [
+						"obj-166",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-165",
+						0
+					],
+					"destination": [
+						"obj-166",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-163",
+						0
+					],
+					"destination": [
+						"obj-166",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-80",
+						1
+					],
+					"destination": [
+						"obj-168",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-168",
+						0
+					],
+					"destination": [
+						"obj-169",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-169",
+						0
+					],
+					"destination": [
+						"obj-161",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-168",
+						0
+					],
+					"destination": [
+						"obj-170",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-170",
+						0
+					],
+					"destination": [
+						"obj-162",
 						0
 					]
 				}

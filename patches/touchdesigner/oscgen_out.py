@@ -19,6 +19,7 @@ KNOBS = {
     'duration': (float, 8.0),
     'bars': (float, 0.0),
     'bpm': (float, 120.0),
+    'loop': (int, 0),
     'temperature': (float, 1.0),
     'top_k': (int, 250),
     'top_p': (float, 0.0),
@@ -29,7 +30,7 @@ KNOBS = {
 
 # custom parameter name on the panel COMP -> knob (TouchDesigner names: capital first, letters only)
 PAR_TO_KNOB = {
-    'Prompt': 'prompt', 'Duration': 'duration', 'Bars': 'bars', 'Bpm': 'bpm',
+    'Prompt': 'prompt', 'Duration': 'duration', 'Bars': 'bars', 'Bpm': 'bpm', 'Loop': 'loop',
     'Temperature': 'temperature', 'Topk': 'top_k', 'Topp': 'top_p', 'Cfg': 'cfg',
     'Seed': 'seed', 'Model': 'model',
 }
