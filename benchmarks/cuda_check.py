@@ -38,7 +38,7 @@ import mlx.core as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from oscgen.musicgen import pipeline, quantize  # noqa: E402
-from oscgen.musicgen.cuda import step as cuda_step  # noqa: E402
+from oscgen.musicgen.cuda import kernels  # noqa: E402
 from oscgen.musicgen.pipeline import MusicGen  # noqa: E402
 from oscgen.musicgen.sampling import classifier_free_guidance, sample  # noqa: E402
 
@@ -145,6 +145,55 @@ def decode_timing(engine: MusicGen, fused: bool, steps: int) -> dict:
             "host_build_ms": ms(build), "host_encode_ms": ms(encode)}
 
 
+def stage_profile(engine: MusicGen, position: int, launches: int = 30) -> dict:
+    """µs per stage of the first layer's kernel (block 0's clock, median over ``launches``
+    single launches at ``position``), with and without the L2 prefetch of later stages' weights."""
+    dec = engine.decoder
+    cross_kv, _ = job_inputs(engine, position + 1)
+    window = -(-(position + 1) // pipeline.CACHE_BLOCK) * pipeline.CACHE_BLOCK
+    cache = dec.new_cache(2, window)
+    x = (mx.random.normal((2, dec.config.hidden_size)) * 0.5).astype(dec.dtype)
+    layer = dec.layers[0]
+    folded = cross_kv[0]
+    cross = {"a": folded["a_rows"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
+    weights = engine._fused._layer_weights(layer)
+    names = ["qkv", "attention", "out_proj", "cross_scores", "cross_out", "fc1", "fc2"]
+    out = {}
+    for prefetch in (True, False):
+        kernels.PREFETCH = prefetch
+        rows = []
+        for _ in range(launches):
+            _, scratch = kernels.layer(x, mx.array(position, dtype=mx.int32), weights, cache[0], cross, engine._fused.bar,
+                                       dec.config.num_attention_heads, engine._fused.blocks, dec.layers[1].self_attn.qkv_proj.weight)
+            mx.eval(scratch)
+            rows.append(kernels.stage_times(scratch))
+        med = [round(statistics.median(r[i] for r in rows), 2) for i in range(len(names))]
+        out["prefetch" if prefetch else "no_prefetch"] = dict(zip(names + ["total"], med + [round(sum(med), 2)]))
+    kernels.PREFETCH = True
+    return out
+
+
+def copy_bandwidth(gigabytes: float = 2.0) -> dict:
+    """A large device-to-device copy (torch, CUDA events), bytes read + written per second: the
+    HBM ceiling a step's weight reads are measured against."""
+    import torch
+
+    n = int(gigabytes * 1e9)
+    src, dst = torch.empty(n, dtype=torch.uint8, device="cuda"), torch.empty(n, dtype=torch.uint8, device="cuda")
+    src.random_()
+    for _ in range(3):
+        dst.copy_(src)
+    times = []
+    for _ in range(10):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        dst.copy_(src)
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end) / 1e3)
+    return {"bytes": 2 * n, "median_s": statistics.median(times), "tb_per_s": round(2 * n / statistics.median(times) / 1e12, 3)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint")
@@ -189,10 +238,24 @@ def main() -> int:
             report["failed"].append(f"{dtype}: a grid barrier timed out")
         print(dtype, json.dumps(check), flush=True)
         if dtype == args.time_dtype:
-            report["timing"] = [decode_timing(engine, fused_path, args.time_steps) for fused_path in (True, False, True, False)]
-            for row in report["timing"]:
+            report["stages_us"] = {str(p): stage_profile(engine, p) for p in (100, 500)}
+            print("stages", json.dumps(report["stages_us"]), flush=True)
+            report["timing"] = []
+            for fused_path, prefetch in [(True, True), (False, True), (True, False)] * 2:
+                kernels.PREFETCH = prefetch
+                engine._compiled_steps.clear()
+                row = decode_timing(engine, fused_path, args.time_steps)
+                row["prefetch"] = prefetch if fused_path else None
+                report["timing"].append(row)
                 print(json.dumps(row), flush=True)
+            kernels.PREFETCH = True
+            engine._compiled_steps.clear()
         del engine
+    try:
+        report["copy"] = copy_bandwidth()
+        print("copy", json.dumps(report["copy"]), flush=True)
+    except Exception as exc:  # torch missing: the checks above still count
+        report["copy"] = repr(exc)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     print("FAILED: " + "; ".join(report["failed"]) if report["failed"] else "all CUDA checks passed")

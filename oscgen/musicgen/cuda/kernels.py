@@ -27,7 +27,9 @@ THREADS = 512  # 16 warps a block: one block per multiprocessor must hold the la
 HEADER = (Path(__file__).with_name("decode_step.cuh")).read_text()
 
 LAYER_INPUTS = ["x", "pos", "ln1_w", "ln1_b", "w_qkv", "cache", "w_o", "ln2_w", "ln2_b", "cross_a",
-                "cross_bt", "cross_mask", "cond", "ln3_w", "ln3_b", "w_fc1", "w_fc2", "bar"]
+                "cross_bt", "cross_mask", "cond", "ln3_w", "ln3_b", "w_fc1", "w_fc2", "w_next", "bar"]
+#: stage-boundary timestamps at the end of the layer's scratch (see stage_times)
+STAMPS = 8
 
 LAYER_SOURCE = r"""
   using namespace oscgen;
@@ -46,6 +48,13 @@ LAYER_SOURCE = r"""
   float* sc = x1 + B * D;                        // (B, HT) cross-attention scores
   float* x2 = sc + B * HT;                       // (B, D) after cross-attention
   float* hbuf = x2 + B * D;                      // (B, F) GELU(fc1)
+  unsigned int* stamps = reinterpret_cast<unsigned int*>(hbuf + B * F);  // STAMPS
+  stamp(stamps, 0);
+  if (PREFETCH) {  // the later stages' weights into L2 while q/k/v streams
+    prefetch_l2(w_o, (size_t)D * D * sizeof(T));
+    prefetch_l2(cross_a, (size_t)HT * D * sizeof(T));
+    prefetch_l2(cross_bt, (size_t)D * HT * sizeof(T));
+  }
 
   // 1. LayerNorm, q/k/v; keys and values straight into the cache at position p
   layer_norm_rows<T, B, D>([&](int i) { return to_f(x[i]); }, ln1_w, ln1_b, xs);
@@ -60,7 +69,9 @@ LAYER_SOURCE = r"""
         kv[(which - 1) * plane + ((size_t)(b * H + h) * W + p) * HD + f] = from_f<T>(acc[b]);
     }
   });
+  if (PREFETCH) prefetch_l2(w_fc1, (size_t)F * D * sizeof(T));
   grid_sync(sync_words);
+  stamp(stamps, 1);
 
   // 2. attention over positions 0..p: S splits per (row, head), each a partial softmax state
   {
@@ -124,6 +135,7 @@ LAYER_SOURCE = r"""
     }
   }
   grid_sync(sync_words);
+  stamp(stamps, 2);
 
   // 3. the splits combined into the attention output, out_proj + residual
   for (int i = tid; i < B * D; i += blockDim.x) {
@@ -144,7 +156,9 @@ LAYER_SOURCE = r"""
     if (lane != 0) return;
     for (int b = 0; b < B; ++b) x1[b * D + row] = to_f(x[b * D + row]) + acc[b];
   });
+  if (PREFETCH) prefetch_l2(w_fc2, (size_t)D * F * sizeof(T));
   grid_sync(sync_words);
+  stamp(stamps, 3);
 
   // 4. cross-attention, folded (crossfold.py): scores = LN(x1) @ A + mask
   layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x1 + i); }, ln2_w, ln2_b, xs);
@@ -153,6 +167,7 @@ LAYER_SOURCE = r"""
     for (int b = 0; b < B; ++b) sc[b * HT + row] = to_f(from_f<T>(acc[b])) + to_f(cross_mask[row]);
   });
   grid_sync(sync_words);
+  stamp(stamps, 4);
 
   // 5. softmax over the text per (row, head), output = Bᵀ p on the conditional rows + residual
   for (int r = tid; r < B * H; r += blockDim.x) {
@@ -168,7 +183,9 @@ LAYER_SOURCE = r"""
     if (lane != 0) return;
     for (int b = 0; b < B; ++b) x2[b * D + row] = __ldcg(x1 + b * D + row) + (cond[b] ? to_f(from_f<T>(acc[b])) : 0.f);
   });
+  if (PREFETCH) prefetch_l2(w_next, (size_t)w_next_shape[0] * w_next_shape[1] * sizeof(T));  // the next launch's
   grid_sync(sync_words);
+  stamp(stamps, 5);
 
   // 6. LayerNorm, fc1, GELU
   layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x2 + i); }, ln3_w, ln3_b, xs);
@@ -177,6 +194,7 @@ LAYER_SOURCE = r"""
     for (int b = 0; b < B; ++b) hbuf[b * F + row] = gelu_erf(to_f(from_f<T>(acc[b])));
   });
   grid_sync(sync_words);
+  stamp(stamps, 6);
 
   // 7. fc2 + residual → the layer's output
   for (int i = tid; i < B * F; i += blockDim.x) xs[i] = from_f<T>(__ldcg(hbuf + i));
@@ -185,9 +203,11 @@ LAYER_SOURCE = r"""
     if (lane != 0) return;
     for (int b = 0; b < B; ++b) out[b * D + row] = from_f<T>(__ldcg(x2 + b * D + row) + acc[b]);
   });
+  stamp(stamps, 7);
 """
 
-HEAD_INPUTS = ["x", "lnf_w", "lnf_b", "w_head", "noise", "knobs", "topk", "pos", "frames", "delays", "bar"]
+HEAD_INPUTS = ["x", "lnf_w", "lnf_b", "w_head", "noise", "knobs", "topk", "pos", "frames", "delays", "w_next",
+               "bar"]
 
 HEAD_SOURCE = r"""
   using namespace oscgen;
@@ -212,6 +232,7 @@ HEAD_SOURCE = r"""
       logits[(size_t)i * KC * V + row] = g;
     }
   });
+  if (PREFETCH) prefetch_l2(w_next, (size_t)w_next_shape[0] * w_next_shape[1] * sizeof(T));  // next step's first
   grid_sync(sync_words);
 
   // 2. one block per (prompt, codebook): the top-k threshold (the k-th largest score, found bit
@@ -333,7 +354,18 @@ def multiprocessors() -> int:
 
 
 def layer_scratch_size(B: int, D: int, H: int, HD: int, F: int, HT: int, S: int) -> int:
-    return B * D * 3 + B * H * S * (HD + 2) + B * HT + B * F
+    return B * D * 3 + B * H * S * (HD + 2) + B * HT + B * F + STAMPS
+
+
+def stage_times(scratch: mx.array) -> list[float]:
+    """µs of each stage of one layer launch (block 0's view), from its scratch output:
+    q/k/v, attention, out_proj, cross scores, cross output, fc1, fc2."""
+    stamps = [int(v) for v in scratch[-STAMPS:].view(mx.uint32).tolist()]
+    return [((b - a) % (1 << 32)) / 1e3 for a, b in zip(stamps, stamps[1:])]
+
+
+#: Stream each stage's weights into L2 ahead of it (decode_step.cuh: prefetch_l2).
+PREFETCH = True
 
 
 def layer_shared_bytes(B: int, D: int, F: int, HT: int, HD: int, window: int, itemsize: int) -> int:
@@ -353,9 +385,10 @@ def embed(tokens, pos, table, tables, rows: int):
         output_shapes=[(rows, D)], output_dtypes=[table.dtype])[0]
 
 
-def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: int):
+def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: int, next_weight):
     """One decoder layer on (B, D) hidden states; writes this position's keys/values into
-    ``cache`` (2, B, heads, window, head_dim) and returns (output (B, D), scratch)."""
+    ``cache`` (2, B, heads, window, head_dim) and returns (output (B, D), scratch).
+    ``next_weight``: the matrix the next launch reads first (prefetched into L2)."""
     B, D = x.shape
     window, HD = cache.shape[3], cache.shape[4]
     F = weights["w_fc1"].shape[0]
@@ -366,17 +399,17 @@ def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: in
     template = [("T", x.dtype), ("B", B), ("D", D), ("H", heads), ("HD", HD), ("F", F), ("HT", HT),
                 ("TEXT", text), ("S", S), ("R_QKV", rows_per_warp(3 * D, blocks, B)), ("R_O", rows_per_warp(D, blocks, B)),
                 ("R_A", rows_per_warp(HT, blocks, B)), ("R_BT", rows_per_warp(D, blocks, B)),
-                ("R_FC1", rows_per_warp(F, blocks, B)), ("R_FC2", rows_per_warp(D, blocks, B))]
+                ("R_FC1", rows_per_warp(F, blocks, B)), ("R_FC2", rows_per_warp(D, blocks, B)), ("PREFETCH", PREFETCH)]
     inputs = [x, pos, weights["ln1_w"], weights["ln1_b"], weights["w_qkv"], cache, weights["w_o"],
               weights["ln2_w"], weights["ln2_b"], cross["a"], cross["bt"], cross["mask"], cross["cond"],
-              weights["ln3_w"], weights["ln3_b"], weights["w_fc1"], weights["w_fc2"], bar]
+              weights["ln3_w"], weights["ln3_b"], weights["w_fc1"], weights["w_fc2"], next_weight, bar]
     return _kernel("layer", smem)(
         inputs=inputs, template=template, grid=(blocks * THREADS, 1, 1), threadgroup=(THREADS, 1, 1),
         output_shapes=[(B, D), (layer_scratch_size(B, D, heads, HD, F, HT, S),)],
         output_dtypes=[x.dtype, mx.float32])
 
 
-def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, bar, *, prompts: int, guided: bool, codebooks: int,
+def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, next_weight, bar, *, prompts: int, guided: bool, codebooks: int,
          greedy: bool, start_token: int, blocks: int):
     """Final norm, heads, guidance, top-k, Gumbel draw, delay pattern → (tokens (prompts, KC)
     int32, guided logits (prompts, KC·V) float32).  ``top_k``: int32 (1,), 0 for off; ``greedy``
@@ -385,8 +418,9 @@ def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, bar, *, pro
     V = weights["w_head"].shape[0] // codebooks
     template = [("T", x.dtype), ("B", B), ("N", prompts), ("GUIDED", guided), ("D", D), ("KC", codebooks),
                 ("V", V), ("GREEDY", greedy), ("START", start_token), ("THREADS", THREADS),
-                ("R_HEAD", rows_per_warp(codebooks * V, blocks, B))]
+                ("R_HEAD", rows_per_warp(codebooks * V, blocks, B)), ("PREFETCH", PREFETCH)]
     return _kernel("head", B * D * x.dtype.size)(
-        inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, delays, bar],
+        inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, delays,
+                next_weight, bar],
         template=template, grid=(blocks * THREADS, 1, 1), threadgroup=(THREADS, 1, 1),
         output_shapes=[(prompts, codebooks), (prompts, codebooks * V)], output_dtypes=[mx.int32, mx.float32])
