@@ -169,7 +169,7 @@ def stage_profile(engine: MusicGen, position: int, launches: int = 30) -> dict:
             rows.append(kernels.stage_times(scratch))
         med = [round(statistics.median(r[i] for r in rows), 2) for i in range(len(names))]
         out["prefetch" if prefetch else "no_prefetch"] = dict(zip(names + ["total"], med + [round(sum(med), 2)]))
-    kernels.PREFETCH = True
+    kernels.PREFETCH = False
     return out
 
 
@@ -248,7 +248,7 @@ def main() -> int:
                 row["prefetch"] = prefetch if fused_path else None
                 report["timing"].append(row)
                 print(json.dumps(row), flush=True)
-            kernels.PREFETCH = True
+            kernels.PREFETCH = False
             engine._compiled_steps.clear()
         del engine
     try:

@@ -103,12 +103,13 @@ __device__ __forceinline__ void layer_norm_rows(Load load, const T* __restrict__
   const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, warps = blockDim.x / WARP;
   for (int b = warp; b < B; b += warps) {
     float v[PER];
+    // every load issued before the first use: a load-use pair per element would serialise
+    // PER round trips to L2 (in-order issue)
+#pragma unroll
+    for (int i = 0; i < PER; ++i) v[i] = load(b * D + lane + i * WARP);
     float s = 0.f;
 #pragma unroll
-    for (int i = 0; i < PER; ++i) {
-      v[i] = load(b * D + lane + i * WARP);
-      s += v[i];
-    }
+    for (int i = 0; i < PER; ++i) s += v[i];
     const float mean = warp_sum(s) / D;
     float q = 0.f;
 #pragma unroll

@@ -91,13 +91,16 @@ LAYER_SOURCE = r"""
       __syncthreads();
       float m = neg_inf();
       for (int j = p0 + tid; j < p1; j += blockDim.x) {
+        uint4 raw[HD / V];  // the whole key row in flight before the dot product
+#pragma unroll
+        for (int c = 0; c < HD / V; ++c) raw[c] = ld_shared_l2(keys + (size_t)j * HD + c * V);
         float dot = 0.f;
 #pragma unroll
-        for (int c = 0; c < HD; c += V) {
+        for (int c = 0; c < HD / V; ++c) {
           float kf[V];
-          unpack<T>(ld_shared_l2(keys + (size_t)j * HD + c), kf);
+          unpack<T>(raw[c], kf);
 #pragma unroll
-          for (int e = 0; e < V; ++e) dot += qh[c + e] * kf[e];
+          for (int e = 0; e < V; ++e) dot += qh[c * V + e] * kf[e];
         }
         prob[j - p0] = dot;
         m = fmaxf(m, dot);
@@ -111,12 +114,21 @@ LAYER_SOURCE = r"""
       }
       l = block_sum(l, stat);  // its barrier also publishes prob
       float a0 = 0.f, a1 = 0.f;
-#pragma unroll 4
-      for (int j = p0 + warp; j < p1; j += warps) {
-        const float e = prob[j - p0];
-        const float2 v = ld2_l2(vals + (size_t)j * HD + 2 * lane);
-        a0 += e * v.x;
-        a1 += e * v.y;
+      constexpr int U = 8;  // value rows a warp has in flight
+      for (int j0 = p0 + warp; j0 < p1; j0 += warps * U) {
+        float2 v[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          const int j = j0 + u * warps;
+          v[u] = j < p1 ? ld2_l2(vals + (size_t)j * HD + 2 * lane) : make_float2(0.f, 0.f);
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          const int j = j0 + u * warps;
+          const float e = j < p1 ? prob[j - p0] : 0.f;
+          a0 += e * v[u].x;
+          a1 += e * v[u].y;
+        }
       }
       red[warp * HD + 2 * lane] = a0;
       red[warp * HD + 2 * lane + 1] = a1;
@@ -141,13 +153,22 @@ LAYER_SOURCE = r"""
   for (int i = tid; i < B * D; i += blockDim.x) {
     const int b = i / D, h = (i % D) / HD, f = i % HD;
     const float* st = attn + (size_t)(b * H + h) * S * (HD + 2);
-    float M = neg_inf();
-    for (int s = 0; s < S; ++s) M = fmaxf(M, __ldcg(st + s * (HD + 2) + HD));
-    float L = 0.f, A = 0.f;
+    float ms[S], ls[S], as[S];  // all 3·S loads in flight, then the arithmetic
+#pragma unroll
     for (int s = 0; s < S; ++s) {
-      const float w = __expf(__ldcg(st + s * (HD + 2) + HD) - M);
-      L += w * __ldcg(st + s * (HD + 2) + HD + 1);
-      A += w * __ldcg(st + s * (HD + 2) + f);
+      ms[s] = __ldcg(st + s * (HD + 2) + HD);
+      ls[s] = __ldcg(st + s * (HD + 2) + HD + 1);
+      as[s] = __ldcg(st + s * (HD + 2) + f);
+    }
+    float M = neg_inf();
+#pragma unroll
+    for (int s = 0; s < S; ++s) M = fmaxf(M, ms[s]);
+    float L = 0.f, A = 0.f;
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      const float w = __expf(ms[s] - M);
+      L += w * ls[s];
+      A += w * as[s];
     }
     xs[i] = from_f<T>(A / L);
   }
@@ -172,11 +193,20 @@ LAYER_SOURCE = r"""
   // 5. softmax over the text per (row, head), output = Bᵀ p on the conditional rows + residual
   for (int r = tid; r < B * H; r += blockDim.x) {
     const float* row = sc + r * TEXT;
+    float v[TEXT];  // loaded once, all in flight
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) v[t] = __ldcg(row + t);
     float m = neg_inf();
-    for (int t = 0; t < TEXT; ++t) m = fmaxf(m, __ldcg(row + t));
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) m = fmaxf(m, v[t]);
     float sum = 0.f;
-    for (int t = 0; t < TEXT; ++t) sum += __expf(__ldcg(row + t) - m);
-    for (int t = 0; t < TEXT; ++t) xs[r * TEXT + t] = from_f<T>(__expf(__ldcg(row + t) - m) / sum);
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) {
+      v[t] = __expf(v[t] - m);
+      sum += v[t];
+    }
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) xs[r * TEXT + t] = from_f<T>(v[t] / sum);
   }
   __syncthreads();
   gemv<T, B, HT, R_BT>(cross_bt, D, xs, [&](int row, const float* acc) {
@@ -249,8 +279,9 @@ HEAD_SOURCE = r"""
     for (int e = 0; e < PER; ++e) {
       const int id = tid + e * THREADS;
       val[e] = id < V ? __ldcg(row + id) : neg_inf();
-      key[e] = id < V ? order_key(val[e]) : 0u;
     }
+#pragma unroll
+    for (int e = 0; e < PER; ++e) key[e] = tid + e * THREADS < V ? order_key(val[e]) : 0u;
     unsigned int threshold = 0u;
     if (TOPK > 0 && TOPK < V) {
       for (int bit = 31; bit >= 0; --bit) {
@@ -364,8 +395,10 @@ def stage_times(scratch: mx.array) -> list[float]:
     return [((b - a) % (1 << 32)) / 1e3 for a, b in zip(stamps, stamps[1:])]
 
 
-#: Stream each stage's weights into L2 ahead of it (decode_step.cuh: prefetch_l2).
-PREFETCH = True
+#: Stream each stage's weights into L2 ahead of it (decode_step.cuh: prefetch_l2).  Off: on an
+#: H200 (2026-12-01) it measured no faster (small 1.76-1.78 vs 1.69-1.76 ms a step, medium
+#: 4.62-4.67 vs 4.51-4.52), the GEMVs being bound by their own load chains, not by HBM.
+PREFETCH = False
 
 
 def layer_shared_bytes(B: int, D: int, F: int, HT: int, HD: int, window: int, itemsize: int) -> int:
