@@ -282,8 +282,7 @@ def _mlx_matmul_bandwidth(config: dict, dtype: str, quantize: int | None) -> dic
     if mx.default_device() == mx.gpu:
         src = mx.random.uniform(shape=(1 << 29,))  # 2 GB, far past the caches
         mx.eval(src)
-        out = []
-        floor = _copy_floor(floor, _copy_gbs(lambda: out.append(mx.eval(-src)), mx.synchronize, src.nbytes))
+        floor = _copy_floor(floor, _copy_gbs(lambda: mx.eval(-src), mx.synchronize, src.nbytes))
     return floor
 
 
