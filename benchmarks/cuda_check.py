@@ -52,20 +52,27 @@ def load(checkpoint: str, dtype: str) -> MusicGen:
     return engine
 
 
-def job_inputs(engine: MusicGen, steps: int):
+def job_inputs(engine: MusicGen, steps: int, prompts: int = 1):
+    """Folded cross-attention for ``prompts`` takes of one prompt (variations): rows
+    [conditional x prompts, unconditional x prompts]."""
     ids = mx.arange(1, pipeline.TEXT_BLOCK + 1, dtype=mx.int32)[None]
     states, mask = engine._conditioning(ids, guided=True)
+    if prompts > 1:
+        states, mask = (mx.repeat(a, prompts, axis=0) for a in (states, mask))
     cross_kv, cross_mask = engine._cross_attention(states, mask, max(steps, pipeline.FOLD_MIN_STEPS))
+    if prompts > 1:  # every take's conditional row, not only row 0
+        rows = (mx.arange(2 * prompts) < prompts)[:, None, None]
+        cross_kv = [{**kv, "conditional": rows} for kv in cross_kv]
     return cross_kv, cross_mask
 
 
 def teacher_forced(engine: MusicGen, fused: bool, tokens: np.ndarray) -> dict:
     """Guided logits per step (steps, K·V) float32, the final cache, and (fused) the draw check."""
-    steps = tokens.shape[-1]
+    prompts, steps = tokens.shape[0], tokens.shape[-1]
     dec = engine.decoder
-    cross_kv, cross_mask = job_inputs(engine, steps)
+    cross_kv, cross_mask = job_inputs(engine, steps, prompts)
     table = engine._positions_table(steps)
-    cache = dec.new_cache(2, pipeline.CACHE_BLOCK)
+    cache = dec.new_cache(2 * prompts, pipeline.CACHE_BLOCK)
     knobs = mx.array([CFG, TEMPERATURE, 0.0], dtype=mx.float32)
     frames = mx.array(steps - max(engine.codebook_delays), dtype=mx.int32)
     delays = mx.array(engine.codebook_delays)
@@ -78,7 +85,7 @@ def teacher_forced(engine: MusicGen, fused: bool, tokens: np.ndarray) -> dict:
         if fused:
             got, logits = engine._fused.step(tok, position, key, knobs, frames, table, cache, cross_kv,
                                              top_k=TOP_K, guided=True, start_token=engine.start_token_id, delays=delays)
-            logits = logits.reshape(1, engine.num_codebooks, -1)
+            logits = logits.reshape(prompts, engine.num_codebooks, -1)
             want = sample(logits, key, knobs[1], TOP_K)
             nxt = position + 1
             want = mx.where((nxt > delays) & (nxt <= frames + delays), want, engine.start_token_id)
@@ -106,17 +113,17 @@ def cache_rel(a: list, b: list, steps: int) -> float:
                for x, y in zip(a, b))
 
 
-def decode_timing(engine: MusicGen, fused: bool, steps: int) -> dict:
+def decode_timing(engine: MusicGen, fused: bool, steps: int, prompts: int = 1) -> dict:
     """The pipeline's loop (async_eval, one step in flight), per step: host time building the
     step, host time encoding it, wall time."""
-    cross_kv, cross_mask = job_inputs(engine, steps)
-    cache = engine.decoder.new_cache(2, pipeline.CACHE_BLOCK)
+    cross_kv, cross_mask = job_inputs(engine, steps, prompts)
+    cache = engine.decoder.new_cache(2 * prompts, pipeline.CACHE_BLOCK)
     table = engine._positions_table(steps)
     keys = mx.random.split(mx.random.key(0), steps)
     knobs = mx.array([CFG, TEMPERATURE, 0.0], dtype=mx.float32)
     frames = mx.array(steps - max(engine.codebook_delays), dtype=mx.int32)
     step = engine._step(TOP_K, False, True, fused)
-    tokens = mx.full((1, engine.num_codebooks), engine.start_token_id, dtype=mx.int32)
+    tokens = mx.full((prompts, engine.num_codebooks), engine.start_token_id, dtype=mx.int32)
     mx.eval(cross_kv, cross_mask, cache, table, keys, tokens)
     mx.synchronize()
     build, encode, wall = [], [], []
@@ -141,7 +148,7 @@ def decode_timing(engine: MusicGen, fused: bool, steps: int) -> dict:
     mx.eval(tokens)
     total = time.perf_counter() - start
     ms = lambda xs: round(1e3 * statistics.median(xs[10:]), 3)
-    return {"fused": fused, "steps": steps, "decode_s": round(total, 3), "wall_ms": ms(wall),
+    return {"fused": fused, "prompts": prompts, "steps": steps, "decode_s": round(total, 3), "wall_ms": ms(wall),
             "host_build_ms": ms(build), "host_encode_ms": ms(encode)}
 
 
@@ -194,6 +201,34 @@ def copy_bandwidth(gigabytes: float = 2.0) -> dict:
     return {"bytes": 2 * n, "median_s": statistics.median(times), "tb_per_s": round(2 * n / statistics.median(times) / 1e12, 3)}
 
 
+def batch_main(args) -> int:
+    """The CUDA step at ``args.batch`` takes (2x rows with guidance) against the portable step,
+    float16, then steps at 1 and at ``args.batch`` takes alternating (CUDA and portable)."""
+    report = {"device": str(mx.default_device()), "mlx": mx.__version__, "batch": args.batch, "failed": []}
+    engine = load(args.checkpoint, "float16")
+    steps = min(args.steps, 120)
+    tokens = np.random.default_rng(0).integers(0, engine.vocab_size, (args.batch, engine.num_codebooks, steps))
+    plain, fused = teacher_forced(engine, False, tokens), teacher_forced(engine, True, tokens)
+    check = {"fused_vs_plain": rel(fused["logits"], plain["logits"]),
+             "cache_fused_vs_plain": cache_rel(fused["cache"], plain["cache"], steps),
+             "draws_equal": f"{fused['draws_equal']}/{steps}", "timed_out": fused["timed_out"]}
+    report["check"] = check
+    print("batch", args.batch, json.dumps(check), flush=True)
+    # float16 rounding at other points than MLX's kernels: the single-take check's 3.5e-3 and margin
+    if check["fused_vs_plain"] > 1e-2 or fused["draws_equal"] != steps or fused["timed_out"]:
+        report["failed"].append("batched CUDA step off")
+    report["timing"] = []
+    for prompts, fused_path in [(1, True), (args.batch, True), (args.batch, False)] * 2:
+        engine._compiled_steps.clear()
+        row = decode_timing(engine, fused_path, args.time_steps, prompts)
+        report["timing"].append(row)
+        print(json.dumps(row), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    print("FAILED: " + "; ".join(report["failed"]) if report["failed"] else "batched CUDA checks passed")
+    return 1 if report["failed"] else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint")
@@ -201,8 +236,12 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=300, help="teacher-forced steps (> 256: two cache windows)")
     parser.add_argument("--time-dtype", default="float16")
     parser.add_argument("--time-steps", type=int, default=503)
+    parser.add_argument("--batch", type=int, default=0,
+                        help="instead: check float16 at this many takes of one prompt, and time the step at 1 and at it")
     parser.add_argument("--json")
     args = parser.parse_args()
+    if args.batch:
+        return batch_main(args)
 
     report = {"device": str(mx.default_device()), "mlx": mx.__version__, "checks": {}, "failed": []}
     rng = np.random.default_rng(0)
