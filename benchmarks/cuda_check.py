@@ -42,6 +42,8 @@ from oscgen.musicgen.cuda import kernels  # noqa: E402
 from oscgen.musicgen.pipeline import MusicGen  # noqa: E402
 from oscgen.musicgen.sampling import classifier_free_guidance, sample  # noqa: E402
 
+import step_profile  # noqa: E402  (beside this script)
+
 TOP_K, CFG, TEMPERATURE = 250, 3.0, 1.0
 
 
@@ -114,8 +116,7 @@ def cache_rel(a: list, b: list, steps: int) -> float:
 
 
 def decode_timing(engine: MusicGen, fused: bool, steps: int, prompts: int = 1) -> dict:
-    """The pipeline's loop (async_eval, one step in flight), per step: host time building the
-    step, host time encoding it, wall time."""
+    """The pipeline's loop over a job of ``prompts`` takes, timed per step (step_profile.timed_loop)."""
     cross_kv, cross_mask = job_inputs(engine, steps, prompts)
     cache = engine.decoder.new_cache(2 * prompts, pipeline.CACHE_BLOCK)
     table = engine._positions_table(steps)
@@ -126,30 +127,8 @@ def decode_timing(engine: MusicGen, fused: bool, steps: int, prompts: int = 1) -
     tokens = mx.full((prompts, engine.num_codebooks), engine.start_token_id, dtype=mx.int32)
     mx.eval(cross_kv, cross_mask, cache, table, keys, tokens)
     mx.synchronize()
-    build, encode, wall = [], [], []
-    previous = None
-    start = last = time.perf_counter()
-    for t in range(steps):
-        if t == cache[0].shape[3]:
-            cache = engine.decoder.grow_cache(cache, t + pipeline.CACHE_BLOCK)
-        t0 = time.perf_counter()
-        tokens, cache = step(tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames, table, cache, cross_kv, cross_mask)
-        t1 = time.perf_counter()
-        mx.async_eval(tokens, cache)
-        t2 = time.perf_counter()
-        if previous is not None:
-            mx.eval(previous)
-        now = time.perf_counter()
-        build.append(t1 - t0)
-        encode.append(t2 - t1)
-        wall.append(now - last)
-        last = now
-        previous = tokens
-    mx.eval(tokens)
-    total = time.perf_counter() - start
-    ms = lambda xs: round(1e3 * statistics.median(xs[10:]), 3)
-    return {"fused": fused, "prompts": prompts, "steps": steps, "decode_s": round(total, 3), "wall_ms": ms(wall),
-            "host_build_ms": ms(build), "host_encode_ms": ms(encode)}
+    job = (keys, knobs, frames, table, cross_kv, cross_mask)
+    return {"fused": fused, "prompts": prompts, **step_profile.timed_loop(engine, step, tokens, cache, job, steps)}
 
 
 def stage_profile(engine: MusicGen, position: int, launches: int = 30) -> dict:
