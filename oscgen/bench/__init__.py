@@ -26,7 +26,9 @@ sampling settings and thread count.  A side's numbers:
                           (GB/s of weights read; ``read_gbs``: at each thread count 1..threads)
 - ``floor_ms``            decoder weight bytes the side reads per step / the best read bandwidth
                           of the whole run: the maximum over both sides and every thread count
-                          (and, on a GPU, a 1 GiB device-to-device copy); ``report["floor"]``
+                          (and, on a GPU, a 2 GiB device-to-device copy, ``copy_gbs``: bytes
+                          read + written per second, the HBM ceiling; the decode shapes'
+                          matmuls are launch-bound there); ``report["floor"]``
                           says which measurement it was.  One floor for both sides, so a slow
                           BLAS cannot lower its own.
 - ``step_over_floor``     ``step_ms_median / floor_ms`` (1.0 = every step is pure weight streaming)

@@ -193,7 +193,7 @@ def copy_bandwidth(one_copy, nbytes: int, repeats: int = 5) -> float:
 
 def honest_floor(sides: dict[str, dict]) -> dict:
     """One floor for the whole run: the best read bandwidth any side reached at any thread count
-    (or in a device copy), and each side's bytes per step over it.  Sets ``floor_ms`` and
+    (or in a device copy: on a GPU the decode matmuls are launch-bound, the copy is the ceiling), and each side's bytes per step over it.  Sets ``floor_ms`` and
     ``step_over_floor`` on every side; returns how the floor was measured.  (A side's own
     bandwidth would let a slow BLAS lower its own floor.)"""
     reached = []

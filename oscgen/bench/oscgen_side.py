@@ -29,7 +29,7 @@ def _mlx_read_bandwidth(config: dict, dtype: str, quantize: int | None, threads:
         _blas.set_threads(before)
     del one_pass
     if on_gpu:
-        big = mx.zeros((1 << 28,), dtype=mx.float32)  # 1 GiB
+        big = mx.zeros((1 << 29,), dtype=mx.float32)  # 2 GiB, far past the caches
         mx.eval(big)
         result["copy_gbs"] = copy_bandwidth(lambda: mx.eval(big + 1), big.nbytes)
         result["copy_mb"] = big.nbytes / 1e6

@@ -44,7 +44,7 @@ def _torch_read_bandwidth(config: dict, torch_dtype, device: str, threads: int) 
     torch.set_num_threads(threads)
     del weights
     if device != "cpu":
-        big = torch.zeros(1 << 28, dtype=torch.float32, device=device)  # 1 GiB
+        big = torch.zeros(1 << 29, dtype=torch.float32, device=device)  # 2 GiB, far past the caches
         out = torch.empty_like(big)
         result["copy_gbs"] = copy_bandwidth(lambda: (out.copy_(big), sync()), big.numel() * 4)
         result["copy_mb"] = big.numel() * 4 / 1e6
