@@ -163,6 +163,8 @@ def calibrate(engine=None, model: str | None = None, write: bool = True) -> dict
         "step_ms": {str(n): round(v, 2) for n, v in step_ms.items()} if step_ms else None,
         "step_model": model if step_ms else None,
         "seconds": round(time.perf_counter() - started, 2),
+        # a busy host skews every count (oversubscribed threads): doctor says so
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if write:
@@ -199,4 +201,8 @@ def describe(record: dict | None) -> str:
     if record.get("step_ms"):
         ms = ", ".join(f"{n}: {v:.1f}" for n, v in record["step_ms"].items())
         text += f"; {record['step_model']} step ms by threads {ms}"
+    load = record.get("load_average")
+    if isinstance(load, (int, float)) and load > record["key"]["cores"]:
+        text += (f"; measured at load average {load:.1f} on {record['key']['cores']} cores: "
+                 "redo it on a quiet machine (oscgen doctor --calibrate)")
     return text

@@ -199,7 +199,7 @@ def honest_floor(sides: dict[str, dict]) -> dict:
     reached = []
     for name, side in sides.items():
         for n, gbs in side.get("read_gbs", {}).items():
-            reached.append((gbs, f"{name}: x @ W.T on {side['probe_mb']:.3g} MB of decode-shaped weights, "
+            reached.append((gbs, f"{name}: x @ W.T on {side['probe_mb']:.0f} MB of decode-shaped weights, "
                                  f"{n} thread{'s' if n != '1' else ''}"))
         if side.get("copy_gbs"):
             reached.append((side["copy_gbs"], f"{name}: a {side['copy_mb']:.0f} MB device-to-device copy (read + written)"))
