@@ -308,6 +308,12 @@ class EncodecDecoder(nn.Module):
 
     def decode(self, codes) -> mx.array:
         """int codes (batch, num_codebooks, frames) -> float32 audio (batch, channels, frames * hop)."""
+        x = self.quantizer.decode(self.checked(codes))
+        audio = self.decoder(x)
+        return audio.transpose(0, 2, 1)
+
+    def checked(self, codes) -> mx.array:
+        """``codes`` as int32 (batch, codebooks, frames); ValueError if that is not what they are."""
         codes = mx.array(codes)
         if codes.ndim != 3:
             raise ValueError(f"codes must be (batch, codebooks, frames), got shape {tuple(codes.shape)}")
@@ -319,9 +325,7 @@ class EncodecDecoder(nn.Module):
         if bad.any().item():  # an out-of-range gather would read garbage, not fail
             raise ValueError(f"codes must lie in [0, {self.quantizer.codebook_size}); "
                              "strip the decoder's pad/delay tokens before decoding")
-        x = self.quantizer.decode(codes.astype(mx.int32))
-        audio = self.decoder(x)
-        return audio.transpose(0, 2, 1)
+        return codes.astype(mx.int32)
 
 
 def _fold_weight_norm(g, v):

@@ -31,7 +31,7 @@ import mlx.nn as nn
 from oscgen import _blas
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import codebooks, encodec, encodec_encoder, quantize, weights
+from oscgen.musicgen import codebooks, encodec, encodec_encoder, encodec_long, quantize, weights
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
@@ -321,9 +321,10 @@ class MusicGen(nn.Module):
     def decode_audio(self, codes: mx.array) -> mx.array:
         """codes (batch, codebooks, frames) → audio (batch, channels, frames * samples_per_frame),
         evaluated: nothing else runs meanwhile, so a CPU's BLAS gets every core for it.  Stereo:
-        both channels in one EnCodec batch."""
+        both channels in one EnCodec batch; takes past 30 s in chunks (encodec_long: same audio,
+        bounded memory)."""
         with _blas.all_cores():
-            audio = self.audio_decoder.decode(codebooks.split_channels(mx.array(codes), self.audio_channels))
+            audio = encodec_long.decode(self.audio_decoder, codebooks.split_channels(mx.array(codes), self.audio_channels))
             audio = audio.reshape(-1, self.audio_channels, audio.shape[-1])
             mx.eval(audio)
         return audio
