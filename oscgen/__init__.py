@@ -9,7 +9,7 @@ from oscgen import _blas  # noqa: F401  (must run before anything imports mlx.co
 
 __version__ = "0.1.0"
 
-__all__ = ["generate", "GenerationResult", "AudioData", "__version__"]
+__all__ = ["generate", "generate_continuation", "generate_long", "GenerationResult", "AudioData", "__version__"]
 
 
 def __getattr__(name):
@@ -17,4 +17,8 @@ def __getattr__(name):
         from oscgen import api
 
         return getattr(api, name)
+    if name in ("generate_continuation", "generate_long"):
+        from oscgen import continuation
+
+        return getattr(continuation, name)
     raise AttributeError(f"module 'oscgen' has no attribute {name!r}")

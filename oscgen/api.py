@@ -73,6 +73,9 @@ class GenerationResult:
     """What ``generate`` returns: the audio, the seed actually used, and every parameter, so any
     result can be regenerated bit for bit with ``generate(**result.params)``."""
 
+    #: Seconds of audio prompt the take starts with (generate_continuation); 0 otherwise.
+    prompt_duration = 0.0
+
     def __init__(self, audio: AudioData, seed: int, params: dict, *, random_weights: bool = False,
                  model_path: str | None = None):
         self.audio = audio

@@ -83,3 +83,39 @@ def extend(
         carried = codes[:, stride:]
         done += weight
     return np.concatenate(parts, axis=1)
+
+
+def generate(
+    engine,
+    prompt: str,
+    frames: int,
+    *,
+    prompt_codes: np.ndarray | None = None,
+    window: int,
+    stride: int,
+    seed: int = 0,
+    progress: Callable[[float], None] | None = None,
+    **knobs,
+) -> np.ndarray:
+    """A take of ``frames`` frames (``prompt_codes`` (K, P) among them, first) from
+    ``engine`` (pipeline.MusicGen), window after window through its batched core
+    (``generate_takes``) → codes (K, frames).  ``knobs``: temperature, top_k, top_p, cfg_scale.
+    ``progress`` runs over the whole take up to the core's DECODE_SHARE."""
+    from oscgen.musicgen.codebooks import steps_for
+    from oscgen.musicgen.pipeline import DECODE_SHARE
+
+    given = 0 if prompt_codes is None else int(prompt_codes.shape[1])
+    plan_ = plan(frames, given, window, stride)
+
+    def generate_window(carried, window_frames, index, window_progress):
+        take = engine.take(prompt, window_frames, window_seed(seed, index), carried)
+        (codes,) = engine.generate_takes(
+            [take], progress=lambda fraction: window_progress(fraction / DECODE_SHARE), **knobs)
+        return np.array(codes)
+
+    def overall(fraction: float) -> None:
+        if progress is not None:
+            progress(DECODE_SHARE * fraction)
+
+    return extend(generate_window, plan_, prompt_codes, stride, overall,
+                  cost=lambda w: steps_for(w.frames, engine.codebook_delays))

@@ -1,0 +1,166 @@
+"""Past text and past 30 seconds: ``generate_continuation`` (an audio prompt, continued) and
+``generate_long`` (takes of up to 5 minutes), both through the engine's one batched core.
+
+- A continuation is what audiocraft's ``generate_continuation`` and transformers' audio-prompted
+  ``generate(input_values=...)`` return: the prompt encoded to codes, the codes forced as the
+  take's first frames, the rest generated after them, and the whole decoded together, so the
+  result is the (EnCodec-coded) prompt followed by its continuation; ``.prompt_duration`` says
+  where the new part starts.
+- A take longer than the model's 30 s context is built as audiocraft builds it
+  (oscgen.musicgen.windows): 30 s windows, each prompted by the last 30 − ``extend_stride``
+  seconds of codes before it.  A continuation longer than a window goes the same way.
+
+Arguments are checked up front, as ``generate``'s are: a bad one raises ValueError naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+
+import numpy as np
+
+from oscgen import api, prompt_audio
+
+#: The longest take generate_long (and a continuation) builds: 5 minutes.
+MAX_LONG_DURATION = 300.0
+#: The model's context: a window of windowed extension (audiocraft's max_duration).
+WINDOW_SECONDS = api.MAX_DURATION
+#: audiocraft's default extend_stride: each window after the first adds 18 s and is prompted by
+#: the 12 s before them.
+EXTEND_STRIDE = 18.0
+
+
+def _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback) -> dict:
+    knobs = api.check_arguments(prompt, 1.0, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    knobs["duration"] = api._real("duration", duration, 0.0, MAX_LONG_DURATION, low_open=True,
+                                  rule=f"in (0, {MAX_LONG_DURATION:g}] seconds")
+    knobs["extend_stride"] = api._real("extend_stride", extend_stride, 0.0, WINDOW_SECONDS, low_open=True,
+                                       rule=f"in (0, {WINDOW_SECONDS:g}) seconds")
+    if knobs["extend_stride"] >= WINDOW_SECONDS:
+        raise ValueError(f"extend_stride must be in (0, {WINDOW_SECONDS:g}) seconds, got {extend_stride!r}")
+    return knobs
+
+
+def _check_output_file(output_file):
+    if output_file is None:
+        return None
+    from pathlib import Path
+
+    from oscgen.audio import sound_format
+
+    output_file = Path(output_file)
+    sound_format(output_file)  # a bad extension or a missing folder fails now, not after minutes
+    if not output_file.parent.is_dir():
+        raise ValueError(f"output_file's folder {str(output_file.parent)!r} does not exist")
+    return output_file
+
+
+def _take(engine, prompt: str, frames: int, prompt_codes, knobs: dict, seed: int) -> np.ndarray:
+    """The take's codes (K, frames), prompt codes first: one window through the core, or
+    windowed extension past the model's context."""
+    from oscgen.musicgen import windows
+
+    rate = api.FRAME_RATE
+    return windows.generate(
+        engine, prompt, frames, prompt_codes=prompt_codes,
+        window=round(WINDOW_SECONDS * rate), stride=max(1, round(knobs["extend_stride"] * rate)), seed=seed,
+        progress=knobs["progress_callback"], temperature=knobs["temperature"], top_k=knobs["top_k"],
+        top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"],
+    )
+
+
+def _finish(engine, codes: np.ndarray, seed: int, params: dict, knobs: dict, output_file, prompt_frames: int):
+    import mlx.core as mx
+
+    audio = np.array(engine.decode_audio(mx.array(codes)[None])[0])
+    if knobs["progress_callback"] is not None:
+        knobs["progress_callback"](1.0)
+    params = {**params, "seed": seed, "output_file": None if output_file is None else str(output_file)}
+    result = api.GenerationResult(api.AudioData(audio, engine.sample_rate), seed, params,
+                                  random_weights=engine.random_weights,
+                                  model_path=None if engine.model_dir is None else str(engine.model_dir))
+    result.prompt_duration = prompt_frames / api.FRAME_RATE
+    if output_file is not None:
+        result.save(output_file)
+    return result
+
+
+def _knob_params(knobs: dict) -> dict:
+    return {k: knobs[k] for k in ("duration", "temperature", "top_k", "top_p", "cfg_scale")}
+
+
+def generate_long(
+    prompt: str,
+    duration: float,
+    model: str = "musicgen-small",
+    temperature: float = 1.0,
+    top_k: int = 250,
+    top_p: float = 0.0,
+    cfg_scale: float = 3.0,
+    seed: int | None = None,
+    progress_callback: Callable[[float], None] | None = None,
+    output_file: str | os.PathLike | None = None,
+    extend_stride: float = EXTEND_STRIDE,
+) -> api.GenerationResult:
+    """Generate up to 5 minutes from a text prompt: ``generate``'s arguments, ``duration`` in
+    (0, 300] s.  Past 30 s the take is built from 30 s windows, each prompted by the last
+    30 − ``extend_stride`` seconds of the one before (audiocraft's procedure); up to 30 s it is
+    exactly ``generate``'s take for the same seed.  ``progress_callback`` runs over the whole
+    take; raising in it cancels at whatever step is running."""
+    knobs = _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    output_file = _check_output_file(output_file)
+    engine = api.load_model(model)
+    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(api.RANDOM_SEED_BOUND)
+    codes = _take(engine, prompt, api.frames_for(knobs["duration"]), None, knobs, seed)
+    params = {"prompt": prompt, "model": model, **_knob_params(knobs), "extend_stride": knobs["extend_stride"]}
+    return _finish(engine, codes, seed, params, knobs, output_file, 0)
+
+
+def generate_continuation(
+    audio,
+    prompt: str,
+    duration: float = 10.0,
+    model: str = "musicgen-small",
+    temperature: float = 1.0,
+    top_k: int = 250,
+    top_p: float = 0.0,
+    cfg_scale: float = 3.0,
+    seed: int | None = None,
+    progress_callback: Callable[[float], None] | None = None,
+    output_file: str | os.PathLike | None = None,
+    sample_rate: int | None = None,
+    *,
+    extend_stride: float = EXTEND_STRIDE,
+) -> api.GenerationResult:
+    """Continue ``audio`` for ``duration`` seconds of new music, guided by the text ``prompt``.
+
+    ``audio``: a file path, an array (channels, samples) or (samples,) at ``sample_rate`` (None:
+    the model's 32 kHz), or an AudioData; converted to the model's channels (mono: the mean;
+    stereo: a mono prompt on both sides) and resampled with soxr.  It must be shorter than the
+    model's 30 s context.  Returns the prompt followed by its continuation, decoded together
+    from codes (``result.duration`` = prompt + new); ``result.prompt_duration`` = the prompt's
+    length in whole 20 ms code frames, where the new part starts.  When prompt + new exceed
+    30 s the take continues window by window as ``generate_long``'s (total up to 300 s).
+    The other arguments are ``generate``'s."""
+    knobs = _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    output_file = _check_output_file(output_file)
+    engine = api.load_model(model)
+    samples = prompt_audio.load(audio, sample_rate, engine.sample_rate, engine.audio_channels)
+    window = round(WINDOW_SECONDS * api.FRAME_RATE)
+    prompt_frames = -(-samples.shape[1] // engine.samples_per_frame)
+    if prompt_frames >= window:
+        raise ValueError(f"the audio prompt is {samples.shape[1] / engine.sample_rate:.2f} s; it must be shorter than "
+                         f"the model's {WINDOW_SECONDS:g} s context (pass its last seconds)")
+    total = prompt_frames + api.frames_for(knobs["duration"])
+    if total > round(MAX_LONG_DURATION * api.FRAME_RATE):
+        raise ValueError(f"prompt ({prompt_frames / api.FRAME_RATE:g} s) + duration ({knobs['duration']:g} s) is over "
+                         f"the longest take, {MAX_LONG_DURATION:g} s")
+    prompt_codes = np.array(engine.encode_audio(samples[None])[0])
+    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(api.RANDOM_SEED_BOUND)
+    codes = _take(engine, prompt, total, prompt_codes, knobs, seed)
+    params = {"prompt": prompt, "model": model, **_knob_params(knobs), "extend_stride": knobs["extend_stride"],
+              "audio": str(audio) if isinstance(audio, (str, os.PathLike)) else None,
+              "sample_rate": sample_rate}
+    return _finish(engine, codes, seed, params, knobs, output_file, prompt_frames)
