@@ -9,7 +9,8 @@ from oscgen import _blas  # noqa: F401  (must run before anything imports mlx.co
 
 __version__ = "0.1.0"
 
-__all__ = ["generate", "generate_continuation", "generate_long", "GenerationResult", "AudioData", "__version__"]
+__all__ = ["generate", "generate_take", "generate_continuation", "generate_long", "GenerationResult", "AudioData",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -17,7 +18,11 @@ def __getattr__(name):
         from oscgen import api
 
         return getattr(api, name)
-    if name in ("generate_continuation", "generate_long"):
+    if name == "generate_take":  # bar-exact, looped, DAW-ready takes (oscgen/take.py)
+        from oscgen.take import generate_take
+
+        return generate_take
+    if name in ("generate_continuation", "generate_long"):  # audio prompts, takes past 30 s
         from oscgen import continuation
 
         return getattr(continuation, name)

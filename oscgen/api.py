@@ -73,11 +73,9 @@ class GenerationResult:
     """What ``generate`` returns: the audio, the seed actually used, and every parameter, so any
     result can be regenerated bit for bit with ``generate(**result.params)``."""
 
-    #: Seconds of audio prompt the take starts with (generate_continuation); 0 otherwise.
-    prompt_duration = 0.0
-
     def __init__(self, audio: AudioData, seed: int, params: dict, *, random_weights: bool = False,
-                 model_path: str | None = None):
+                 model_path: str | None = None, take=None, text: str | None = None, stopped: bool = False,
+                 prompt_duration: float = 0.0):
         self.audio = audio
         self.seed = seed
         self.params = params
@@ -85,6 +83,16 @@ class GenerationResult:
         self.random_weights = random_weights
         #: The checkpoint folder the model was loaded from.
         self.model_path = model_path
+        #: ``generate_take``'s oscgen.audio.Take (bars, loop, gain), whose tempo and loop the
+        #: saved WAV carries; None for ``generate``.
+        self.take = take
+        #: The text the model was given (the prompt, with the tempo added in bars mode).
+        self.text = text if text is not None else params.get("prompt")
+        #: True when the job was stopped early and this is the audio made until then.
+        self.stopped = stopped
+        #: Seconds of audio prompt the audio starts with (generate_continuation: where the new
+        #: part begins); 0 otherwise.
+        self.prompt_duration = prompt_duration
 
     @property
     def sample_rate(self) -> int:
@@ -99,7 +107,10 @@ class GenerationResult:
         return f"{self.params.get('model')}: {NOISE_WARNING}" if self.random_weights else None
 
     def save(self, path: str | os.PathLike, *, subtype: str | None = None) -> Path:
-        return self.audio.save(path, subtype=subtype)
+        """Write the audio; a take's WAV also carries its tempo (acid) and loop (smpl) chunks."""
+        if self.take is None:
+            return self.audio.save(path, subtype=subtype)
+        return write_audio(path, self.audio.numpy(), self.sample_rate, subtype=subtype, chunks=self.take.chunks())
 
     def __repr__(self) -> str:
         return f"GenerationResult(duration={self.duration:.2f}s, seed={self.seed}, model={self.params.get('model')!r})"
@@ -247,25 +258,8 @@ def generate(
     - ``output_file``: also write the audio there (WAV by extension; written atomically).
     """
     knobs = check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
-    if output_file is not None:
-        output_file = Path(output_file)
-        # a bad extension or a missing folder fails now, not after minutes of generation
-        sound_format(output_file)
-        if not output_file.parent.is_dir():
-            raise ValueError(f"output_file's folder {str(output_file.parent)!r} does not exist")
-    engine = load_model(model)
-    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
-    frames = frames_for(knobs["duration"])
-    audio = engine.generate(
-        prompt,
-        frames,
-        temperature=knobs["temperature"],
-        top_k=knobs["top_k"],
-        top_p=knobs["top_p"],
-        cfg_scale=knobs["cfg_scale"],
-        seed=seed,
-        progress=knobs["progress_callback"],
-    )
+    output_file = _check_output_file(output_file)
+    audio, engine, seed = _run(prompt, frames_for(knobs["duration"]), model, knobs)
     params = {
         "prompt": prompt,
         "duration": knobs["duration"],
@@ -277,14 +271,43 @@ def generate(
         "seed": seed,
         "output_file": None if output_file is None else str(output_file),
     }
-    result = GenerationResult(
-        AudioData(np.array(audio), engine.sample_rate), seed, params,
-        random_weights=engine.random_weights,
-        model_path=None if engine.model_dir is None else str(engine.model_dir),
-    )
+    result = _result(AudioData(np.array(audio), engine.sample_rate), seed, params, engine)
     if output_file is not None:
         result.save(output_file)
     return result
+
+
+def _run(text: str, frames: int, model: str, knobs: dict):
+    """The engine call every generate function shares: (audio array, engine, seed used)."""
+    engine = load_model(model)
+    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
+    audio = engine.generate(
+        text,
+        frames,
+        temperature=knobs["temperature"],
+        top_k=knobs["top_k"],
+        top_p=knobs["top_p"],
+        cfg_scale=knobs["cfg_scale"],
+        seed=seed,
+        progress=knobs["progress_callback"],
+    )
+    return audio, engine, seed
+
+
+def _result(audio: AudioData, seed: int, params: dict, engine, **extra) -> GenerationResult:
+    return GenerationResult(audio, seed, params, random_weights=engine.random_weights,
+                            model_path=None if engine.model_dir is None else str(engine.model_dir), **extra)
+
+
+def _check_output_file(output_file):
+    if output_file is None:
+        return None
+    output_file = Path(output_file)
+    # a bad extension or a missing folder fails now, not after minutes of generation
+    sound_format(output_file)
+    if not output_file.parent.is_dir():
+        raise ValueError(f"output_file's folder {str(output_file.parent)!r} does not exist")
+    return output_file
 
 
 def warm_up(

@@ -16,12 +16,16 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from oscgen.audio.finish import Finish
+from oscgen.audio.takes import DEFAULT_CROSSFADE, Bars
 from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
 from oscgen.midi_map import CcMapping, MidiMapConfig, parse_midi_mappings
 
 BUILTIN = "built-in config.toml"
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
-NAME_FIELDS = ("date", "time", "id", "slug", "model", "seed")
+NAME_FIELDS = ("date", "time", "id", "slug", "model", "seed", "bpm", "bars", "preset")
+TAKE_KEYS = ("sample_rate", "normalize", "peak_db", "loudness_lufs", "fade_in_ms", "fade_out_ms",
+             "loop_crossfade_ms", "tempo_text")
 
 
 class ConfigError(ValueError):
@@ -43,6 +47,9 @@ class OutputConfig:
     name: str  # template over NAME_FIELDS
     sidecar: bool
     subtype: str  # one of WAV_SUBTYPES
+    finish: Finish = Finish()  # sample rate, one-shot fades, normalisation (oscgen.audio)
+    loop_crossfade: float = DEFAULT_CROSSFADE  # seconds
+    tempo_text: str = ", {bpm} bpm"  # added to the prompt in bars mode; "" = never
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     )
 
     out_t = _table(raw, "output", source)
-    _only(out_t, ("folder", "name", "sidecar", "subtype"), where("output"))
+    _only(out_t, ("folder", "name", "sidecar", "subtype", *TAKE_KEYS), where("output"))
     folder = Path(_get(out_t, "folder", str, where("output", "folder"))).expanduser()
     if not folder.is_absolute():
         folder = (base_dir or Path.cwd()) / folder
@@ -168,6 +175,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
         name=_name_template(_get(out_t, "name", str, where("output", "name")), where("output", "name")),
         sidecar=_get(out_t, "sidecar", bool, where("output", "sidecar")),
         subtype=subtype,
+        **_takes(out_t, lambda key: where("output", key)),
     )
 
     def_t = _table(raw, "defaults", source)
@@ -334,7 +342,32 @@ def _name_template(value: str, where: str) -> str:
     return value
 
 
+def _takes(table: dict, where) -> dict:
+    """[output]'s set-ready options, each checked by oscgen.audio's own rule for it."""
+    def checked(key, kind, name, scale=1.0, check=None):
+        value = _get(table, key, kind, where(key))
+        if kind is object and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ConfigError(f"{where(key)} = {value!r}: must be a number")
+        value = value * scale if scale != 1.0 else value
+        try:
+            check(value) if check else Finish(**{name: value})
+        except (ValueError, KeyError, IndexError) as exc:
+            raise ConfigError(f"{where(key)} = {table[key]!r}: {exc}") from None
+        return value
+
+    finish = Finish(
+        sample_rate=checked("sample_rate", int, "sample_rate"), normalize=checked("normalize", str, "normalize"),
+        peak_db=float(checked("peak_db", object, "peak_db")), loudness_lufs=float(checked("loudness_lufs", object, "loudness_lufs")),
+        fade_in=checked("fade_in_ms", object, "fade_in", 0.001), fade_out=checked("fade_out_ms", object, "fade_out", 0.001),
+    )
+    crossfade = checked("loop_crossfade_ms", object, None, 0.001, lambda v: Bars(1, 120, loop=True, crossfade=v))
+    tempo_text = checked("tempo_text", str, None, check=lambda v: Bars(1, 120).prompt("x", v))
+    return {"finish": finish, "loop_crossfade": crossfade, "tempo_text": tempo_text}
+
+
 def _knob(name: str, value, where: str):
+    if name == "loop" and isinstance(value, bool):
+        value = int(value)  # loop = true in TOML
     try:
         return KNOBS[name].check(value)
     except ValueError as exc:

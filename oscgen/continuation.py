@@ -43,20 +43,6 @@ def _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale
     return knobs
 
 
-def _check_output_file(output_file):
-    if output_file is None:
-        return None
-    from pathlib import Path
-
-    from oscgen.audio import sound_format
-
-    output_file = Path(output_file)
-    sound_format(output_file)  # a bad extension or a missing folder fails now, not after minutes
-    if not output_file.parent.is_dir():
-        raise ValueError(f"output_file's folder {str(output_file.parent)!r} does not exist")
-    return output_file
-
-
 def _take(engine, prompt: str, frames: int, prompt_codes, knobs: dict, seed: int) -> np.ndarray:
     """The take's codes (K, frames), prompt codes first: one window through the core, or
     windowed extension past the model's context."""
@@ -78,10 +64,8 @@ def _finish(engine, codes: np.ndarray, seed: int, params: dict, knobs: dict, out
     if knobs["progress_callback"] is not None:
         knobs["progress_callback"](1.0)
     params = {**params, "seed": seed, "output_file": None if output_file is None else str(output_file)}
-    result = api.GenerationResult(api.AudioData(audio, engine.sample_rate), seed, params,
-                                  random_weights=engine.random_weights,
-                                  model_path=None if engine.model_dir is None else str(engine.model_dir))
-    result.prompt_duration = prompt_frames / api.FRAME_RATE
+    result = api._result(api.AudioData(audio, engine.sample_rate), seed, params, engine,
+                         prompt_duration=prompt_frames / api.FRAME_RATE)
     if output_file is not None:
         result.save(output_file)
     return result
@@ -110,7 +94,7 @@ def generate_long(
     exactly ``generate``'s take for the same seed.  ``progress_callback`` runs over the whole
     take; raising in it cancels at whatever step is running."""
     knobs = _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
-    output_file = _check_output_file(output_file)
+    output_file = api._check_output_file(output_file)
     engine = api.load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(api.RANDOM_SEED_BOUND)
     codes = _take(engine, prompt, api.frames_for(knobs["duration"]), None, knobs, seed)
@@ -145,7 +129,7 @@ def generate_continuation(
     30 s the take continues window by window as ``generate_long``'s (total up to 300 s).
     The other arguments are ``generate``'s."""
     knobs = _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
-    output_file = _check_output_file(output_file)
+    output_file = api._check_output_file(output_file)
     engine = api.load_model(model)
     samples = prompt_audio.load(audio, sample_rate, engine.sample_rate, engine.audio_channels)
     window = round(WINDOW_SECONDS * api.FRAME_RATE)

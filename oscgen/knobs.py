@@ -92,6 +92,7 @@ KNOBS: dict[str, Knob] = {
         Knob("duration", float, "length in seconds; setting it clears bars", 0.0, MAX_DURATION, low_open=True),
         Knob("bpm", float, "tempo used by bars", 20.0, 300.0),
         Knob("bars", float, "length in bars at bpm (0 = use duration); duration = bars * beats_per_bar * 60 / bpm", 0.0, 64.0),
+        Knob("loop", int, "1 = a seamless loop (the tail crossfaded into the head, a smpl loop in the WAV), 0 = a one-shot", 0, 1),
         Knob("temperature", float, "sampling temperature (typically 0.5..1.5)", 0.0, 10.0, low_open=True),
         Knob("top_k", int, "sample from the k most likely codes (0 = off)", 0, 2048),
         Knob("top_p", float, "nucleus sampling (0 = off)", 0.0, 1.0),

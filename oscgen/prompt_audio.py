@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from oscgen.audio.levels import resample
+
 #: Channel counts read from a file or array before conversion (more is surely a mistake, e.g. a
 #: (samples, channels) array passed the wrong way round).
 MAX_CHANNELS = 8
@@ -43,8 +45,7 @@ def load(audio, sample_rate: int | None, model_rate: int, channels: int) -> np.n
     if not np.isfinite(samples).all():
         raise ValueError("the audio prompt contains NaN or infinite samples")
     samples = convert_channels(samples, channels)
-    if rate != model_rate:
-        samples = resample(samples, rate, model_rate)
+    samples = resample(samples, rate, model_rate)
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
@@ -89,11 +90,3 @@ def convert_channels(samples: np.ndarray, channels: int) -> np.ndarray:
     if have == 1:
         return np.repeat(samples, channels, axis=0)
     return samples[:channels]
-
-
-def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """(channels, n) from ``rate`` to ``target`` Hz with soxr (very high quality)."""
-    import soxr
-
-    out = soxr.resample(samples.T, rate, target, quality="VHQ")
-    return np.asarray(out, dtype=np.float32).reshape(-1, samples.shape[0]).T

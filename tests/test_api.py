@@ -194,7 +194,11 @@ def test_cli_generate_writes_the_wav_and_warns_about_noise(tmp_path):
     assert proc.stdout.strip() == str(out)
     assert "NOISE" in proc.stderr and "100%" in proc.stderr
     assert sf.info(str(out)).frames == 20 * 640
-    expected = _generate(prompt="dub chords", duration=0.4, seed=9, top_k=50, cfg_scale=2.5).audio.numpy()[0]
+    # the CLI's file is the take generate() makes, finished as the built-in config's [output] says
+    from oscgen.config import load_config
+
+    expected = audio.finish(_generate(prompt="dub chords", duration=0.4, seed=9, top_k=50, cfg_scale=2.5).audio.numpy(),
+                            32000, load_config().output.finish).audio[0]
     written, _ = sf.read(str(out), dtype="float32")
     assert np.abs(written - np.clip(expected, -1, 1)).max() < 1e-4
 

@@ -34,6 +34,7 @@ INBOUND: tuple[Address, ...] = (
     _knob_address("duration"),
     _knob_address("bpm"),
     _knob_address("bars"),
+    _knob_address("loop"),
     _knob_address("temperature"),
     _knob_address("top_k"),
     _knob_address("top_p"),

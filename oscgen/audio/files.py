@@ -7,12 +7,14 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
+
+from oscgen.audio import riff
 
 DEFAULT_SUBTYPE = "PCM_16"  # what every DAW, Max, Pd and TouchDesigner read
 
@@ -96,9 +98,12 @@ def write_audio(
     subtype: str | None = None,
     overwrite: bool = True,
     tag: str = "",
+    chunks: Sequence[tuple[bytes, bytes]] = (),
 ) -> Path:
     """Write ``audio`` (channels, samples) float to ``path`` atomically; the format comes from
-    the extension (``.wav`` → 16-bit PCM WAV unless ``subtype`` says otherwise)."""
+    the extension (``.wav`` → 16-bit PCM WAV unless ``subtype`` says otherwise).  ``chunks``:
+    extra RIFF chunks (fourcc, body) for a WAV, e.g. ``Take.chunks()`` (tempo and loop); other
+    formats have no place for them and get none."""
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
         audio = audio[None]
@@ -113,6 +118,9 @@ def write_audio(
         # virtual-I/O callbacks, so a full disk would surface as a bare AssertionError.
         encoded = io.BytesIO()
         sf.write(encoded, audio.T, sample_rate, format=fmt, subtype=subtype)
-        file.write(encoded.getbuffer())
+        if chunks and fmt == "WAV":
+            file.write(riff.append_chunks(encoded.getvalue(), list(chunks)))
+        else:
+            file.write(encoded.getbuffer())
 
     return atomic_write(path, write, overwrite=overwrite, tag=tag)
