@@ -205,13 +205,15 @@ def _integer(name: str, value, low: int, high: int, *, rule: str) -> int:
     return value
 
 
-def check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback) -> dict:
-    """Validate ``generate``'s knobs; returns them normalised (floats/ints)."""
+def check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback,
+                    max_duration: float = MAX_DURATION) -> dict:
+    """Validate ``generate``'s knobs (``duration`` up to ``max_duration``: the model's 30 s, or
+    more for the windowed long path); returns them normalised (floats/ints)."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("prompt must be a non-empty string")
     return {
-        "duration": _real("duration", duration, 0.0, MAX_DURATION, low_open=True,
-                          rule=f"in (0, {MAX_DURATION:g}] seconds"),
+        "duration": _real("duration", duration, 0.0, max_duration, low_open=True,
+                          rule=f"in (0, {max_duration:g}] seconds"),
         "temperature": _real("temperature", temperature, 0.0, math.inf, low_open=True, rule="> 0"),
         "top_k": _integer("top_k", top_k, 0, 2**31 - 1, rule=">= 0 (0 = off, 1 = greedy)"),
         "top_p": _real("top_p", top_p, 0.0, 1.0, rule="in [0, 1] (0 = off)"),
@@ -277,10 +279,17 @@ def generate(
     return result
 
 
-def _run(text: str, frames: int, model: str, knobs: dict):
-    """The engine call every generate function shares: (audio array, engine, seed used)."""
+def _run(text: str, frames: int, model: str, knobs: dict, *, prompt_codes=None, extend_stride: float | None = None):
+    """The engine call every generate function shares: (audio array, engine, seed used).
+    Takes past the model's 30 s, or continuing ``prompt_codes`` (K, P), go window by window
+    (oscgen.continuation.windowed, ``extend_stride`` seconds a window)."""
     engine = load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
+    if prompt_codes is not None or frames > frames_for(MAX_DURATION):
+        from oscgen.continuation import EXTEND_STRIDE, windowed
+
+        stride = EXTEND_STRIDE if extend_stride is None else extend_stride
+        return windowed(engine, text, frames, knobs, seed, prompt_codes, stride), engine, seed
     audio = engine.generate(
         text,
         frames,

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from oscgen.audio.finish import Finish
 from oscgen.audio.takes import DEFAULT_CROSSFADE, Bars
+from oscgen import config_takes
+from oscgen.config_takes import InputConfig, LongConfig
 from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
 from oscgen.midi_map import CcMapping, MidiMapConfig, parse_midi_mappings
 
@@ -80,6 +82,8 @@ class Config:
     presets: tuple[Preset, ...]
     fallback_model: str = ""  # served when the start-up model's weights are not on this machine
     source: str = BUILTIN  # where it came from, for messages
+    input: InputConfig = InputConfig()  # what /oscgen/continue may read ([input])
+    long: LongConfig = LongConfig()  # takes past 30 s ([long])
 
 
 def default_text() -> str:
@@ -147,7 +151,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     def where(table, key=None):
         return f"{source}: [{table}]" + (f" {key}" if key else "")
 
-    _only(raw, ("osc", "output", "defaults", "queue", "midi", "presets"), f"{source}: top level")
+    _only(raw, ("osc", "output", "defaults", "queue", "midi", "presets", "input", "long"), f"{source}: top level")
     osc_t = _table(raw, "osc", source)
     _only(osc_t, ("host", "port", "reply_port", "reply_targets", "allowed_hosts"), where("osc"))
     osc = OscConfig(
@@ -202,7 +206,11 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     _check_bars_fit(defaults, beats, where("defaults"))
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
-    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source)
+    inputs, long = config_takes.parse(_table(raw, "input", source), _table(raw, "long", source), where, ConfigError)
+    if defaults["duration"] > long.max_duration:
+        raise ConfigError(f"{where('defaults', 'duration')} = {defaults['duration']:g}: longer than "
+                          f"[long] max_duration = {long.max_duration:g}")
+    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source, inputs, long)
 
 
 def _validate_midi(table: dict, where: str) -> MidiConfig:

@@ -16,15 +16,15 @@ Arguments are checked up front, as ``generate``'s are: a bad one raises ValueErr
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable
 
 import numpy as np
 
 from oscgen import api, prompt_audio
+from oscgen.knobs import LONG_MAX_DURATION
 
 #: The longest take generate_long (and a continuation) builds: 5 minutes.
-MAX_LONG_DURATION = 300.0
+MAX_LONG_DURATION = LONG_MAX_DURATION
 #: The model's context: a window of windowed extension (audiocraft's max_duration).
 WINDOW_SECONDS = api.MAX_DURATION
 #: audiocraft's default extend_stride: each window after the first adds 18 s and is prompted by
@@ -32,10 +32,10 @@ WINDOW_SECONDS = api.MAX_DURATION
 EXTEND_STRIDE = 18.0
 
 
-def _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback) -> dict:
-    knobs = api.check_arguments(prompt, 1.0, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
-    knobs["duration"] = api._real("duration", duration, 0.0, MAX_LONG_DURATION, low_open=True,
-                                  rule=f"in (0, {MAX_LONG_DURATION:g}] seconds")
+def check_long(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback) -> dict:
+    """``generate``'s checks with ``duration`` up to 5 minutes, and ``extend_stride``."""
+    knobs = api.check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback,
+                                max_duration=MAX_LONG_DURATION)
     knobs["extend_stride"] = api._real("extend_stride", extend_stride, 0.0, WINDOW_SECONDS, low_open=True,
                                        rule=f"in (0, {WINDOW_SECONDS:g}) seconds")
     if knobs["extend_stride"] >= WINDOW_SECONDS:
@@ -43,26 +43,29 @@ def _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale
     return knobs
 
 
-def _take(engine, prompt: str, frames: int, prompt_codes, knobs: dict, seed: int) -> np.ndarray:
-    """The take's codes (K, frames), prompt codes first: one window through the core, or
-    windowed extension past the model's context."""
+def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_codes, extend_stride: float) -> np.ndarray:
+    """The take's audio (channels, frames · hop): its codes (``prompt_codes`` (K, P) first) one
+    window through the engine's batched core, or windowed extension past the model's context,
+    then decoded together; progress up to 1.0 through ``knobs["progress_callback"]``."""
+    import mlx.core as mx
+
     from oscgen.musicgen import windows
 
     rate = api.FRAME_RATE
-    return windows.generate(
-        engine, prompt, frames, prompt_codes=prompt_codes,
-        window=round(WINDOW_SECONDS * rate), stride=max(1, round(knobs["extend_stride"] * rate)), seed=seed,
-        progress=knobs["progress_callback"], temperature=knobs["temperature"], top_k=knobs["top_k"],
+    progress = knobs["progress_callback"]
+    codes = windows.generate(
+        engine, text, frames, prompt_codes=prompt_codes,
+        window=round(WINDOW_SECONDS * rate), stride=max(1, round(extend_stride * rate)), seed=seed,
+        progress=progress, temperature=knobs["temperature"], top_k=knobs["top_k"],
         top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"],
     )
-
-
-def _finish(engine, codes: np.ndarray, seed: int, params: dict, knobs: dict, output_file, prompt_frames: int):
-    import mlx.core as mx
-
     audio = np.array(engine.decode_audio(mx.array(codes)[None])[0])
-    if knobs["progress_callback"] is not None:
-        knobs["progress_callback"](1.0)
+    if progress is not None:
+        progress(1.0)
+    return audio
+
+
+def _finish(engine, audio, seed: int, params: dict, output_file, prompt_frames: int):
     params = {**params, "seed": seed, "output_file": None if output_file is None else str(output_file)}
     result = api._result(api.AudioData(audio, engine.sample_rate), seed, params, engine,
                          prompt_duration=prompt_frames / api.FRAME_RATE)
@@ -72,7 +75,7 @@ def _finish(engine, codes: np.ndarray, seed: int, params: dict, knobs: dict, out
 
 
 def _knob_params(knobs: dict) -> dict:
-    return {k: knobs[k] for k in ("duration", "temperature", "top_k", "top_p", "cfg_scale")}
+    return {k: knobs[k] for k in ("duration", "temperature", "top_k", "top_p", "cfg_scale", "extend_stride")}
 
 
 def generate_long(
@@ -93,13 +96,11 @@ def generate_long(
     30 − ``extend_stride`` seconds of the one before (audiocraft's procedure); up to 30 s it is
     exactly ``generate``'s take for the same seed.  ``progress_callback`` runs over the whole
     take; raising in it cancels at whatever step is running."""
-    knobs = _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    knobs = check_long(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     output_file = api._check_output_file(output_file)
-    engine = api.load_model(model)
-    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(api.RANDOM_SEED_BOUND)
-    codes = _take(engine, prompt, api.frames_for(knobs["duration"]), None, knobs, seed)
-    params = {"prompt": prompt, "model": model, **_knob_params(knobs), "extend_stride": knobs["extend_stride"]}
-    return _finish(engine, codes, seed, params, knobs, output_file, 0)
+    audio, engine, seed = api._run(prompt, api.frames_for(knobs["duration"]), model, knobs,
+                                   extend_stride=knobs["extend_stride"])
+    return _finish(engine, np.array(audio), seed, {"prompt": prompt, "model": model, **_knob_params(knobs)}, output_file, 0)
 
 
 def generate_continuation(
@@ -128,7 +129,7 @@ def generate_continuation(
     length in whole 20 ms code frames, where the new part starts.  When prompt + new exceed
     30 s the take continues window by window as ``generate_long``'s (total up to 300 s).
     The other arguments are ``generate``'s."""
-    knobs = _check(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    knobs = check_long(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     output_file = api._check_output_file(output_file)
     engine = api.load_model(model)
     samples = prompt_audio.load(audio, sample_rate, engine.sample_rate, engine.audio_channels)
@@ -142,9 +143,8 @@ def generate_continuation(
         raise ValueError(f"prompt ({prompt_frames / api.FRAME_RATE:g} s) + duration ({knobs['duration']:g} s) is over "
                          f"the longest take, {MAX_LONG_DURATION:g} s")
     prompt_codes = np.array(engine.encode_audio(samples[None])[0])
-    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(api.RANDOM_SEED_BOUND)
-    codes = _take(engine, prompt, total, prompt_codes, knobs, seed)
-    params = {"prompt": prompt, "model": model, **_knob_params(knobs), "extend_stride": knobs["extend_stride"],
-              "audio": str(audio) if isinstance(audio, (str, os.PathLike)) else None,
-              "sample_rate": sample_rate}
-    return _finish(engine, codes, seed, params, knobs, output_file, prompt_frames)
+    out, engine, seed = api._run(prompt, total, model, knobs, prompt_codes=prompt_codes,
+                                 extend_stride=knobs["extend_stride"])
+    params = {"prompt": prompt, "model": model, **_knob_params(knobs),
+              "audio": str(audio) if isinstance(audio, (str, os.PathLike)) else None, "sample_rate": sample_rate}
+    return _finish(engine, out, seed, params, output_file, prompt_frames)

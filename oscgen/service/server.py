@@ -48,7 +48,7 @@ class Daemon:
     def __init__(self, config: Config, verbose: bool = False):
         self.config = config
         self.verbose = verbose
-        self.state = State(config.defaults, config.presets, config.beats_per_bar)
+        self.state = State(config.defaults, config.presets, config.beats_per_bar, config.long.max_duration)
         self.tag = f"oscgen{os.getpid()}-"  # in our temp file names, to clean up only our own
         self._lock = threading.RLock()
         self._extra_handlers: dict = {}
