@@ -285,11 +285,11 @@ def _run(text: str, frames: int, model: str, knobs: dict, *, prompt_codes=None, 
     (oscgen.continuation.windowed, ``extend_stride`` seconds a window)."""
     engine = load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
-    if prompt_codes is not None or frames > frames_for(MAX_DURATION):
-        from oscgen.continuation import EXTEND_STRIDE, windowed
+    from oscgen import continuation
 
-        stride = EXTEND_STRIDE if extend_stride is None else extend_stride
-        return windowed(engine, text, frames, knobs, seed, prompt_codes, stride), engine, seed
+    if prompt_codes is not None or frames > continuation.window_frames():
+        stride = continuation.EXTEND_STRIDE if extend_stride is None else extend_stride
+        return continuation.windowed(engine, text, frames, knobs, seed, prompt_codes, stride), engine, seed
     audio = engine.generate(
         text,
         frames,

@@ -11,16 +11,10 @@ def _add_generate(sub):
     p = sub.add_parser("generate", help="generate a WAV from a text prompt")
     p.set_defaults(handler=cmd_generate)
     p.add_argument("prompt", help='what to play, e.g. "upbeat jazz piano solo"')
-    p.add_argument("--duration", "-d", type=float, default=None, help="seconds, (0, 30] (default 10; or --bars)")
-    p.add_argument("--model", "-m", default="musicgen-small",
-                   help="musicgen-small (default), musicgen-medium, tiny-random, a hub repo id or a local folder")
+    p.add_argument("--duration", "-d", type=float, default=None,
+                   help="seconds, (0, 300] (default 10; or --bars); past 30 s the take is built from 30 s windows")
     p.add_argument("-o", "--output", help="output file (.wav; default out/<prompt>-<seed>.wav)")
-    p.add_argument("--temperature", type=float, default=1.0, help="> 0 (default 1.0)")
-    p.add_argument("--top-k", type=int, default=250, help="keep the k most likely codes; 0 = off, 1 = greedy (default 250)")
-    p.add_argument("--top-p", type=float, default=0.0, help="nucleus sampling in [0, 1]; 0 = off (default)")
-    p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale >= 1; 1 = off (default 3.0)")
-    p.add_argument("--seed", type=int, default=None, help="same seed + same arguments = identical audio (default: random)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_knobs(p)
     takes = p.add_argument_group(
         "set-ready takes", "Bars mode: --bars at --bpm, cut to exactly round(bars x beats x 60 / bpm x rate) samples, "
         "tempo in the prompt and in the WAV (acid chunk). Defaults for the level, fade and rate options come from "
@@ -40,6 +34,19 @@ def _add_generate(sub):
     takes.add_argument("--tempo-text", metavar="TEXT", help='added to the prompt in bars mode (default ", {bpm} bpm"; "" = none)')
     takes.add_argument("--config", metavar="FILE", help="config.toml whose [output] gives the defaults above")
     return p
+
+
+def add_knobs(p) -> None:
+    """The model and sampling flags every generating command takes."""
+    p.add_argument("--model", "-m", default="musicgen-small",
+                   help="musicgen-small (default), musicgen-medium, musicgen-large, musicgen-stereo-small/-medium/-large, "
+                        "tiny-random, a hub repo id or a local folder")
+    p.add_argument("--temperature", type=float, default=1.0, help="> 0 (default 1.0)")
+    p.add_argument("--top-k", type=int, default=250, help="keep the k most likely codes; 0 = off, 1 = greedy (default 250)")
+    p.add_argument("--top-p", type=float, default=0.0, help="nucleus sampling in [0, 1]; 0 = off (default)")
+    p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale >= 1; 1 = off (default 3.0)")
+    p.add_argument("--seed", type=int, default=None, help="same seed + same arguments = identical audio (default: random)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def _add_demo(sub):
@@ -331,7 +338,10 @@ def cmd_bench(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oscgen", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_generate, _add_demo, _add_doctor, _add_fetch, _add_serve, _add_midi_ports, _add_bench):
+    from oscgen import cli_continue
+
+    for add in (_add_generate, cli_continue.add_parser, _add_demo, _add_doctor, _add_fetch, _add_serve, _add_midi_ports,
+                _add_bench):
         add(sub)
     return parser
 

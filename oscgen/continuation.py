@@ -32,15 +32,26 @@ WINDOW_SECONDS = api.MAX_DURATION
 EXTEND_STRIDE = 18.0
 
 
+def window_frames() -> int:
+    """Code frames in one window: the longest take the core makes in one pass."""
+    return round(WINDOW_SECONDS * api.FRAME_RATE)
+
+
 def check_long(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback) -> dict:
     """``generate``'s checks with ``duration`` up to 5 minutes, and ``extend_stride``."""
     knobs = api.check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback,
                                 max_duration=MAX_LONG_DURATION)
-    knobs["extend_stride"] = api._real("extend_stride", extend_stride, 0.0, WINDOW_SECONDS, low_open=True,
-                                       rule=f"in (0, {WINDOW_SECONDS:g}) seconds")
-    if knobs["extend_stride"] >= WINDOW_SECONDS:
-        raise ValueError(f"extend_stride must be in (0, {WINDOW_SECONDS:g}) seconds, got {extend_stride!r}")
+    knobs["extend_stride"] = check_stride(extend_stride)
     return knobs
+
+
+def check_stride(extend_stride) -> float:
+    """``extend_stride`` as seconds in (0, 30); ValueError naming it otherwise."""
+    rule = f"in (0, {WINDOW_SECONDS:g}) seconds"
+    value = api._real("extend_stride", extend_stride, 0.0, WINDOW_SECONDS, low_open=True, rule=rule)
+    if value >= WINDOW_SECONDS:
+        raise ValueError(f"extend_stride must be {rule}, got {extend_stride!r}")
+    return value
 
 
 def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_codes, extend_stride: float) -> np.ndarray:
@@ -55,7 +66,7 @@ def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_code
     progress = knobs["progress_callback"]
     codes = windows.generate(
         engine, text, frames, prompt_codes=prompt_codes,
-        window=round(WINDOW_SECONDS * rate), stride=max(1, round(extend_stride * rate)), seed=seed,
+        window=window_frames(), stride=max(1, round(extend_stride * rate)), seed=seed,
         progress=progress, temperature=knobs["temperature"], top_k=knobs["top_k"],
         top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"],
     )
@@ -133,7 +144,7 @@ def generate_continuation(
     output_file = api._check_output_file(output_file)
     engine = api.load_model(model)
     samples = prompt_audio.load(audio, sample_rate, engine.sample_rate, engine.audio_channels)
-    window = round(WINDOW_SECONDS * api.FRAME_RATE)
+    window = window_frames()
     prompt_frames = -(-samples.shape[1] // engine.samples_per_frame)
     if prompt_frames >= window:
         raise ValueError(f"the audio prompt is {samples.shape[1] / engine.sample_rate:.2f} s; it must be shorter than "

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from oscgen import api
 from oscgen.audio import Bars, Finish, finish as finish_take
 from oscgen.audio.takes import DEFAULT_CROSSFADE
+from oscgen.knobs import LONG_MAX_DURATION
 
 DEFAULT_TEMPO_TEXT = ", {bpm} bpm"
 
@@ -35,9 +36,12 @@ def generate_take(
     seed: int | None = None,
     progress_callback: Callable[[float], None] | None = None,
     output_file: str | os.PathLike | None = None,
+    extend_stride: float | None = None,
 ) -> api.GenerationResult:
     """Generate a take of ``bars`` bars at ``bpm`` (exactly round(bars × beats_per_bar × 60 / bpm
-    × sample_rate) samples), or of ``duration`` seconds when ``bars`` is None or 0.
+    × sample_rate) samples), or of ``duration`` seconds when ``bars`` is None or 0: up to 300 s,
+    past 30 s window by window (oscgen.generate_long's procedure, ``extend_stride`` seconds a
+    window after the first; None = audiocraft's 18).
 
     - ``loop``: a seamless loop (the music past the loop end crossfaded into the head over
       ``crossfade`` seconds, equal power); with ``duration`` a loop of exactly that many seconds.
@@ -53,9 +57,13 @@ def generate_take(
                       temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     spec, finish, knobs, text = plan["length"], plan["finish"], plan["knobs"], plan["text"]
     output_file = api._check_output_file(output_file)
+    if extend_stride is not None:
+        from oscgen.continuation import check_stride
+
+        extend_stride = check_stride(extend_stride)
     rate = finish.rate(api.SAMPLE_RATE)
     frames = api.frames_for(knobs["duration"]) if spec is None else spec.frames(api.FRAME_RATE, rate)
-    audio, engine, seed = api._run(text, frames, model, knobs)
+    audio, engine, seed = api._run(text, frames, model, knobs, extend_stride=extend_stride)
     take = finish_take(audio, engine.sample_rate, finish, spec)
     params = {
         "prompt": prompt, "duration": None if spec is not None and spec.musical else knobs["duration"],
@@ -63,6 +71,7 @@ def generate_take(
         "loop": bool(loop), "crossfade": crossfade, "tempo_text": tempo_text, "finish": dataclasses.asdict(finish),
         "model": model, "temperature": knobs["temperature"], "top_k": knobs["top_k"], "top_p": knobs["top_p"],
         "cfg_scale": knobs["cfg_scale"], "seed": seed, "output_file": None if output_file is None else str(output_file),
+        "extend_stride": extend_stride,
     }
     result = api._result(api.AudioData(take.audio, take.sample_rate), seed, params, engine, take=take, text=text)
     if output_file is not None:
@@ -81,7 +90,10 @@ def check_take(prompt, duration=None, bars=None, bpm=120.0, beats_per_bar=4, loo
     if not isinstance(tempo_text, str):
         raise ValueError(f"tempo_text must be a string (\"\" = don't add the tempo), got {tempo_text!r}")
     seconds = spec.seconds if spec is not None else duration
-    knobs = api.check_arguments(prompt, seconds, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    # plain takes may be long (windowed); bars and loops stay within the model's 30 s
+    longest = LONG_MAX_DURATION if spec is None else api.MAX_DURATION
+    knobs = api.check_arguments(prompt, seconds, temperature, top_k, top_p, cfg_scale, seed, progress_callback,
+                                max_duration=longest)
     try:
         text = prompt if spec is None else spec.prompt(prompt, tempo_text)
     except (KeyError, ValueError, IndexError) as exc:
