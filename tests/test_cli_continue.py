@@ -45,7 +45,7 @@ def test_continue_only_the_end_of_a_long_file(tmp_path):
         (["{take}", "x", "--duration", "0"], "duration must be in (0, 300]"),
         (["{take}", "", "--duration", "1"], "prompt must be a non-empty string"),
         (["{take}", "x", "--prompt-seconds", "40"], "--prompt-seconds must be in (0, 30)"),
-        (["{take}", "x", "-o", "out.mp3"], "cannot tell the audio format"),
+        (["{take}", "x", "-o", "out.xyz"], "cannot tell the audio format"),
     ],
 )
 def test_continue_bad_arguments_are_one_clear_line(tmp_path, args, message):
