@@ -374,8 +374,6 @@ def _takes(table: dict, where) -> dict:
 
 
 def _knob(name: str, value, where: str):
-    if name == "loop" and isinstance(value, bool):
-        value = int(value)  # loop = true in TOML
     try:
         return KNOBS[name].check(value)
     except ValueError as exc:

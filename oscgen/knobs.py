@@ -59,6 +59,8 @@ class Knob:
             if len(value) > MAX_PROMPT_CHARS:
                 raise ValueError(f"{self.name} is {len(value)} characters long; the most is {MAX_PROMPT_CHARS}")
             return value
+        if isinstance(value, bool) and self.kind is int and (self.low, self.high) == (0, 1):
+            value = int(value)  # a switch: OSC T/F (TouchDesigner) or TOML true/false
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{self.name} must be {self.allowed()}, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):

@@ -17,6 +17,7 @@ from oscgen.service.transport import encode
 log = logging.getLogger("oscgen")
 
 MAX_CLIENTS = 64
+MAX_ERROR_CHARS = 1000
 
 
 class ErrorRateLimit:
@@ -86,6 +87,8 @@ class Replies:
 
     def error(self, job_id: int, message: str, reply_to=None) -> None:
         """/oscgen/error to ``reply_to`` (rate-limited per host) or, when None, to everyone."""
+        if len(message) > MAX_ERROR_CHARS:  # a reply must fit a datagram whatever it quotes
+            message = message[:MAX_ERROR_CHARS] + "..."
         if reply_to is not None:
             suppressed = self.error_limit.allow(reply_to[0])
             if suppressed is None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Callable
 
 from oscgen.knobs import KNOBS, format_atom
-from oscgen.service.protocol import PREFIX, inbound_paths
+from oscgen.service import argspec
+from oscgen.service.argspec import describe
+from oscgen.service.protocol import INBOUND, PREFIX, inbound_paths
 
 Handler = Callable[..., None]  # (daemon, address, args, sender)
 HANDLERS: dict[str, Handler] = {}
@@ -30,8 +32,20 @@ def handles(*paths: str):
     return register
 
 
+SPECS = {a.path: a.args for a in INBOUND}
+KNOB_PATHS = {f"{PREFIX}/{name}": name for name in KNOBS}
+
+
 def dispatch(daemon, address: str, args: list, sender) -> None:
-    """Run the handler for ``address`` (the daemon's extra handlers first, e.g. MIDI learn)."""
+    """Check ``args`` against the address's row of protocol.INBOUND (knobs check their own
+    values, naming the knob), then run its handler (the daemon's extra handlers first, e.g.
+    MIDI learn)."""
+    spec = SPECS.get(address)
+    if spec is not None and (address not in KNOB_PATHS or address == f"{PREFIX}/prompt"):
+        problem = argspec.problem(spec if args or address not in KNOB_PATHS else "", args)
+        if problem:
+            daemon.error(-1, f"{address} {problem}", sender)
+            return
     extra = daemon.extra_handler(address)
     if extra is not None:
         extra(args, sender)
@@ -76,7 +90,7 @@ def preset(daemon, address, args, sender) -> None:
     if len(args) != 1:
         daemon.error(-1, f"{address} expects one argument, a preset name (s) or number (i)", sender)
     else:
-        daemon.load_preset(args[0], source=source(sender), reply_to=sender)
+        daemon.load_preset(from_osc(args[0]), source=source(sender), reply_to=sender)
 
 
 @handles(f"{PREFIX}/cancel")
@@ -128,10 +142,6 @@ def one_int(args):
     if len(args) == 1 and isinstance(args[0], (int, float)) and not isinstance(args[0], bool) and float(args[0]).is_integer():
         return int(args[0])
     return None
-
-
-def describe(args) -> str:
-    return f"{len(args)} arguments ({' '.join(map(repr, args))})" if len(args) != 1 else f"{args[0]!r}"
 
 
 _missing = inbound_paths() - HANDLERS.keys()

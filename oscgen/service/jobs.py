@@ -95,7 +95,8 @@ class Jobs:
                 if self.worker is not None:
                     self.worker.cancel(job_id)
             return True
-        self.out.error(job_id, f"{PREFIX}/cancel: no job {job_id} waiting or running", reply_to)
+        about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
+        self.out.error(about, f"{PREFIX}/cancel: no job {job_id} waiting or running", reply_to)
         return False
 
     def cancel_queued(self) -> None:

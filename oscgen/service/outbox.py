@@ -27,8 +27,10 @@ def slugify(text: str, limit: int = SLUG_CHARS) -> str:
     return slug[:limit].rstrip("-") or "untitled"
 
 
-def file_stem(template: str, job_id: int, prompt: str, model: str, seed: int, when: float | None = None) -> str:
-    """The file name (without extension) for a job, from the ``[output] name`` template."""
+def file_stem(template: str, job_id: int, prompt: str, model: str, seed: int, when: float | None = None, *,
+              bpm: float | None = None, bars: float | None = None, preset: str | None = None) -> str:
+    """The file name (without extension) for a job, from the ``[output] name`` template;
+    ``bpm`` and ``bars`` only for a take in bars ("" otherwise), ``preset`` its name or ""."""
     t = time.localtime(when if when is not None else time.time())
     stem = template.format(
         date=time.strftime("%Y%m%d", t),
@@ -37,14 +39,18 @@ def file_stem(template: str, job_id: int, prompt: str, model: str, seed: int, wh
         slug=slugify(prompt),
         model=slugify(model.rsplit("/", 1)[-1], 30),
         seed=seed,
+        bpm="" if not bars or bpm is None else f"{bpm:g}",
+        bars="" if not bars else f"{bars:g}",
+        preset="" if not preset else slugify(preset, 30),
     )
     # Belt and braces: whatever the template made, the result is one plain name in the folder.
     stem = _UNSAFE.sub("-", stem).lstrip(".-")[:STEM_CHARS]
     return stem or f"oscgen-{job_id:04d}"
 
 
-def save(folder: Path, stem: str, samples, sample_rate: int, subtype: str, sidecar: dict | None, tag: str = "") -> Path:
-    """Write the WAV (and its sidecar, published first so that it is there when a watcher sees
+def save(folder: Path, stem: str, samples, sample_rate: int, subtype: str, sidecar: dict | None, tag: str = "",
+         chunks=()) -> Path:
+    """Write the WAV (with ``chunks``: its tempo and loop, ``Take.chunks()``) (and its sidecar, published first so that it is there when a watcher sees
     the WAV) as ``stem``, or ``stem-2``, ``stem-3``... when a name is taken: nothing is ever
     overwritten.  Returns the WAV's path.  Raises OSError (full disk, unwritable folder); no
     partial or temporary file is left behind."""
@@ -56,7 +62,8 @@ def save(folder: Path, stem: str, samples, sample_rate: int, subtype: str, sidec
             if sidecar is not None:
                 atomic_write(meta, lambda f: f.write(_sidecar_bytes(sidecar)), overwrite=False, tag=tag)
             try:
-                return write_audio(folder / f"{name}.wav", samples, sample_rate, subtype=subtype, overwrite=False, tag=tag)
+                return write_audio(folder / f"{name}.wav", samples, sample_rate, subtype=subtype, overwrite=False, tag=tag,
+                                   chunks=chunks)
             except BaseException:
                 if sidecar is not None:
                     meta.unlink(missing_ok=True)

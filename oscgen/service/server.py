@@ -103,7 +103,7 @@ class Daemon:
         /oscgen/error (bad values, no prompt, queue full)."""
         with self._lock:
             if self._stop_reason:
-                self.error(-1, "the daemon is shutting down", reply_to)
+                self.error(-1, f"{PREFIX}/generate: the daemon is shutting down", reply_to)
                 return None
             try:
                 params = self.state.job_params(prompt=prompt, overrides=overrides, preset=preset)
@@ -112,7 +112,7 @@ class Daemon:
                 return None
             full = self.jobs.queue_full()
             if full:
-                self.error(-1, full, reply_to)
+                self.error(-1, f"{PREFIX}/generate: {full}", reply_to)
                 return None
             return self.jobs.add(params, source).id
 
@@ -209,11 +209,11 @@ class Daemon:
             return
         try:
             messages = transport.decode(data)
-        except Exception as exc:  # python-osc raises ParseError, but also IndexError etc. on junk
+        except ValueError as exc:  # OscDecodeError: says where and why
             log.info("malformed packet from %s: %s", sender[0], exc)
             with self._lock:
                 self.out.remember(sender)
-                self.error(-1, f"malformed OSC packet ({len(data)} bytes): {transport.innermost(exc)}", sender)
+                self.error(-1, f"malformed OSC packet ({len(data)} bytes): {exc}", sender)
             return
         with self._lock:
             self.out.remember(sender)

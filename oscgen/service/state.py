@@ -16,7 +16,7 @@ from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
 
 # Preset and override keys are applied in this order so that e.g. {bars = 16, bpm = 140} is
 # checked at 140 bpm, not at the tempo that was set before.
-_APPLY_ORDER = ("model", "prompt", "bpm", "duration", "bars", "temperature", "top_k", "top_p", "cfg", "seed")
+_APPLY_ORDER = ("model", "prompt", "bpm", "duration", "bars", "loop", "temperature", "top_k", "top_p", "cfg", "seed")
 
 
 class State:
@@ -26,6 +26,7 @@ class State:
         self.max_duration = max_duration  # config [long] max_duration: past 30 s, windowed takes
         self.presets = tuple(presets)
         self.beats_per_bar = beats_per_bar
+        self._preset: str | None = None  # the preset loaded last, until the prompt changes
         self._lock = threading.RLock()
 
     def snapshot(self) -> dict:
@@ -43,6 +44,8 @@ class State:
             values = dict(self._values)
             echoes = _apply(values, name, value, self.beats_per_bar, self.max_duration)
             self._values = values
+            if name == "prompt":
+                self._preset = None  # a new prompt is no longer the preset's take
             return echoes
 
     def find_preset(self, ref) -> tuple[int, Preset]:
@@ -67,17 +70,18 @@ class State:
             values = dict(self._values)
             echoes = _apply_many(values, {"prompt": preset.prompt, **preset.overrides}, self.beats_per_bar, self.max_duration)
             self._values = values
+            self._preset = preset.name
         return index, preset, echoes
 
     def job_params(self, prompt: str | None = None, overrides: dict | None = None, preset=None) -> dict:
         """The knobs a job runs with, frozen now: the current ones, then a preset's, then
         ``overrides``, then ``prompt``.  The live knobs are not changed.  Returns the keyword
-        arguments of ``oscgen.generate`` plus ``bars``, ``bpm``, ``beats_per_bar`` and
-        ``preset`` (name or None) for the sidecar."""
+        arguments of ``oscgen.generate`` plus ``bars``, ``bpm``, ``loop``, ``beats_per_bar`` and
+        ``preset`` (name or None): the worker makes a take of them (oscgen.take)."""
         with self._lock:
             values = dict(self._values)
+            preset_name = self._preset if prompt is None else None
         changes = {}
-        preset_name = None
         if preset is not None:
             _, p = self.find_preset(preset)
             preset_name = p.name
@@ -99,6 +103,7 @@ class State:
             "seed": None if values["seed"] == -1 else values["seed"],
             "bars": values["bars"],
             "bpm": values["bpm"],
+            "loop": values["loop"],
             "beats_per_bar": self.beats_per_bar,
             "preset": preset_name,
         }

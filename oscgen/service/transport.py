@@ -1,7 +1,8 @@
 """The daemon's edge to the network: the UDP socket, who may talk to it, and OSC bytes in and out.
 
 Nothing here knows about jobs or knobs.  ``decode`` turns one datagram into (address, args)
-pairs (bundles flattened in order and run now, whatever their timetag); ``encode`` builds one
+pairs (oscparse.py: bounded, bundles flattened in order and run now, whatever their timetag);
+``encode`` builds one
 outbound message; ``Allowlist`` is ``[osc] allowed_hosts``; ``bind``/``resolve`` open the socket
 and look up ``[osc] reply_targets`` with errors that say what to change.
 """
@@ -9,11 +10,14 @@ and look up ``[osc] reply_targets`` with errors that say what to change.
 from __future__ import annotations
 
 import ipaddress
+import math
 import socket
 
-from pythonosc.osc_bundle import OscBundle
-from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
+
+from oscgen.service import oscparse
+
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -66,29 +70,10 @@ class Allowlist:
 
 
 def decode(data: bytes) -> list:
-    """(address, args) for every message in a packet, bundles flattened in order and run now:
-    a live rig wants the knob now, and a bundle timed for later must not hold the loop."""
-    if OscBundle.dgram_is_bundle(data):
-        return list(_flatten(OscBundle(data)))
-    if OscMessage.dgram_is_message(data):
-        message = OscMessage(data)
-        return [(message.address, list(message.params))]
-    raise ValueError("not an OSC message or bundle (it must start with '/' or '#bundle')")
-
-
-def _flatten(bundle: OscBundle):
-    for content in bundle:
-        if isinstance(content, OscBundle):
-            yield from _flatten(content)
-        else:
-            yield content.address, list(content.params)
-
-
-def innermost(exc: Exception) -> str:
-    """python-osc wraps its reason: ParseError(('Found incorrect datagram...', ParseError('too short')))."""
-    while exc.args and isinstance(exc.args[-1], Exception):
-        exc = exc.args[-1]
-    return str(exc) or type(exc).__name__
+    """(address, args) for every message in a packet, bundles flattened in order and run now,
+    whatever their timetag; OscDecodeError (a ValueError) when it is not valid OSC 1.0.
+    Bounded by construction: see oscparse.py."""
+    return oscparse.decode(data)
 
 
 def encode(address: str, args) -> bytes:
@@ -99,10 +84,16 @@ def encode(address: str, args) -> bytes:
 
 
 def _osc_type(value) -> str:
+    """The OSC type a reply value goes out as; never one that cannot hold it (an int beyond
+    int32 goes as int64, a float beyond float32's range as a double)."""
     if isinstance(value, bool):
         return "T" if value else "F"
+    if value is None:
+        return "N"
     if isinstance(value, int):
-        return "i"
+        return "i" if -2**31 <= value < 2**31 else "h"
     if isinstance(value, float):
-        return "f"
+        return "d" if math.isfinite(value) and abs(value) > FLOAT32_MAX else "f"
+    if isinstance(value, bytes):
+        return "b"
     return "s"

@@ -156,6 +156,7 @@ def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
 def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> bool:
     """Run one job, reporting over ``conn``; True if its model got loaded (decoding began)."""
     from oscgen.service import outbox
+    from oscgen.take import generate_take
 
     job_id = job["id"]
     params = job["params"]
@@ -170,11 +171,10 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
             raise Cancelled
         conn.send(("progress", job_id, float(fraction)))
 
-    generate_args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed")}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            result = api.generate(**generate_args, progress_callback=progress)
+            result = generate_take(**take_arguments(params, output), progress_callback=progress)
         if cancel_id.value == job_id:
             raise Cancelled
     except Cancelled:
@@ -189,9 +189,11 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
         return bool(decoding)
 
     sidecar = _sidecar(job, result) if output.sidecar else None
-    stem = outbox.file_stem(output.name, job_id, params["prompt"], params["model"], result.seed)
+    stem = outbox.file_stem(output.name, job_id, params["prompt"], params["model"], result.seed,
+                            bpm=params["bpm"], bars=params["bars"], preset=params["preset"])
     try:
-        path = outbox.save(output.folder, stem, result.audio.numpy(), result.sample_rate, output.subtype, sidecar, tag)
+        path = outbox.save(output.folder, stem, result.audio.numpy(), result.sample_rate, output.subtype, sidecar, tag,
+                           chunks=result.take.chunks())
     except OSError as exc:
         conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {exc.strerror or exc}"))
         return True
@@ -203,8 +205,17 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
     return True
 
 
+def take_arguments(params: dict, output: OutputConfig) -> dict:
+    """oscgen.take.generate_take's arguments for a job: the knobs frozen when it was queued
+    (bars 0 = a take of ``duration`` seconds) and [output]'s finishing options."""
+    args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed",
+                                   "bpm", "beats_per_bar")}
+    return {**args, "bars": params["bars"] or None, "loop": bool(params.get("loop")), "crossfade": output.loop_crossfade,
+            "tempo_text": output.tempo_text, "finish": output.finish}
+
+
 def _sidecar(job: dict, result) -> dict:
-    """Everything needed to regenerate the file: ``oscgen.generate(**sidecar["generate"])``."""
+    """Everything needed to regenerate the file: ``oscgen.generate_take(**sidecar["generate"])``."""
     from oscgen import __version__
 
     params = job["params"]
@@ -224,13 +235,17 @@ def _sidecar(job: dict, result) -> dict:
         "bars": params["bars"],
         "bpm": params["bpm"],
         "beats_per_bar": params["beats_per_bar"],
+        "loop": bool(params.get("loop")),
         "preset": params["preset"],
+        "text": result.text,  # what the model was given: the prompt, with the tempo in bars mode
         "audio_seconds": float(result.duration),
+        "samples": int(result.audio.shape[1]),  # in bars mode exactly round(bars x beats x 60 / bpm x rate)
         "sample_rate": int(result.sample_rate),
+        "gain_db": round(float(result.take.gain_db), 3),
         "job": job["id"],
         "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "oscgen": __version__,
-        "generate": engine_params,
+        "generate": engine_params,  # oscgen.generate_take(**sidecar["generate"]) makes this file again
     }
     if result.warning:
         sidecar["note"] = result.warning
