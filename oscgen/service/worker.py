@@ -155,7 +155,7 @@ def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
 
 def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> bool:
     """Run one job, reporting over ``conn``; True if its model got loaded (decoding began)."""
-    from oscgen.service import outbox
+    from oscgen.service import continue_job, outbox
     from oscgen.take import generate_take
 
     job_id = job["id"]
@@ -174,7 +174,10 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            result = generate_take(**take_arguments(params, output), progress_callback=progress)
+            if params.get(continue_job.AUDIO):
+                result = continue_job.run(params, output, progress)
+            else:
+                result = generate_take(**take_arguments(params, output), progress_callback=progress)
         if cancel_id.value == job_id:
             raise Cancelled
     except Cancelled:
@@ -211,7 +214,7 @@ def take_arguments(params: dict, output: OutputConfig) -> dict:
     args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed",
                                    "bpm", "beats_per_bar")}
     return {**args, "bars": params["bars"] or None, "loop": bool(params.get("loop")), "crossfade": output.loop_crossfade,
-            "tempo_text": output.tempo_text, "finish": output.finish}
+            "tempo_text": output.tempo_text, "finish": output.finish, "extend_stride": params.get("extend_stride")}
 
 
 def _sidecar(job: dict, result) -> dict:
@@ -247,6 +250,9 @@ def _sidecar(job: dict, result) -> dict:
         "oscgen": __version__,
         "generate": engine_params,  # oscgen.generate_take(**sidecar["generate"]) makes this file again
     }
+    from oscgen.service import continue_job
+
+    sidecar.update(continue_job.sidecar_fields(params, result))
     if result.warning:
         sidecar["note"] = result.warning
     return sidecar
