@@ -169,6 +169,12 @@ def default_dtype() -> str:
     return "float16" if on_gpu() else "float32"
 
 
+def unload_model() -> None:
+    """Free the warm model (its weights and compiled steps); the next call loads it again."""
+    with _lock:
+        _unload()
+
+
 def _unload() -> None:
     if not _loaded:
         return

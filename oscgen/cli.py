@@ -1,10 +1,43 @@
 """The ``oscgen`` command line.  Each subcommand's work lives in the layer it belongs to; this
-module only parses arguments and maps errors to clear messages and exit codes."""
+module only parses arguments and maps errors to clear messages (naming flags, not Python
+arguments) and exit codes."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import sys
+
+DESCRIPTION = "oscgen: text-to-music (MusicGen on MLX) for the stage and the studio."
+EPILOG = """examples:
+  oscgen generate "dusty boom bap drums, vinyl crackle" --duration 8 -o beat.wav
+  oscgen generate "dub techno chords" --model tiny-random    # no weights needed (the WAV is noise)
+  oscgen serve --out ~/Music/oscgen      # OSC in on 9000, replies on 9001, WAVs into that folder
+  oscgen doctor                          # what is installed, which weights are here, what is missing
+
+Run `oscgen COMMAND --help` for a command's options."""
+
+# generate()'s argument names as the command line spells them, for error messages
+FLAGS = {"cfg_scale": "--cfg", "top_k": "--top-k", "top_p": "--top-p", "temperature": "--temperature",
+         "duration": "--duration", "seed": "--seed", "output_file": "-o"}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, plus "did you mean" for a mistyped command or flag."""
+
+    def error(self, message):
+        choice = re.search(r"invalid choice: '([^']*)'", message)
+        if choice:
+            names = [a for action in self._actions if isinstance(action, argparse._SubParsersAction)
+                     for a in action.choices]
+            message += _did_you_mean(choice.group(1), names)
+        super().error(message)
+
+
+def _did_you_mean(word: str, candidates) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _add_generate(sub):
@@ -45,7 +78,8 @@ def add_knobs(p) -> None:
     p.add_argument("--top-k", type=int, default=250, help="keep the k most likely codes; 0 = off, 1 = greedy (default 250)")
     p.add_argument("--top-p", type=float, default=0.0, help="nucleus sampling in [0, 1]; 0 = off (default)")
     p.add_argument("--cfg", type=float, default=3.0, help="classifier-free guidance scale >= 1; 1 = off (default 3.0)")
-    p.add_argument("--seed", type=int, default=None, help="same seed + same arguments = identical audio (default: random)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="same seed + same arguments = identical audio; -1 = random (the default)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -142,27 +176,34 @@ def _add_bench(sub):
 
 
 class ProgressBar:
-    """A one-line bar on stderr, redrawn in place on a terminal; on a pipe or log it writes a
-    line every quarter so logs stay short."""
+    """A one-line bar on stderr with the seconds left, redrawn in place on a terminal; on a pipe
+    or log it writes a line every quarter so logs stay short."""
 
-    def __init__(self, label: str, stream=None, width: int = 30):
+    def __init__(self, label: str, stream=None, width: int = 30, clock=None):
+        from oscgen.progress import Eta
+
         self.label, self.width = label, width
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.last = -1
+        self.eta = Eta() if clock is None else Eta(clock)
 
     def __call__(self, fraction: float) -> None:
+        from oscgen.progress import format_seconds
+
         percent = int(fraction * 100)
+        seconds = self.eta(fraction)
+        left = "" if seconds is None or fraction >= 1.0 else f", {format_seconds(seconds)} left"
         if self.tty:
-            if percent == self.last:
+            if percent == self.last and not left:
                 return
             filled = int(fraction * self.width)
             bar = "#" * filled + "." * (self.width - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {percent:3d}%")
+            self.stream.write(f"\r{self.label} [{bar}] {percent:3d}%{left}\x1b[K")
             if fraction >= 1.0:
                 self.stream.write("\n")
         elif percent // 25 > self.last // 25 or (fraction >= 1.0 and self.last < 100):
-            self.stream.write(f"{self.label}: {percent}%\n")
+            self.stream.write(f"{self.label}: {percent}%{left}\n")
         else:
             return
         self.last = percent
@@ -174,6 +215,46 @@ def _default_output(prompt: str, seed: int) -> str:
 
     slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40] or "oscgen"
     return f"out/{slug}-{seed}.wav"
+
+
+class TakeNotSaved(Exception):
+    """The take was generated but could not be written where asked (exit status 2)."""
+
+
+def _check_writable(output: str) -> None:
+    """Fail on -o before minutes of generation: the folder must exist (or be creatable) and take
+    a file (a real file is made and removed: /proc or a read-only mount only fail on writing)."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(output))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".oscgen-write-check-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ValueError(f"-o {output}: cannot write into {folder}: {exc.strerror or exc}") from None
+
+
+def _save_take(result, output: str, prompt: str) -> str:
+    """Write the take to ``output``; if that fails, keep it in out/ and say where."""
+    import os
+
+    try:
+        result.save(output)
+        return output
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+    kept = _default_output(prompt, result.seed)
+    if os.path.abspath(kept) != os.path.abspath(output):
+        try:
+            os.makedirs(os.path.dirname(kept), exist_ok=True)
+            result.save(kept)
+        except OSError:
+            raise TakeNotSaved(f"could not write {output} ({why}), nor keep the take in {kept}: it is lost") from None
+        raise TakeNotSaved(f"could not write {output} ({why}); the take is kept in {os.path.abspath(kept)}")
+    raise TakeNotSaved(f"could not write {output} ({why}): the take is lost")
 
 
 def _take_options(args) -> dict:
@@ -209,6 +290,8 @@ def _generate_to_file(prompt, output, *, quiet=False, take=None, **knobs) -> int
     from oscgen import api
     from oscgen.take import check_take, generate_take
 
+    if knobs["seed"] == -1:  # -1 = random, as over OSC and in config.toml
+        knobs["seed"] = None
     take = take or {"duration": knobs.pop("duration")}
     plan = check_take(prompt, **take, **{k: v for k, v in knobs.items() if k != "model"})  # before loading a model
     length = plan["length"]
@@ -216,21 +299,38 @@ def _generate_to_file(prompt, output, *, quiet=False, take=None, **knobs) -> int
         knobs["seed"] = secrets.randbelow(api.RANDOM_SEED_BOUND)
     output = output or _default_output(prompt, knobs["seed"])
     api.sound_format(output)
-    if os.path.dirname(output):
-        os.makedirs(os.path.dirname(output), exist_ok=True)
+    _check_writable(output)
     engine = api.load_model(knobs["model"])
     if engine.random_weights:
         print(f"oscgen: NOISE WARNING: {knobs['model']} has random weights; {output} will be noise, "
               "not music (it proves the pipeline works).", file=sys.stderr)
     what = f"{length.bars:g} bars at {length.bpm:g} bpm" if length and length.musical else f"{take['duration']:g}s"
     progress = None if quiet else ProgressBar(f"generating {what}{' loop' if take.get('loop') else ''}")
-    result = generate_take(prompt, progress_callback=progress, output_file=output, **take, **knobs)
+    result = generate_take(prompt, progress_callback=progress, **take, **knobs)
+    output = _save_take(result, output, prompt)
     print(os.path.abspath(output))
     if not quiet:
         print(f"{result.duration:.3f} s ({result.audio.shape[1]} samples) at {result.sample_rate} Hz, "
               f"model {knobs['model']}, seed {result.seed}" + (f", text {result.text!r}" if result.text != prompt else ""),
               file=sys.stderr)
     return 0
+
+
+def cli_message(exc: Exception) -> str:
+    """An engine error as the command line says it: flags, not Python arguments."""
+    from oscgen.musicgen.weights import ModelNotFoundError
+
+    text = str(exc)
+    if isinstance(exc, ModelNotFoundError):
+        text = text.split(" To use weights you already have", 1)[0].rstrip(".")
+        text = re.sub(r" \(\w+(Error|Exception):.*\)$", "", text)  # the network library's own words
+        text += ("; `oscgen fetch musicgen-small` on a connected machine gets weights, "
+                 "--model /path/to/folder uses a copied folder, --model tiny-random needs none (noise)")
+    text = re.sub(r"model='([^']*)'", r"--model \1", text)
+    text = text.replace("seed must be None or in", "seed must be -1 (random) or in")
+    for name, flag in FLAGS.items():
+        text = re.sub(rf"(?<![\w-]){name}(?![\w-])", flag, text)
+    return text
 
 
 def cmd_generate(args) -> int:
@@ -307,8 +407,11 @@ def cmd_midi_ports(args) -> int:
     where = f" (server {jack_server_name()!r})" if backend == "jack" else ""
     print(f"MIDI backend: {backend.upper()}{where}")
     if not names:
-        print("no MIDI input ports; a DAW can still send to the virtual port `oscgen serve` opens "
-              "([midi] virtual = true)")
+        from oscgen.config import load_config
+
+        virtual = load_config().midi.virtual or "oscgen"
+        print(f"no MIDI input ports; a DAW can still send to the virtual port `oscgen serve` opens "
+              f"with [midi] enabled = true (it is named by [midi] virtual = \"{virtual}\")")
     for name in names:
         print(f"  {name}")
     return 0
@@ -336,24 +439,41 @@ def cmd_bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="oscgen", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    from oscgen import cli_continue
+    from oscgen import __version__, cli_continue
 
+    parser = Parser(prog="oscgen", description=DESCRIPTION, epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"oscgen {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_generate, cli_continue.add_parser, _add_demo, _add_doctor, _add_fetch, _add_serve, _add_midi_ports,
                 _add_bench):
         add(sub)
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv):
+    """parse_args, with a suggestion for each mistyped flag of the command given."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+        flags = [o for action in sub._actions for o in action.option_strings]
+        hints = "".join(_did_you_mean(word.split("=", 1)[0], flags) for word in extra if word.startswith("-"))
+        sub.error(f"unrecognized arguments: {' '.join(extra)}{hints}")
+    return args
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(build_parser(), argv)
     try:
         return args.handler(args) or 0
     except KeyboardInterrupt:
         return 130
-    except ValueError as exc:  # bad input: one clear line, no traceback
+    except TakeNotSaved as exc:
         print(f"oscgen: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # bad input: one clear line per problem, no traceback
+        for line in str(cli_message(exc) if args.command in ("generate", "continue", "demo") else exc).splitlines():
+            print(f"oscgen: error: {line}", file=sys.stderr)
         return 2
 
 

@@ -35,6 +35,8 @@ def cmd_continue(args) -> int:
     from oscgen.cli import ProgressBar
 
     warnings.filterwarnings("ignore", message=".*random weights.*")  # said louder below
+    if args.seed == -1:  # -1 = random, as over OSC and in config.toml
+        args.seed = None
     # every argument checked before a model loads
     continuation.check_long(args.prompt, args.duration, continuation.EXTEND_STRIDE, args.temperature, args.top_k,
                             args.top_p, args.cfg, args.seed, None)

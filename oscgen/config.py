@@ -9,13 +9,16 @@ is allowed.
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+import re
 import string
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
+from oscgen import config_lines
 from oscgen.audio.finish import Finish
 from oscgen.audio.takes import DEFAULT_CROSSFADE, Bars
 from oscgen import config_takes
@@ -28,10 +31,16 @@ WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 NAME_FIELDS = ("date", "time", "id", "slug", "model", "seed", "bpm", "bars", "preset")
 TAKE_KEYS = ("sample_rate", "normalize", "peak_db", "loudness_lufs", "fade_in_ms", "fade_out_ms",
              "loop_crossfade_ms", "tempo_text")
+TABLES = ("osc", "output", "defaults", "queue", "worker", "oscquery", "midi", "presets", "input", "long")
 
 
 class ConfigError(ValueError):
-    """A config file (or a flag overriding it) holds something the daemon cannot run with."""
+    """A config file (or a flag overriding it) holds something the daemon cannot run with.
+    ``problems`` lists every one found, each a line ``FILE:LINE: what``; str() joins them."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()):
+        self.problems = tuple(problems) or (message,)
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,19 @@ class MidiConfig:
 
 
 @dataclass(frozen=True)
+class OscQueryConfig:
+    enabled: bool
+    port: int  # TCP; 0 = the same number as the OSC (UDP) port
+    name: str  # what discovery shows; "" = "oscgen on <host name>"
+    mdns: bool  # advertise over mDNS when the daemon listens beyond this computer
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    idle_unload_minutes: float  # free the model after this long without a job; 0 = never
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     prompt: str
@@ -84,6 +106,8 @@ class Config:
     source: str = BUILTIN  # where it came from, for messages
     input: InputConfig = InputConfig()  # what /oscgen/continue may read ([input])
     long: LongConfig = LongConfig()  # takes past 30 s ([long])
+    oscquery: OscQueryConfig = OscQueryConfig(enabled=False, port=0, name="", mdns=False)
+    worker: WorkerConfig = WorkerConfig(idle_unload_minutes=0.0)
 
 
 def default_text() -> str:
@@ -105,15 +129,51 @@ def load_config(path: str | Path | None = None) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     user = _parse(text, str(path))
+    builtin = _parse(default_text(), BUILTIN)
+    merged = copy.deepcopy(defaults)
     for table, value in user.items():
-        if table not in defaults:
-            raise ConfigError(f"{path}: unknown table or key [{table}] (allowed: {', '.join(defaults)})")
-        if isinstance(value, dict) and table != "presets":
-            defaults[table] = {**defaults[table], **value}
+        if table in defaults and isinstance(value, dict) and table != "presets":
+            merged[table] = {**defaults[table], **copy.deepcopy(value)}
         else:
-            defaults[table] = value
+            merged[table] = copy.deepcopy(value)
     folder_from_user = "folder" in user.get("output", {})
-    return _build(defaults, str(path), base_dir=path.resolve().parent if folder_from_user else None)
+    base_dir = path.resolve().parent if folder_from_user else None
+    return _build_all(merged, builtin, str(path), text, base_dir)
+
+
+MAX_PROBLEMS = 50
+
+
+def _build_all(raw: dict, builtin: dict, source: str, text: str, base_dir) -> Config:
+    """Validate, and on a problem put the built-in value there and go on, so that one start-up
+    reports every mistake in the file at once, each with its line."""
+    lines = config_lines.key_lines(text)
+    problems: list[str] = []
+    while True:
+        try:
+            config = _build(raw, source, base_dir)
+        except ConfigError as exc:
+            message = str(exc).removeprefix(f"{source}: ")
+            where = config_lines.locate(message)
+            line = config_lines.line_of(lines, where, message)
+            entry = f"{source}:{line}: {message}" if line else f"{source}: {message}"
+            if entry in problems or len(problems) >= MAX_PROBLEMS:
+                break
+            problems.append(entry)
+            if where is None or not config_lines.fall_back(raw, builtin, where):
+                break
+            continue
+        if not problems:
+            return config
+        break
+    problems.sort(key=_line_number)  # in the order of the file, as an editor shows them
+    raise ConfigError(problems[0], tuple(problems))
+
+
+def _line_number(problem: str) -> int:
+    head = problem.split(": ", 1)[0]
+    number = head.rsplit(":", 1)[-1]
+    return int(number) if number.isdigit() else 0
 
 
 def with_overrides(config: Config, *, host=None, port=None, reply_port=None, out=None, model=None) -> Config:
@@ -144,14 +204,18 @@ def _parse(text: str, source: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+        found = re.search(r"at line (\d+)", str(exc))  # TOMLDecodeError has no lineno before 3.14
+        line = found.group(1) if found else None
+        raise ConfigError(f"{source}{f':{line}' if line else ''}: not valid TOML: {exc}") from None
 
 
 def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     def where(table, key=None):
         return f"{source}: [{table}]" + (f" {key}" if key else "")
 
-    _only(raw, ("osc", "output", "defaults", "queue", "midi", "presets", "input", "long"), f"{source}: top level")
+    for table in raw:
+        if table not in TABLES:
+            raise ConfigError(f"{source}: unknown table or key [{table}] (allowed: {', '.join(TABLES)})")
     osc_t = _table(raw, "osc", source)
     _only(osc_t, ("host", "port", "reply_port", "reply_targets", "allowed_hosts"), where("osc"))
     osc = OscConfig(
@@ -200,6 +264,22 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     _only(queue_t, ("length",), where("queue"))
     queue_length = _int_in(_get(queue_t, "length", int, where("queue", "length")), 0, 1000, where("queue", "length"))
 
+    oq_t = _table(raw, "oscquery", source)
+    _only(oq_t, ("enabled", "port", "name", "mdns"), where("oscquery"))
+    oscquery = OscQueryConfig(
+        enabled=_get(oq_t, "enabled", bool, where("oscquery", "enabled")),
+        port=_port(_get(oq_t, "port", int, where("oscquery", "port")), where("oscquery", "port"), allow_zero=True),
+        name=_get(oq_t, "name", str, where("oscquery", "name")).strip(),
+        mdns=_get(oq_t, "mdns", bool, where("oscquery", "mdns")),
+    )
+    worker_t = _table(raw, "worker", source)
+    _only(worker_t, ("idle_unload_minutes",), where("worker"))
+    idle = _get(worker_t, "idle_unload_minutes", object, where("worker", "idle_unload_minutes"))
+    if isinstance(idle, bool) or not isinstance(idle, (int, float)) or not 0 <= idle <= 24 * 60:
+        raise ConfigError(f"{where('worker', 'idle_unload_minutes')} = {idle!r}: must be a number of minutes "
+                          "in [0, 1440] (0 = keep the model loaded)")
+    worker = WorkerConfig(idle_unload_minutes=float(idle))
+
     midi = _validate_midi(_table(raw, "midi", source), where("midi"))
     presets = _validate_presets(_table(raw, "presets", source), where("presets"))
     _check_note_presets(midi, presets, source)
@@ -210,7 +290,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     if defaults["duration"] > long.max_duration:
         raise ConfigError(f"{where('defaults', 'duration')} = {defaults['duration']:g}: longer than "
                           f"[long] max_duration = {long.max_duration:g}")
-    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source, inputs, long)
+    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source, oscquery, worker, inputs, long)
 
 
 def _validate_midi(table: dict, where: str) -> MidiConfig:
@@ -243,7 +323,7 @@ def _check_note_presets(midi: MidiConfig, presets: tuple[Preset, ...], source: s
                               "in the order [presets] lists them)")
 
 
-MIDI_KEYS = ("enabled", "port", "virtual", "api", "clock", "save_learned", "cc", "note", "program")
+MIDI_KEYS = ("enabled", "port", "virtual", "api", "clock", "clock_snap", "save_learned", "cc", "note", "program")
 MIDI_APIS = ("auto", "alsa", "jack", "coremidi", "windows")
 
 

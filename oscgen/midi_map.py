@@ -59,6 +59,7 @@ class Tempo:
 @dataclass(frozen=True)
 class Transport:
     running: bool
+    kind: str = ""  # "start", "stop" or "continue": what the clock source sent
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ class MidiMapConfig:
     notes: tuple[NoteMapping, ...] = ()
     program: ProgramMapping = ProgramMapping()
     clock: bool = True
+    clock_snap: float = 0.0  # round the clock's tempo to a multiple of this (1 = whole BPM); 0 = off
 
 
 def default_mapping(knob: str, cc: int, channel: int = 0) -> CcMapping:
@@ -284,12 +286,13 @@ def parse_midi_mappings(midi: dict, prefix: str = "midi") -> MidiMapConfig:
     Other `[midi]` keys (enabled, port, virtual, api, ...) are left to the caller."""
     def array(key):
         value = midi.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        if not isinstance(value, list) or not all(t is None or isinstance(t, dict) for t in value):
             raise ValueError(f"{prefix}.{key}: expected an array of tables ([[{prefix}.{key}]])")
         return value
 
-    cc = tuple(parse_cc(t, f"{prefix}.cc[{i}]") for i, t in enumerate(array("cc")))
-    notes = tuple(parse_note(t, f"{prefix}.note[{i}]") for i, t in enumerate(array("note")))
+    # None: an entry config.py set aside after reporting it (the others keep their numbers)
+    cc = tuple(parse_cc(t, f"{prefix}.cc[{i}]") for i, t in enumerate(array("cc")) if t is not None)
+    notes = tuple(parse_note(t, f"{prefix}.note[{i}]") for i, t in enumerate(array("note")) if t is not None)
     program_table = midi.get("program", {})
     if not isinstance(program_table, dict):
         raise ValueError(f"{prefix}.program: expected a table ([{prefix}.program])")
@@ -305,7 +308,11 @@ def parse_midi_mappings(midi: dict, prefix: str = "midi") -> MidiMapConfig:
                 raise ValueError(f"{prefix}.cc[{i}]: CC {number} on channel {m.channel or 'any'} is already "
                                  f"mapped by {prefix}.cc[{seen[(m.channel, number)]}]")
             seen[(m.channel, number)] = i
-    return MidiMapConfig(cc=cc, notes=notes, program=program, clock=_bool(midi, "clock", prefix, True))
+    snap = _number(midi, "clock_snap", prefix, 0.0)
+    if not 0.0 <= snap <= 10.0:
+        raise ValueError(f"{prefix}.clock_snap = {snap!r}: expected a number in [0, 10] (1 = whole BPM, 0 = off)")
+    return MidiMapConfig(cc=cc, notes=notes, program=program, clock=_bool(midi, "clock", prefix, True),
+                         clock_snap=float(snap))
 
 
 # --- MIDI clock -> tempo ----------------------------------------------------------------------
@@ -323,9 +330,13 @@ class ClockTempo:
     PPQ = 24
 
     def __init__(self, window: int = 96, min_ticks: int = 24, gap: float = 0.5, report_every: int = 24,
-                 resolution: float = 0.1):
+                 resolution: float = 0.1, snap: float = 0.0):
+        """``snap`` > 0 rounds each estimate to a multiple of it (1: a clock at 128 BPM reads
+        128, not 127.9) and then announces only snapped changes."""
         self.window, self.min_ticks, self.gap = window, min_ticks, gap
-        self.report_every, self.resolution = report_every, resolution
+        self.report_every = report_every
+        self.resolution = max(resolution, snap)
+        self.snap = snap
         self.times: list[float] = []
         self.bpm: float | None = None
         self._since_report = 0
@@ -356,7 +367,8 @@ class ClockTempo:
         first = self.bpm is None
         if first or self._since_report >= self.report_every:
             self._since_report = 0
-            rounded = round(round(bpm / self.resolution) * self.resolution, 3)
+            step = self.snap or self.resolution
+            rounded = round(round(bpm / step) * step, 3)
             if first or abs(rounded - self.bpm) >= self.resolution / 2:
                 self.bpm = rounded
                 return rounded
@@ -376,7 +388,7 @@ class MidiMapper:
 
     def __init__(self, config: MidiMapConfig = MidiMapConfig()):
         self.config = config
-        self.clock = ClockTempo()
+        self.clock = ClockTempo(snap=config.clock_snap)
         self._learning: str | None = None
         self._last_cc: dict[tuple[int, int], int] = {}  # (channel 0-15, cc) -> last value
         self._msb: dict[tuple[int, int], int] = {}  # 14-bit: (channel, msb cc) -> last MSB
@@ -422,11 +434,11 @@ class MidiMapper:
             return [Tempo(bpm)] if bpm is not None else []
         if kind == "start":
             self.clock.reset()
-            return [Transport(True)]
+            return [Transport(True, "start")]
         if kind == "continue":
-            return [Transport(True)]
+            return [Transport(True, "continue")]
         if kind == "stop":
-            return [Transport(False)]
+            return [Transport(False, "stop")]
         return []
 
     def _control_change(self, channel: int, cc: int, value: int) -> list:

@@ -1803,8 +1803,13 @@
 					"id": "obj-90",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 12,
+					"numoutlets": 17,
 					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -1824,7 +1829,7 @@
 						280.0,
 						22.0
 					],
-					"text": "route /oscgen/queued /oscgen/started /oscgen/progress /oscgen/done /oscgen/cancelled /oscgen/error /oscgen/ready /oscgen/pong /oscgen/status /oscgen/shutdown /oscgen/preset"
+					"text": "route /oscgen/queued /oscgen/started /oscgen/progress /oscgen/done /oscgen/cancelled /oscgen/error /oscgen/ready /oscgen/pong /oscgen/status /oscgen/shutdown /oscgen/preset /oscgen/eta /oscgen/unloaded /oscgen/transport /oscgen/queue /oscgen/waiting"
 				}
 			},
 			{
@@ -2423,6 +2428,108 @@
 			{
 				"box": {
 					"id": "obj-121",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1430.0,
+						470.0,
+						140.0,
+						22.0
+					],
+					"text": "set unloaded $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-122",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1580.0,
+						380.0,
+						130.0,
+						22.0
+					],
+					"text": "prepend set transport"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-123",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1580.0,
+						410.0,
+						100.0,
+						22.0
+					],
+					"text": "set $1 waiting"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-124",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1280.0,
+						345.0,
+						150.0,
+						22.0
+					],
+					"text": "set running: $2 s left"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-125",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1580.0,
+						440.0,
+						200.0,
+						40.0
+					],
+					"text": "the queue, one line per waiting job, in the Max console"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-126",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1580.0,
+						470.0,
+						120.0,
+						22.0
+					],
+					"text": "print oscgen-queue"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-127",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2444,7 +2551,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-128",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2469,7 +2576,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-129",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2484,7 +2591,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-130",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 11,
@@ -2512,114 +2619,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-126",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1065.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-127",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1150.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-128",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1235.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-129",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1320.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-130",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-131",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -2628,8 +2627,8 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
-						670.0,
+						980.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -2646,6 +2645,114 @@
 						""
 					],
 					"patching_rect": [
+						1065.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-133",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1150.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-134",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1235.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-135",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1320.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-136",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-137",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-138",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
 						1150.0,
 						670.0,
 						80.0,
@@ -2656,7 +2763,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-139",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2674,7 +2781,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-140",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2692,7 +2799,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-141",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2707,7 +2814,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-142",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2722,7 +2829,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-143",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2740,7 +2847,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-144",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2759,7 +2866,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-145",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2777,7 +2884,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-146",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2795,7 +2902,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-147",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2813,7 +2920,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-148",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2835,7 +2942,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-149",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2857,7 +2964,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-150",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2879,7 +2986,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-151",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2901,7 +3008,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-152",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2923,7 +3030,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-153",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2948,7 +3055,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-154",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2973,7 +3080,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-155",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2998,7 +3105,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-156",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3026,7 +3133,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-157",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3051,7 +3158,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-158",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3070,7 +3177,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-159",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3088,7 +3195,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-160",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3103,7 +3210,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-161",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3118,7 +3225,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-162",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3137,7 +3244,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-163",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3155,7 +3262,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-164",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -4377,10 +4484,70 @@
 				"patchline": {
 					"source": [
 						"obj-90",
-						7
+						12
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						13
 					],
 					"destination": [
 						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						14
+					],
+					"destination": [
+						"obj-123",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-123",
+						0
+					],
+					"destination": [
+						"obj-114",
 						0
 					]
 				}
@@ -4404,7 +4571,7 @@
 						0
 					],
 					"destination": [
-						"obj-125",
+						"obj-92",
 						0
 					]
 				}
@@ -4412,7 +4579,55 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-125",
+						"obj-90",
+						15
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						7
+					],
+					"destination": [
+						"obj-128",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						16
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-130",
+						0
+					],
+					"destination": [
+						"obj-131",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-131",
 						0
 					],
 					"destination": [
@@ -4424,11 +4639,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						1
 					],
 					"destination": [
-						"obj-126",
+						"obj-132",
 						0
 					]
 				}
@@ -4436,7 +4651,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-126",
+						"obj-132",
 						0
 					],
 					"destination": [
@@ -4448,11 +4663,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						2
 					],
 					"destination": [
-						"obj-127",
+						"obj-133",
 						0
 					]
 				}
@@ -4460,7 +4675,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-127",
+						"obj-133",
 						0
 					],
 					"destination": [
@@ -4472,11 +4687,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						3
 					],
 					"destination": [
-						"obj-128",
+						"obj-134",
 						0
 					]
 				}
@@ -4484,7 +4699,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-128",
+						"obj-134",
 						0
 					],
 					"destination": [
@@ -4496,11 +4711,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						4
 					],
 					"destination": [
-						"obj-129",
+						"obj-135",
 						0
 					]
 				}
@@ -4508,7 +4723,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-135",
 						0
 					],
 					"destination": [
@@ -4520,11 +4735,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						5
 					],
 					"destination": [
-						"obj-130",
+						"obj-136",
 						0
 					]
 				}
@@ -4532,7 +4747,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-136",
 						0
 					],
 					"destination": [
@@ -4544,11 +4759,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						6
 					],
 					"destination": [
-						"obj-131",
+						"obj-137",
 						0
 					]
 				}
@@ -4556,7 +4771,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-131",
+						"obj-137",
 						0
 					],
 					"destination": [
@@ -4568,11 +4783,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						7
 					],
 					"destination": [
-						"obj-132",
+						"obj-138",
 						0
 					]
 				}
@@ -4580,7 +4795,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-132",
+						"obj-138",
 						0
 					],
 					"destination": [
@@ -4592,11 +4807,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						8
 					],
 					"destination": [
-						"obj-133",
+						"obj-139",
 						0
 					]
 				}
@@ -4604,7 +4819,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-133",
+						"obj-139",
 						0
 					],
 					"destination": [
@@ -4616,11 +4831,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						9
 					],
 					"destination": [
-						"obj-134",
+						"obj-140",
 						0
 					]
 				}
@@ -4628,7 +4843,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-134",
+						"obj-140",
 						0
 					],
 					"destination": [
@@ -4640,11 +4855,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
+						"obj-130",
 						10
 					],
 					"destination": [
-						"obj-135",
+						"obj-141",
 						0
 					]
 				}
@@ -4656,7 +4871,7 @@
 						0
 					],
 					"destination": [
-						"obj-137",
+						"obj-143",
 						0
 					]
 				}
@@ -4664,11 +4879,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-137",
+						"obj-143",
 						0
 					],
 					"destination": [
-						"obj-138",
+						"obj-144",
 						0
 					]
 				}
@@ -4676,11 +4891,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-138",
+						"obj-144",
 						1
 					],
 					"destination": [
-						"obj-139",
+						"obj-145",
 						1
 					]
 				}
@@ -4688,11 +4903,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-139",
+						"obj-145",
 						0
 					],
 					"destination": [
-						"obj-140",
+						"obj-146",
 						0
 					]
 				}
@@ -4700,11 +4915,47 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-149",
+						"obj-155",
 						0
 					],
 					"destination": [
-						"obj-139",
+						"obj-145",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-146",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-154",
+						0
+					],
+					"destination": [
+						"obj-147",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						0
+					],
+					"destination": [
+						"obj-158",
 						0
 					]
 				}
@@ -4716,7 +4967,7 @@
 						0
 					],
 					"destination": [
-						"obj-140",
+						"obj-158",
 						0
 					]
 				}
@@ -4724,11 +4975,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-158",
 						0
 					],
 					"destination": [
-						"obj-141",
+						"obj-159",
 						0
 					]
 				}
@@ -4736,47 +4987,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-156",
 						0
 					],
 					"destination": [
-						"obj-152",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-141",
-						0
-					],
-					"destination": [
-						"obj-152",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-152",
-						0
-					],
-					"destination": [
-						"obj-153",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-150",
-						0
-					],
-					"destination": [
-						"obj-153",
+						"obj-159",
 						1
 					]
 				}
@@ -4784,11 +4999,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						0
 					],
 					"destination": [
-						"obj-154",
+						"obj-160",
 						0
 					]
 				}
@@ -4796,11 +5011,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						0
 					],
 					"destination": [
-						"obj-154",
+						"obj-160",
 						1
 					]
 				}
@@ -4808,11 +5023,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-151",
+						"obj-157",
 						0
 					],
 					"destination": [
-						"obj-154",
+						"obj-160",
 						0
 					]
 				}
@@ -4824,55 +5039,55 @@
 						1
 					],
 					"destination": [
+						"obj-162",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-162",
+						0
+					],
+					"destination": [
+						"obj-163",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-163",
+						0
+					],
+					"destination": [
+						"obj-155",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-162",
+						0
+					],
+					"destination": [
+						"obj-164",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-164",
+						0
+					],
+					"destination": [
 						"obj-156",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-156",
-						0
-					],
-					"destination": [
-						"obj-157",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-157",
-						0
-					],
-					"destination": [
-						"obj-149",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-156",
-						0
-					],
-					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-158",
-						0
-					],
-					"destination": [
-						"obj-150",
 						0
 					]
 				}

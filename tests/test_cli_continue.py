@@ -42,7 +42,7 @@ def test_continue_only_the_end_of_a_long_file(tmp_path):
     "args, message",
     [
         (["missing.wav", "x"], "'missing.wav' is not a file"),
-        (["{take}", "x", "--duration", "0"], "duration must be in (0, 300]"),
+        (["{take}", "x", "--duration", "0"], "--duration must be in (0, 300]"),
         (["{take}", "", "--duration", "1"], "prompt must be a non-empty string"),
         (["{take}", "x", "--prompt-seconds", "40"], "--prompt-seconds must be in (0, 30)"),
         (["{take}", "x", "-o", "out.xyz"], "cannot tell the audio format"),

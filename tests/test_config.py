@@ -124,7 +124,7 @@ def test_serve_refuses_a_bad_config_before_it_starts(tmp_path):
     bad.write_text("[defaults]\ntop_p = 2\n")
     done = _serve("--config", str(bad), "--port", "0", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == f"oscgen: error: {bad}: [defaults] top_p = 2: top_p must be a number in [0, 1], got 2"
+    assert done.stderr.strip() == f"oscgen: error: {bad}:2: [defaults] top_p = 2: top_p must be a number in [0, 1], got 2"
     assert "listening" not in done.stderr
     missing = _serve("--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
     assert missing.returncode == 2 and "cannot read config file" in missing.stderr
@@ -133,3 +133,81 @@ def test_serve_refuses_a_bad_config_before_it_starts(tmp_path):
 def test_serve_print_config_prints_the_shipped_file(tmp_path):
     done = _serve("--print-config", cwd=tmp_path)
     assert done.returncode == 0 and done.stdout == (REPO / "config.toml").read_text()
+
+
+def test_every_mistake_is_reported_at_once_each_with_its_line(tmp_path):
+    text = (
+        "[osc]\n"                                  # 1
+        "port = 70000\n"                           # 2
+        "prot = 1\n"                               # 3
+        "\n"                                       # 4
+        "[defaults]\n"                             # 5
+        "temperature = 0\n"                        # 6
+        "\n"                                       # 7
+        "[[midi.cc]]\n"                            # 8
+        "cc = 70\n"                                # 9
+        "knob = \"temprature\"\n"                  # 10
+        "\n"                                       # 11
+        "[[midi.cc]]\n"                            # 12
+        "cc = 71\n"                                # 13
+        "knob = \"cfg\"\n"                         # 14
+        "curve = \"log\"\n"                        # 15
+        "\n"                                       # 16
+        "[presets]\n"                              # 17
+        "x = { prompt = \"p\", bars = 32, bpm = 100 }\n"  # 18
+        "y = { bars = 4 }\n"                       # 19
+    )
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, text)
+    f = tmp_path / "my.toml"
+    assert list(info.value.problems) == [
+        f"{f}:2: [osc] port = 70000: must be an integer in [0, 65535]",
+        f"{f}:3: [osc]: unknown key 'prot' (allowed: host, port, reply_port, reply_targets, allowed_hosts)",
+        f"{f}:6: [defaults] temperature = 0: temperature must be a number in (0, 10], got 0",
+        f"{f}:10: midi.cc[0].knob = 'temprature': expected one of temperature, cfg, top_k, top_p, duration, bars, bpm, seed",
+        f"{f}:15: midi.cc[1].curve = 'log': expected one of linear, exponential",
+        f"{f}:18: [presets] x: 32 bars at 100 bpm is 76.8 s; the longest is 30 s",
+        f"{f}:19: [presets] y: needs a prompt",
+    ]
+    assert str(info.value) == "\n".join(info.value.problems)
+
+
+def test_a_toml_syntax_error_names_its_line(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, "[osc]\nport = 9000\nhost = \n")
+    assert str(info.value).startswith(f"{tmp_path / 'my.toml'}:3: not valid TOML")
+
+
+def test_serve_prints_every_problem_on_its_own_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[defaults]\ntop_p = 2\ncfg = 0\n")
+    done = _serve("--config", str(bad), "--port", "0", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"oscgen: error: {bad}:2: [defaults] top_p = 2: top_p must be a number in [0, 1], got 2",
+        f"oscgen: error: {bad}:3: [defaults] cfg = 0: cfg must be a number in [1, 20], got 0",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, expect",
+    [
+        ("[oscquery]\nport = -1\n", "[oscquery] port = -1: must be an integer in [0, 65535]"),
+        ("[oscquery]\nenabled = \"yes\"\n", "[oscquery] enabled = 'yes': must be true or false"),
+        ("[worker]\nidle_unload_minutes = -5\n", "[worker] idle_unload_minutes = -5: must be a number of minutes in [0, 1440]"),
+        ("[midi]\nclock_snap = 50\n", "midi.clock_snap = 50: expected a number in [0, 10]"),
+    ],
+)
+def test_the_new_tables_are_checked_like_the_others(tmp_path, text, expect):
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, text)
+    assert expect in str(info.value) and f"{tmp_path / 'my.toml'}:2:" in str(info.value)
+
+
+def test_oscquery_worker_and_clock_snap_keys_reach_the_config(tmp_path):
+    c = _load(tmp_path, "[oscquery]\nport = 9100\nname = \"stage left\"\n[worker]\nidle_unload_minutes = 2.5\n"
+                        "[midi]\nclock_snap = 1\n")
+    assert (c.oscquery.enabled, c.oscquery.port, c.oscquery.name, c.oscquery.mdns) == (True, 9100, "stage left", True)
+    assert c.worker.idle_unload_minutes == 2.5 and c.midi.mappings.clock_snap == 1.0
+    shipped = load_config()
+    assert shipped.oscquery.port == 0 and shipped.worker.idle_unload_minutes == 0 and shipped.midi.mappings.clock_snap == 0

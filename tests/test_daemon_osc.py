@@ -110,11 +110,12 @@ def test_bad_input_gets_an_error_naming_the_address_and_what_is_allowed(daemon, 
     replies.wait_for("/oscgen/pong", since=since)
 
 
-def test_generate_without_a_prompt_is_an_error_and_the_knobs_stay(daemon, replies):
-    since = replies.mark()
-    daemon.client.send("/oscgen/generate")
-    assert "no prompt" in _error_after(replies, since, "no prompt")
-    assert replies.received("/oscgen/queued", since=since) == []
+def test_generate_without_a_prompt_is_an_error_and_the_knobs_stay(tmp_path, replies):
+    with DaemonProcess(tmp_path, replies, config='[defaults]\nprompt = ""\n') as daemon:
+        since = replies.mark()
+        daemon.client.send("/oscgen/generate")
+        assert "no prompt" in _error_after(replies, since, "no prompt")
+        assert replies.received("/oscgen/queued", since=since) == []
 
 
 def test_malformed_packets_get_an_error_and_never_stall_the_server(daemon, replies):

@@ -72,8 +72,10 @@ def test_presets_load_all_or_nothing_and_in_a_safe_order(state):
 
 
 def test_job_params_freeze_the_knobs_without_changing_them(state):
+    assert state.job_params()["prompt"] == load_config().defaults["prompt"] != ""  # a shipped default
+    c = load_config()
     with pytest.raises(ValueError, match="no prompt"):
-        state.job_params()
+        State({**c.defaults, "prompt": ""}, c.presets, c.beats_per_bar).job_params()
     state.set_knob("prompt", "warm rhodes chords")
     params = state.job_params(overrides={"temperature": 0.5}, prompt="other")
     assert params["prompt"] == "other" and params["temperature"] == 0.5 and params["seed"] is None

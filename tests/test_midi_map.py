@@ -228,9 +228,9 @@ def test_clock_follows_a_tempo_change_and_restarts_after_a_stop():
     second = clock_times(90, 8, 0.001, rng, start=first[-1] + 60 / 120 / 24)
     assert abs(tempos(m, first)[-1] - 120) < 0.5
     assert abs(tempos(m, second)[-1] - 90) < 0.5
-    assert m.handle(mido.Message("stop")) == [Transport(False)]
-    assert m.handle(mido.Message("start")) == [Transport(True)]
-    assert m.handle(mido.Message("continue")) == [Transport(True)]
+    assert m.handle(mido.Message("stop")) == [Transport(False, "stop")]
+    assert m.handle(mido.Message("start")) == [Transport(True, "start")]
+    assert m.handle(mido.Message("continue")) == [Transport(True, "continue")]
     third = clock_times(140, 4, 0.001, rng, start=second[-1] + 5.0)  # resumes after a pause
     assert abs(tempos(m, third)[-1] - 140) < 0.5
 
@@ -364,5 +364,5 @@ def test_a_pad_for_a_preset_that_is_not_there_is_a_config_error(tmp_path):
 
     path = tmp_path / "c.toml"
     path.write_text('[midi]\n[[midi.note]]\nnote = 36\npreset = 1\n\n[presets]\nonly = { prompt = "one" }\n')
-    with pytest.raises(ConfigError, match=r"c.toml: midi.note\[0\].preset = 1: only preset 0 exists \(numbered from 0"):
+    with pytest.raises(ConfigError, match=r"c.toml:4: midi.note\[0\].preset = 1: only preset 0 exists \(numbered from 0"):
         load_config(path)

@@ -59,6 +59,7 @@ class Replies:
         self.sock, self.reply_port, self.targets, self.verbose = sock, reply_port, list(targets), verbose
         self.clients: dict[tuple[str, int], float] = {}
         self.error_limit = ErrorRateLimit()
+        self.listeners: list = []  # publish(address, args) of every broadcast (OSCQuery's LISTEN)
 
     def remember(self, sender) -> None:
         dest = (sender[0], self.reply_port)
@@ -74,8 +75,10 @@ class Replies:
         return _unique([*self.clients, *self.targets])
 
     def broadcast(self, address: str, *args) -> None:
-        """Send to every known client and the configured targets."""
+        """Send to every known client and the configured targets (and the listeners)."""
         self.send(self.everyone(), address, args)
+        for publish in self.listeners:
+            publish(address, args)
 
     def reply(self, sender, address: str, *args) -> None:
         """Send to the client that sent a message (its host, the reply port) and the targets."""

@@ -119,6 +119,24 @@ def ping(daemon, address, args, sender) -> None:
     daemon.reply(sender, f"{PREFIX}/pong")
 
 
+@handles(f"{PREFIX}/queue")
+def queue(daemon, address, args, sender) -> None:
+    waiting = daemon.jobs.waiting()
+    daemon.reply(sender, f"{PREFIX}/queue", len(waiting))
+    for row in waiting:
+        daemon.reply(sender, f"{PREFIX}/waiting", *row)
+
+
+@handles(f"{PREFIX}/clear")
+def clear(daemon, address, args, sender) -> None:
+    daemon.clear(source=source(sender))
+
+
+@handles(f"{PREFIX}/unload")
+def unload(daemon, address, args, sender) -> None:
+    daemon.unload(source=source(sender), reply_to=sender)
+
+
 @handles(f"{PREFIX}/learn")
 def learn(daemon, address, args, sender) -> None:
     # replaced by MIDI's own handler (Daemon.register) when [midi] is on

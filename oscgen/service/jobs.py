@@ -11,10 +11,11 @@ import logging
 import os
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from oscgen.audio import remove_temps
 from oscgen.config import Config
+from oscgen.progress import Eta
 from oscgen.service.clients import Replies
 from oscgen.service.protocol import PREFIX
 from oscgen.service.state import State
@@ -32,6 +33,7 @@ class Job:
     params: dict  # State.job_params(): generate()'s arguments + bars/bpm/preset for the sidecar
     cancel_deadline: float | None = None  # set by cancel: past it, the worker is killed
     last_progress: float = -1.0  # last fraction sent, to thin progress to ~1% steps
+    eta: Eta = field(default_factory=Eta)  # seconds left, from the rate progress arrives at
 
 
 class Jobs:
@@ -49,6 +51,8 @@ class Jobs:
         self.quick_deaths = 0
         self.restart_at: float | None = None
         self.stopping = False  # set by the daemon's shutdown: a dead worker is not restarted
+        self.idle_since = time.monotonic()  # for [worker] idle_unload_minutes
+        self.unload_reason = ""
 
     # --- the queue -----------------------------------------------------------------------------
 
@@ -103,11 +107,37 @@ class Jobs:
         while self.queue:
             self.out.broadcast(f"{PREFIX}/cancelled", self.queue.popleft().id)
 
+    def clear(self, source: str) -> int:
+        """Cancel every waiting job; the running one goes on.  Returns how many."""
+        count = len(self.queue)
+        log.info("queue cleared by %s: %d job%s cancelled", source, count, "" if count == 1 else "s")
+        self.cancel_queued()
+        return count
+
+    def waiting(self) -> list[tuple[int, int, str, float]]:
+        """/oscgen/waiting's arguments for each waiting job: position, id, prompt, seconds."""
+        return [(i, job.id, job.params["prompt"], float(job.params["duration"])) for i, job in enumerate(self.queue)]
+
+    def unload(self, reason: str) -> str | None:
+        """Ask the worker to free its model; None, or why it cannot now."""
+        if self.running is not None or self.queue:
+            return "a job is running or waiting; unload when the queue is empty (or /oscgen/clear and cancel first)"
+        if self.worker is None or self.warm_model is None:
+            return f"no model is loaded (worker {self.worker_state})"
+        log.info("unloading %s (%s)", self.warm_model, reason)
+        self.unload_reason = reason
+        self.worker.send("unload")
+        self.worker_state = "unloaded"
+        return None
+
     def dispatch(self) -> None:
         """Hand the next job to the worker if it is free (it queues one message while loading)."""
         if self.running is not None or not self.queue or self.worker is None:
             return
         job = self.queue.popleft()
+        if self.worker_state == "unloaded":  # load first, so /oscgen/ready comes before started
+            self.worker.send("load", job.params["model"], self.warm_knobs())
+            self.worker_state = "starting"
         if not self.worker.send("job", {"id": job.id, "params": job.params}):
             self.queue.appendleft(job)  # the worker is dying; the sentinel brings a new one
             return
@@ -130,6 +160,10 @@ class Jobs:
         if self.restart_at is not None and now >= self.restart_at:
             self.restart_at = None
             self.start_worker()
+        idle = self.config.worker.idle_unload_minutes
+        if (idle and self.worker_state == "ready" and self.running is None and not self.queue
+                and now - self.idle_since >= idle * 60):
+            self.unload(f"idle for {idle:g} min ([worker] idle_unload_minutes)")
         job = self.running
         if job and job.cancel_deadline and now >= job.cancel_deadline and self.worker is not None:
             log.warning("job %d ignored cancel for %.0f s; killing the worker", job.id, CANCEL_GRACE_S)
@@ -184,8 +218,15 @@ class Jobs:
             self.ever_warm = True
             self.worker_state = "busy" if job else "ready"
             self.quick_deaths = 0
+            self.idle_since = time.monotonic()
             log.info("ready: %s%s", model, f" ({note})" if note else "")
             self.out.broadcast(f"{PREFIX}/ready", model, note)
+        elif kind == "unloaded":
+            _, model, freed = event
+            self.warm_model, self.warm_note = None, ""
+            if self.worker_state == "unloaded":
+                log.info("unloaded %s (%s), %.0f MB freed", model, self.unload_reason, freed / 1e6)
+                self.out.broadcast(f"{PREFIX}/unloaded", model, self.unload_reason)
         elif kind == "load_error":
             self._on_load_error(*event[1:])
         elif job is None or event[1] != job.id:
@@ -196,11 +237,16 @@ class Jobs:
             self.out.broadcast(f"{PREFIX}/started", job.id)
         elif kind == "progress":
             fraction = float(event[2])
-            if fraction >= 1.0 or fraction - job.last_progress >= 0.01 or self.verbose:
+            seconds = job.eta(fraction)
+            # thinned to ~1 % steps whatever --verbose says: logging never changes the protocol
+            if fraction >= 1.0 or fraction - job.last_progress >= 0.01:
                 job.last_progress = fraction
                 self.out.broadcast(f"{PREFIX}/progress", job.id, fraction)
+                if seconds is not None:
+                    self.out.broadcast(f"{PREFIX}/eta", job.id, round(seconds, 1))
         else:
             self.running = None
+            self.idle_since = time.monotonic()
             self.worker_state = "ready" if self.warm_model else self.worker_state
             if kind == "done":
                 _, _, path, seconds = event

@@ -61,7 +61,9 @@ class MidiService:
             d.broadcast(f"{PREFIX}/tempo", float(action.bpm))
             d.set_knob("bpm", action.bpm, source="midi clock")
         elif isinstance(action, Transport):
-            log.info("midi clock: %s", "start" if action.running else "stop")
+            kind = action.kind or ("start" if action.running else "stop")
+            log.info("midi clock: %s", kind)
+            d.broadcast(f"{PREFIX}/transport", kind)
         elif isinstance(action, Learned):
             self._learned(action)
 

@@ -47,6 +47,9 @@ INBOUND: tuple[Address, ...] = (
     Address("/oscgen/status", "", "reply with every knob (/oscgen/param/*), /oscgen/status and /oscgen/ready"),
     Address("/oscgen/ping", "", "reply /oscgen/pong"),
     Address("/oscgen/learn", "s", "MIDI learn: map the next CC that moves to this knob (off = disarm)"),
+    Address("/oscgen/queue", "", "reply /oscgen/queue with the number of jobs waiting, then one /oscgen/waiting per job"),
+    Address("/oscgen/clear", "", "cancel every job waiting in the queue (each answers /oscgen/cancelled); the running job goes on"),
+    Address("/oscgen/unload", "", "free the model's memory now (answers /oscgen/unloaded); the next job loads it again"),
 )
 
 # Messages the daemon sends back (to the sender's host on the reply port, and configured targets).
@@ -61,11 +64,16 @@ OUTBOUND: tuple[Address, ...] = (
     Address("/oscgen/param/NAME", "f|i|s", "echo of a knob change, to every known client (NAME as in /oscgen/NAME)"),
     Address("/oscgen/preset", "is", "preset loaded: number, name"),
     Address("/oscgen/ready", "ss", "model loaded and warmed up (the next take starts at full speed); a note (\"\" or why its output is noise)"),
-    Address("/oscgen/status", "iis", "running job id (-1 = none), jobs waiting, worker state: starting, ready, busy, no model, restarting"),
+    Address("/oscgen/status", "iis", "running job id (-1 = none), jobs waiting, worker state: starting, ready, busy, unloaded, no model, restarting"),
     Address("/oscgen/pong", "", "answer to ping"),
     Address("/oscgen/shutdown", "s", "the daemon is stopping, and why"),
     Address("/oscgen/learned", "sii", "knob, MIDI channel (1-16), CC number"),
     Address("/oscgen/tempo", "f", "tempo from MIDI clock"),
+    Address("/oscgen/transport", "s", "MIDI clock transport: start, stop or continue"),
+    Address("/oscgen/eta", "if", "job id, seconds left (from the measured step rate), sent beside /oscgen/progress"),
+    Address("/oscgen/queue", "i", "jobs waiting (the answer to /oscgen/queue; one /oscgen/waiting follows per job)"),
+    Address("/oscgen/waiting", "iisf", "position (0 = next), job id, prompt, seconds of audio"),
+    Address("/oscgen/unloaded", "ss", "the model was freed: model, why (asked over OSC, or idle); the next job loads it again"),
 )
 
 # Knobs echoed as /oscgen/param/NAME, with the OSC type each echo carries.

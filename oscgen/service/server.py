@@ -33,7 +33,7 @@ import time
 
 from oscgen.audio import remove_temps
 from oscgen.config import Config
-from oscgen.service import handlers, transport
+from oscgen.service import handlers, oscquery, transport
 from oscgen.service.clients import Replies
 from oscgen.service.jobs import Jobs
 from oscgen.service.protocol import PREFIX
@@ -54,6 +54,7 @@ class Daemon:
         self._extra_handlers: dict = {}
         self._stop_reason: str | None = None
         self._midi = None
+        self._discovery = oscquery.Discovery()
         self.allowlist = transport.Allowlist(config.osc.allowed_hosts)
         targets = [transport.resolve(h, p) for h, p in config.osc.reply_targets]
         self._wake_r, self._wake_w = os.pipe()
@@ -124,6 +125,19 @@ class Daemon:
             self._wake()  # the loop's timeout now includes the cancel deadline
         return cancelled
 
+    def clear(self, source: str = "midi") -> int:
+        """Cancel every waiting job (each gets /oscgen/cancelled); the running one goes on."""
+        with self._lock:
+            return self.jobs.clear(source)
+
+    def unload(self, source: str = "midi", reply_to=None) -> bool:
+        """Free the model now (/oscgen/unloaded follows); the next job loads it again."""
+        with self._lock:
+            why_not = self.jobs.unload(f"asked by {source}")
+            if why_not:
+                self.error(-1, f"{PREFIX}/unload: {why_not}", reply_to)
+            return why_not is None
+
     def broadcast(self, address: str, *args) -> None:
         """Send to every known client and the configured targets."""
         self.out.broadcast(address, *args)
@@ -168,6 +182,7 @@ class Daemon:
             log.info("answering only %s ([osc] allowed_hosts)", ", ".join(self.config.osc.allowed_hosts))
         elif not self.allowlist.everyone and self.config.osc.host not in ("127.0.0.1", "::1", "localhost"):
             log.warning("listening on %s but [osc] allowed_hosts lets only this computer in", self.config.osc.host)
+        self._discovery = oscquery.start(self)
         with self._lock:
             self.jobs.start_worker()
         self._start_midi()
@@ -255,6 +270,7 @@ class Daemon:
                 self._midi.close()
             except Exception as exc:
                 log.warning("closing MIDI: %s", exc)
+        self._discovery.close()
         if jobs.worker is not None:
             jobs.worker.stop()
             jobs.worker = None

@@ -2,12 +2,13 @@
 keeps the model warm and runs one job at a time, so the OSC process never blocks on MLX and a
 crash in generation cannot take the daemon down.
 
-Parent -> worker over a Pipe: ("load", model, warm_knobs), ("job", job dict), ("stop",).
+Parent -> worker over a Pipe: ("load", model, warm_knobs), ("job", job dict), ("unload",), ("stop",).
 ``warm_knobs`` (oscgen.api.warm_up's keyword arguments: the daemon's top_k, top_p, cfg_scale and
 duration) are what the worker warms the model up for after loading, so the first job after a
 load is as fast as the next.
 Worker -> parent: ("ready", model, note), ("load_error", model, message, missing), ("started", id),
-("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message).
+("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message),
+("unloaded", model, bytes freed).
 Cancel: the parent writes the job id into a shared int; the engine's progress callback sees it
 and raises, which stops generation within a decode step (the engine contract).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime
 import logging
 import multiprocessing
+import os
 import signal
 import time
 import traceback
@@ -120,6 +122,8 @@ def worker_main(conn, cancel_id, model: str, warm_knobs: dict, output: OutputCon
             conn.send(("error", job_id, "cannot generate: the engine (oscgen.api) failed to import; see the daemon's log"))
         elif kind == "load":
             _warm(conn, api, message[1], message[2], warm)
+        elif kind == "unload":
+            _unload(conn, api, warm)
         elif kind == "job":
             params = message[1]["params"]
             loaded = _run_job(conn, cancel_id, api, message[1], output, tag)
@@ -151,6 +155,22 @@ def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
             log.error("warming %s up failed:\n%s", model, traceback.format_exc().rstrip())
     warm["model"] = model
     conn.send(("ready", model, f"{model}: {api.NOISE_WARNING}" if engine.random_weights else ""))
+
+
+def _unload(conn, api, warm: dict) -> None:
+    """Free the model (weights, compiled steps, MLX's cache) and say how much memory that gave back."""
+    before = _resident_bytes()
+    api.unload_model()
+    model, warm["model"] = warm["model"], None
+    conn.send(("unloaded", model, max(0, before - _resident_bytes())))
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # not Linux: the figure is only for the log
+        return 0
 
 
 def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> bool:

@@ -224,7 +224,7 @@ def build() -> str:
               "without sending it.", rx_x, 60, 280, 40)
     rx = p.obj(f"udpreceive {REPLY_PORT}", rx_x, 105)
     events = ["queued", "started", "progress", "done", "cancelled", "error", "ready", "pong", "status",
-              "shutdown", "preset"]
+              "shutdown", "preset", "eta", "unloaded", "transport", "queue", "waiting"]
     route = p.obj("route " + " ".join(f"{protocol.PREFIX}/{e}" for e in events), rx_x, 135, 280)
     p.connect(rx, 0, route)
 
@@ -280,9 +280,19 @@ def build() -> str:
     worker = p.msg("set worker $3 / $2 waiting", rx_x + 450, 380, 170)
     stopped = p.obj("prepend set stopped:", rx_x + 450, 410, 130)
     loaded = p.msg("set preset $2 loaded", rx_x + 450, 440, 140)
-    for outlet, box in ((8, worker), (9, stopped), (10, loaded)):
+    unloaded = p.msg("set unloaded $1", rx_x + 450, 470, 140)
+    transport = p.obj("prepend set transport", rx_x + 600, 380, 130)
+    waiting = p.msg("set $1 waiting", rx_x + 600, 410, 100)
+    for outlet, box in ((8, worker), (9, stopped), (10, loaded), (12, unloaded), (13, transport), (14, waiting)):
         p.connect(route, outlet, box)
         p.connect(box, 0, daemon)
+    # seconds left (from the measured step rate) in the state line, beside the progress bar
+    eta = p.msg("set running: $2 s left", rx_x + 300, 345, 150)
+    p.connect(route, 11, eta)
+    p.connect(eta, 0, state)
+    p.comment("the queue, one line per waiting job, in the Max console", rx_x + 600, 440, 200)
+    queue_print = p.obj("print oscgen-queue", rx_x + 600, 470, 120)
+    p.connect(route, 15, queue_print)
     p.comment("alive", rx_x, 545, 50, present=(512, 74, 40, 18))
     alive = p.ui("button", rx_x + 50, 545, 20, 20, present=(490, 72, 20, 20), parameter_enable=0)
     p.connect(route, 7, alive)

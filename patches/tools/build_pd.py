@@ -285,13 +285,13 @@ def replies() -> Canvas:
     ours = c.obj(10, 180, "route oscgen")
     both = c.obj(10, 205, "t a a")
     events = c.obj(160, 235, "s $0-events")
-    quiet = c.obj(280, 235, "route progress pong")
+    quiet = c.obj(280, 235, "route progress eta pong")
     log = c.obj(440, 265, "print oscgen")
-    c.comment(560, 235, "<- everything but progress and pong goes to the Pd window", 40)
+    c.comment(560, 235, "<- everything but progress, eta and pong goes to the Pd window", 40)
     c.chain(rx_ctl, rx, parse, trim, ours, both)
     c.connect(both, 1, events)
     c.connect(both, 1, quiet)
-    c.connect(quiet, 2, log)
+    c.connect(quiet, 3, log)
     kinds = ["queued", "started", "progress", "done", "cancelled", "error", "param", "ready", "pong",
              "status", "shutdown", "preset"]
     route = c.obj(10, 300, "route " + " ".join(kinds))

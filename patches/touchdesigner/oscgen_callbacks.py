@@ -112,6 +112,27 @@ def on_tempo(bpm):
     remember('tempo', float(bpm))
 
 
+def on_transport(kind):
+    remember('transport', kind)  # MIDI clock start / stop / continue
+
+
+def on_eta(job, seconds):
+    remember('seconds_left', float(seconds))
+    show('Secondsleft', float(seconds))
+
+
+def on_queue(waiting):
+    remember('daemon', '{} waiting'.format(int(waiting)))
+
+
+def on_waiting(position, job, prompt, seconds):
+    remember('waiting_{}'.format(int(position)), 'job {}: {} ({:g} s)'.format(int(job), prompt, float(seconds)))
+
+
+def on_unloaded(model, why):
+    remember('daemon', 'unloaded {}: {}'.format(model, why))
+
+
 def on_param(knob, value):
     """A knob changed on the daemon (from us, another patch or MIDI): show it, don't resend it."""
     if knob not in out.KNOBS:
@@ -136,6 +157,11 @@ HANDLERS = {
     '/oscgen/pong': on_pong,
     '/oscgen/learned': on_learned,
     '/oscgen/tempo': on_tempo,
+    '/oscgen/transport': on_transport,
+    '/oscgen/eta': on_eta,
+    '/oscgen/queue': on_queue,
+    '/oscgen/waiting': on_waiting,
+    '/oscgen/unloaded': on_unloaded,
 }
 
 
