@@ -290,7 +290,8 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     if defaults["duration"] > long.max_duration:
         raise ConfigError(f"{where('defaults', 'duration')} = {defaults['duration']:g}: longer than "
                           f"[long] max_duration = {long.max_duration:g}")
-    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source, oscquery, worker, inputs, long)
+    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source,
+                  oscquery=oscquery, worker=worker, input=inputs, long=long)
 
 
 def _validate_midi(table: dict, where: str) -> MidiConfig:
