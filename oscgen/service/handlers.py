@@ -85,6 +85,11 @@ def generate(daemon, address, args, sender) -> None:
     daemon.submit(prompt=prompt, source=source(sender), reply_to=sender)
 
 
+@handles(f"{PREFIX}/continue")
+def continue_(daemon, address, args, sender) -> None:
+    daemon.submit_continuation(args[0] if args else None, source=source(sender), reply_to=sender)
+
+
 @handles(f"{PREFIX}/preset")
 def preset(daemon, address, args, sender) -> None:
     if len(args) != 1:

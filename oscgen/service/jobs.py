@@ -17,6 +17,8 @@ from oscgen.audio import remove_temps
 from oscgen.config import Config
 from oscgen.progress import Eta
 from oscgen.service.clients import Replies
+from oscgen.knobs import MAX_DURATION
+from oscgen.service import continue_job
 from oscgen.service.protocol import PREFIX
 from oscgen.service.state import State
 from oscgen.service.worker import Worker
@@ -42,6 +44,7 @@ class Jobs:
         self.queue: deque[Job] = deque()
         self.running: Job | None = None
         self.next_id = 1
+        self.last_take: str | None = None  # the WAV of the latest job done: what /oscgen/continue continues
         self.worker: Worker | None = None
         self.worker_state = "starting"
         self.warm_model: str | None = None
@@ -55,6 +58,10 @@ class Jobs:
         self.unload_reason = ""
 
     # --- the queue -----------------------------------------------------------------------------
+
+    def busy(self) -> bool:
+        """A job is running or waiting."""
+        return self.running is not None or bool(self.queue)
 
     def queue_full(self) -> str | None:
         """Why a new job cannot be queued now, or None."""
@@ -135,6 +142,14 @@ class Jobs:
         if self.running is not None or not self.queue or self.worker is None:
             return
         job = self.queue.popleft()
+        if job.params.get(continue_job.AUDIO) == continue_job.LAST_TAKE:
+            # "continue" chains: it continues whatever finished last, known only now
+            if self.last_take is None:
+                self.out.broadcast(f"{PREFIX}/error", job.id, f"{PREFIX}/continue: no take finished before it, "
+                                   "nothing to continue")
+                self.dispatch()
+                return
+            job.params = {**job.params, continue_job.AUDIO: self.last_take}
         if self.worker_state == "unloaded":  # load first, so /oscgen/ready comes before started
             self.worker.send("load", job.params["model"], self.warm_knobs())
             self.worker_state = "starting"
@@ -190,7 +205,7 @@ class Jobs:
         length reaches, and EnCodec's plans on a GPU).  A longer take later compiles its extra
         windows itself, once: ~0.5-2 s each on a CPU, where warming all of a 30 s job's
         windows would hold up a musicgen-small daemon's start by ~12 s."""
-        duration = self.state.get("duration")
+        duration = min(self.state.get("duration"), MAX_DURATION)  # a long take's windows are 30 s
         return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg"),
                 "max_duration": duration, "audio_duration": duration}
 
@@ -250,6 +265,7 @@ class Jobs:
             self.worker_state = "ready" if self.warm_model else self.worker_state
             if kind == "done":
                 _, _, path, seconds = event
+                self.last_take = path
                 log.info("job %d done: %s (%.2f s)", job.id, path, seconds)
                 self.out.broadcast(f"{PREFIX}/done", job.id, path, float(seconds))
             elif kind == "cancelled":

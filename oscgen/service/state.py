@@ -129,7 +129,7 @@ def _apply(values: dict, name: str, value, beats_per_bar: int, max_duration: flo
     """Set ``name`` in ``values`` (a plain dict of every knob) and keep the length consistent."""
     value = KNOBS[_known(name)].check(value, round_floats=True)
     if name == "duration" and value > max_duration:
-        raise ValueError(f"duration must be in (0, {max_duration:g}] seconds, got {value:g}"
+        raise ValueError(f"duration must be a number in (0, {max_duration:g}], got {value:g}"
                          + ("; longer takes: set [long] max_duration in config (up to 300)" if max_duration <= MAX_DURATION else
                             f" ([long] max_duration = {max_duration:g})"))
     if name == "duration":
