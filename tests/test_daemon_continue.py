@@ -62,7 +62,8 @@ def _tone(path, seconds, rate=44100):
 
 def test_continue_the_last_take_then_chain(daemon, replies):
     daemon.client.send("/oscgen/duration", 0.4)
-    first = _queue(daemon, replies, "/oscgen/generate", "dusty", "drums")
+    daemon.client.send("/oscgen/prompt", "dusty", "drums")  # a continuation plays the current knobs
+    first = _queue(daemon, replies, "/oscgen/generate")
     _, first_path, _ = _done(replies, first)
     # two presses queued at once: the second continues the first continuation (resolved when it starts)
     a = _queue(daemon, replies, "/oscgen/continue")
