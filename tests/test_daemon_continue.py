@@ -162,7 +162,7 @@ def test_a_stereo_checkpoint_writes_stereo_wavs(tmp_path, replies):
         _, path, _ = _done(replies, job)
         info = sf.info(path)
         assert (info.channels, info.frames) == (2, 15 * 640)
-        left, right = sf.read(path, dtype="float32").T
+        left, right = sf.read(path, dtype="float32")[0].T
         assert not np.array_equal(left, right)
         job = _queue(d, replies, "/oscgen/continue")
         _, path, _ = _done(replies, job)
