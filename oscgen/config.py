@@ -23,7 +23,7 @@ from oscgen.audio.finish import Finish
 from oscgen.audio.takes import DEFAULT_CROSSFADE, Bars
 from oscgen import config_takes
 from oscgen.config_takes import InputConfig, LongConfig
-from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
+from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars, duration_knob
 from oscgen.midi_map import CcMapping, MidiMapConfig, parse_midi_mappings
 
 BUILTIN = "built-in config.toml"
@@ -246,6 +246,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
         **_takes(out_t, lambda key: where("output", key)),
     )
 
+    inputs, long = config_takes.parse(_table(raw, "input", source), _table(raw, "long", source), where, ConfigError)
     def_t = _table(raw, "defaults", source)
     _only(def_t, (*KNOBS, "beats_per_bar", "fallback_model"), where("defaults"))
     defaults = {}
@@ -253,6 +254,11 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
         value = _get(def_t, name, object, where("defaults", name))
         if name == "prompt" and value == "":
             defaults[name] = ""  # no prompt yet: the first generate must bring one
+        elif name == "duration":  # up to [long] max_duration
+            try:
+                defaults[name] = duration_knob(long.max_duration).check(value)
+            except ValueError as exc:
+                raise ConfigError(f"{where('defaults', name)} = {value!r}: {exc}") from None
         else:
             defaults[name] = _knob(name, value, where("defaults", name))
     fallback_model = def_t.get("fallback_model", "")
@@ -286,10 +292,6 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     _check_bars_fit(defaults, beats, where("defaults"))
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
-    inputs, long = config_takes.parse(_table(raw, "input", source), _table(raw, "long", source), where, ConfigError)
-    if defaults["duration"] > long.max_duration:
-        raise ConfigError(f"{where('defaults', 'duration')} = {defaults['duration']:g}: longer than "
-                          f"[long] max_duration = {long.max_duration:g}")
     return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source,
                   oscquery=oscquery, worker=worker, input=inputs, long=long)
 

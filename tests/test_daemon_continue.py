@@ -147,7 +147,8 @@ def test_a_long_take_windows_with_progress_and_cancel_across_windows(daemon, rep
 def test_the_configured_maximum_is_the_limit(daemon, replies):
     since = replies.mark()
     daemon.client.send("/oscgen/duration", 41.0)
-    assert "(0, 40], got 41 ([long] max_duration = 40)" in replies.wait_for("/oscgen/error", since=since)[1]
+    assert "duration must be a number in (0, 40], got 41 ([long] max_duration = 40)" in replies.wait_for(
+        "/oscgen/error", since=since)[1]
 
 
 def test_a_stereo_checkpoint_writes_stereo_wavs(tmp_path, replies):

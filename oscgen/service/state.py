@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from oscgen.config import Preset
-from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
+from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars, duration_knob
 
 # Preset and override keys are applied in this order so that e.g. {bars = 16, bpm = 140} is
 # checked at 140 bpm, not at the tempo that was set before.
@@ -127,11 +127,15 @@ def _apply_many(values: dict, changes: dict, beats_per_bar: int, max_duration: f
 
 def _apply(values: dict, name: str, value, beats_per_bar: int, max_duration: float = MAX_DURATION) -> list[tuple[str, object]]:
     """Set ``name`` in ``values`` (a plain dict of every knob) and keep the length consistent."""
-    value = KNOBS[_known(name)].check(value, round_floats=True)
-    if name == "duration" and value > max_duration:
-        raise ValueError(f"duration must be a number in (0, {max_duration:g}], got {value:g}"
-                         + ("; longer takes: set [long] max_duration in config (up to 300)" if max_duration <= MAX_DURATION else
-                            f" ([long] max_duration = {max_duration:g})"))
+    knob = duration_knob(max_duration) if name == "duration" else KNOBS[_known(name)]
+    try:
+        value = knob.check(value, round_floats=True)
+    except ValueError as exc:
+        if name == "duration" and isinstance(value, (int, float)) and value > max_duration:
+            hint = (f"[long] max_duration = {max_duration:g}" if max_duration > MAX_DURATION
+                    else "longer takes: set [long] max_duration in config (up to 300)")
+            raise ValueError(f"{exc} ({hint})") from None
+        raise
     if name == "duration":
         values["duration"] = value
         echoes = [("duration", value)]
