@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -50,8 +51,16 @@ def _queue(daemon, replies, address, *args) -> int:
     return replies.wait_for("/oscgen/queued", since=since, timeout=30)[0]
 
 
-def _done(replies, job, timeout=180.0):
-    return replies.wait_for("/oscgen/done", lambda a: a[0] == job, timeout=timeout)
+def _done(replies, job, timeout=300.0):
+    """/oscgen/done's args for ``job``; fails at once on its /oscgen/error."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for address, args in list(replies.messages):
+            if address in ("/oscgen/done", "/oscgen/error") and args[0] == job:
+                assert address == "/oscgen/done", args
+                return args
+        assert time.monotonic() < deadline, f"no /oscgen/done for job {job} within {timeout} s"
+        time.sleep(0.05)
 
 
 def _tone(path, seconds, rate=44100):

@@ -95,12 +95,15 @@ def generate(
     stride: int,
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
+    top_k: int = 250,
     **knobs,
 ) -> np.ndarray:
     """A take of ``frames`` frames (``prompt_codes`` (K, P) among them, first) from
     ``engine`` (pipeline.MusicGen), window after window through its batched core
-    (``generate_takes``) → codes (K, frames).  ``knobs``: temperature, top_k, top_p, cfg_scale.
-    ``progress`` runs over the whole take up to the core's DECODE_SHARE."""
+    (``generate_takes``) → codes (K, frames).  ``knobs``: the take's temperature, top_p and
+    cfg_scale.  ``progress`` runs over the whole take up to the core's DECODE_SHARE."""
+    import dataclasses
+
     from oscgen.musicgen.codebooks import steps_for
     from oscgen.musicgen.pipeline import DECODE_SHARE
 
@@ -108,9 +111,9 @@ def generate(
     plan_ = plan(frames, given, window, stride)
 
     def generate_window(carried, window_frames, index, window_progress):
-        take = engine.take(prompt, window_frames, window_seed(seed, index), carried)
+        take = dataclasses.replace(engine.take(prompt, window_frames, window_seed(seed, index), carried), **knobs)
         (codes,) = engine.generate_takes(
-            [take], progress=lambda fraction: window_progress(fraction / DECODE_SHARE), **knobs)
+            [take], top_k=top_k, progress=lambda fraction: window_progress(fraction / DECODE_SHARE))
         return np.array(codes)
 
     def overall(fraction: float) -> None:
