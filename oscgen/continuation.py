@@ -70,7 +70,7 @@ def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_code
         progress=progress, temperature=knobs["temperature"], top_k=knobs["top_k"],
         top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"],
     )
-    audio = np.array(engine.decode_audio(mx.array(codes)[None])[0])
+    audio = np.array(engine.decode_audio(mx.array(codes)[None], progress)[0])
     if progress is not None:
         progress(1.0)
     return audio

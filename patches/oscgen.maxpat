@@ -500,13 +500,13 @@
 						60.0,
 						18.0
 					],
-					"text": "temperature"
+					"text": "loop"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-25",
-					"maxclass": "flonum",
+					"maxclass": "number",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"outlettype": [
@@ -527,9 +527,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "temperature",
-					"minimum": 0.0,
-					"maximum": 10.0
+					"varname": "loop",
+					"minimum": 0,
+					"maximum": 1
 				}
 			},
 			{
@@ -547,7 +547,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/temperature $1"
+					"text": "/oscgen/loop $1"
 				}
 			},
 			{
@@ -562,7 +562,7 @@
 						90.0,
 						60.0
 					],
-					"text": "randomness, 0.5-1.5"
+					"text": "1 = seamless loop, 0 = one-shot"
 				}
 			},
 			{
@@ -584,13 +584,13 @@
 						60.0,
 						18.0
 					],
-					"text": "top_k"
+					"text": "temperature"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-29",
-					"maxclass": "number",
+					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"outlettype": [
@@ -611,9 +611,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "top_k",
-					"minimum": 0,
-					"maximum": 2048
+					"varname": "temperature",
+					"minimum": 0.0,
+					"maximum": 10.0
 				}
 			},
 			{
@@ -631,7 +631,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/top_k $1"
+					"text": "/oscgen/temperature $1"
 				}
 			},
 			{
@@ -646,7 +646,7 @@
 						90.0,
 						60.0
 					],
-					"text": "keep k likeliest codes, 0 = off"
+					"text": "randomness, 0.5-1.5"
 				}
 			},
 			{
@@ -668,13 +668,13 @@
 						60.0,
 						18.0
 					],
-					"text": "top_p"
+					"text": "top_k"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-33",
-					"maxclass": "flonum",
+					"maxclass": "number",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"outlettype": [
@@ -695,9 +695,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "top_p",
-					"minimum": 0.0,
-					"maximum": 1.0
+					"varname": "top_k",
+					"minimum": 0,
+					"maximum": 2048
 				}
 			},
 			{
@@ -715,7 +715,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/top_p $1"
+					"text": "/oscgen/top_k $1"
 				}
 			},
 			{
@@ -730,7 +730,7 @@
 						90.0,
 						60.0
 					],
-					"text": "nucleus, 0 = off, else 0-1"
+					"text": "keep k likeliest codes, 0 = off"
 				}
 			},
 			{
@@ -752,7 +752,7 @@
 						60.0,
 						18.0
 					],
-					"text": "cfg"
+					"text": "top_p"
 				}
 			},
 			{
@@ -779,9 +779,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "cfg",
-					"minimum": 1.0,
-					"maximum": 20.0
+					"varname": "top_p",
+					"minimum": 0.0,
+					"maximum": 1.0
 				}
 			},
 			{
@@ -799,7 +799,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/cfg $1"
+					"text": "/oscgen/top_p $1"
 				}
 			},
 			{
@@ -814,7 +814,7 @@
 						90.0,
 						60.0
 					],
-					"text": "prompt guidance, 1 = off"
+					"text": "nucleus, 0 = off, else 0-1"
 				}
 			},
 			{
@@ -836,13 +836,13 @@
 						60.0,
 						18.0
 					],
-					"text": "seed"
+					"text": "cfg"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-41",
-					"maxclass": "number",
+					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"outlettype": [
@@ -863,7 +863,9 @@
 						20.0
 					],
 					"parameter_enable": 0,
-					"varname": "seed"
+					"varname": "cfg",
+					"minimum": 1.0,
+					"maximum": 20.0
 				}
 			},
 			{
@@ -881,7 +883,7 @@
 						90.0,
 						22.0
 					],
-					"text": "/oscgen/seed $1"
+					"text": "/oscgen/cfg $1"
 				}
 			},
 			{
@@ -896,12 +898,94 @@
 						90.0,
 						60.0
 					],
-					"text": "-1 = new random seed per take"
+					"text": "prompt guidance, 1 = off"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-44",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						780.0,
+						250.0,
+						90.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						500.0,
+						28.0,
+						60.0,
+						18.0
+					],
+					"text": "seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-45",
+					"maxclass": "number",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"bang"
+					],
+					"patching_rect": [
+						780.0,
+						275.0,
+						80.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						500.0,
+						46.0,
+						58.0,
+						20.0
+					],
+					"parameter_enable": 0,
+					"varname": "seed"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-46",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						780.0,
+						305.0,
+						90.0,
+						22.0
+					],
+					"text": "/oscgen/seed $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-47",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						780.0,
+						335.0,
+						90.0,
+						60.0
+					],
+					"text": "-1 = new random seed per take"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-48",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -923,7 +1007,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-45",
+					"id": "obj-49",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -955,7 +1039,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-46",
+					"id": "obj-50",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -974,7 +1058,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-47",
+					"id": "obj-51",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -993,7 +1077,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-48",
+					"id": "obj-52",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1011,7 +1095,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-49",
+					"id": "obj-53",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1029,7 +1113,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-50",
+					"id": "obj-54",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1044,7 +1128,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-51",
+					"id": "obj-55",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1066,7 +1150,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-52",
+					"id": "obj-56",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -1098,7 +1182,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-53",
+					"id": "obj-57",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1117,7 +1201,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-54",
+					"id": "obj-58",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1136,7 +1220,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-55",
+					"id": "obj-59",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1154,7 +1238,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-56",
+					"id": "obj-60",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1172,7 +1256,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-57",
+					"id": "obj-61",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1187,7 +1271,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-58",
+					"id": "obj-62",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1209,7 +1293,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-59",
+					"id": "obj-63",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1234,7 +1318,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-60",
+					"id": "obj-64",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1252,7 +1336,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-61",
+					"id": "obj-65",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1271,7 +1355,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-62",
+					"id": "obj-66",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1293,7 +1377,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-63",
+					"id": "obj-67",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1318,7 +1402,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-64",
+					"id": "obj-68",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1336,7 +1420,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-65",
+					"id": "obj-69",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1358,7 +1442,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-66",
+					"id": "obj-70",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1383,7 +1467,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-67",
+					"id": "obj-71",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1401,7 +1485,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-68",
+					"id": "obj-72",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1423,7 +1507,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-69",
+					"id": "obj-73",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1448,7 +1532,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-70",
+					"id": "obj-74",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1466,22 +1550,87 @@
 			},
 			{
 				"box": {
-					"id": "obj-71",
+					"id": "obj-75",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						490.0,
+						585.0,
+						70.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						690.0,
+						6.0,
+						40.0,
+						18.0
+					],
+					"text": "clear"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-76",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						"bang"
+					],
+					"patching_rect": [
+						460.0,
+						585.0,
+						24.0,
+						24.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						664.0,
+						2.0,
+						24.0,
+						24.0
+					],
+					"parameter_enable": 0
+				}
+			},
+			{
+				"box": {
+					"id": "obj-77",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						460.0,
+						645.0,
+						100.0,
+						22.0
+					],
+					"text": "/oscgen/clear"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-78",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
 						20.0,
 						680.0,
-						420.0,
+						600.0,
 						60.0
 					],
-					"text": "Examples to click or edit: load a config.toml preset by name or number; MIDI-learn a knob (then move a controller on the daemon's MIDI input)."
+					"text": "Examples to click or edit: load a config.toml preset by name or number; MIDI-learn a knob (then move a controller on the daemon's MIDI input); list the queue; free the model's memory (the next take loads it again)."
 				}
 			},
 			{
 				"box": {
-					"id": "obj-72",
+					"id": "obj-79",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1499,7 +1648,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-73",
+					"id": "obj-80",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1517,7 +1666,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-74",
+					"id": "obj-81",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1535,7 +1684,43 @@
 			},
 			{
 				"box": {
-					"id": "obj-75",
+					"id": "obj-82",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						470.0,
+						725.0,
+						140.0,
+						22.0
+					],
+					"text": "/oscgen/queue"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-83",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						620.0,
+						725.0,
+						140.0,
+						22.0
+					],
+					"text": "/oscgen/unload"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-84",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1553,7 +1738,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-76",
+					"id": "obj-85",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1572,7 +1757,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-77",
+					"id": "obj-86",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1590,7 +1775,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-78",
+					"id": "obj-87",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1608,7 +1793,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-79",
+					"id": "obj-88",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1626,7 +1811,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-80",
+					"id": "obj-89",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1644,7 +1829,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-81",
+					"id": "obj-90",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1657,12 +1842,12 @@
 						55.0,
 						22.0
 					],
-					"text": "set 1.0"
+					"text": "set 0"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-82",
+					"id": "obj-91",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1675,12 +1860,12 @@
 						55.0,
 						22.0
 					],
-					"text": "set 250"
+					"text": "set 1.0"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-83",
+					"id": "obj-92",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1693,12 +1878,12 @@
 						55.0,
 						22.0
 					],
-					"text": "set 0.0"
+					"text": "set 250"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-84",
+					"id": "obj-93",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1711,12 +1896,12 @@
 						55.0,
 						22.0
 					],
-					"text": "set 3.0"
+					"text": "set 0.0"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-85",
+					"id": "obj-94",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1729,12 +1914,30 @@
 						55.0,
 						22.0
 					],
+					"text": "set 3.0"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-95",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						560.0,
+						635.0,
+						55.0,
+						22.0
+					],
 					"text": "set -1"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-86",
+					"id": "obj-96",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1752,7 +1955,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-87",
+					"id": "obj-97",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1767,7 +1970,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-88",
+					"id": "obj-98",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1782,7 +1985,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-89",
+					"id": "obj-99",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1800,7 +2003,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-90",
+					"id": "obj-100",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 17,
@@ -1834,7 +2037,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-91",
+					"id": "obj-101",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1856,7 +2059,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-92",
+					"id": "obj-102",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1881,7 +2084,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-93",
+					"id": "obj-103",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1899,7 +2102,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-94",
+					"id": "obj-104",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1917,7 +2120,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-105",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1935,7 +2138,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-106",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1953,7 +2156,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-107",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1971,7 +2174,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-108",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1989,7 +2192,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-109",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2004,7 +2207,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-110",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2023,7 +2226,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-111",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2041,7 +2244,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-112",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2069,7 +2272,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-113",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2084,7 +2287,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-114",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2104,7 +2307,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-115",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2123,7 +2326,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2141,7 +2344,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-117",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2163,7 +2366,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-118",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2188,7 +2391,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-119",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2206,7 +2409,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-120",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2228,7 +2431,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-121",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2246,7 +2449,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-122",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2271,7 +2474,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-123",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2293,7 +2496,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-124",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2318,7 +2521,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-125",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2336,7 +2539,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-126",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2355,7 +2558,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-127",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2373,7 +2576,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-128",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2391,7 +2594,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-129",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2409,7 +2612,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-130",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2427,7 +2630,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-131",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2445,7 +2648,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-132",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2463,7 +2666,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-133",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2481,7 +2684,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-134",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2499,7 +2702,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-135",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2514,7 +2717,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-136",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2529,7 +2732,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-137",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2551,7 +2754,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-138",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2576,7 +2779,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-139",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2591,11 +2794,12 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-140",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 11,
+					"numoutlets": 12,
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -2614,192 +2818,210 @@
 						300.0,
 						22.0
 					],
-					"text": "route /oscgen/param/prompt /oscgen/param/model /oscgen/param/duration /oscgen/param/bars /oscgen/param/bpm /oscgen/param/temperature /oscgen/param/top_k /oscgen/param/top_p /oscgen/param/cfg /oscgen/param/seed"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-131",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-132",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1065.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-133",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1150.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-134",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1235.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-135",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1320.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-136",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-137",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1065.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-138",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1150.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-139",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1235.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-140",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1320.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
+					"text": "route /oscgen/param/prompt /oscgen/param/model /oscgen/param/duration /oscgen/param/bars /oscgen/param/bpm /oscgen/param/loop /oscgen/param/temperature /oscgen/param/top_k /oscgen/param/top_p /oscgen/param/cfg /oscgen/param/seed"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-141",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-142",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-143",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1150.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-144",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1235.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-145",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1320.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-146",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-147",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-148",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1150.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-149",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1235.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-150",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1320.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-151",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						700.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-152",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2814,7 +3036,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-153",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2829,7 +3051,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-154",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2847,7 +3069,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-155",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2866,7 +3088,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-156",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2884,7 +3106,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-157",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2902,7 +3124,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-158",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2920,7 +3142,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-159",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2942,7 +3164,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-160",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2964,7 +3186,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-161",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2986,7 +3208,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-162",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3008,7 +3230,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-163",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3030,7 +3252,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-164",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3055,7 +3277,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-165",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3080,7 +3302,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-166",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3105,7 +3327,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-167",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3133,7 +3355,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-168",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3158,7 +3380,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-169",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3177,7 +3399,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-170",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3195,7 +3417,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
+					"id": "obj-171",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3210,7 +3432,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-161",
+					"id": "obj-172",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3225,7 +3447,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-162",
+					"id": "obj-173",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3244,7 +3466,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-163",
+					"id": "obj-174",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3262,7 +3484,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-164",
+					"id": "obj-175",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3551,7 +3773,7 @@
 						0
 					],
 					"destination": [
-						"obj-47",
+						"obj-2",
 						0
 					]
 				}
@@ -3559,35 +3781,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-47",
+						"obj-49",
+						0
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-50",
+						0
+					],
+					"destination": [
+						"obj-51",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-51",
 						1
 					],
 					"destination": [
-						"obj-48",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-48",
-						0
-					],
-					"destination": [
-						"obj-49",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-49",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-52",
 						0
 					]
 				}
@@ -3611,7 +3833,7 @@
 						0
 					],
 					"destination": [
-						"obj-54",
+						"obj-2",
 						0
 					]
 				}
@@ -3619,47 +3841,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-54",
+						"obj-56",
+						0
+					],
+					"destination": [
+						"obj-57",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-57",
+						0
+					],
+					"destination": [
+						"obj-58",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-58",
 						1
 					],
 					"destination": [
-						"obj-55",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-55",
-						0
-					],
-					"destination": [
-						"obj-56",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-56",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-60",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-59",
 						0
 					]
 				}
@@ -3671,31 +3881,19 @@
 						0
 					],
 					"destination": [
-						"obj-61",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-61",
-						1
-					],
-					"destination": [
-						"obj-6",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-61",
-						0
-					],
-					"destination": [
 						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-60",
+						0
+					],
+					"destination": [
+						"obj-2",
 						0
 					]
 				}
@@ -3719,6 +3917,30 @@
 						0
 					],
 					"destination": [
+						"obj-65",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-65",
+						1
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-65",
+						0
+					],
+					"destination": [
 						"obj-64",
 						0
 					]
@@ -3727,7 +3949,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-67",
+						"obj-68",
 						0
 					],
 					"destination": [
@@ -3739,11 +3961,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-66",
+						"obj-67",
 						0
 					],
 					"destination": [
-						"obj-67",
+						"obj-68",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-71",
+						0
+					],
+					"destination": [
+						"obj-2",
 						0
 					]
 				}
@@ -3755,43 +3989,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-69",
-						0
-					],
-					"destination": [
-						"obj-70",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-72",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-73",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-71",
 						0
 					]
 				}
@@ -3811,23 +4009,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-75",
+						"obj-73",
 						0
 					],
 					"destination": [
-						"obj-76",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						0
-					],
-					"destination": [
-						"obj-77",
+						"obj-74",
 						0
 					]
 				}
@@ -3848,10 +4034,10 @@
 				"patchline": {
 					"source": [
 						"obj-76",
-						1
+						0
 					],
 					"destination": [
-						"obj-78",
+						"obj-77",
 						0
 					]
 				}
@@ -3859,7 +4045,115 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-78",
+						"obj-79",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-80",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-81",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-82",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-83",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-84",
+						0
+					],
+					"destination": [
+						"obj-85",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
+						0
+					],
+					"destination": [
+						"obj-86",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
+						1
+					],
+					"destination": [
+						"obj-87",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-87",
 						0
 					],
 					"destination": [
@@ -3871,11 +4165,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-85",
 						1
 					],
 					"destination": [
-						"obj-79",
+						"obj-88",
 						0
 					]
 				}
@@ -3883,7 +4177,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-79",
+						"obj-88",
 						0
 					],
 					"destination": [
@@ -3895,167 +4189,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
-						1
-					],
-					"destination": [
-						"obj-80",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-80",
-						0
-					],
-					"destination": [
-						"obj-21",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						1
-					],
-					"destination": [
-						"obj-81",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-81",
-						0
-					],
-					"destination": [
-						"obj-25",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						1
-					],
-					"destination": [
-						"obj-82",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-82",
-						0
-					],
-					"destination": [
-						"obj-29",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						1
-					],
-					"destination": [
-						"obj-83",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-83",
-						0
-					],
-					"destination": [
-						"obj-33",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						1
-					],
-					"destination": [
-						"obj-84",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-84",
-						0
-					],
-					"destination": [
-						"obj-37",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						1
-					],
-					"destination": [
 						"obj-85",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						0
-					],
-					"destination": [
-						"obj-41",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
 						1
 					],
 					"destination": [
-						"obj-86",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
-						0
-					],
-					"destination": [
-						"obj-52",
+						"obj-89",
 						0
 					]
 				}
@@ -4067,6 +4205,18 @@
 						0
 					],
 					"destination": [
+						"obj-21",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
+						1
+					],
+					"destination": [
 						"obj-90",
 						0
 					]
@@ -4079,7 +4229,7 @@
 						0
 					],
 					"destination": [
-						"obj-93",
+						"obj-25",
 						0
 					]
 				}
@@ -4087,8 +4237,32 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-93",
+						"obj-85",
+						1
+					],
+					"destination": [
+						"obj-91",
 						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-91",
+						0
+					],
+					"destination": [
+						"obj-29",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
+						1
 					],
 					"destination": [
 						"obj-92",
@@ -4099,7 +4273,43 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-92",
+						0
+					],
+					"destination": [
+						"obj-33",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
+						1
+					],
+					"destination": [
+						"obj-93",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-93",
+						0
+					],
+					"destination": [
+						"obj-37",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
 						1
 					],
 					"destination": [
@@ -4115,7 +4325,7 @@
 						0
 					],
 					"destination": [
-						"obj-92",
+						"obj-41",
 						0
 					]
 				}
@@ -4123,119 +4333,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						3
-					],
-					"destination": [
-						"obj-95",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-95",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						4
-					],
-					"destination": [
-						"obj-96",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-96",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						5
-					],
-					"destination": [
-						"obj-97",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-97",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						6
-					],
-					"destination": [
-						"obj-98",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-98",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						2
-					],
-					"destination": [
-						"obj-100",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
+						"obj-85",
 						1
 					],
 					"destination": [
-						"obj-101",
+						"obj-95",
 						0
 					]
 				}
@@ -4243,7 +4345,67 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-101",
+						"obj-95",
+						0
+					],
+					"destination": [
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
+						1
+					],
+					"destination": [
+						"obj-96",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-96",
+						0
+					],
+					"destination": [
+						"obj-56",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-99",
+						0
+					],
+					"destination": [
+						"obj-100",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						0
+					],
+					"destination": [
+						"obj-103",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-103",
 						0
 					],
 					"destination": [
@@ -4255,11 +4417,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-100",
+						1
+					],
+					"destination": [
+						"obj-104",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-104",
+						0
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
 						3
 					],
 					"destination": [
-						"obj-104",
+						"obj-105",
 						0
 					]
 				}
@@ -4267,11 +4453,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-104",
-						1
+						"obj-105",
+						0
 					],
 					"destination": [
-						"obj-105",
+						"obj-102",
 						0
 					]
 				}
@@ -4279,8 +4465,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
-						1
+						"obj-100",
+						4
 					],
 					"destination": [
 						"obj-106",
@@ -4293,6 +4479,42 @@
 					"source": [
 						"obj-106",
 						0
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						5
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-107",
+						0
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						6
 					],
 					"destination": [
 						"obj-108",
@@ -4303,19 +4525,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-104",
-						0
-					],
-					"destination": [
-						"obj-109",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-109",
+						"obj-108",
 						0
 					],
 					"destination": [
@@ -4327,8 +4537,20 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						5
+						"obj-100",
+						2
+					],
+					"destination": [
+						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						1
 					],
 					"destination": [
 						"obj-111",
@@ -4351,20 +4573,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						6
-					],
-					"destination": [
-						"obj-115",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-115",
-						0
+						"obj-100",
+						3
 					],
 					"destination": [
 						"obj-114",
@@ -4375,8 +4585,20 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						6
+						"obj-114",
+						1
+					],
+					"destination": [
+						"obj-115",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-115",
+						1
 					],
 					"destination": [
 						"obj-116",
@@ -4391,30 +4613,6 @@
 						0
 					],
 					"destination": [
-						"obj-117",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-117",
-						0
-					],
-					"destination": [
-						"obj-45",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						8
-					],
-					"destination": [
 						"obj-118",
 						0
 					]
@@ -4423,20 +4621,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-118",
-						0
-					],
-					"destination": [
 						"obj-114",
 						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						9
 					],
 					"destination": [
 						"obj-119",
@@ -4451,7 +4637,7 @@
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-112",
 						0
 					]
 				}
@@ -4459,32 +4645,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						10
-					],
-					"destination": [
-						"obj-120",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-120",
-						0
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						12
+						"obj-100",
+						5
 					],
 					"destination": [
 						"obj-121",
@@ -4499,18 +4661,6 @@
 						0
 					],
 					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						13
-					],
-					"destination": [
 						"obj-122",
 						0
 					]
@@ -4519,11 +4669,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-122",
-						0
+						"obj-100",
+						6
 					],
 					"destination": [
-						"obj-114",
+						"obj-125",
 						0
 					]
 				}
@@ -4531,32 +4681,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						14
-					],
-					"destination": [
-						"obj-123",
+						"obj-125",
 						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-123",
-						0
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						11
 					],
 					"destination": [
 						"obj-124",
@@ -4567,20 +4693,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-90",
-						15
+						"obj-100",
+						6
 					],
 					"destination": [
 						"obj-126",
@@ -4591,8 +4705,32 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						7
+						"obj-126",
+						0
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						0
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						8
 					],
 					"destination": [
 						"obj-128",
@@ -4603,11 +4741,191 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-128",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						9
+					],
+					"destination": [
+						"obj-129",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-129",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						10
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-130",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						12
+					],
+					"destination": [
+						"obj-131",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-131",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						13
+					],
+					"destination": [
+						"obj-132",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-132",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						14
+					],
+					"destination": [
+						"obj-133",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-133",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						11
+					],
+					"destination": [
+						"obj-134",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-134",
+						0
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						15
+					],
+					"destination": [
+						"obj-136",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						7
+					],
+					"destination": [
+						"obj-138",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
 						16
 					],
 					"destination": [
-						"obj-130",
+						"obj-140",
 						0
 					]
 				}
@@ -4615,11 +4933,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						0
 					],
 					"destination": [
-						"obj-131",
+						"obj-141",
 						0
 					]
 				}
@@ -4627,7 +4945,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-131",
+						"obj-141",
 						0
 					],
 					"destination": [
@@ -4639,11 +4957,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						1
 					],
 					"destination": [
-						"obj-132",
+						"obj-142",
 						0
 					]
 				}
@@ -4651,11 +4969,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-132",
+						"obj-142",
 						0
 					],
 					"destination": [
-						"obj-45",
+						"obj-49",
 						0
 					]
 				}
@@ -4663,11 +4981,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						2
 					],
 					"destination": [
-						"obj-133",
+						"obj-143",
 						0
 					]
 				}
@@ -4675,7 +4993,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-133",
+						"obj-143",
 						0
 					],
 					"destination": [
@@ -4687,11 +5005,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						3
 					],
 					"destination": [
-						"obj-134",
+						"obj-144",
 						0
 					]
 				}
@@ -4699,7 +5017,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-134",
+						"obj-144",
 						0
 					],
 					"destination": [
@@ -4711,11 +5029,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						4
 					],
 					"destination": [
-						"obj-135",
+						"obj-145",
 						0
 					]
 				}
@@ -4723,7 +5041,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-135",
+						"obj-145",
 						0
 					],
 					"destination": [
@@ -4735,11 +5053,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						5
 					],
 					"destination": [
-						"obj-136",
+						"obj-146",
 						0
 					]
 				}
@@ -4747,7 +5065,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-136",
+						"obj-146",
 						0
 					],
 					"destination": [
@@ -4759,11 +5077,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						6
 					],
 					"destination": [
-						"obj-137",
+						"obj-147",
 						0
 					]
 				}
@@ -4771,7 +5089,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-137",
+						"obj-147",
 						0
 					],
 					"destination": [
@@ -4783,11 +5101,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						7
 					],
 					"destination": [
-						"obj-138",
+						"obj-148",
 						0
 					]
 				}
@@ -4795,7 +5113,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-138",
+						"obj-148",
 						0
 					],
 					"destination": [
@@ -4807,11 +5125,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						8
 					],
 					"destination": [
-						"obj-139",
+						"obj-149",
 						0
 					]
 				}
@@ -4819,7 +5137,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-139",
+						"obj-149",
 						0
 					],
 					"destination": [
@@ -4831,11 +5149,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						9
 					],
 					"destination": [
-						"obj-140",
+						"obj-150",
 						0
 					]
 				}
@@ -4843,7 +5161,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-150",
 						0
 					],
 					"destination": [
@@ -4855,11 +5173,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-140",
 						10
 					],
 					"destination": [
-						"obj-141",
+						"obj-151",
 						0
 					]
 				}
@@ -4867,11 +5185,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-151",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-45",
 						0
 					]
 				}
@@ -4879,11 +5197,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-143",
-						0
+						"obj-140",
+						11
 					],
 					"destination": [
-						"obj-144",
+						"obj-152",
 						0
 					]
 				}
@@ -4891,47 +5209,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-144",
-						1
-					],
-					"destination": [
-						"obj-145",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-145",
+						"obj-115",
 						0
 					],
 					"destination": [
-						"obj-146",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-155",
-						0
-					],
-					"destination": [
-						"obj-145",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-153",
-						0
-					],
-					"destination": [
-						"obj-146",
+						"obj-154",
 						0
 					]
 				}
@@ -4943,7 +5225,7 @@
 						0
 					],
 					"destination": [
-						"obj-147",
+						"obj-155",
 						0
 					]
 				}
@@ -4951,36 +5233,12 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
-						0
+						"obj-155",
+						1
 					],
 					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-147",
-						0
-					],
-					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-158",
-						0
-					],
-					"destination": [
-						"obj-159",
-						0
+						"obj-156",
+						1
 					]
 				}
 			},
@@ -4991,19 +5249,7 @@
 						0
 					],
 					"destination": [
-						"obj-159",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-159",
-						0
-					],
-					"destination": [
-						"obj-160",
+						"obj-157",
 						0
 					]
 				}
@@ -5011,12 +5257,36 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-166",
 						0
 					],
 					"destination": [
-						"obj-160",
-						1
+						"obj-156",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-164",
+						0
+					],
+					"destination": [
+						"obj-157",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-165",
+						0
+					],
+					"destination": [
+						"obj-158",
+						0
 					]
 				}
 			},
@@ -5027,7 +5297,7 @@
 						0
 					],
 					"destination": [
-						"obj-160",
+						"obj-169",
 						0
 					]
 				}
@@ -5035,11 +5305,83 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-158",
+						0
+					],
+					"destination": [
+						"obj-169",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-169",
+						0
+					],
+					"destination": [
+						"obj-170",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-167",
+						0
+					],
+					"destination": [
+						"obj-170",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-170",
+						0
+					],
+					"destination": [
+						"obj-171",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-170",
+						0
+					],
+					"destination": [
+						"obj-171",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-168",
+						0
+					],
+					"destination": [
+						"obj-171",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
 						1
 					],
 					"destination": [
-						"obj-162",
+						"obj-173",
 						0
 					]
 				}
@@ -5047,11 +5389,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-162",
+						"obj-173",
 						0
 					],
 					"destination": [
-						"obj-163",
+						"obj-174",
 						0
 					]
 				}
@@ -5059,11 +5401,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-163",
+						"obj-174",
 						0
 					],
 					"destination": [
-						"obj-155",
+						"obj-166",
 						0
 					]
 				}
@@ -5071,11 +5413,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-162",
+						"obj-173",
 						0
 					],
 					"destination": [
-						"obj-164",
+						"obj-175",
 						0
 					]
 				}
@@ -5083,11 +5425,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-164",
+						"obj-175",
 						0
 					],
 					"destination": [
-						"obj-156",
+						"obj-167",
 						0
 					]
 				}

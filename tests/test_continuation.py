@@ -46,9 +46,9 @@ def _spy_codes(model):
     seen = []
     decode = engine.decode_audio
 
-    def spy(codes):
+    def spy(codes, *args):
         seen.append(np.array(codes))
-        return decode(codes)
+        return decode(codes, *args)
 
     engine.decode_audio = spy
     return engine, seen, lambda: setattr(engine, "decode_audio", decode)

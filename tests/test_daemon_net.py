@@ -74,6 +74,7 @@ def test_oscquery_serves_the_tree_and_follows_every_knob_change(tmp_path, replie
         daemon.client.send("/oscgen/preset", "drums")  # a preset moves several knobs at once
         _wait_value(port, "/oscgen/cfg", 4.0)
         _wait_value(port, "/oscgen/prompt", "tight funk drum break, crisp snare, 100 bpm")
+        assert not any("HTTP response sent" in line for line in daemon.lines)  # no line per request
 
 
 def test_oscquery_can_be_turned_off_or_put_on_another_port(tmp_path, replies):

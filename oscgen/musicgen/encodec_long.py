@@ -21,12 +21,13 @@ MARGIN = 32
 CHUNK = 1500
 
 
-def decode(audio_decoder, codes: mx.array, chunk: int = CHUNK, margin: int = MARGIN) -> mx.array:
+def decode(audio_decoder, codes: mx.array, chunk: int = CHUNK, margin: int = MARGIN, progress=None) -> mx.array:
     """``audio_decoder`` (encodec.EncodecDecoder) over codes (batch, codebooks, frames), chunked
-    past ``chunk`` frames → (batch, channels, frames · hop), evaluated."""
+    past ``chunk`` frames → (batch, channels, frames · hop), evaluated.  ``progress(fraction <
+    1)`` as stages (chunks) finish, as EncodecDecoder.decode reports them."""
     frames = mx.array(codes).shape[-1]
     if frames <= chunk:
-        audio = audio_decoder.decode(codes)
+        audio = audio_decoder.decode(codes, progress)
         mx.eval(audio)
         return audio
     layers = audio_decoder.decoder.layers
@@ -44,6 +45,8 @@ def decode(audio_decoder, codes: mx.array, chunk: int = CHUNK, margin: int = MAR
             y = layer(y)
             mx.eval(y)
         pieces.append(y[:, (start - lo) * hop : (stop - lo) * hop])
+        if progress is not None and stop < frames:
+            progress(stop / frames)
     audio = mx.concatenate(pieces, axis=1).transpose(0, 2, 1)
     mx.eval(audio)
     return audio

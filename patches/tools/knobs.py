@@ -48,6 +48,7 @@ NUMBER_KNOBS: tuple[Knob, ...] = tuple(
         ("duration", "seconds, 0-30"),
         ("bars", "length in bars at bpm (0 = use duration)"),
         ("bpm", "tempo for bars"),
+        ("loop", "1 = seamless loop, 0 = one-shot"),
         ("temperature", "randomness, 0.5-1.5"),
         ("top_k", "keep k likeliest codes, 0 = off"),
         ("top_p", "nucleus, 0 = off, else 0-1"),
@@ -60,7 +61,7 @@ NUMBER_KNOBS: tuple[Knob, ...] = tuple(
 TEXT_KNOBS = ("prompt", "model")
 
 # Bangs the patches send with no arguments.
-ACTIONS = ("generate", "cancel", "status", "ping")
+ACTIONS = ("generate", "cancel", "status", "ping", "clear", "unload", "queue")
 
 for _k in NUMBER_KNOBS:
     assert _k.osc_type in ("f", "i"), _k
