@@ -7,7 +7,6 @@ import warnings
 import mlx.core as mx
 import numpy as np
 import pytest
-import torch
 
 import _checkpoints as ckpt
 import oscgen
