@@ -52,6 +52,17 @@ def _models():
     return reference, encoder, decoder
 
 
+def _cpu() -> str:
+    """The CPU model, as lscpu names it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _median_seconds(fn, repeats):
     times = []
     for _ in range(repeats):
@@ -100,7 +111,7 @@ def main(argv=None) -> int:
         outputs[name] = np.array(out)
         del out
     print(json.dumps({
-        "host": platform.processor() or platform.machine(),
+        "host": _cpu(),
         "encode_seconds_of_audio": args.seconds,
         "encode_s": {"mlx": round(mlx_s, 3), "transformers": round(torch_s, 3), "mlx_over_transformers": round(mlx_s / torch_s, 3)},
         "codes_agree": float((mlx_codes == torch_codes).mean()),
