@@ -7,7 +7,7 @@ import tomllib
 import mido
 import pytest
 
-from oscgen.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Tempo,
+from oscgen.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Stop, Tempo,
                                      Transport, parse_midi_mappings)
 from oscgen.config import save_learned
 
@@ -124,10 +124,11 @@ def note_on(note, velocity=100, channel=9):
 
 def test_notes_generate_current_knobs_or_a_preset():
     m = mapper(note=[{"note": 36, "action": "generate"}, {"note": 37, "preset": 3},
-                     {"note": 38, "action": "cancel"}])
+                     {"note": 38, "action": "cancel"}, {"note": 40, "action": "stop"}])
     assert m.handle(note_on(36)) == [Generate()]
     assert m.handle(note_on(37)) == [Generate(preset=3)]
     assert m.handle(note_on(38)) == [Cancel()]
+    assert m.handle(note_on(40)) == [Stop()]
     assert m.handle(note_on(39)) == []
 
 
