@@ -261,7 +261,7 @@ def generate(
     """
     knobs = check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     output_file = _check_output_file(output_file)
-    audio, engine, seed = _run(prompt, frames_for(knobs["duration"]), model, knobs)
+    audio, engine, seed, _ = _run(prompt, frames_for(knobs["duration"]), model, knobs)
     params = {
         "prompt": prompt,
         "duration": knobs["duration"],
@@ -279,10 +279,13 @@ def generate(
     return result
 
 
-def _run(text: str, frames: int, model: str, knobs: dict):
-    """The engine call every generate function shares: (audio array, engine, seed used)."""
+def _run(text: str, frames: int, model: str, knobs: dict, stop: Callable[[], bool] | None = None):
+    """The engine call every generate function shares: (audio array, engine, seed used,
+    stopped: whether ``stop()`` ended it before its last frame)."""
     engine = load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
+    if stop is not None:
+        raise NotImplementedError("stop needs the batched core")  # TODO(loops): batch's Stop
     audio = engine.generate(
         text,
         frames,
@@ -293,7 +296,7 @@ def _run(text: str, frames: int, model: str, knobs: dict):
         seed=seed,
         progress=knobs["progress_callback"],
     )
-    return audio, engine, seed
+    return audio, engine, seed, False
 
 
 def _result(audio: AudioData, seed: int, params: dict, engine, **extra) -> GenerationResult:

@@ -96,6 +96,7 @@ KNOB_SPECS: dict[str, KnobSpec] = {
     "bars": KnobSpec(1, 16, step=1.0),
     "bpm": KnobSpec(60.0, 180.0),
     "seed": KnobSpec(0, 127, integer=True),
+    "loop": KnobSpec(0, 1, integer=True),  # a button: pressed (127) = loop, released (0) = one-shot
 }
 CURVES = ("linear", "exponential")
 NOTE_ACTIONS = ("generate", "preset", "cancel", "stop")

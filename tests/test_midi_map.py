@@ -35,6 +35,11 @@ def test_linear_range_spans_min_to_max():
     assert mid.value == pytest.approx(0.5 + 64 / 127)
 
 
+def test_a_button_switches_loop_on_and_off():
+    m = mapper(cc=[{"cc": 64, "knob": "loop"}])
+    assert values(m, [cc(64, 127), cc(64, 127), cc(64, 0)]) == [1, 0]  # a repeat is not echoed twice
+
+
 def test_exponential_curve_is_geometric():
     m = mapper(cc=[{"cc": 22, "knob": "cfg", "min": 1.0, "max": 9.0, "curve": "exponential"}])
     lo, hi = values(m, [cc(22, 0), cc(22, 127)])

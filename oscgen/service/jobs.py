@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from oscgen.audio import remove_temps
 from oscgen.config import Config
+from oscgen.knobs import MAX_DURATION
 from oscgen.progress import Eta
 from oscgen.service.clients import Replies
 from oscgen.service.protocol import PREFIX
@@ -208,7 +209,8 @@ class Jobs:
         length reaches, and EnCodec's plans on a GPU).  A longer take later compiles its extra
         windows itself, once: ~0.5-2 s each on a CPU, where warming all of a 30 s job's
         windows would hold up a musicgen-small daemon's start by ~12 s."""
-        duration = self.state.get("duration")
+        # a bars take is generated a little past its end (the cut, a loop's tail): warm for that too
+        duration = min(self.state.get("duration") + self.config.output.loop_crossfade + 0.05, MAX_DURATION)
         return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg"),
                 "max_duration": duration, "audio_duration": duration}
 
