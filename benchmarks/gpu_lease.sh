@@ -8,7 +8,9 @@
 #   call 2 (carry .gpu2, right after call 1, while the machine is warm):
 #                          bash benchmarks/gpu_lease.sh stage2 [bench|profile]
 #       installs MLX-CUDA (+ soundfile, not in the image), then runs the benchmarks against
-#       transformers (bench, the default) or profiles the decode step (profile: kernel census
+#       transformers (bench, the default), checks the CUDA step's kernels against the portable
+#       step and times both (kernels: benchmarks/cuda_check.py, then the small bench), or
+#       profiles the decode step (profile: kernel census
 #       from MLX's CUDA graph dumps, MLX_MAX_OPS_PER_BUFFER sweep, then the small bench)
 #   call 3 (optional, carry nothing, still warm): bash benchmarks/gpu_lease.sh stage3
 #       the oscgen-only variants and the quality measurement
@@ -44,7 +46,13 @@ stage2)
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /root/stash/$name .gpu2/*.whl || exit 1
   python3 -c "import mlx.core as mx; a = mx.random.normal((1024, 1024)); print('mlx', mx.__version__, mx.default_device(), float((a @ a).sum()))" || exit 1
   small=$OSCGEN_CACHE/bench/musicgen-small-random
-  if [ "${2:-bench}" = profile ]; then
+  if [ "${2:-bench}" = kernels ]; then
+    # the CUDA step's kernels against the portable step on this GPU (exit 1 on a failed check),
+    # their timing in the pipeline's loop; then, if they pass, the bench on them
+    timeout 300 python3 benchmarks/cuda_check.py $small --json $OUT/cuda-check-small.json 2>&1 | tee $OUT/cuda-check-small.log | tail -n 30
+    [ "${PIPESTATUS[0]}" = 0 ] || exit 1
+    bench --model small --dtype float16 --reference-dtype float32 --json $OUT/gpu-small-f16.json 2>&1 | tee $OUT/gpu-small-f16.log | tail -n 25
+  elif [ "${2:-bench}" = profile ]; then
     # one step's kernels, from the CUDA graphs MLX dumps (one graph per step: no op limit); this
     # first process also pays MLX's kernel compilation on a fresh machine (warm_up_first_s)
     mkdir -p /tmp/dot

@@ -86,3 +86,43 @@ def test_a_bundle_timed_an_hour_ahead_is_answered_now(tmp_path, replies):
         daemon.client.send_raw(bundle(PING, timetag=struct.pack(">II", ntp, 0)))
         replies.wait_for("/oscgen/pong", since=since, timeout=10)  # the hour is not waited for
         assert daemon.stop() == 0
+
+
+def test_status_floods_are_rate_limited_per_host_and_ping_never_is(tmp_path, replies):
+    from oscgen.service.clients import REPLY_BURST, REPLY_RATE
+
+    status = ostr(b"/oscgen/status") + ostr(b",")
+    with DaemonProcess(tmp_path, replies) as daemon:
+        daemon.wait_ready()
+        time.sleep(REPLY_BURST / REPLY_RATE)  # wait_ready's status refilled: a full bucket
+        since = replies.mark()
+        started = time.monotonic()
+        for _ in range(200):
+            daemon.client.send_raw(status)
+        _pong_after(daemon, replies)  # replies no larger than their request are not limited
+        elapsed = time.monotonic() - started
+        answered = len(replies.received("/oscgen/status", since=since))
+        # the token bucket: a burst, then REPLY_RATE a second (the kernel may drop some, never add)
+        assert 1 <= answered <= REPLY_BURST + REPLY_RATE * elapsed + 1, (answered, elapsed)
+        told = [a for a in replies.received("/oscgen/error", since=since) if "larger than their request" in a[1]]
+        assert len(told) == 1 and told[0][1].startswith("/oscgen/")
+        time.sleep(1.0)  # tokens come back: the next status is answered in full
+        since = replies.mark()
+        daemon.client.send_raw(status)
+        replies.wait_for("/oscgen/status", since=since, timeout=10)
+        assert daemon.stop() == 0
+
+
+def test_a_flood_of_junk_writes_a_few_log_lines_with_a_count(tmp_path, replies):
+    with DaemonProcess(tmp_path, replies) as daemon:
+        _pong_after(daemon, replies)
+        mark = daemon.log_mark()
+        for i in range(2000):
+            daemon.client.send_raw(b"junk" * (1 + i % 5))
+        _pong_after(daemon, replies)
+        assert daemon.stop() == 0
+    lines = daemon.lines[mark:]
+    junk = [line for line in lines if "malformed" in line]
+    assert 1 <= len(junk) <= 10, "\n".join(junk[:20])
+    folded = [line for line in junk if "more like this in" in line]
+    assert folded, "\n".join(junk)

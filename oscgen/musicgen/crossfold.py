@@ -47,7 +47,9 @@ def fold(attention, keys: mx.array, values: mx.array, mask: mx.array | None) -> 
     additive = mx.zeros((heads, text), dtype=a.dtype) if mask is None else mx.broadcast_to(mask[0, 0], (heads, text))
     conditional = (mx.arange(keys.shape[0]) == 0)[:, None, None]  # (batch, 1, 1): row 0 only
     # both kept in the (out, in) layout and used transposed, x @ Wᵀ: the layout MKL streams fastest
-    return {"a": a.reshape(heads * text, d).T, "bt": mx.contiguous(bt), "mask": additive.astype(a.dtype),
+    # ("a_rows": the same buffer untransposed, for the CUDA layer kernel's row-major GEMV)
+    a_rows = a.reshape(heads * text, d)
+    return {"a": a_rows.T, "a_rows": a_rows, "bt": mx.contiguous(bt), "mask": additive.astype(a.dtype),
             "conditional": conditional}
 
 

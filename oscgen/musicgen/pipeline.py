@@ -32,6 +32,7 @@ from oscgen import _blas
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
 from oscgen.musicgen import codebooks, encodec, encodec_encoder, quantize, weights
+from oscgen.musicgen.cuda.step import FusedStep
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
@@ -91,6 +92,7 @@ class MusicGen(nn.Module):
         self.sample_rate = int(self.audio_decoder.sampling_rate)
         self.samples_per_frame = self.audio_decoder.hop_length
         self._compiled_steps: dict[tuple, Callable] = {}
+        self._fused: FusedStep | None = None  # the CUDA kernels' step, where it applies (_fit_to_device)
         self._positions: mx.array | None = None
         self.name: str | None = None  # what from_pretrained was asked for
         self.model_dir: Path | None = None
@@ -160,14 +162,28 @@ class MusicGen(nn.Module):
 
     # ---------------------------------------------------------------- decoding
 
-    def _step(self, top_k: int, use_top_p: bool, guided: bool) -> Callable:
+    def _step(self, top_k: int, use_top_p: bool, guided: bool, fused: bool = False) -> Callable:
         """The compiled decode step for one static configuration (cached; MLX traces it again
-        for each new input shape: one per cache window and text length)."""
-        signature = (top_k, use_top_p, guided)
+        for each new input shape: one per cache window and text length).  ``fused``: the CUDA
+        kernels' step (cuda/step.py), same inputs and outputs."""
+        signature = (top_k, use_top_p, guided) + (("cuda",) if fused else ())
         if signature in self._compiled_steps:
             return self._compiled_steps[signature]
         delays = mx.array(self.codebook_delays)
         start_token = self.start_token_id
+        if fused:
+            def tokens_only(tokens, position, key, knobs, frames, positions_table, cache, cross_kv):
+                return self._fused.step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv,
+                                        top_k=top_k, guided=guided, start_token=start_token, delays=delays)[0]
+
+            compiled_fused = mx.compile(tokens_only)
+
+            def fused_step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv, cross_mask):
+                # the kernels wrote this position's keys/values into the cache arrays in place
+                return compiled_fused(tokens, position, key, knobs, frames, positions_table, cache, cross_kv), cache
+
+            self._compiled_steps[signature] = fused_step
+            return fused_step
 
         def step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv, cross_mask):
             cfg_scale, temperature, top_p = knobs[0], knobs[1], knobs[2]
@@ -187,10 +203,18 @@ class MusicGen(nn.Module):
         return compiled
 
     def _fit_to_device(self) -> None:
-        """On a GPU, lay self-attention out for MLX's fused attention kernel, once (see
-        decoder.pad_heads_for_fused_attention); compiled steps are retraced after that."""
-        if on_gpu() and decoder_lib.pad_heads_for_fused_attention(self.decoder):
+        """On an NVIDIA GPU, the decode step's CUDA kernels where the decoder's layout fits
+        (cuda/step.py); on another GPU, self-attention laid out for MLX's fused attention
+        kernel, once (decoder.pad_heads_for_fused_attention).  Compiled steps are retraced."""
+        if self._fused is None and FusedStep.usable(self.decoder):
+            self._fused = FusedStep(self.decoder)
             self._compiled_steps.clear()
+        elif self._fused is None and on_gpu() and decoder_lib.pad_heads_for_fused_attention(self.decoder):
+            self._compiled_steps.clear()
+
+    def _uses_fused(self, cross_kv, rows: int, use_top_p: bool) -> bool:
+        """Whether this job's steps run on the CUDA kernels (else the portable step)."""
+        return self._fused is not None and FusedStep.usable(self.decoder) and self._fused.fits(cross_kv, rows, use_top_p)
 
     def _positions_table(self, length: int) -> mx.array:
         """Sinusoidal rows for at least ``length`` positions in the decoder's dtype (cached)."""
@@ -210,7 +234,9 @@ class MusicGen(nn.Module):
         # clipped to the dtype's range: float16 would turn float32's most negative into -inf, and
         # the all-masked unconditional row into NaN
         cross_mask = mx.maximum(decoder_lib.additive_mask(mask), mx.finfo(dtype).min).astype(dtype)
-        if FOLD_CROSS_ATTENTION and steps >= FOLD_MIN_STEPS and crossfold.worth_folding(self.decoder, states.shape[1]):
+        # (the CUDA step takes only the folded form, and folding costs a GPU next to nothing)
+        long_enough = steps >= FOLD_MIN_STEPS or self._fused is not None
+        if FOLD_CROSS_ATTENTION and long_enough and crossfold.worth_folding(self.decoder, states.shape[1]):
             # row 0 is the prompt; the unconditional row's text states are zeros (see _conditioning)
             cross_kv = [crossfold.fold(layer.encoder_attn, k, v, cross_mask)
                         for layer, (k, v) in zip(self.decoder.layers, cross_kv)]
@@ -245,7 +271,8 @@ class MusicGen(nn.Module):
         keys = mx.random.split(mx.random.key(seed), steps)
         knobs = mx.array([cfg_scale, temperature, top_p], dtype=mx.float32)
         frames_arr = mx.array(frames, dtype=mx.int32)
-        step = self._step(top_k, 0.0 < top_p < 1.0, guided)
+        use_top_p = 0.0 < top_p < 1.0
+        step = self._step(top_k, use_top_p, guided, self._uses_fused(cross_kv, states.shape[0], use_top_p))
         mx.eval(cross_kv, cross_mask, cache, positions_table, keys)
 
         tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
@@ -296,7 +323,7 @@ class MusicGen(nn.Module):
         guided = cfg_scale > 1.0
         K = self.num_codebooks
         steps = codebooks.steps_for(max_frames, self.codebook_delays)
-        step = self._step(top_k, 0.0 < top_p < 1.0, guided)
+        use_top_p = 0.0 < top_p < 1.0
         positions_table = self._positions_table(steps)
         knobs = mx.array([cfg_scale, 1.0, top_p], dtype=mx.float32)
         tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
@@ -305,6 +332,7 @@ class MusicGen(nn.Module):
             states, mask = self._conditioning(input_ids, guided)
             cross_kv, cross_mask = self._cross_attention(states, mask, max(steps, FOLD_MIN_STEPS))
             mx.eval(cross_kv, cross_mask)
+            step = self._step(top_k, use_top_p, guided, self._uses_fused(cross_kv, states.shape[0], use_top_p))
             lap(f"text {text}")
             for window in range(CACHE_BLOCK, steps + CACHE_BLOCK, CACHE_BLOCK):
                 cache = self.decoder.new_cache(states.shape[0], window)

@@ -18,6 +18,7 @@ log = logging.getLogger("oscgen")
 
 MAX_CLIENTS = 64
 MAX_ERROR_CHARS = 1000
+REPLY_BURST, REPLY_RATE = 30, 5.0  # replies larger than their request, per host: a patch opening asks ~12
 
 
 class ErrorRateLimit:
@@ -53,13 +54,30 @@ class ErrorRateLimit:
 
 class Replies:
     """The daemon's outbound side: known clients (most recent last, at most MAX_CLIENTS), the
-    configured targets, and the socket it sends from."""
+    configured targets, and the socket it sends from.
+
+    No amplifier: UDP senders can be forged, so a request answered with more bytes than it
+    had (/oscgen/status: 20 bytes in, ~450 out; a bare knob query) takes a token from a
+    per-host bucket (``reply_limit``); with none left, its replies to that host are dropped
+    (the configured targets still get theirs), and the host hears once, through the
+    rate-limited errors, that it is asking too often.  Ping (a reply no larger than its
+    request) is never limited."""
 
     def __init__(self, sock, reply_port: int, targets, verbose: bool = False):
         self.sock, self.reply_port, self.targets, self.verbose = sock, reply_port, list(targets), verbose
         self.clients: dict[tuple[str, int], float] = {}
         self.error_limit = ErrorRateLimit()
         self.listeners: list = []  # publish(address, args) of every broadcast (OSCQuery's LISTEN)
+        self.reply_limit = ErrorRateLimit(burst=REPLY_BURST, per_second=REPLY_RATE)
+        self._request: list | None = None  # [host, bytes received, bytes answered, allowed]
+        self._told: set[str] = set()  # hosts told that their replies are being dropped
+
+    def begin_request(self, sender, size: int) -> None:
+        """Replies to ``sender`` from now until end_request answer a request of ``size`` bytes."""
+        self._request = [sender[0], size, 0, None]
+
+    def end_request(self) -> None:
+        self._request = None
 
     def remember(self, sender) -> None:
         dest = (sender[0], self.reply_port)
@@ -82,7 +100,31 @@ class Replies:
 
     def reply(self, sender, address: str, *args) -> None:
         """Send to the client that sent a message (its host, the reply port) and the targets."""
-        self.send(self.reply_dests(sender), address, args)
+        dests = self.reply_dests(sender)
+        if self._request is not None and self._request[0] == sender[0] and not self._may_amplify(address, args):
+            dests = [d for d in dests if d in self.targets]
+        self.send(dests, address, args)
+
+    def _may_amplify(self, address: str, args) -> bool:
+        request = self._request
+        request[2] += len(encode(address, args))
+        if request[2] <= request[1]:
+            return True
+        if request[3] is None:  # the first byte beyond the request's own size: one token
+            host = request[0]
+            request[3] = self.reply_limit.allow(host) is not None
+            if request[3]:
+                self._told.discard(host)
+            else:
+                log.info("replies to %s dropped: it asks for more than %d replies a second larger than their request",
+                         host, REPLY_RATE, extra={"fold": ("amplify", host)})
+                if host not in self._told:
+                    self._told.add(host)
+                    self._request = None  # the error below is not itself a reply to be counted
+                    self.error(-1, f"{address}: replies to {host} larger than their request are limited to "
+                                   f"{REPLY_RATE:g} a second after a burst of {REPLY_BURST}; this one was dropped", (host, 0))
+                    self._request = request
+        return request[3]
 
     def echo(self, echoes) -> None:
         for name, value in echoes:
@@ -100,11 +142,12 @@ class Replies:
                 message += f" ({suppressed} more errors from {reply_to[0]} were not answered)"
             if self.error_limit.exhausted(reply_to[0]):
                 message += f" (too many errors: further ones from {reply_to[0]} are answered at most {self.error_limit.per_second:g} per second)"
-        log.info("error%s: %s", f" (job {job_id})" if job_id != -1 else "", message)
+        log.info("error%s%s: %s", f" (job {job_id})" if job_id != -1 else "", f" to {reply_to[0]}" if reply_to else "", message,
+                 extra={"fold": ("error", reply_to[0])} if reply_to else None)
         if reply_to is None:
             self.broadcast(f"{PREFIX}/error", job_id, message)
-        else:
-            self.reply(reply_to, f"{PREFIX}/error", job_id, message)
+        else:  # not through reply(): errors have their own limit, not the amplification one
+            self.send(self.reply_dests(reply_to), f"{PREFIX}/error", (job_id, message))
 
     def send(self, dests, address: str, args) -> None:
         dgram = encode(address, args)

@@ -13,10 +13,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from oscgen.audio import remove_temps
 from oscgen.config import Config
 from oscgen.knobs import MAX_DURATION
 from oscgen.progress import Eta
+from oscgen.service import outbox
 from oscgen.service.clients import Replies
 from oscgen.service.protocol import PREFIX
 from oscgen.service.state import State
@@ -322,7 +322,8 @@ class Jobs:
         self.worker = None
         self.warm_model = None
         self.worker_state = "restarting"
-        remove_temps(self.config.output.folder, self.tag)
+        for action in outbox.recover(self.config.output.folder, lambda tag, pid: tag == self.tag):
+            log.info("%s, left by the worker", action)
         job, self.running = self.running, None
         if self.stopping:
             if job:

@@ -25,15 +25,13 @@ import importlib
 import importlib.util
 import logging
 import os
-import re
 import select
 import signal
 import threading
 import time
 
-from oscgen.audio import remove_temps
 from oscgen.config import Config
-from oscgen.service import handlers, oscquery, transport
+from oscgen.service import handlers, logfold, oscquery, outbox, transport
 from oscgen.service.clients import Replies
 from oscgen.service.jobs import Jobs
 from oscgen.service.protocol import PREFIX
@@ -174,7 +172,8 @@ class Daemon:
     # --- the loop ------------------------------------------------------------------------------
 
     def serve_forever(self) -> None:
-        self._remove_stale_temps()
+        # a power cut or a kill -9 of an earlier daemon: finish or undo what it half-published
+        self._recover_folder(lambda tag, pid: tag != self.tag and not _pid_alive(pid), "left by a daemon that is gone")
         try:
             self.config.output.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -219,33 +218,38 @@ class Daemon:
             self.jobs.drain(worker, self._lock)
         with self._lock:
             self.jobs.timers()
+        logfold.flush()
 
     def _receive(self) -> None:
         try:
             data, sender = self.sock.recvfrom(65536)
         except OSError:
             return
-        if not self.allowlist.allows(sender[0]):
-            log.warning("dropped a packet from %s (not in [osc] allowed_hosts)", sender[0])
+        host = sender[0]
+        if not self.allowlist.allows(host):
+            log.warning("dropped a packet from %s (not in [osc] allowed_hosts)", host, extra={"fold": ("dropped", host)})
             return
         try:
             messages = transport.decode(data)
-        except ValueError as exc:  # OscDecodeError: says where and why
-            log.info("malformed packet from %s: %s", sender[0], exc)
+        except ValueError as exc:  # OscDecodeError: says where and why (the error's log line too)
             with self._lock:
                 self.out.remember(sender)
                 self.error(-1, f"malformed OSC packet ({len(data)} bytes): {exc}", sender)
             return
         with self._lock:
             self.out.remember(sender)
-            for address, args in messages:
-                if self.verbose:
-                    log.debug("<- %s %s %s", sender[0], address, " ".join(map(repr, args)))
-                try:
-                    handlers.dispatch(self, address, args, sender)
-                except Exception:  # a bug in one handler must not take the daemon down
-                    log.exception("handling %s failed", address)
-                    self.error(-1, f"{address}: internal error (see the daemon's log)", sender)
+            self.out.begin_request(sender, len(data))
+            try:
+                for address, args in messages:
+                    if self.verbose:
+                        log.debug("<- %s %s %s", host, address, " ".join(map(repr, args)))
+                    try:
+                        handlers.dispatch(self, address, args, sender)
+                    except Exception:  # a bug in one handler must not take the daemon down
+                        log.exception("handling %s failed", address, extra={"fold": ("failed", address)})
+                        self.error(-1, f"{address}: internal error (see the daemon's log)", sender)
+            finally:
+                self.out.end_request()
 
     # --- start-up and shutdown -----------------------------------------------------------------
 
@@ -280,8 +284,8 @@ class Daemon:
         if jobs.worker is not None:
             jobs.worker.stop()
             jobs.worker = None
-        for path in remove_temps(self.config.output.folder, self.tag):
-            log.info("removed leftover %s", path.name)
+        self._recover_folder(lambda tag, pid: tag == self.tag, "left by this daemon's worker")
+        logfold.flush(final=True)
         self.sock.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
@@ -305,17 +309,9 @@ class Daemon:
         except (BlockingIOError, OSError):
             pass
 
-    def _remove_stale_temps(self) -> None:
-        """Temp files of oscgen daemons that are no longer running (a power cut, a kill -9)."""
-        try:
-            leftovers = list(self.config.output.folder.glob(".*.oscgen*-*.tmp"))
-        except OSError:
-            return
-        for path in leftovers:
-            pid = re.search(r"\.oscgen(\d+)-[0-9a-f]{8}\.tmp$", path.name)
-            if pid and not _pid_alive(int(pid.group(1))):
-                path.unlink(missing_ok=True)
-                log.info("removed %s, left by a daemon that is gone", path.name)
+    def _recover_folder(self, owned, why: str) -> None:
+        for action in outbox.recover(self.config.output.folder, owned):
+            log.info("%s, %s", action, why)
 
 
 def run(config: Config, verbose: bool = False) -> int:
@@ -325,6 +321,8 @@ def run(config: Config, verbose: bool = False) -> int:
         format="oscgen %(asctime)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    for handler in logging.getLogger().handlers:
+        logfold.install(handler)  # a flood of bad packets: one line per burst, with a count
     daemon = Daemon(config, verbose)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda signum, frame: daemon.request_stop(signal.Signals(signum).name))

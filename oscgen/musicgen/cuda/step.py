@@ -1,0 +1,108 @@
+"""The decode step as ~26 launches on an NVIDIA GPU: embed, one kernel per decoder layer, head.
+
+MLX spends ~11 µs of host time per primitive on a CUDA step (encoding its graph), and the plain
+musicgen-small step has ~458 of them: host-bound at ~5-8 ms while the GPU needs ~1 ms.  Here
+every layer is one launch (kernels.py), so the step costs the host ~30 primitives.
+
+Used by the pipeline when ``FusedStep.usable`` says the decoder's layout fits and the job's
+cross-attention is folded (crossfold.py); everything else runs the portable step.
+"""
+
+from __future__ import annotations
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from oscgen.musicgen.cuda import kernels
+
+#: Off switch (tests and benchmarks compare both paths in one process).
+ENABLED = True
+# The layer kernel stages B rows of its widest input in shared memory (T): keep well under the
+# 227 KB a Hopper block can have.
+MAX_SHARED_BYTES = 200_000
+
+
+def cuda_backend() -> bool:
+    """Whether MLX runs on its CUDA backend now (an Apple GPU is a GPU too, with Metal)."""
+    return mx.default_device().type == mx.gpu and mx.cuda.is_available()
+
+
+class FusedStep:
+    """Kernel launches for one decoder's step.  Reads the decoder's parameters when called, so
+    a later dtype conversion is picked up (the pipeline retraces its compiled steps then)."""
+
+    def __init__(self, decoder):
+        self.decoder = decoder
+        self.blocks = kernels.multiprocessors()
+        # grid-barrier words (arrivals, generation, timeout flag), shared by every launch
+        self.bar = mx.zeros((4,), dtype=mx.uint32)
+        mx.eval(self.bar)
+
+    @staticmethod
+    def usable(decoder) -> bool:
+        """The layout the kernels take: plain bias-free linears (no quantization, no padded
+        heads), heads of 64, exact GELU, float32/float16/bfloat16."""
+        config = decoder.config
+        if not (ENABLED and cuda_backend()) or decoder.padded_head_dim:
+            return False
+        if config.head_dim != 64 or config.activation_function != "gelu" or config.hidden_size % 256:
+            return False
+        if decoder.dtype not in (mx.float32, mx.float16, mx.bfloat16):
+            return False
+        linears = [decoder.lm_head]
+        for layer in decoder.layers:
+            linears += [layer.self_attn.qkv_proj, layer.self_attn.out_proj, layer.fc1, layer.fc2]
+        return all(type(m) is nn.Linear and "bias" not in m for m in linears)
+
+    def fits(self, cross_kv, rows: int, use_top_p: bool) -> bool:
+        """Whether a job can run here: folded cross-attention, no top-p (the head kernel draws
+        from top-k only), its rows' activations within shared memory."""
+        if use_top_p or not cross_kv or not all(isinstance(kv, dict) and "a_rows" in kv for kv in cross_kv):
+            return False
+        config = self.decoder.config
+        widest = max(config.hidden_size, config.ffn_dim, cross_kv[0]["a_rows"].shape[0])
+        return rows * widest * self.decoder.dtype.size <= MAX_SHARED_BYTES
+
+    def _layer_weights(self, layer) -> dict:
+        return {"ln1_w": layer.self_attn_layer_norm.weight, "ln1_b": layer.self_attn_layer_norm.bias,
+                "w_qkv": layer.self_attn.qkv_proj.weight, "w_o": layer.self_attn.out_proj.weight,
+                "ln2_w": layer.encoder_attn_layer_norm.weight, "ln2_b": layer.encoder_attn_layer_norm.bias,
+                "ln3_w": layer.final_layer_norm.weight, "ln3_b": layer.final_layer_norm.bias,
+                "w_fc1": layer.fc1.weight, "w_fc2": layer.fc2.weight}
+
+    def hidden(self, tokens, position, positions_table, cache, cross_kv, guided: bool) -> mx.array:
+        """(prompts, codebooks) tokens at ``position`` → the last layer's (rows, hidden) states;
+        each layer writes this position's keys/values into its ``cache`` array in place."""
+        decoder = self.decoder
+        rows = tokens.shape[0] * (2 if guided else 1)
+        x = kernels.embed(tokens, position, positions_table, [e.weight for e in decoder.embed_tokens], rows)
+        heads = decoder.config.num_attention_heads
+        for layer, layer_cache, folded in zip(decoder.layers, cache, cross_kv):
+            cross = {"a": folded["a_rows"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
+            x, _ = kernels.layer(x, position, self._layer_weights(layer), layer_cache, cross, self.bar, heads, self.blocks)
+        return x
+
+    def step(self, tokens, position, key, knobs, frames, positions_table, cache, cross_kv, *, top_k: int, guided: bool,
+             start_token: int, delays: mx.array) -> tuple[mx.array, mx.array]:
+        """The whole step: next tokens (prompts, codebooks) int32 (delay pattern applied: codebook
+        k lags by ``delays[k]``) and the guided logits (prompts, codebooks·vocab) float32 they
+        were drawn from."""
+        decoder = self.decoder
+        x = self.hidden(tokens, position, positions_table, cache, cross_kv, guided)
+        config = decoder.config
+        prompts, codebooks = tokens.shape
+        vocab = config.vocab_size
+        top_k = top_k if 0 < top_k < vocab else 0
+        # the same noise as the portable sampler (sampling.sample), from the same key
+        noise = (mx.zeros((1,), dtype=mx.float32) if top_k == 1
+                 else mx.random.gumbel(shape=(prompts, codebooks, vocab), key=key))
+        weights = {"lnf_w": decoder.layer_norm.weight, "lnf_b": decoder.layer_norm.bias, "w_head": decoder.lm_head.weight}
+        # top_k as data, not a template constant: a performer's top-k knob must not recompile
+        return kernels.head(x, weights, noise, knobs, mx.array([top_k], dtype=mx.int32), position, frames,
+                            delays.astype(mx.int32), self.bar,
+                            prompts=prompts, guided=guided, codebooks=codebooks, greedy=top_k == 1,
+                            start_token=start_token, blocks=self.blocks)
+
+    def timed_out(self) -> bool:
+        """Whether a grid barrier ever gave up waiting (the step's numbers are then wrong)."""
+        return bool(self.bar[2].item())
