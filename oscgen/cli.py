@@ -9,6 +9,7 @@ import difflib
 import re
 import sys
 
+from oscgen.cli_output import ProgressBar, TakeNotSaved, check_writable, default_output, save_take, cli_message
 from oscgen.cli_takes import add_take_flags, take_options
 
 DESCRIPTION = "oscgen: text-to-music (MusicGen on MLX) for the stage and the studio."
@@ -19,12 +20,6 @@ EPILOG = """examples:
   oscgen doctor                          # what is installed, which weights are here, what is missing
 
 Run `oscgen COMMAND --help` for a command's options."""
-
-# generate()'s argument names as the command line spells them, for error messages
-FLAGS = {"cfg_scale": "--cfg", "top_k": "--top-k", "top_p": "--top-p", "temperature": "--temperature",
-         "duration": "--duration", "seed": "--seed", "output_file": "-o",
-         "beats_per_bar": "--beats-per-bar", "tempo_text": "--tempo-text"}
-
 
 class Parser(argparse.ArgumentParser):
     """argparse, plus "did you mean" for a mistyped command or flag."""
@@ -154,88 +149,6 @@ def _add_bench(sub):
     return p
 
 
-class ProgressBar:
-    """A one-line bar on stderr with the seconds left, redrawn in place on a terminal; on a pipe
-    or log it writes a line every quarter so logs stay short."""
-
-    def __init__(self, label: str, stream=None, width: int = 30, clock=None):
-        from oscgen.progress import Eta
-
-        self.label, self.width = label, width
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.last = -1
-        self.eta = Eta() if clock is None else Eta(clock)
-
-    def __call__(self, fraction: float) -> None:
-        from oscgen.progress import format_seconds
-
-        percent = int(fraction * 100)
-        seconds = self.eta(fraction)
-        left = "" if seconds is None or fraction >= 1.0 else f", {format_seconds(seconds)} left"
-        if self.tty:
-            if percent == self.last and not left:
-                return
-            filled = int(fraction * self.width)
-            bar = "#" * filled + "." * (self.width - filled)
-            self.stream.write(f"\r{self.label} [{bar}] {percent:3d}%{left}\x1b[K")
-            if fraction >= 1.0:
-                self.stream.write("\n")
-        elif percent // 25 > self.last // 25 or (fraction >= 1.0 and self.last < 100):
-            self.stream.write(f"{self.label}: {percent}%{left}\n")
-        else:
-            return
-        self.last = percent
-        self.stream.flush()
-
-
-def _default_output(prompt: str, seed: int) -> str:
-    import re
-
-    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40] or "oscgen"
-    return f"out/{slug}-{seed}.wav"
-
-
-class TakeNotSaved(Exception):
-    """The take was generated but could not be written where asked (exit status 2)."""
-
-
-def _check_writable(output: str) -> None:
-    """Fail on -o before minutes of generation: the folder must exist (or be creatable) and take
-    a file (a real file is made and removed: /proc or a read-only mount only fail on writing)."""
-    import os
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(output))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".oscgen-write-check-", dir=folder)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise ValueError(f"-o {output}: cannot write into {folder}: {exc.strerror or exc}") from None
-
-
-def _save_take(result, output: str, prompt: str) -> str:
-    """Write the take to ``output``; if that fails, keep it in out/ and say where."""
-    import os
-
-    try:
-        result.save(output)
-        return output
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-    kept = _default_output(prompt, result.seed)
-    if os.path.abspath(kept) != os.path.abspath(output):
-        try:
-            os.makedirs(os.path.dirname(kept), exist_ok=True)
-            result.save(kept)
-        except OSError:
-            raise TakeNotSaved(f"could not write {output} ({why}), nor keep the take in {kept}: it is lost") from None
-        raise TakeNotSaved(f"could not write {output} ({why}); the take is kept in {os.path.abspath(kept)}")
-    raise TakeNotSaved(f"could not write {output} ({why}): the take is lost")
-
-
 def _generate_to_file(prompt, output, *, quiet=False, take=None, **knobs) -> int:
     import os
     import secrets
@@ -250,9 +163,9 @@ def _generate_to_file(prompt, output, *, quiet=False, take=None, **knobs) -> int
     length = plan["length"]
     if knobs["seed"] is None:
         knobs["seed"] = secrets.randbelow(api.RANDOM_SEED_BOUND)
-    output = output or _default_output(prompt, knobs["seed"])
+    output = output or default_output(prompt, knobs["seed"])
     api.sound_format(output)
-    _check_writable(output)
+    check_writable(output)
     engine = api.load_model(knobs["model"])
     if engine.random_weights:
         print(f"oscgen: NOISE WARNING: {knobs['model']} has random weights; {output} will be noise, "
@@ -260,30 +173,13 @@ def _generate_to_file(prompt, output, *, quiet=False, take=None, **knobs) -> int
     what = f"{length.bars:g} bars at {length.bpm:g} bpm" if length and length.musical else f"{take['duration']:g}s"
     progress = None if quiet else ProgressBar(f"generating {what}{' loop' if take.get('loop') else ''}")
     result = generate_take(prompt, progress_callback=progress, **take, **knobs)
-    output = _save_take(result, output, prompt)
+    output = save_take(result, output, prompt)
     print(os.path.abspath(output))
     if not quiet:
         print(f"{result.duration:.3f} s ({result.audio.shape[1]} samples) at {result.sample_rate} Hz, "
               f"model {knobs['model']}, seed {result.seed}" + (f", text {result.text!r}" if result.text != prompt else ""),
               file=sys.stderr)
     return 0
-
-
-def cli_message(exc: Exception) -> str:
-    """An engine error as the command line says it: flags, not Python arguments."""
-    from oscgen.musicgen.weights import ModelNotFoundError
-
-    text = str(exc)
-    if isinstance(exc, ModelNotFoundError):
-        text = text.split(" To use weights you already have", 1)[0].rstrip(".")
-        text = re.sub(r" \(\w+(Error|Exception):.*\)$", "", text)  # the network library's own words
-        text += ("; `oscgen fetch musicgen-small` on a connected machine gets weights, "
-                 "--model /path/to/folder uses a copied folder, --model tiny-random needs none (noise)")
-    text = re.sub(r"model='([^']*)'", r"--model \1", text)
-    text = text.replace("seed must be None or in", "seed must be -1 (random) or in")
-    for name, flag in FLAGS.items():
-        text = re.sub(rf"(?<![\w-]){name}(?![\w-])", flag, text)
-    return text
 
 
 def cmd_generate(args) -> int:

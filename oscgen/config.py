@@ -22,7 +22,8 @@ from oscgen import config_lines
 from oscgen.audio.finish import Finish
 from oscgen.audio.takes import DEFAULT_CROSSFADE, Bars
 from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
-from oscgen.midi_map import CcMapping, MidiMapConfig, parse_midi_mappings
+from oscgen.config_learned import save_learned  # noqa: F401 (MIDI learn writes through config.save_learned)
+from oscgen.midi_map import MidiMapConfig, parse_midi_mappings
 
 BUILTIN = "built-in config.toml"
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
@@ -137,39 +138,12 @@ def load_config(path: str | Path | None = None) -> Config:
     return _build_all(merged, builtin, str(path), text, base_dir)
 
 
-MAX_PROBLEMS = 50
-
-
 def _build_all(raw: dict, builtin: dict, source: str, text: str, base_dir) -> Config:
-    """Validate, and on a problem put the built-in value there and go on, so that one start-up
-    reports every mistake in the file at once, each with its line."""
-    lines = config_lines.key_lines(text)
-    problems: list[str] = []
-    while True:
-        try:
-            config = _build(raw, source, base_dir)
-        except ConfigError as exc:
-            message = str(exc).removeprefix(f"{source}: ")
-            where = config_lines.locate(message)
-            line = config_lines.line_of(lines, where, message)
-            entry = f"{source}:{line}: {message}" if line else f"{source}: {message}"
-            if entry in problems or len(problems) >= MAX_PROBLEMS:
-                break
-            problems.append(entry)
-            if where is None or not config_lines.fall_back(raw, builtin, where):
-                break
-            continue
-        if not problems:
-            return config
-        break
-    problems.sort(key=_line_number)  # in the order of the file, as an editor shows them
-    raise ConfigError(problems[0], tuple(problems))
-
-
-def _line_number(problem: str) -> int:
-    head = problem.split(": ", 1)[0]
-    number = head.rsplit(":", 1)[-1]
-    return int(number) if number.isdigit() else 0
+    """Every problem of the file at once, each with its line (config_lines.collect)."""
+    config, problems = config_lines.collect(lambda: _build(raw, source, base_dir), raw, builtin, source, text)
+    if problems:
+        raise ConfigError(problems[0], tuple(problems))
+    return config
 
 
 def with_overrides(config: Config, *, host=None, port=None, reply_port=None, out=None, model=None) -> Config:
@@ -450,59 +424,3 @@ def _knob(name: str, value, where: str):
         return KNOBS[name].check(value)
     except ValueError as exc:
         raise ConfigError(f"{where} = {value!r}: {exc}") from None
-
-
-# --- learned mappings back into config.toml ---------------------------------------------------
-
-
-def _conflicts(entry, mapping: CcMapping) -> bool:
-    """Would this `[[midi.cc]]` entry fight with the learned mapping (same knob, or the same
-    control on an overlapping channel)?  Mirrors what `MidiMapper._learn_from` drops."""
-    if entry.get("knob") == mapping.knob:
-        return True
-    channel = entry.get("channel", 0)
-    numbers = {entry.get("cc")} | ({entry.get("cc", -100) + 32} if entry.get("bits") == 14 else set())
-    return (channel == 0 or mapping.channel == 0 or channel == mapping.channel) and mapping.cc in numbers
-
-
-def save_learned(path, mapping: CcMapping, note: str = "learned over MIDI") -> None:
-    """Write a learned mapping into the config file as a `[[midi.cc]]` entry, replacing the
-    entries it supersedes.  tomlkit keeps every comment, key and blank line it does not touch;
-    the file is replaced atomically (temp file + rename), so a crash never leaves half a config."""
-    import os
-    import tempfile
-
-    import tomlkit  # round-trips comments and layout; tomllib only reads
-
-    with open(path, encoding="utf-8") as f:
-        doc = tomlkit.parse(f.read())
-    midi = doc.get("midi")
-    if midi is None:
-        midi = tomlkit.table()
-        doc.append("midi", midi)
-    if "cc" not in midi:
-        midi.append("cc", tomlkit.aot())
-    entries = midi["cc"]
-    for i in reversed(range(len(entries))):
-        if _conflicts(entries[i], mapping):
-            del entries[i]
-    table = tomlkit.table()
-    table.add(tomlkit.comment(note))
-    for key, value in mapping.to_table().items():
-        table.add(key, value)
-    table.add(tomlkit.nl())
-    entries.append(table)
-
-    text = tomlkit.dumps(doc)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

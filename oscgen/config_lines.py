@@ -121,3 +121,38 @@ def fall_back(raw: dict, builtin: dict, where: tuple) -> bool:
     else:
         del section[key]
     return True
+
+
+MAX_PROBLEMS = 50
+
+
+def collect(build, raw: dict, builtin: dict, source: str, text: str):
+    """Run ``build()`` until it passes, putting the built-in value where each bad one was, so one
+    start-up reports every mistake in the file.  Returns (the result or None, the problems as
+    ``FILE:LINE: what`` lines in file order)."""
+    lines = key_lines(text)
+    problems: list[str] = []
+    while len(problems) < MAX_PROBLEMS:
+        try:
+            result = build()
+        except ValueError as exc:  # config.ConfigError
+            message = str(exc).removeprefix(f"{source}: ")
+            where = locate(message)
+            line = line_of(lines, where, message)
+            entry = f"{source}:{line}: {message}" if line else f"{source}: {message}"
+            if entry in problems:
+                break
+            problems.append(entry)
+            if where is None or not fall_back(raw, builtin, where):
+                break
+            continue
+        if not problems:
+            return result, []
+        break
+    problems.sort(key=_line_number)  # in the order of the file, as an editor shows them
+    return None, problems
+
+
+def _line_number(problem: str) -> int:
+    number = problem.split(": ", 1)[0].rsplit(":", 1)[-1]
+    return int(number) if number.isdigit() else 0

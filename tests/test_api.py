@@ -308,3 +308,15 @@ def test_a_quantized_load_without_a_dtype_stays_warm_on_a_gpu(monkeypatch):
         assert api.load_model(TINY) is first
     finally:
         api._unload()
+
+
+def test_progress_keeps_moving_through_encodec_and_ends_at_exactly_one():
+    """No 95 -> 100 % jump: EnCodec's stages report their share of the bar as they finish."""
+    from oscgen.musicgen.pipeline import DECODE_SHARE
+
+    fractions = []
+    _generate(duration=0.5, progress_callback=fractions.append)
+    encodec = [f for f in fractions if DECODE_SHARE < f < 1.0]
+    engine = api.load_model(TINY)
+    assert len(encodec) == len(engine.audio_decoder.decoder.layers) - 1  # every stage but the last
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and fractions.count(1.0) == 1

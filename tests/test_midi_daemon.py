@@ -6,6 +6,7 @@ import json
 import os
 import time
 import tomllib
+import urllib.request
 
 import mido
 import pytest
@@ -76,6 +77,10 @@ def test_cc_is_echoed_and_a_pad_generates_a_wav(daemon, replies, tmp_path):
         since = replies.mark()
         sender.send(cc(21, 0))
         assert replies.wait_for("/oscgen/param/temperature", since=since) == [0.5]
+        # OSCQuery's VALUE follows MIDI as it follows OSC (one state, whatever turned the knob)
+        oscquery = int(daemon.wait_log(r"OSCQuery on http://127\.0\.0\.1:(\d+)/").group(1))
+        with urllib.request.urlopen(f"http://127.0.0.1:{oscquery}/oscgen/temperature?VALUE", timeout=10) as reply:
+            assert json.loads(reply.read()) == {"VALUE": [0.5]}
 
         daemon.client.send("/oscgen/prompt", "midi test")
         daemon.client.send("/oscgen/duration", 0.4)
@@ -145,6 +150,11 @@ def test_midi_clock_sets_the_tempo(daemon, replies):
         assert 132 * 0.85 < bpm < 132 * 1.15
         assert replies.wait_for("/oscgen/param/bpm", since=since) == [pytest.approx(bpm)]
         daemon.wait_log(r"midi clock: start")
+        assert replies.wait_for("/oscgen/transport", since=since) == ["start"]  # to every client
+        sender.send(mido.Message("stop"))
+        replies.wait_for("/oscgen/transport", lambda a: a == ["stop"], since=since)
+        sender.send(mido.Message("continue"))
+        replies.wait_for("/oscgen/transport", lambda a: a == ["continue"], since=since)
     finally:
         sender.close()
 

@@ -157,3 +157,20 @@ def test_midi_ports_command_without_a_backend():
                          env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     assert "oscgen: no MIDI backend: no JACK server named 'oscgen-test-no-such-server' is running" in out.stderr
+
+
+@needs_jack
+def test_midi_ports_with_no_ports_suggests_a_config_the_config_accepts(jack, tmp_path):
+    import re
+
+    from oscgen.config import load_config
+
+    out = subprocess.run([sys.executable, "-m", "oscgen", "midi-ports", "--api", "jack"],
+                         env=jack.env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    suggested = re.search(r'\[midi\] (enabled = true).*\[midi\] (virtual = "[^"]+")', out.stdout)
+    assert suggested, out.stdout
+    path = tmp_path / "suggested.toml"
+    path.write_text(f"[midi]\n{suggested.group(1)}\n{suggested.group(2)}\n")
+    config = load_config(path)
+    assert config.midi.enabled and config.midi.virtual == "oscgen"

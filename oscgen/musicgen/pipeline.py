@@ -346,12 +346,14 @@ class MusicGen(nn.Module):
         lap("audio")
         return seconds
 
-    def decode_audio(self, codes: mx.array) -> mx.array:
+    def decode_audio(self, codes: mx.array, progress: Callable[[float], None] | None = None) -> mx.array:
         """codes (batch, codebooks, frames) → audio (batch, channels, frames * samples_per_frame),
         evaluated: nothing else runs meanwhile, so a CPU's BLAS gets every core for it.  Stereo:
-        both channels in one EnCodec batch."""
+        both channels in one EnCodec batch.  ``progress`` gets the job's fraction from
+        DECODE_SHARE towards 1 as EnCodec's stages finish (the bar moves instead of waiting)."""
+        stage = None if progress is None else (lambda f: progress(DECODE_SHARE + (1.0 - DECODE_SHARE) * f))
         with _blas.all_cores():
-            audio = self.audio_decoder.decode(codebooks.split_channels(mx.array(codes), self.audio_channels))
+            audio = self.audio_decoder.decode(codebooks.split_channels(mx.array(codes), self.audio_channels), stage)
             audio = audio.reshape(-1, self.audio_channels, audio.shape[-1])
             mx.eval(audio)
         return audio
@@ -391,7 +393,7 @@ class MusicGen(nn.Module):
             input_ids, frames, temperature=temperature, top_k=top_k, top_p=top_p,
             cfg_scale=cfg_scale, seed=seed, progress=progress,
         )
-        audio = self.decode_audio(codes)[0]
+        audio = self.decode_audio(codes, progress)[0]
         mx.eval(audio)
         if progress is not None:
             progress(1.0)
