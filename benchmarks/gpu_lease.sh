@@ -12,7 +12,9 @@
 #       step and times both (kernels: benchmarks/cuda_check.py, then the small bench), or
 #       profiles the decode step (profile: kernel census
 #       from MLX's CUDA graph dumps, MLX_MAX_OPS_PER_BUFFER sweep, then the small bench)
-#   call 3 (optional, carry nothing, still warm): bash benchmarks/gpu_lease.sh stage3
+#   call 3 (optional, carry nothing, still warm): bash benchmarks/gpu_lease.sh stage2 medium
+#       the CUDA kernels' check and the bench at musicgen-medium (stage2 kernels did small)
+#   or: bash benchmarks/gpu_lease.sh stage3
 #       the oscgen-only variants and the quality measurement
 #
 # Everything worth keeping is written under $OUT (JSON + logs).
@@ -41,9 +43,11 @@ stage1)
   du -sh $OSCGEN_CACHE/bench/*
   ;;
 stage2)
-  name=$(cat .gpu2/NAME)
-  cat /root/stash/part.aa .gpu2/part.ab > /root/stash/$name || exit 1
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /root/stash/$name .gpu2/*.whl || exit 1
+  if [ -d .gpu2 ]; then  # a later call in the same warm lease carries nothing: installed already
+    name=$(cat .gpu2/NAME)
+    cat /root/stash/part.aa .gpu2/part.ab > /root/stash/$name || exit 1
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site /root/stash/$name .gpu2/*.whl || exit 1
+  fi
   python3 -c "import mlx.core as mx; a = mx.random.normal((1024, 1024)); print('mlx', mx.__version__, mx.default_device(), float((a @ a).sum()))" || exit 1
   small=$OSCGEN_CACHE/bench/musicgen-small-random
   if [ "${2:-bench}" = kernels ]; then
@@ -52,6 +56,16 @@ stage2)
     timeout 300 python3 benchmarks/cuda_check.py $small --json $OUT/cuda-check-small.json 2>&1 | tee $OUT/cuda-check-small.log | tail -n 30
     [ "${PIPESTATUS[0]}" = 0 ] || exit 1
     bench --model small --dtype float16 --reference-dtype float32 --json $OUT/gpu-small-f16.json 2>&1 | tee $OUT/gpu-small-f16.log | tail -n 25
+  elif [ "${2:-bench}" = batch ]; then
+    # the CUDA step at 8 takes of one prompt (16 rows with guidance) against the portable step,
+    # and its step at 1 and 8 takes (issue 17's "8 takes <= 1.3x the step of one")
+    timeout 400 python3 benchmarks/cuda_check.py $small --batch 8 --json $OUT/cuda-check-batch8.json 2>&1 | tee $OUT/cuda-check-batch8.log | tail -n 20
+  elif [ "${2:-bench}" = medium ]; then
+    # (a later call, the machine still warm: MLX-CUDA is installed) the same at musicgen-medium
+    medium=$OSCGEN_CACHE/bench/musicgen-medium-random
+    timeout 300 python3 benchmarks/cuda_check.py $medium --dtypes float16 --json $OUT/cuda-check-medium.json 2>&1 | tee $OUT/cuda-check-medium.log | tail -n 30
+    [ "${PIPESTATUS[0]}" = 0 ] || exit 1
+    bench --model medium --steps 503 --dtype float16 --reference-dtype float32 --json $OUT/gpu-medium-f16.json 2>&1 | tee $OUT/gpu-medium-f16.log | tail -n 25
   elif [ "${2:-bench}" = profile ]; then
     # one step's kernels, from the CUDA graphs MLX dumps (one graph per step: no op limit); this
     # first process also pays MLX's kernel compilation on a fresh machine (warm_up_first_s)

@@ -45,8 +45,41 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def timed_loop(engine: MusicGen, step, tokens, cache, job: tuple, steps: int) -> dict:
+    """``steps`` steps run the pipeline's way (``async_eval``, one step in flight, the cache grown
+    a block when full), each timed: host time building the step's graph (the compiled function's
+    call), host time encoding it for the device (``async_eval``), wall time (ms, medians).
+    ``job``: (keys, knobs, frames, positions table, cross_kv, cross_mask)."""
+    keys, knobs, frames, table, cross_kv, cross_mask = job
+    build, encode, wall = [], [], []
+    previous = None
+    start = last = time.perf_counter()
+    for t in range(steps):
+        if t == cache[0].shape[3]:
+            cache = engine.decoder.grow_cache(cache, t + pipeline.CACHE_BLOCK)
+        t0 = time.perf_counter()
+        tokens, cache = step(tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames, table, cache, cross_kv, cross_mask)
+        t1 = time.perf_counter()
+        mx.async_eval(tokens, cache)
+        t2 = time.perf_counter()
+        if previous is not None:
+            mx.eval(previous)
+        now = time.perf_counter()
+        build.append(t1 - t0)
+        encode.append(t2 - t1)
+        wall.append(now - last)
+        last = now
+        previous = tokens
+    mx.eval(tokens, cache)
+    mx.synchronize()
+    skip = min(10, steps // 4)  # the first steps trace and compile
+    ms = lambda xs: round(1e3 * statistics.median(xs[skip:]), 3)
+    return {"steps": steps, "decode_s": round(time.perf_counter() - start, 3), "wall_ms": ms(wall),
+            "host_build_ms": ms(build), "host_encode_ms": ms(encode), "first_step_ms": round(1e3 * wall[0], 1)}
+
+
 def decode_steps(engine: MusicGen, steps: int, fold: bool, on_loop_start=None) -> dict:
-    """``steps`` guided top-k 250 steps from position 0, timed per part (ms, medians).
+    """``steps`` guided top-k 250 steps from position 0, timed per part (timed_loop).
     ``on_loop_start()`` runs once the job's inputs are on the device, before the first step."""
     pipeline.FOLD_CROSS_ATTENTION = fold
     engine._fit_to_device()
@@ -65,29 +98,7 @@ def decode_steps(engine: MusicGen, steps: int, fold: bool, on_loop_start=None) -
     mx.synchronize()
     if on_loop_start is not None:
         on_loop_start()
-    build, encode, wall = [], [], []
-    previous = None
-    last = time.perf_counter()
-    for t in range(steps):
-        t0 = time.perf_counter()
-        tokens, cache = step(tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames, table, cache, cross_kv, cross_mask)
-        t1 = time.perf_counter()
-        mx.async_eval(tokens, cache)
-        t2 = time.perf_counter()
-        if previous is not None:
-            mx.eval(previous)
-        now = time.perf_counter()
-        build.append(t1 - t0)
-        encode.append(t2 - t1)
-        wall.append(now - last)
-        last = now
-        previous = tokens
-    mx.eval(tokens, cache)
-    mx.synchronize()
-    skip = min(10, steps // 4)  # the first steps trace and compile
-    ms = lambda xs: round(1e3 * statistics.median(xs[skip:]), 3)
-    return {"fold": fold, "steps": steps, "wall_ms": ms(wall), "host_build_ms": ms(build), "host_encode_ms": ms(encode),
-            "first_step_ms": round(1e3 * wall[0], 1)}
+    return {"fold": fold, **timed_loop(engine, step, tokens, cache, (keys, knobs, frames, table, cross_kv, cross_mask), steps)}
 
 
 def layout_check(engine: MusicGen, steps: int = 8) -> dict:

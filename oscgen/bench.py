@@ -23,7 +23,11 @@ sampling settings and thread count.  A side's numbers:
                           process's libraries (which ``peak_rss_mb`` includes)
 - ``first_progress_s``    from the call to the first progress report
 - ``matmul_gbs``          ``x @ W.T`` bandwidth on the decode-step shapes (GB/s of weights read)
-- ``floor_ms``            decoder weight bytes read per step / ``matmul_gbs``
+- ``copy_gbs``            GPU only (in the JSON and the last line): a large device-to-device copy, bytes read + written per
+                          second (the HBM ceiling; the decode shapes' matmuls are launch-bound
+                          there, so they say nothing about the memory)
+- ``floor_ms``            decoder weight bytes read per step / ``matmul_gbs`` (CPU) or
+                          ``copy_gbs`` (GPU)
 - ``step_over_floor``     ``step_ms_median / floor_ms`` (1.0 = every step is pure weight streaming)
 
 Run: ``oscgen bench --model small`` (see ``oscgen bench --help``).  The subprocess entry point
@@ -205,6 +209,25 @@ def _floor(config: dict, shapes: list[tuple[int, int]], probe_bytes: int, one_pa
     return {"matmul_gbs": gbs, "weight_mb_per_step": step_bytes / 1e6, "floor_ms": step_bytes / (gbs * 1e9) * 1e3}
 
 
+def _copy_floor(floor: dict, copy_gbs: float) -> dict:
+    """A GPU's floor: the step's weight bytes at the device-to-device copy's bandwidth."""
+    return {**floor, "copy_gbs": copy_gbs, "floor_ms": floor["weight_mb_per_step"] * 1e6 / (copy_gbs * 1e9) * 1e3}
+
+
+def _copy_gbs(copy_once, sync, nbytes: int, repeats: int = 10) -> float:
+    """Median bandwidth of ``copy_once`` (read + write of ``nbytes`` each way), after warm-up."""
+    for _ in range(3):
+        copy_once()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        copy_once()
+        sync()
+        times.append(time.perf_counter() - t0)
+    return 2 * nbytes / statistics.median(times) / 1e9
+
+
 #: The worker's real stdout, kept for the line protocol while sys.stdout points at stderr.
 _PROTOCOL = sys.stdout
 
@@ -255,7 +278,12 @@ def _mlx_matmul_bandwidth(config: dict, dtype: str, quantize: int | None) -> dic
     def one_pass():
         mx.eval([matmul(xs[in_f], w) for (_, in_f), w in zip(shapes, weights)])
 
-    return _floor(config, shapes, sum(a.nbytes for w in weights for a in w), one_pass)
+    floor = _floor(config, shapes, sum(a.nbytes for w in weights for a in w), one_pass)
+    if mx.default_device() == mx.gpu:
+        src = mx.random.uniform(shape=(1 << 29,))  # 2 GB, far past the caches
+        mx.eval(src)
+        floor = _copy_floor(floor, _copy_gbs(lambda: mx.eval(-src), mx.synchronize, src.nbytes))
+    return floor
 
 
 class _MlxClock:
@@ -409,7 +437,12 @@ def _torch_matmul_bandwidth(config: dict, torch_dtype, device: str) -> dict:
                 torch.nn.functional.linear(xs[i], w)
         sync()
 
-    return _floor(config, shapes, sum(w.numel() * w.element_size() for w in weights), one_pass)
+    floor = _floor(config, shapes, sum(w.numel() * w.element_size() for w in weights), one_pass)
+    if device.startswith("cuda"):
+        src = torch.empty(2 << 30, dtype=torch.uint8, device=device).random_()
+        dst = torch.empty_like(src)
+        floor = _copy_floor(floor, _copy_gbs(lambda: dst.copy_(src), sync, src.numel()))
+    return floor
 
 
 class _StepClock:
@@ -819,9 +852,10 @@ def format_table(report: dict) -> str:
             if r:
                 lines.append(f"whole job: oscgen is {1 / r:.2f}x as fast as transformers {rd}")
     o = report["oscgen"]
+    gbs, how = (o["copy_gbs"], "GPU copy") if o.get("copy_gbs") else (o["matmul_gbs"], "x @ W.T")
     lines.append(
         f"oscgen decoder step: {o['step_ms_median']:.2f} ms = {o['step_over_floor']:.2f}x the weight-bandwidth floor "
-        f"({o['weight_mb_per_step']:.0f} MB / {o['matmul_gbs']:.1f} GB/s = {o['floor_ms']:.2f} ms)"
+        f"({o['weight_mb_per_step']:.0f} MB / {gbs:.1f} GB/s ({how}) = {o['floor_ms']:.2f} ms)"
     )
     return "\n".join(lines)
 

@@ -30,7 +30,7 @@ WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 NAME_FIELDS = ("date", "time", "id", "slug", "model", "seed", "bpm", "bars", "preset")
 TAKE_KEYS = ("sample_rate", "normalize", "peak_db", "loudness_lufs", "fade_in_ms", "fade_out_ms",
              "loop_crossfade_ms", "tempo_text")
-TABLES = ("osc", "output", "defaults", "queue", "worker", "oscquery", "midi", "presets")
+TABLES = ("osc", "output", "defaults", "queue", "worker", "models", "oscquery", "midi", "presets")
 
 
 class ConfigError(ValueError):
@@ -86,6 +86,12 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True)
+class ModelsConfig:
+    allow_download: bool  # may a model chosen over OSC be downloaded?
+    names: tuple[tuple[str, str], ...] = ()  # name -> hub repo id or absolute folder, for /oscgen/model
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     prompt: str
@@ -105,6 +111,7 @@ class Config:
     source: str = BUILTIN  # where it came from, for messages
     oscquery: OscQueryConfig = OscQueryConfig(enabled=False, port=0, name="", mdns=False)
     worker: WorkerConfig = WorkerConfig(idle_unload_minutes=0.0)
+    models: ModelsConfig = ModelsConfig(allow_download=False)
 
 
 def default_text() -> str:
@@ -250,13 +257,44 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
                           "in [0, 1440] (0 = keep the model loaded)")
     worker = WorkerConfig(idle_unload_minutes=float(idle))
 
+    models = _validate_models(_table(raw, "models", source), where("models"), base_dir or _config_dir(source))
+
     midi = _validate_midi(_table(raw, "midi", source), where("midi"))
     presets = _validate_presets(_table(raw, "presets", source), where("presets"))
     _check_note_presets(midi, presets, source)
     _check_bars_fit(defaults, beats, where("defaults"))
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
-    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source, oscquery, worker)
+    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source, oscquery, worker, models)
+
+
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _validate_models(table: dict, where: str, base_dir: Path) -> ModelsConfig:
+    """[models]: allow_download, and name = "owner/repo" or a folder (relative to the config file)."""
+    allow = table.get("allow_download", False)
+    if not isinstance(allow, bool):
+        raise ConfigError(f"{where} allow_download = {allow!r}: must be true or false")
+    names = []
+    for name, value in table.items():
+        if name == "allow_download":
+            continue
+        if not _MODEL_NAME.match(name):
+            raise ConfigError(f"{where} {name}: a model name is letters, digits, '.', '_' and '-' (what /oscgen/model sends)")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where} {name} = {value!r}: must be a hub repo id (\"owner/name\") or a checkpoint folder")
+        value = value.strip()
+        repo_like = value.count("/") == 1 and not value.startswith((".", "/", "~")) and "\\" not in value
+        if not repo_like:
+            folder = Path(value).expanduser()
+            value = str(folder if folder.is_absolute() else (base_dir / folder))
+        names.append((name, value))
+    return ModelsConfig(allow_download=allow, names=tuple(names))
+
+
+def _config_dir(source: str) -> Path:
+    return Path.cwd() if source == BUILTIN else Path(source).resolve().parent
 
 
 def _validate_midi(table: dict, where: str) -> MidiConfig:

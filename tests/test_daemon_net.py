@@ -74,13 +74,22 @@ def test_oscquery_serves_the_tree_and_follows_every_knob_change(tmp_path, replie
         daemon.client.send("/oscgen/preset", "drums")  # a preset moves several knobs at once
         _wait_value(port, "/oscgen/cfg", 4.0)
         _wait_value(port, "/oscgen/prompt", "tight funk drum break, crisp snare, 100 bpm")
+        assert not any("HTTP response sent" in line for line in daemon.lines)  # no line per request
 
 
 def test_oscquery_can_be_turned_off_or_put_on_another_port(tmp_path, replies):
+    import socket
+
     with DaemonProcess(tmp_path, replies, config="[oscquery]\nenabled = false\n") as daemon:
         daemon.client.send("/oscgen/ping")
         replies.wait_for("/oscgen/pong")
         assert not any("OSCQuery on" in line for line in daemon.lines)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        tcp = probe.getsockname()[1]
+    with DaemonProcess(tmp_path, replies, config=f"[oscquery]\nport = {tcp}\n") as daemon:
+        assert _oscquery_port(daemon) == tcp
+        assert _get(tcp, "/?HOST_INFO")["OSC_PORT"] == daemon.port != tcp
 
 
 def test_queue_lists_what_waits_and_clear_empties_it(tmp_path, replies):
@@ -150,3 +159,17 @@ def test_eta_rides_beside_progress_and_verbose_changes_nothing_clients_get(tmp_p
         assert len(fractions) <= 102 and fractions[-1] == 1.0
         assert etas and all(s >= 0 for s in etas) and etas[-1] == 0.0
         assert len(etas) <= len(fractions)
+
+
+def test_a_taken_tcp_port_costs_oscquery_never_osc(tmp_path, replies):
+    import socket
+
+    from _osc_helpers import free_udp_port
+
+    port = free_udp_port()
+    with socket.create_server(("127.0.0.1", port)):  # something else holds TCP at that number
+        with DaemonProcess(tmp_path, replies, "--port", str(port)) as daemon:
+            assert daemon.port == port
+            daemon.wait_log(rf"OSCQuery cannot listen on TCP 127\.0\.0\.1:{port}: .*running without OSCQuery")
+            daemon.client.send("/oscgen/ping")
+            replies.wait_for("/oscgen/pong")

@@ -372,3 +372,16 @@ def test_a_pad_for_a_preset_that_is_not_there_is_a_config_error(tmp_path):
     path.write_text('[midi]\n[[midi.note]]\nnote = 36\npreset = 1\n\n[presets]\nonly = { prompt = "one" }\n')
     with pytest.raises(ConfigError, match=r"c.toml:4: midi.note\[0\].preset = 1: only preset 0 exists \(numbered from 0"):
         load_config(path)
+
+
+def test_clock_snap_announces_whole_bpm_and_only_when_the_snapped_tempo_moves():
+    from oscgen.midi_map import MidiMapConfig, MidiMapper
+
+    rng = random.Random(99)
+    times = [t + (0.006 if rng.random() < 0.03 else 0.0) for t in clock_times(128.0, 16, 0.002, rng)]
+    plain = tempos(MidiMapper(MidiMapConfig()), times)
+    snapped = tempos(MidiMapper(MidiMapConfig(clock_snap=1.0)), times)
+    assert any(t != round(t) for t in plain)  # what a jittered clock reads to 0.1 BPM: 127.9, 128.2...
+    assert snapped == [128.0]  # once, whole, and then silence while it stays 128
+    halves = tempos(MidiMapper(MidiMapConfig(clock_snap=0.5)), clock_times(97.3, 8, 0.0005, random.Random(3)))
+    assert halves and halves[-1] == 97.5

@@ -10,12 +10,13 @@ import urllib.error
 import urllib.request
 
 import pytest
-
-from oscgen.knobs import KNOBS
-from oscgen.service import mdns, protocol
-from oscgen.service.oscquery import OscQueryServer, address_space, find
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from oscgen.config import load_config
+from oscgen.knobs import KNOBS
+from oscgen.service import mdns, protocol
+from oscgen.service.oscquery import OscQueryServer, address_space, answer, find
 
 VALUES = {**load_config().defaults, "prompt": "warm pads", "temperature": 0.9, "model": "tiny-random"}
 
@@ -177,3 +178,22 @@ def test_the_advertiser_registers_both_and_withdraws_them():
     adv.close()
     assert calls == [("open", ["192.0.2.10"]), ("register", "_oscjson._tcp.local.", True),
                      ("register", "_osc._udp.local.", True), ("unregister",), ("close",)]
+
+
+_TREE = address_space(VALUES, {"/oscgen/progress": [1, 0.5]}, ("ambient",))
+_PATHS = [a.path for a in protocol.INBOUND] + ["/", "/oscgen", "/oscgen/", "/nope", "/oscgen/progress"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.text(max_size=60),
+    st.builds(lambda p, q: p + q, st.sampled_from(_PATHS),
+              st.one_of(st.just(""), st.builds(lambda q: "?" + q, st.text(max_size=30)),
+                        st.sampled_from(["?VALUE", "?value", "?HOST_INFO", "?RANGE&TYPE", "?=", "?&&", "?%00", "#VALUE"]))),
+))
+def test_any_request_target_gets_a_status_never_an_exception(target):
+    status, body = answer(_TREE, {"NAME": "x"}, target)
+    assert status in (200, 204, 400, 404)
+    assert (body is None) == (status != 200)
+    if status == 200:
+        json.dumps(body)  # always serialisable

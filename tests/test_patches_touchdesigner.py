@@ -204,6 +204,9 @@ def test_helpers_send_the_daemons_addresses_with_its_types(td):
         (lambda: out.cancel(3), ("/oscgen/cancel", (3,))),
         (lambda: out.status(), ("/oscgen/status", ())),
         (lambda: out.ping(), ("/oscgen/ping", ())),
+        (lambda: out.clear(), ("/oscgen/clear", ())),
+        (lambda: out.unload(), ("/oscgen/unload", ())),
+        (lambda: out.queue(), ("/oscgen/queue", ())),
         (lambda: out.preset("intro"), ("/oscgen/preset", ("intro",))),
         (lambda: out.preset(2), ("/oscgen/preset", (2,))),
         (lambda: out.learn("temperature"), ("/oscgen/learn", ("temperature",))),
@@ -230,7 +233,7 @@ def test_panel_buttons_and_knobs_send_through_the_parameter_execute_dat(td):
     assert {kinds[p] for p in ("Topk", "Seed")} == {"Int"}
     assert {kinds[p] for p in ("Temperature", "Duration", "Bars", "Bpm", "Topp", "Cfg")} == {"Float"}
     assert {kinds[p] for p in ("Prompt", "Model", "State", "Lastfile", "Lasterror")} == {"Str"}
-    assert {kinds[p] for p in ("Generate", "Cancel", "Sync", "Ping", "Play")} == {"Pulse"}
+    assert {kinds[p] for p in ("Generate", "Cancel", "Sync", "Ping", "Play", "Clear", "Unload")} == {"Pulse"}
 
     panel.par.Temperature = 0.75  # the user drags the knob
     assert peer.next() == ("/oscgen/temperature", (0.75,))

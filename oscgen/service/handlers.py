@@ -79,6 +79,18 @@ def knob(daemon, address, args, sender) -> None:
     daemon.set_knob(name, value, source=source(sender), reply_to=sender)
 
 
+@handles(f"{PREFIX}/model")
+def model(daemon, address, args, sender) -> None:
+    """A knob, but over OSC only a name the daemon knows (service/models.py): never a path."""
+    if len(args) == 1 and isinstance(from_osc(args[0]), str):
+        try:
+            daemon.jobs.models.check_osc(from_osc(args[0]))
+        except ValueError as exc:
+            daemon.error(-1, f"{address}: {exc}", sender)
+            return
+    knob(daemon, address, args, sender)
+
+
 @handles(f"{PREFIX}/generate")
 def generate(daemon, address, args, sender) -> None:
     prompt = " ".join(format_atom(a) for a in args) if args else None

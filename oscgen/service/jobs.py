@@ -18,6 +18,7 @@ from oscgen.knobs import MAX_DURATION
 from oscgen.progress import Eta
 from oscgen.service import outbox
 from oscgen.service.clients import Replies
+from oscgen.service.models import ModelRules
 from oscgen.service.protocol import PREFIX
 from oscgen.service.state import State
 from oscgen.service.worker import Worker
@@ -40,6 +41,7 @@ class Job:
 class Jobs:
     def __init__(self, config: Config, state: State, out: Replies, tag: str, verbose: bool = False):
         self.config, self.state, self.out, self.tag, self.verbose = config, state, out, tag, verbose
+        self.models = ModelRules.from_config(config)  # what /oscgen/model may name, and what each loads
         self.queue: deque[Job] = deque()
         self.running: Job | None = None
         self.next_id = 1
@@ -193,7 +195,7 @@ class Jobs:
 
     def start_worker(self) -> None:
         model = self.state.get("model")
-        self.worker = Worker(model, self.warm_knobs(), self.config.output, self.tag, self.verbose)
+        self.worker = Worker(model, self.warm_knobs(), self.config.output, self.tag, self.verbose, self.models)
         self.worker_state = "starting"
         self.warm_model = None
         log.info("worker pid %d starting, loading %s", self.worker.pid, model)

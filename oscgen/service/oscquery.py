@@ -166,8 +166,11 @@ class OscQueryServer:
         except OSError as exc:
             raise OSError(f"OSCQuery cannot listen on TCP {host}:{port}: {exc.strerror or exc}") from None
         self.port = sock.getsockname()[1]
+        ws_log = logging.getLogger("oscgen.oscquery.websockets")
+        if ws_log.level == logging.NOTSET:  # a line per request and per close is noise in a show's log
+            ws_log.setLevel(logging.WARNING)
         self._server = serve(self._connection, sock=sock, process_request=self._http, compression=None,
-                             logger=logging.getLogger("oscgen.oscquery.websockets"))
+                             logger=ws_log)
         self._thread = threading.Thread(target=self._server.serve_forever, name="oscgen-oscquery", daemon=True)
 
     def start(self) -> "OscQueryServer":

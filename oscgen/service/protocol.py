@@ -22,10 +22,10 @@ class Address:
     meaning: str
 
 
-def _knob_address(name: str, path: str | None = None) -> Address:
+def _knob_address(name: str, path: str | None = None, note: str = "") -> Address:
     knob = KNOBS[name]
     tags = "s..." if name == "prompt" else knob.osc_tag
-    return Address(path or f"{PREFIX}/{name}", tags, f"{knob.meaning}; {knob.allowed()}")
+    return Address(path or f"{PREFIX}/{name}", tags, f"{knob.meaning}; {note or knob.allowed()}")
 
 
 # Messages a patch sends to the daemon.
@@ -40,7 +40,8 @@ INBOUND: tuple[Address, ...] = (
     _knob_address("top_p"),
     _knob_address("cfg"),
     _knob_address("seed"),
-    _knob_address("model"),
+    _knob_address("model", note="over OSC a name, never a path: a built-in one, the one the daemon started with, "
+                  "or a name in config's [models] (downloads only with [models] allow_download)"),
     Address("/oscgen/preset", "s|i", "load a prompt preset from config by name or number (0 = first), sets the knobs"),
     Address("/oscgen/generate", "[s...]", "queue a job with the current knobs; a prompt given here is used for this job only"),
     Address("/oscgen/cancel", "[i]", "cancel job id (queued or running), or the running job"),

@@ -38,14 +38,14 @@ class Cancelled(Exception):
 class Worker:
     """The parent's handle on one worker process."""
 
-    def __init__(self, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool):
+    def __init__(self, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool, models=None):
         ctx = multiprocessing.get_context("spawn")
         self.conn, child_conn = ctx.Pipe()
         self.cancel_id = ctx.RawValue("q", -1)  # job id to cancel; one aligned int, no lock needed
         self.stop_id = ctx.RawValue("q", -1)  # job id to end early, keeping its audio
         self.process = ctx.Process(
             target=worker_main,
-            args=(child_conn, self.cancel_id, self.stop_id, model, warm_knobs, output, tag, verbose),
+            args=(child_conn, self.cancel_id, self.stop_id, model, warm_knobs, output, tag, verbose, models),
             name="oscgen-worker",
             daemon=True,
         )
@@ -99,7 +99,10 @@ class Worker:
 # --- in the worker process ---------------------------------------------------------------------
 
 
-def worker_main(conn, cancel_id, stop_id, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool) -> None:
+def worker_main(conn, cancel_id, stop_id, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool,
+                models=None) -> None:
+    global _models
+    _models = models
     # Ctrl-C in the terminal reaches the whole process group: the parent decides what happens.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(
@@ -137,6 +140,18 @@ def worker_main(conn, cancel_id, stop_id, model: str, warm_knobs: dict, output: 
                 _warm(conn, api, params["model"], None, warm)
 
 
+_models = None  # the daemon's ModelRules (service/models.py): model names -> what the engine loads
+
+
+def _engine_model(name: str) -> str:
+    """What the engine loads for the model knob's ``name`` ([models] maps names to folders and
+    repos); ModelNotFoundError when it would download weights that may not be downloaded."""
+    if _models is None:
+        return name
+    _models.refuse_download(name)
+    return _models.target(name)
+
+
 def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
     """Load ``model``, then warm it up for ``warm_knobs`` (None: nothing to compile), and tell
     the parent: "ready" only once a job would start at full speed."""
@@ -144,7 +159,8 @@ def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
     try:
         with warnings.catch_warnings():  # the random-weights warning travels in the ready note
             warnings.simplefilter("ignore", UserWarning)
-            engine = api.load_model(model)
+            target = _engine_model(model)
+            engine = api.load_model(target)
     except Exception as exc:
         log.info("model %s failed to load: %s", model, exc)
         # "missing" = no weights on this machine (as opposed to a broken folder): the daemon
@@ -155,7 +171,7 @@ def _warm(conn, api, model: str, warm_knobs: dict | None, warm: dict) -> None:
     log.info("model %s loaded in %.1f s", model, loaded - started)
     if warm_knobs is not None:
         try:
-            parts = api.warm_up(model, **warm_knobs)
+            parts = api.warm_up(target, **warm_knobs)
             log.info("warmed up in %.1f s (%s)", time.monotonic() - loaded, ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()))
         except Exception:  # a job would compile the same things itself: slower, not broken
             log.error("warming %s up failed:\n%s", model, traceback.format_exc().rstrip())
@@ -202,7 +218,8 @@ def _run_job(conn, signals, api, job: dict, output: OutputConfig, tag: str) -> b
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            result = generate_take(**take_arguments(params, output), progress_callback=progress,
+            engine_params = {**params, "model": _engine_model(params["model"])}
+            result = generate_take(**take_arguments(engine_params, output), progress_callback=progress,
                                    stop=lambda: stop_id.value == job_id)
         if cancel_id.value == job_id:
             raise Cancelled

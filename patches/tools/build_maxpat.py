@@ -177,6 +177,7 @@ def build() -> str:
         ("cancel", "/oscgen/cancel", (580, 2, 24, 24), (606, 6, 50, 18)),
         ("sync", "/oscgen/status", (378, 72, 20, 20), (398, 74, 34, 18)),
         ("ping", "/oscgen/ping", (436, 72, 20, 20), (456, 74, 30, 18)),
+        ("clear", "/oscgen/clear", (664, 2, 24, 24), (690, 6, 40, 18)),  # every waiting job
     ]
     for i, (label, address, button_rect, label_rect) in enumerate(buttons):
         x = 20 + 110 * i
@@ -195,8 +196,11 @@ def build() -> str:
 
     # presets and MIDI learn: edit the text (unlocked), click (locked)
     p.comment("Examples to click or edit: load a config.toml preset by name or number; MIDI-learn "
-              "a knob (then move a controller on the daemon's MIDI input).", 20, 680, 420, 40)
-    for i, text in enumerate(("/oscgen/preset ambient", "/oscgen/preset 0", "/oscgen/learn temperature")):
+              "a knob (then move a controller on the daemon's MIDI input); list the queue; free the "
+              "model's memory (the next take loads it again).", 20, 680, 600, 40)
+    examples = ("/oscgen/preset ambient", "/oscgen/preset 0", "/oscgen/learn temperature", "/oscgen/queue",
+                "/oscgen/unload")
+    for i, text in enumerate(examples):
         m = p.msg(text, 20 + 150 * i, 725, 140)
         p.connect(m, 0, send)
 

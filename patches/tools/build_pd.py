@@ -214,7 +214,8 @@ def send_to_daemon() -> Canvas:
 
     # buttons: no arguments
     c.comment(x, 380, "Buttons: /oscgen/generate (after the prompt box's text), /oscgen/cancel "
-                      "(the running job), /oscgen/status, /oscgen/ping.", 45)
+                      "(the running job), /oscgen/status, /oscgen/ping, /oscgen/clear (every waiting "
+                      "job), /oscgen/unload (free the model), /oscgen/queue.", 45)
     y = 440
     for action in ACTIONS:
         r = c.obj(x, y, f"r $0-{action}")
@@ -581,6 +582,9 @@ def build() -> str:
     c.bng(bx, 270, 25, "send_all_to_daemon", send="$0-sendall", receive="$0-sendall-in")
     c.bng(bx, 305, 25, "ping", send="$0-ping", receive="$0-ping-in")
     c.bng(bx + 100, 305, 25, "alive", receive="$0-alive-in", color="#fcfcc4")
+    c.bng(bx + 180, 200, 25, "clear_queue", send="$0-clear", receive="$0-clear-in", color="#fcc4c4")
+    c.bng(bx + 180, 235, 25, "unload_model", send="$0-unload", receive="$0-unload-in")
+    c.bng(bx + 180, 270, 25, "list_queue", send="$0-queue", receive="$0-queue-in")
 
     # status
     sy = 445

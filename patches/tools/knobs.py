@@ -61,7 +61,7 @@ NUMBER_KNOBS: tuple[Knob, ...] = tuple(
 TEXT_KNOBS = ("prompt", "model")
 
 # Bangs the patches send with no arguments.
-ACTIONS = ("generate", "cancel", "status", "ping")
+ACTIONS = ("generate", "cancel", "status", "ping", "clear", "unload", "queue")
 
 for _k in NUMBER_KNOBS:
     assert _k.osc_type in ("f", "i"), _k

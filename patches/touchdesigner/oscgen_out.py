@@ -38,11 +38,11 @@ KNOB_TO_PAR = {knob: par for par, knob in PAR_TO_KNOB.items()}
 
 # pulse parameters on the panel -> function name in this module
 PULSES = {'Generate': 'generate_from_panel', 'Cancel': 'cancel', 'Sync': 'status', 'Ping': 'ping',
-          'Play': 'play_preview'}
+          'Play': 'play_preview', 'Clear': 'clear', 'Unload': 'unload'}
 
 # read-only displays on the panel, filled by the callbacks
-DISPLAYS = {'State': str, 'Job': int, 'Progress': float, 'Lastfile': str, 'Seconds': float,
-            'Lasterror': str}
+DISPLAYS = {'State': str, 'Job': int, 'Progress': float, 'Secondsleft': float, 'Lastfile': str,
+            'Seconds': float, 'Lasterror': str}
 
 # the last value the daemon echoed for each knob: a parameter change that merely shows an echo
 # must not be sent back (that would loop between patches and the daemon)
@@ -101,6 +101,21 @@ def status():
 
 def ping():
     return send(PREFIX + '/ping')
+
+
+def clear():
+    """Cancel every job waiting in the daemon's queue (the running one goes on)."""
+    return send(PREFIX + '/clear')
+
+
+def unload():
+    """Free the daemon's model memory; the next take loads it again."""
+    return send(PREFIX + '/unload')
+
+
+def queue():
+    """Ask what waits: /oscgen/queue N, then /oscgen/waiting per job (rows waiting_N in the table)."""
+    return send(PREFIX + '/queue')
 
 
 def preset(name_or_number):

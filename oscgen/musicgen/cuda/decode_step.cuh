@@ -103,12 +103,13 @@ __device__ __forceinline__ void layer_norm_rows(Load load, const T* __restrict__
   const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, warps = blockDim.x / WARP;
   for (int b = warp; b < B; b += warps) {
     float v[PER];
+    // every load issued before the first use: a load-use pair per element would serialise
+    // PER round trips to L2 (in-order issue)
+#pragma unroll
+    for (int i = 0; i < PER; ++i) v[i] = load(b * D + lane + i * WARP);
     float s = 0.f;
 #pragma unroll
-    for (int i = 0; i < PER; ++i) {
-      v[i] = load(b * D + lane + i * WARP);
-      s += v[i];
-    }
+    for (int i = 0; i < PER; ++i) s += v[i];
     const float mean = warp_sum(s) / D;
     float q = 0.f;
 #pragma unroll
@@ -202,6 +203,25 @@ __device__ __forceinline__ float block_sum(float v, float* stat) {
 __device__ __forceinline__ unsigned int order_key(float v) {
   const unsigned int u = __float_as_uint(v + 0.f);
   return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+// Pull ``bytes`` of a matrix into L2, spread over every thread of the grid, without waiting: a
+// later stage's (or the next launch's) weights stream from HBM while this stage works, so its
+// GEMV waits on L2 latency instead of HBM latency (L2 keeps them across launches).
+__device__ __forceinline__ void prefetch_l2(const void* base, size_t bytes) {
+  const char* p = static_cast<const char*>(base);
+  const size_t stride = (size_t)gridDim.x * blockDim.x * 128;
+  for (size_t off = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) * 128; off < bytes; off += stride)
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(p + off));
+}
+
+// The stage boundaries' times (ns, low 32 bits of %globaltimer), written by block 0 only.
+__device__ __forceinline__ void stamp(unsigned int* stamps, int i) {
+  if (blockIdx.x == 0 && threadIdx.x == 0) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    stamps[i] = (unsigned int)t;
+  }
 }
 
 __device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.f + erff(x * 0.70710678118654752f)); }

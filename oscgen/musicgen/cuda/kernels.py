@@ -27,7 +27,9 @@ THREADS = 512  # 16 warps a block: one block per multiprocessor must hold the la
 HEADER = (Path(__file__).with_name("decode_step.cuh")).read_text()
 
 LAYER_INPUTS = ["x", "pos", "ln1_w", "ln1_b", "w_qkv", "cache", "w_o", "ln2_w", "ln2_b", "cross_a",
-                "cross_bt", "cross_mask", "cond", "ln3_w", "ln3_b", "w_fc1", "w_fc2", "bar"]
+                "cross_bt", "cross_mask", "cond", "ln3_w", "ln3_b", "w_fc1", "w_fc2", "w_next", "bar"]
+#: stage-boundary timestamps at the end of the layer's scratch (see stage_times)
+STAMPS = 8
 
 LAYER_SOURCE = r"""
   using namespace oscgen;
@@ -46,6 +48,13 @@ LAYER_SOURCE = r"""
   float* sc = x1 + B * D;                        // (B, HT) cross-attention scores
   float* x2 = sc + B * HT;                       // (B, D) after cross-attention
   float* hbuf = x2 + B * D;                      // (B, F) GELU(fc1)
+  unsigned int* stamps = reinterpret_cast<unsigned int*>(hbuf + B * F);  // STAMPS
+  stamp(stamps, 0);
+  if (PREFETCH) {  // the later stages' weights into L2 while q/k/v streams
+    prefetch_l2(w_o, (size_t)D * D * sizeof(T));
+    prefetch_l2(cross_a, (size_t)HT * D * sizeof(T));
+    prefetch_l2(cross_bt, (size_t)D * HT * sizeof(T));
+  }
 
   // 1. LayerNorm, q/k/v; keys and values straight into the cache at position p
   layer_norm_rows<T, B, D>([&](int i) { return to_f(x[i]); }, ln1_w, ln1_b, xs);
@@ -60,7 +69,9 @@ LAYER_SOURCE = r"""
         kv[(which - 1) * plane + ((size_t)(b * H + h) * W + p) * HD + f] = from_f<T>(acc[b]);
     }
   });
+  if (PREFETCH) prefetch_l2(w_fc1, (size_t)F * D * sizeof(T));
   grid_sync(sync_words);
+  stamp(stamps, 1);
 
   // 2. attention over positions 0..p: S splits per (row, head), each a partial softmax state
   {
@@ -80,13 +91,16 @@ LAYER_SOURCE = r"""
       __syncthreads();
       float m = neg_inf();
       for (int j = p0 + tid; j < p1; j += blockDim.x) {
+        uint4 raw[HD / V];  // the whole key row in flight before the dot product
+#pragma unroll
+        for (int c = 0; c < HD / V; ++c) raw[c] = ld_shared_l2(keys + (size_t)j * HD + c * V);
         float dot = 0.f;
 #pragma unroll
-        for (int c = 0; c < HD; c += V) {
+        for (int c = 0; c < HD / V; ++c) {
           float kf[V];
-          unpack<T>(ld_shared_l2(keys + (size_t)j * HD + c), kf);
+          unpack<T>(raw[c], kf);
 #pragma unroll
-          for (int e = 0; e < V; ++e) dot += qh[c + e] * kf[e];
+          for (int e = 0; e < V; ++e) dot += qh[c * V + e] * kf[e];
         }
         prob[j - p0] = dot;
         m = fmaxf(m, dot);
@@ -100,12 +114,21 @@ LAYER_SOURCE = r"""
       }
       l = block_sum(l, stat);  // its barrier also publishes prob
       float a0 = 0.f, a1 = 0.f;
-#pragma unroll 4
-      for (int j = p0 + warp; j < p1; j += warps) {
-        const float e = prob[j - p0];
-        const float2 v = ld2_l2(vals + (size_t)j * HD + 2 * lane);
-        a0 += e * v.x;
-        a1 += e * v.y;
+      constexpr int U = 8;  // value rows a warp has in flight
+      for (int j0 = p0 + warp; j0 < p1; j0 += warps * U) {
+        float2 v[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          const int j = j0 + u * warps;
+          v[u] = j < p1 ? ld2_l2(vals + (size_t)j * HD + 2 * lane) : make_float2(0.f, 0.f);
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          const int j = j0 + u * warps;
+          const float e = j < p1 ? prob[j - p0] : 0.f;
+          a0 += e * v[u].x;
+          a1 += e * v[u].y;
+        }
       }
       red[warp * HD + 2 * lane] = a0;
       red[warp * HD + 2 * lane + 1] = a1;
@@ -124,18 +147,28 @@ LAYER_SOURCE = r"""
     }
   }
   grid_sync(sync_words);
+  stamp(stamps, 2);
 
   // 3. the splits combined into the attention output, out_proj + residual
   for (int i = tid; i < B * D; i += blockDim.x) {
     const int b = i / D, h = (i % D) / HD, f = i % HD;
     const float* st = attn + (size_t)(b * H + h) * S * (HD + 2);
-    float M = neg_inf();
-    for (int s = 0; s < S; ++s) M = fmaxf(M, __ldcg(st + s * (HD + 2) + HD));
-    float L = 0.f, A = 0.f;
+    float ms[S], ls[S], as[S];  // all 3·S loads in flight, then the arithmetic
+#pragma unroll
     for (int s = 0; s < S; ++s) {
-      const float w = __expf(__ldcg(st + s * (HD + 2) + HD) - M);
-      L += w * __ldcg(st + s * (HD + 2) + HD + 1);
-      A += w * __ldcg(st + s * (HD + 2) + f);
+      ms[s] = __ldcg(st + s * (HD + 2) + HD);
+      ls[s] = __ldcg(st + s * (HD + 2) + HD + 1);
+      as[s] = __ldcg(st + s * (HD + 2) + f);
+    }
+    float M = neg_inf();
+#pragma unroll
+    for (int s = 0; s < S; ++s) M = fmaxf(M, ms[s]);
+    float L = 0.f, A = 0.f;
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      const float w = __expf(ms[s] - M);
+      L += w * ls[s];
+      A += w * as[s];
     }
     xs[i] = from_f<T>(A / L);
   }
@@ -144,7 +177,9 @@ LAYER_SOURCE = r"""
     if (lane != 0) return;
     for (int b = 0; b < B; ++b) x1[b * D + row] = to_f(x[b * D + row]) + acc[b];
   });
+  if (PREFETCH) prefetch_l2(w_fc2, (size_t)D * F * sizeof(T));
   grid_sync(sync_words);
+  stamp(stamps, 3);
 
   // 4. cross-attention, folded (crossfold.py): scores = LN(x1) @ A + mask
   layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x1 + i); }, ln2_w, ln2_b, xs);
@@ -153,22 +188,34 @@ LAYER_SOURCE = r"""
     for (int b = 0; b < B; ++b) sc[b * HT + row] = to_f(from_f<T>(acc[b])) + to_f(cross_mask[row]);
   });
   grid_sync(sync_words);
+  stamp(stamps, 4);
 
   // 5. softmax over the text per (row, head), output = Bᵀ p on the conditional rows + residual
   for (int r = tid; r < B * H; r += blockDim.x) {
     const float* row = sc + r * TEXT;
+    float v[TEXT];  // loaded once, all in flight
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) v[t] = __ldcg(row + t);
     float m = neg_inf();
-    for (int t = 0; t < TEXT; ++t) m = fmaxf(m, __ldcg(row + t));
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) m = fmaxf(m, v[t]);
     float sum = 0.f;
-    for (int t = 0; t < TEXT; ++t) sum += __expf(__ldcg(row + t) - m);
-    for (int t = 0; t < TEXT; ++t) xs[r * TEXT + t] = from_f<T>(__expf(__ldcg(row + t) - m) / sum);
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) {
+      v[t] = __expf(v[t] - m);
+      sum += v[t];
+    }
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) xs[r * TEXT + t] = from_f<T>(v[t] / sum);
   }
   __syncthreads();
   gemv<T, B, HT, R_BT>(cross_bt, D, xs, [&](int row, const float* acc) {
     if (lane != 0) return;
     for (int b = 0; b < B; ++b) x2[b * D + row] = __ldcg(x1 + b * D + row) + (cond[b] ? to_f(from_f<T>(acc[b])) : 0.f);
   });
+  if (PREFETCH) prefetch_l2(w_next, (size_t)w_next_shape[0] * w_next_shape[1] * sizeof(T));  // the next launch's
   grid_sync(sync_words);
+  stamp(stamps, 5);
 
   // 6. LayerNorm, fc1, GELU
   layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x2 + i); }, ln3_w, ln3_b, xs);
@@ -177,6 +224,7 @@ LAYER_SOURCE = r"""
     for (int b = 0; b < B; ++b) hbuf[b * F + row] = gelu_erf(to_f(from_f<T>(acc[b])));
   });
   grid_sync(sync_words);
+  stamp(stamps, 6);
 
   // 7. fc2 + residual → the layer's output
   for (int i = tid; i < B * F; i += blockDim.x) xs[i] = from_f<T>(__ldcg(hbuf + i));
@@ -185,9 +233,11 @@ LAYER_SOURCE = r"""
     if (lane != 0) return;
     for (int b = 0; b < B; ++b) out[b * D + row] = from_f<T>(__ldcg(x2 + b * D + row) + acc[b]);
   });
+  stamp(stamps, 7);
 """
 
-HEAD_INPUTS = ["x", "lnf_w", "lnf_b", "w_head", "noise", "knobs", "topk", "pos", "frames", "delays", "bar"]
+HEAD_INPUTS = ["x", "lnf_w", "lnf_b", "w_head", "noise", "knobs", "topk", "pos", "frames", "delays", "w_next",
+               "bar"]
 
 HEAD_SOURCE = r"""
   using namespace oscgen;
@@ -212,6 +262,7 @@ HEAD_SOURCE = r"""
       logits[(size_t)i * KC * V + row] = g;
     }
   });
+  if (PREFETCH) prefetch_l2(w_next, (size_t)w_next_shape[0] * w_next_shape[1] * sizeof(T));  // next step's first
   grid_sync(sync_words);
 
   // 2. one block per (prompt, codebook): the top-k threshold (the k-th largest score, found bit
@@ -228,8 +279,9 @@ HEAD_SOURCE = r"""
     for (int e = 0; e < PER; ++e) {
       const int id = tid + e * THREADS;
       val[e] = id < V ? __ldcg(row + id) : neg_inf();
-      key[e] = id < V ? order_key(val[e]) : 0u;
     }
+#pragma unroll
+    for (int e = 0; e < PER; ++e) key[e] = tid + e * THREADS < V ? order_key(val[e]) : 0u;
     unsigned int threshold = 0u;
     if (TOPK > 0 && TOPK < V) {
       for (int bit = 31; bit >= 0; --bit) {
@@ -333,7 +385,20 @@ def multiprocessors() -> int:
 
 
 def layer_scratch_size(B: int, D: int, H: int, HD: int, F: int, HT: int, S: int) -> int:
-    return B * D * 3 + B * H * S * (HD + 2) + B * HT + B * F
+    return B * D * 3 + B * H * S * (HD + 2) + B * HT + B * F + STAMPS
+
+
+def stage_times(scratch: mx.array) -> list[float]:
+    """µs of each stage of one layer launch (block 0's view), from its scratch output:
+    q/k/v, attention, out_proj, cross scores, cross output, fc1, fc2."""
+    stamps = [int(v) for v in scratch[-STAMPS:].view(mx.uint32).tolist()]
+    return [((b - a) % (1 << 32)) / 1e3 for a, b in zip(stamps, stamps[1:])]
+
+
+#: Stream each stage's weights into L2 ahead of it (decode_step.cuh: prefetch_l2).  Off: on an
+#: H200 (2026-12-01) it measured no faster (small 1.76-1.78 vs 1.69-1.76 ms a step, medium
+#: 4.62-4.67 vs 4.51-4.52), the GEMVs being bound by their own load chains, not by HBM.
+PREFETCH = False
 
 
 def layer_shared_bytes(B: int, D: int, F: int, HT: int, HD: int, window: int, itemsize: int) -> int:
@@ -353,9 +418,10 @@ def embed(tokens, pos, table, tables, rows: int):
         output_shapes=[(rows, D)], output_dtypes=[table.dtype])[0]
 
 
-def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: int):
+def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: int, next_weight):
     """One decoder layer on (B, D) hidden states; writes this position's keys/values into
-    ``cache`` (2, B, heads, window, head_dim) and returns (output (B, D), scratch)."""
+    ``cache`` (2, B, heads, window, head_dim) and returns (output (B, D), scratch).
+    ``next_weight``: the matrix the next launch reads first (prefetched into L2)."""
     B, D = x.shape
     window, HD = cache.shape[3], cache.shape[4]
     F = weights["w_fc1"].shape[0]
@@ -366,17 +432,17 @@ def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: in
     template = [("T", x.dtype), ("B", B), ("D", D), ("H", heads), ("HD", HD), ("F", F), ("HT", HT),
                 ("TEXT", text), ("S", S), ("R_QKV", rows_per_warp(3 * D, blocks, B)), ("R_O", rows_per_warp(D, blocks, B)),
                 ("R_A", rows_per_warp(HT, blocks, B)), ("R_BT", rows_per_warp(D, blocks, B)),
-                ("R_FC1", rows_per_warp(F, blocks, B)), ("R_FC2", rows_per_warp(D, blocks, B))]
+                ("R_FC1", rows_per_warp(F, blocks, B)), ("R_FC2", rows_per_warp(D, blocks, B)), ("PREFETCH", PREFETCH)]
     inputs = [x, pos, weights["ln1_w"], weights["ln1_b"], weights["w_qkv"], cache, weights["w_o"],
               weights["ln2_w"], weights["ln2_b"], cross["a"], cross["bt"], cross["mask"], cross["cond"],
-              weights["ln3_w"], weights["ln3_b"], weights["w_fc1"], weights["w_fc2"], bar]
+              weights["ln3_w"], weights["ln3_b"], weights["w_fc1"], weights["w_fc2"], next_weight, bar]
     return _kernel("layer", smem)(
         inputs=inputs, template=template, grid=(blocks * THREADS, 1, 1), threadgroup=(THREADS, 1, 1),
         output_shapes=[(B, D), (layer_scratch_size(B, D, heads, HD, F, HT, S),)],
         output_dtypes=[x.dtype, mx.float32])
 
 
-def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, bar, *, prompts: int, guided: bool, codebooks: int,
+def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, next_weight, bar, *, prompts: int, guided: bool, codebooks: int,
          greedy: bool, start_token: int, blocks: int):
     """Final norm, heads, guidance, top-k, Gumbel draw, delay pattern → (tokens (prompts, KC)
     int32, guided logits (prompts, KC·V) float32).  ``top_k``: int32 (1,), 0 for off; ``greedy``
@@ -385,8 +451,9 @@ def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, bar, *, pro
     V = weights["w_head"].shape[0] // codebooks
     template = [("T", x.dtype), ("B", B), ("N", prompts), ("GUIDED", guided), ("D", D), ("KC", codebooks),
                 ("V", V), ("GREEDY", greedy), ("START", start_token), ("THREADS", THREADS),
-                ("R_HEAD", rows_per_warp(codebooks * V, blocks, B))]
+                ("R_HEAD", rows_per_warp(codebooks * V, blocks, B)), ("PREFETCH", PREFETCH)]
     return _kernel("head", B * D * x.dtype.size)(
-        inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, delays, bar],
+        inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, delays,
+                next_weight, bar],
         template=template, grid=(blocks * THREADS, 1, 1), threadgroup=(THREADS, 1, 1),
         output_shapes=[(prompts, codebooks), (prompts, codebooks * V)], output_dtypes=[mx.int32, mx.float32])

@@ -77,9 +77,13 @@ class FusedStep:
         rows = tokens.shape[0] * (2 if guided else 1)
         x = kernels.embed(tokens, position, positions_table, [e.weight for e in decoder.embed_tokens], rows)
         heads = decoder.config.num_attention_heads
-        for layer, layer_cache, folded in zip(decoder.layers, cache, cross_kv):
+        # what each launch reads first, prefetched by the launch before it: the next layer's q/k/v
+        # and, after the last layer, the codebook heads
+        following = [layer.self_attn.qkv_proj.weight for layer in decoder.layers[1:]] + [decoder.lm_head.weight]
+        for layer, layer_cache, folded, next_weight in zip(decoder.layers, cache, cross_kv, following):
             cross = {"a": folded["a_rows"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
-            x, _ = kernels.layer(x, position, self._layer_weights(layer), layer_cache, cross, self.bar, heads, self.blocks)
+            x, _ = kernels.layer(x, position, self._layer_weights(layer), layer_cache, cross, self.bar, heads,
+                                 self.blocks, next_weight)
         return x
 
     def step(self, tokens, position, key, knobs, frames, positions_table, cache, cross_kv, *, top_k: int, guided: bool,
@@ -99,7 +103,7 @@ class FusedStep:
         weights = {"lnf_w": decoder.layer_norm.weight, "lnf_b": decoder.layer_norm.bias, "w_head": decoder.lm_head.weight}
         # top_k as data, not a template constant: a performer's top-k knob must not recompile
         return kernels.head(x, weights, noise, knobs, mx.array([top_k], dtype=mx.int32), position, frames,
-                            delays.astype(mx.int32), self.bar,
+                            delays.astype(mx.int32), decoder.layers[0].self_attn.qkv_proj.weight, self.bar,
                             prompts=prompts, guided=guided, codebooks=codebooks, greedy=top_k == 1,
                             start_token=start_token, blocks=self.blocks)
 
