@@ -284,8 +284,20 @@ def _run(text: str, frames: int, model: str, knobs: dict, stop: Callable[[], boo
     stopped: whether ``stop()`` ended it before its last frame)."""
     engine = load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
+    progress, stopped = knobs["progress_callback"], []
     if stop is not None:
-        raise NotImplementedError("stop needs the batched core")  # TODO(loops): batch's Stop
+        from oscgen.musicgen.pipeline import DECODE_SHARE, StopDecoding
+
+        user_progress = progress
+
+        def progress(fraction: float) -> None:
+            # asked while decoding (EnCodec comes after DECODE_SHARE): the engine keeps its frames
+            if not stopped and fraction < DECODE_SHARE and stop():
+                stopped.append(fraction)
+                raise StopDecoding
+            if user_progress is not None:
+                user_progress(fraction)
+
     audio = engine.generate(
         text,
         frames,
@@ -294,9 +306,9 @@ def _run(text: str, frames: int, model: str, knobs: dict, stop: Callable[[], boo
         top_p=knobs["top_p"],
         cfg_scale=knobs["cfg_scale"],
         seed=seed,
-        progress=knobs["progress_callback"],
+        progress=progress,
     )
-    return audio, engine, seed, False
+    return audio, engine, seed, bool(stopped)
 
 
 def _result(audio: AudioData, seed: int, params: dict, engine, **extra) -> GenerationResult:

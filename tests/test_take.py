@@ -116,3 +116,25 @@ def test_a_stopped_take_keeps_whole_bars_and_less_than_a_beat_is_an_error():
     assert _finished(whole, 32000, Finish(), spec, stopped=True).bars == spec
     # a take in seconds keeps every sample made
     assert _finished(made, 32000, Finish(), None, stopped=True).samples == made.shape[1]
+
+
+def test_stop_decoding_keeps_exactly_the_frames_the_full_take_starts_with():
+    import mlx.core as mx
+
+    from oscgen import api
+    from oscgen.musicgen.pipeline import StopDecoding
+
+    engine = api.load_model(TINY)
+    ids = mx.array([engine.tokenizer.encode("dark techno")], dtype=mx.int32)
+    full = np.array(engine.generate_codes(ids, 40, seed=5))
+    steps = []
+
+    def stop_at_20(fraction):
+        steps.append(fraction)
+        if len(steps) == 20:
+            raise StopDecoding
+
+    kept = np.array(engine.generate_codes(ids, 40, seed=5, progress=stop_at_20))
+    # 21 decoding steps ran (the one queued when it stopped too); codebook k lags k steps
+    assert kept.shape == (1, full.shape[1], 21 - (full.shape[1] - 1))
+    assert np.array_equal(kept, full[:, :, :kept.shape[2]])

@@ -62,6 +62,11 @@ CONVERSION_TAG = "oscgen-musicgen-v3"  # v2: fused self-attention q/k/v and code
 DECODE_SHARE = 0.95
 
 
+class StopDecoding(Exception):
+    """Raised by a progress callback to end decoding now and keep the frames made so far
+    (the daemon's /oscgen/stop), where any other exception discards them (cancel)."""
+
+
 class MusicGen(nn.Module):
     def __init__(self, config: dict, tokenizer: T5Tokenizer | None = None):
         """``config``: the whole config.json as a dict (random weights until loaded)."""
@@ -257,7 +262,9 @@ class MusicGen(nn.Module):
         """input_ids (1, length) → codes (1, num_codebooks, frames) int32, delay undone.
 
         ``progress(fraction)`` gets the decoded share of the job (up to DECODE_SHARE) after
-        every step; if it raises, decoding stops there and the exception propagates."""
+        every step; if it raises, decoding stops there and the exception propagates, except
+        StopDecoding: then decoding ends and the frames complete so far are returned (fewer than
+        ``frames``, possibly none)."""
         if input_ids.shape[0] != 1:
             raise ValueError("generate_codes takes one prompt at a time (input_ids of shape (1, length))")
         self._fit_to_device()
@@ -289,13 +296,17 @@ class MusicGen(nn.Module):
             if progress is not None and t > 0:
                 # wait for the previous step only: the device already has this one queued
                 mx.eval(generated[-2])
-                progress(DECODE_SHARE * t / steps)
+                try:
+                    progress(DECODE_SHARE * t / steps)
+                except StopDecoding:
+                    break  # keep the frames every codebook has reached
         mx.eval(generated[-1])
         if progress is not None:
             progress(DECODE_SHARE)
 
-        # generated[t] holds position t+1
-        return codebooks.undelay(mx.stack(generated, axis=-1), self.codebook_delays, frames)
+        # generated[t] holds position t+1; frame f of codebook k is complete once position f+d_k+1 is
+        made = max(0, min(frames, len(generated) - max(self.codebook_delays)))
+        return codebooks.undelay(mx.stack(generated, axis=-1), self.codebook_delays, made)
 
     def warm_up(
         self, max_frames: int, *, top_k: int = 250, top_p: float = 0.0, cfg_scale: float = 3.0, audio_frames: int = 50
@@ -393,6 +404,8 @@ class MusicGen(nn.Module):
             input_ids, frames, temperature=temperature, top_k=top_k, top_p=top_p,
             cfg_scale=cfg_scale, seed=seed, progress=progress,
         )
+        if codes.shape[-1] == 0:  # stopped before one frame was complete
+            return mx.zeros((self.audio_channels, 0), dtype=mx.float32)
         audio = self.decode_audio(codes, progress)[0]
         mx.eval(audio)
         if progress is not None:
