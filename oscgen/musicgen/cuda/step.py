@@ -14,6 +14,7 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from oscgen.musicgen.cuda import kernels
+from oscgen.musicgen.sampling import gumbel_noise
 
 #: Off switch (tests and benchmarks compare both paths in one process).
 ENABLED = True
@@ -57,10 +58,10 @@ class FusedStep:
     def fits(self, cross_kv, rows: int, use_top_p: bool) -> bool:
         """Whether a job can run here: folded cross-attention, no top-p (the head kernel draws
         from top-k only), its rows' activations within shared memory."""
-        if use_top_p or not cross_kv or not all(isinstance(kv, dict) and "a_rows" in kv for kv in cross_kv):
-            return False
+        if use_top_p or not cross_kv or not all(isinstance(kv, dict) and kv["a"].ndim == 2 for kv in cross_kv):
+            return False  # (a text per take folds into per-take matrices: 3-d, not the kernels' layout)
         config = self.decoder.config
-        widest = max(config.hidden_size, config.ffn_dim, cross_kv[0]["a_rows"].shape[0])
+        widest = max(config.hidden_size, config.ffn_dim, cross_kv[0]["a"].shape[0])
         return rows * widest * self.decoder.dtype.size <= MAX_SHARED_BYTES
 
     def _layer_weights(self, layer) -> dict:
@@ -81,7 +82,7 @@ class FusedStep:
         # and, after the last layer, the codebook heads
         following = [layer.self_attn.qkv_proj.weight for layer in decoder.layers[1:]] + [decoder.lm_head.weight]
         for layer, layer_cache, folded, next_weight in zip(decoder.layers, cache, cross_kv, following):
-            cross = {"a": folded["a_rows"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
+            cross = {"a": folded["a"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
             x, _ = kernels.layer(x, position, self._layer_weights(layer), layer_cache, cross, self.bar, heads,
                                  self.blocks, next_weight)
         return x
@@ -97,9 +98,9 @@ class FusedStep:
         prompts, codebooks = tokens.shape
         vocab = config.vocab_size
         top_k = top_k if 0 < top_k < vocab else 0
-        # the same noise as the portable sampler (sampling.sample), from the same key
+        # the same noise as the portable sampler (sampling.sample), from the same key(s)
         noise = (mx.zeros((1,), dtype=mx.float32) if top_k == 1
-                 else mx.random.gumbel(shape=(prompts, codebooks, vocab), key=key))
+                 else gumbel_noise((prompts, codebooks, vocab), key))
         weights = {"lnf_w": decoder.layer_norm.weight, "lnf_b": decoder.layer_norm.bias, "w_head": decoder.lm_head.weight}
         # top_k as data, not a template constant: a performer's top-k knob must not recompile
         return kernels.head(x, weights, noise, knobs, mx.array([top_k], dtype=mx.int32), position, frames,
