@@ -118,23 +118,20 @@ def test_a_stopped_take_keeps_whole_bars_and_less_than_a_beat_is_an_error():
     assert _finished(made, 32000, Finish(), None, stopped=True).samples == made.shape[1]
 
 
-def test_stop_decoding_keeps_exactly_the_frames_the_full_take_starts_with():
-    import mlx.core as mx
-
+def test_stop_ends_decoding_and_returns_the_whole_frames_made():
     from oscgen import api
-    from oscgen.musicgen.pipeline import StopDecoding
 
-    engine = api.load_model(TINY)
-    ids = mx.array([engine.tokenizer.encode("dark techno")], dtype=mx.int32)
-    full = np.array(engine.generate_codes(ids, 40, seed=5))
-    steps = []
+    knobs = api.check_arguments("dark techno", 1.0, 1.0, 250, 0.0, 3.0, 5, None)
+    full, _, _, stopped = api._run("dark techno", 40, TINY, knobs)
+    assert not stopped and full.shape == (1, 40 * 640)
+    asked, seen = [], []
 
-    def stop_at_20(fraction):
-        steps.append(fraction)
-        if len(steps) == 20:
-            raise StopDecoding
+    def stop():
+        asked.append(True)
+        return len(asked) >= 20
 
-    kept = np.array(engine.generate_codes(ids, 40, seed=5, progress=stop_at_20))
-    # 21 decoding steps ran (the one queued when it stopped too); codebook k lags k steps
-    assert kept.shape == (1, full.shape[1], 21 - (full.shape[1] - 1))
-    assert np.array_equal(kept, full[:, :, :kept.shape[2]])
+    knobs["progress_callback"] = seen.append
+    kept, _, _, stopped = api._run("dark techno", 40, TINY, knobs, stop=stop)
+    # stopped at the 20th step: fewer whole frames, and the progress still ends at exactly 1
+    assert stopped and 0 < kept.shape[1] < full.shape[1] and kept.shape[1] % 640 == 0
+    assert seen[-1] == 1.0 and seen == sorted(seen)
