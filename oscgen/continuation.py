@@ -54,10 +54,12 @@ def check_stride(extend_stride) -> float:
     return value
 
 
-def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_codes, extend_stride: float) -> np.ndarray:
-    """The take's audio (channels, frames · hop): its codes (``prompt_codes`` (K, P) first) one
-    window through the engine's batched core, or windowed extension past the model's context,
-    then decoded together; progress up to 1.0 through ``knobs["progress_callback"]``."""
+def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_codes, extend_stride: float,
+             stop: Callable[[], bool] | None = None) -> tuple[np.ndarray, bool]:
+    """(the take's audio (channels, frames · hop), stopped): its codes (``prompt_codes`` (K, P)
+    first) one window through the engine's batched core, or windowed extension past the model's
+    context, then decoded together; progress up to 1.0 through ``knobs["progress_callback"]``.
+    ``stop()`` true after a window ends the take there (the windows made so far)."""
     import mlx.core as mx
 
     from oscgen.musicgen import windows
@@ -67,13 +69,13 @@ def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_code
     codes = windows.generate(
         engine, text, frames, prompt_codes=prompt_codes,
         window=window_frames(), stride=max(1, round(extend_stride * rate)), seed=seed,
-        progress=progress, temperature=knobs["temperature"], top_k=knobs["top_k"],
+        progress=progress, stop=stop, temperature=knobs["temperature"], top_k=knobs["top_k"],
         top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"],
     )
     audio = np.array(engine.decode_audio(mx.array(codes)[None], progress)[0])
     if progress is not None:
         progress(1.0)
-    return audio
+    return audio, codes.shape[1] < frames
 
 
 def _finish(engine, audio, seed: int, params: dict, output_file, prompt_frames: int):
@@ -109,7 +111,7 @@ def generate_long(
     take; raising in it cancels at whatever step is running."""
     knobs = check_long(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     output_file = api._check_output_file(output_file)
-    audio, engine, seed = api._run(prompt, api.frames_for(knobs["duration"]), model, knobs,
+    audio, engine, seed, _ = api._run(prompt, api.frames_for(knobs["duration"]), model, knobs,
                                    extend_stride=knobs["extend_stride"])
     return _finish(engine, np.array(audio), seed, {"prompt": prompt, "model": model, **_knob_params(knobs)}, output_file, 0)
 
@@ -154,7 +156,7 @@ def generate_continuation(
         raise ValueError(f"prompt ({prompt_frames / api.FRAME_RATE:g} s) + duration ({knobs['duration']:g} s) is over "
                          f"the longest take, {MAX_LONG_DURATION:g} s")
     prompt_codes = np.array(engine.encode_audio(samples[None])[0])
-    out, engine, seed = api._run(prompt, total, model, knobs, prompt_codes=prompt_codes,
+    out, engine, seed, _ = api._run(prompt, total, model, knobs, prompt_codes=prompt_codes,
                                  extend_stride=knobs["extend_stride"])
     params = {"prompt": prompt, "model": model, **_knob_params(knobs),
               "audio": str(audio) if isinstance(audio, (str, os.PathLike)) else None, "sample_rate": sample_rate}

@@ -108,3 +108,15 @@ def test_window_seeds():
     seeds = {windows.window_seed(1234, i) for i in range(1, 20)}
     assert len(seeds) == 19 and 1234 not in seeds
     assert windows.window_seed(1234, 3) == windows.window_seed(1234, 3)
+
+
+def test_stop_ends_the_take_after_the_running_window():
+    calls, asked = [], []
+
+    def stop():
+        asked.append(len(calls))
+        return len(calls) == 2
+
+    codes = windows.extend(_fake_generator(calls), windows.plan(100, 0, 40, 25), None, 25, stop=stop)
+    assert len(calls) == 2 and asked == [1, 2]
+    assert codes.shape == (4, 65)  # window 0, then window 1's 25 new frames: a take that ends where it stopped

@@ -58,11 +58,13 @@ def extend(
     stride: int,
     progress: Callable[[float], None] | None = None,
     cost: Callable[[Window], float] = lambda w: w.frames,
+    stop: Callable[[], bool] | None = None,
 ) -> np.ndarray:
     """Run the windows in order: ``generate_window(prompt_codes or None, frames, index,
     progress)`` → codes (K, frames) for each, progress over the whole take (windows weighted by
-    ``cost``); returns the take's codes (K, total).  If ``progress`` raises, the exception
-    propagates from whichever window is running (that is how callers cancel)."""
+    ``cost``); returns the take's codes (K, total), or fewer when ``stop()`` is true after a
+    window (the take ends there).  If ``progress`` raises, the exception propagates from
+    whichever window is running (that is how callers cancel)."""
     weights = [float(cost(w)) for w in windows]
     total_cost = sum(weights)
     parts = [] if prompt_codes is None else [prompt_codes]
@@ -82,6 +84,8 @@ def extend(
         parts.append(codes[:, window.prompt :])
         carried = codes[:, stride:]
         done += weight
+        if stop is not None and index + 1 < len(windows) and stop():
+            break
     return np.concatenate(parts, axis=1)
 
 
@@ -95,6 +99,7 @@ def generate(
     stride: int,
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
+    stop: Callable[[], bool] | None = None,
     top_k: int = 250,
     **knobs,
 ) -> np.ndarray:
@@ -121,4 +126,4 @@ def generate(
             progress(DECODE_SHARE * fraction)
 
     return extend(generate_window, plan_, prompt_codes, stride, overall,
-                  cost=lambda w: steps_for(w.frames, engine.codebook_delays))
+                  cost=lambda w: steps_for(w.frames, engine.codebook_delays), stop=stop)
