@@ -245,8 +245,8 @@ HEAD_SOURCE = r"""
   T* xs = reinterpret_cast<T*>(smem_raw);
   unsigned int* sync_words = const_cast<unsigned int*>(bar);
   const int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP;
-  const float cfg = knobs[0], temperature = knobs[1];
   const int TOPK = topk[0];  // 0: off
+  // knobs (cfg, temperature, top_p) and frames: one for the job (stride 0) or one per prompt
 
   // 1. final LayerNorm, the codebook heads, guidance: logits (N, KC * V) float32
   layer_norm_rows<T, B, D>([&](int i) { return to_f(x[i]); }, lnf_w, lnf_b, xs);
@@ -257,7 +257,7 @@ HEAD_SOURCE = r"""
       float g = c;
       if (GUIDED) {
         const float u = to_f(from_f<T>(acc[i + N]));
-        g = u + (c - u) * cfg;
+        g = u + (c - u) * knobs[i * KNOB_STRIDE];
       }
       logits[(size_t)i * KC * V + row] = g;
     }
@@ -272,6 +272,7 @@ HEAD_SOURCE = r"""
   __shared__ int best_i[THREADS / WARP];
   for (int job = blockIdx.x; job < N * KC; job += gridDim.x) {
     const int i = job / KC, k = job % KC;
+    const float temperature = knobs[i * KNOB_STRIDE + 1];
     const float* row = logits + (size_t)i * KC * V + (size_t)k * V;
     float val[PER];
     unsigned int key[PER];
@@ -327,7 +328,7 @@ HEAD_SOURCE = r"""
         }
       // the delay pattern: codebook k holds codes at positions d_k+1 .. frames+d_k
       const int next = pos[0] + 1;
-      const bool inside = next > delays[k] && next <= frames[0] + delays[k];
+      const bool inside = next > delays[k] && next <= frames[i * FRAME_STRIDE] + delays[k];
       tokens[i * KC + k] = inside ? best_id : START;
     }
     __syncthreads();
@@ -445,12 +446,14 @@ def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: in
 def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, next_weight, bar, *, prompts: int, guided: bool, codebooks: int,
          greedy: bool, start_token: int, blocks: int):
     """Final norm, heads, guidance, top-k, Gumbel draw, delay pattern → (tokens (prompts, KC)
-    int32, guided logits (prompts, KC·V) float32).  ``top_k``: int32 (1,), 0 for off; ``greedy``
+    int32, guided logits (prompts, KC·V) float32).  ``knobs`` (3,) or (prompts, 3): cfg scale,
+    temperature, top_p; ``frames`` () or (prompts,).  ``top_k``: int32 (1,), 0 for off; ``greedy``
     (top-k 1) skips the noise; ``delays``: int32 (KC,), each codebook's lag."""
     B, D = x.shape
     V = weights["w_head"].shape[0] // codebooks
     template = [("T", x.dtype), ("B", B), ("N", prompts), ("GUIDED", guided), ("D", D), ("KC", codebooks),
-                ("V", V), ("GREEDY", greedy), ("START", start_token), ("THREADS", THREADS),
+                ("V", V), ("GREEDY", greedy), ("KNOB_STRIDE", 3 if knobs.ndim == 2 else 0),
+                ("FRAME_STRIDE", 1 if frames.ndim == 1 else 0), ("START", start_token), ("THREADS", THREADS),
                 ("R_HEAD", rows_per_warp(codebooks * V, blocks, B)), ("PREFETCH", PREFETCH)]
     return _kernel("head", B * D * x.dtype.size)(
         inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, delays,

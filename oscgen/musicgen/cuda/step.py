@@ -13,7 +13,15 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.nn as nn
 
+from oscgen.musicgen import sampling
 from oscgen.musicgen.cuda import kernels
+
+
+def gumbel_noise(shape: tuple[int, ...], key: mx.array) -> mx.array:
+    """The portable sampler's noise for ``key`` (its own function where it has one)."""
+    if hasattr(sampling, "gumbel_noise"):
+        return sampling.gumbel_noise(shape, key)
+    return mx.random.gumbel(shape=shape, key=key)
 
 #: Off switch (tests and benchmarks compare both paths in one process).
 ENABLED = True
@@ -90,7 +98,8 @@ class FusedStep:
              start_token: int, delays: mx.array) -> tuple[mx.array, mx.array]:
         """The whole step: next tokens (prompts, codebooks) int32 (delay pattern applied: codebook
         k lags by ``delays[k]``) and the guided logits (prompts, codebooks·vocab) float32 they
-        were drawn from."""
+        were drawn from.  ``knobs`` (3,) or (prompts, 3) and ``frames`` () or (prompts,): for the
+        job or per take; ``key``: one PRNG key, or one per take where the sampler takes those."""
         decoder = self.decoder
         x = self.hidden(tokens, position, positions_table, cache, cross_kv, guided)
         config = decoder.config
@@ -98,8 +107,7 @@ class FusedStep:
         vocab = config.vocab_size
         top_k = top_k if 0 < top_k < vocab else 0
         # the same noise as the portable sampler (sampling.sample), from the same key
-        noise = (mx.zeros((1,), dtype=mx.float32) if top_k == 1
-                 else mx.random.gumbel(shape=(prompts, codebooks, vocab), key=key))
+        noise = mx.zeros((1,), dtype=mx.float32) if top_k == 1 else gumbel_noise((prompts, codebooks, vocab), key)
         weights = {"lnf_w": decoder.layer_norm.weight, "lnf_b": decoder.layer_norm.bias, "w_head": decoder.lm_head.weight}
         # top_k as data, not a template constant: a performer's top-k knob must not recompile
         return kernels.head(x, weights, noise, knobs, mx.array([top_k], dtype=mx.int32), position, frames,
