@@ -272,7 +272,8 @@ class MusicGen(nn.Module):
         knobs = mx.array([cfg_scale, temperature, top_p], dtype=mx.float32)
         frames_arr = mx.array(frames, dtype=mx.int32)
         use_top_p = 0.0 < top_p < 1.0
-        step = self._step(top_k, use_top_p, guided, self._uses_fused(cross_kv, states.shape[0], use_top_p))
+        fused = self._uses_fused(cross_kv, states.shape[0], use_top_p)
+        step = self._step(top_k, use_top_p, guided, fused)
         mx.eval(cross_kv, cross_mask, cache, positions_table, keys)
 
         tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
@@ -291,6 +292,8 @@ class MusicGen(nn.Module):
                 mx.eval(generated[-2])
                 progress(DECODE_SHARE * t / steps)
         mx.eval(generated[-1])
+        if fused:
+            self._fused.check()
         if progress is not None:
             progress(DECODE_SHARE)
 

@@ -10,6 +10,8 @@ cross-attention is folded (crossfold.py); everything else runs the portable step
 
 from __future__ import annotations
 
+import os
+
 import mlx.core as mx
 import mlx.nn as nn
 
@@ -23,8 +25,8 @@ def gumbel_noise(shape: tuple[int, ...], key: mx.array) -> mx.array:
         return sampling.gumbel_noise(shape, key)
     return mx.random.gumbel(shape=shape, key=key)
 
-#: Off switch (tests and benchmarks compare both paths in one process).
-ENABLED = True
+#: Off switch: OSCGEN_CUDA_STEP=0 in the environment, or set it (benchmarks compare both paths).
+ENABLED = os.environ.get("OSCGEN_CUDA_STEP", "1") != "0"
 # The layer kernel stages B rows of its widest input in shared memory (T): keep well under the
 # 227 KB a Hopper block can have.
 MAX_SHARED_BYTES = 200_000
@@ -118,3 +120,10 @@ class FusedStep:
     def timed_out(self) -> bool:
         """Whether a grid barrier ever gave up waiting (the step's numbers are then wrong)."""
         return bool(self.bar[2].item())
+
+    def check(self) -> None:
+        """After a job: a barrier that timed out means its blocks were not all resident (another
+        program holding the GPU's multiprocessors), so the codes are garbage; say so."""
+        if self.timed_out():
+            raise RuntimeError("the CUDA decode step's grid barrier timed out (another program holding this GPU?); "
+                               "the take is invalid: run again, or set OSCGEN_CUDA_STEP=0 for MLX's portable step")
