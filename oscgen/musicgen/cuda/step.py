@@ -67,7 +67,9 @@ class FusedStep:
     def fits(self, cross_kv, rows: int, use_top_p: bool) -> bool:
         """Whether a job can run here: folded cross-attention, no top-p (the head kernel draws
         from top-k only), its rows' activations within shared memory."""
-        if use_top_p or not cross_kv or not all(isinstance(kv, dict) and "a_rows" in kv for kv in cross_kv):
+        # one folded text for every conditional row (a per-take text gives the matrices a leading axis)
+        if use_top_p or not cross_kv or not all(isinstance(kv, dict) and kv.get("a_rows") is not None
+                                                and kv["a_rows"].ndim == 2 for kv in cross_kv):
             return False
         config = self.decoder.config
         widest = max(config.hidden_size, config.ffn_dim, cross_kv[0]["a_rows"].shape[0])
