@@ -38,7 +38,7 @@ import mlx.core as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from oscgen.musicgen import pipeline, quantize  # noqa: E402
-from oscgen.musicgen.cuda import kernels  # noqa: E402
+from oscgen.musicgen.cuda import kernels, step as cuda_step  # noqa: E402
 from oscgen.musicgen.pipeline import MusicGen  # noqa: E402
 from oscgen.musicgen.sampling import classifier_free_guidance, sample  # noqa: E402
 
@@ -141,7 +141,8 @@ def stage_profile(engine: MusicGen, position: int, launches: int = 30) -> dict:
     x = (mx.random.normal((2, dec.config.hidden_size)) * 0.5).astype(dec.dtype)
     layer = dec.layers[0]
     folded = cross_kv[0]
-    cross = {"a": folded["a_rows"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
+    cross = {"a": cuda_step.score_rows(folded, dec.config.hidden_size), "bt": folded["bt"], "mask": folded["mask"],
+             "cond": folded["conditional"]}
     weights = engine._fused._layer_weights(layer)
     names = ["qkv", "attention", "out_proj", "cross_scores", "cross_out", "fc1", "fc2"]
     out = {}

@@ -8,7 +8,7 @@ import pytest
 
 from oscgen.musicgen import crossfold, decoder as decoder_lib
 from oscgen.musicgen.cuda import reference
-from oscgen.musicgen.cuda.step import FusedStep
+from oscgen.musicgen.cuda.step import FusedStep, score_rows
 from oscgen.musicgen.pipeline import MusicGen
 from oscgen.musicgen.sampling import sample
 
@@ -150,3 +150,16 @@ def test_portable_step_on_a_cpu(engine):
     assert not FusedStep.usable(engine.decoder)
     engine._fit_to_device()
     assert engine._fused is None
+
+
+def test_the_kernels_read_the_folds_score_rows_in_either_layout(engine):
+    """The layer kernel reads (heads·text, hidden) rows: from a fold's "a_rows", or from "a"
+    where a fold keeps "a" in that layout; a fold with a text per take is not taken."""
+    folded, _ = _folded(engine, "jazz", guided=True)
+    hidden = engine.decoder.config.hidden_size
+    rows = score_rows(folded[0], hidden)
+    assert rows.shape == folded[0]["a_rows"].shape and rows.shape[1] == hidden
+    no_rows = {k: v for k, v in folded[0].items() if k != "a_rows"}
+    np.testing.assert_array_equal(np.array(score_rows({**no_rows, "a": rows}, hidden)), np.array(rows))
+    assert score_rows({**no_rows, "a": mx.stack([rows, rows])}, hidden) is None  # a text per take
+    assert score_rows((rows, rows), hidden) is None  # not folded

@@ -37,6 +37,18 @@ def cuda_backend() -> bool:
     return mx.default_device().type == mx.gpu and mx.cuda.is_available()
 
 
+def score_rows(folded, hidden: int) -> mx.array | None:
+    """A folded cross-attention's score matrix as (heads·text, hidden) rows, the layout the
+    layer kernel reads; None where the job's fold is not one text shared by the conditional rows
+    (a text per take gives the matrices a leading axis) or the cross-attention is not folded."""
+    if not isinstance(folded, dict):
+        return None
+    rows = folded.get("a_rows")
+    if rows is None:  # where a fold has "a_rows", its "a" is the transposed view (hidden, heads·text)
+        rows = folded["a"]
+    return rows if rows.ndim == 2 and rows.shape[1] == hidden else None
+
+
 class FusedStep:
     """Kernel launches for one decoder's step.  Reads the decoder's parameters when called, so
     a later dtype conversion is picked up (the pipeline retraces its compiled steps then)."""
@@ -67,12 +79,10 @@ class FusedStep:
     def fits(self, cross_kv, rows: int, use_top_p: bool) -> bool:
         """Whether a job can run here: folded cross-attention, no top-p (the head kernel draws
         from top-k only), its rows' activations within shared memory."""
-        # one folded text for every conditional row (a per-take text gives the matrices a leading axis)
-        if use_top_p or not cross_kv or not all(isinstance(kv, dict) and kv.get("a_rows") is not None
-                                                and kv["a_rows"].ndim == 2 for kv in cross_kv):
-            return False
         config = self.decoder.config
-        widest = max(config.hidden_size, config.ffn_dim, cross_kv[0]["a_rows"].shape[0])
+        if use_top_p or not cross_kv or any(score_rows(kv, config.hidden_size) is None for kv in cross_kv):
+            return False
+        widest = max(config.hidden_size, config.ffn_dim, score_rows(cross_kv[0], config.hidden_size).shape[0])
         return rows * widest * self.decoder.dtype.size <= MAX_SHARED_BYTES
 
     def _layer_weights(self, layer) -> dict:
@@ -93,7 +103,8 @@ class FusedStep:
         # and, after the last layer, the codebook heads
         following = [layer.self_attn.qkv_proj.weight for layer in decoder.layers[1:]] + [decoder.lm_head.weight]
         for layer, layer_cache, folded, next_weight in zip(decoder.layers, cache, cross_kv, following):
-            cross = {"a": folded["a_rows"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
+            cross = {"a": score_rows(folded, decoder.config.hidden_size), "bt": folded["bt"], "mask": folded["mask"],
+                     "cond": folded["conditional"]}
             x, _ = kernels.layer(x, position, self._layer_weights(layer), layer_cache, cross, self.bar, heads,
                                  self.blocks, next_weight)
         return x
