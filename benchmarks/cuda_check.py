@@ -61,11 +61,8 @@ def job_inputs(engine: MusicGen, steps: int, prompts: int = 1):
     states, mask = engine._conditioning(ids, guided=True)
     if prompts > 1:
         states, mask = (mx.repeat(a, prompts, axis=0) for a in (states, mask))
-    cross_kv, cross_mask = engine._cross_attention(states, mask, max(steps, pipeline.FOLD_MIN_STEPS))
-    if prompts > 1:  # every take's conditional row, not only row 0
-        rows = (mx.arange(2 * prompts) < prompts)[:, None, None]
-        cross_kv = [{**kv, "conditional": rows} for kv in cross_kv]
-    return cross_kv, cross_mask
+    # every take's conditional row, not only row 0
+    return engine._cross_attention(states, mask, max(steps, pipeline.FOLD_MIN_STEPS), conditional=prompts)
 
 
 def teacher_forced(engine: MusicGen, fused: bool, tokens: np.ndarray) -> dict:
@@ -120,9 +117,10 @@ def decode_timing(engine: MusicGen, fused: bool, steps: int, prompts: int = 1) -
     cross_kv, cross_mask = job_inputs(engine, steps, prompts)
     cache = engine.decoder.new_cache(2 * prompts, pipeline.CACHE_BLOCK)
     table = engine._positions_table(steps)
-    keys = mx.random.split(mx.random.key(0), steps)
-    knobs = mx.array([CFG, TEMPERATURE, 0.0], dtype=mx.float32)
-    frames = mx.array(steps - max(engine.codebook_delays), dtype=mx.int32)
+    # the step's per-take inputs: a key per take and step, knobs and length per take
+    keys = mx.broadcast_to(mx.random.split(mx.random.key(0), steps)[:, None], (steps, prompts, 2))
+    knobs = mx.broadcast_to(mx.array([CFG, TEMPERATURE, 0.0], dtype=mx.float32), (prompts, 3))
+    frames = mx.full((prompts,), steps - max(engine.codebook_delays), dtype=mx.int32)
     step = engine._step(TOP_K, False, True, fused)
     tokens = mx.full((prompts, engine.num_codebooks), engine.start_token_id, dtype=mx.int32)
     mx.eval(cross_kv, cross_mask, cache, table, keys, tokens)

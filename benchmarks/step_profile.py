@@ -89,9 +89,9 @@ def decode_steps(engine: MusicGen, steps: int, fold: bool, on_loop_start=None) -
     cross_kv, cross_mask = engine._cross_attention(states, mask, max(steps, pipeline.FOLD_MIN_STEPS))
     cache = engine.decoder.new_cache(2, -(-steps // pipeline.CACHE_BLOCK) * pipeline.CACHE_BLOCK)
     table = engine._positions_table(steps)
-    keys = mx.random.split(mx.random.key(0), steps)
-    knobs = mx.array([3.0, 1.0, 0.0], dtype=mx.float32)
-    frames = mx.array(steps, dtype=mx.int32)
+    keys = mx.random.split(mx.random.key(0), steps)[:, None]  # the step's per-take inputs: one take
+    knobs = mx.array([[3.0, 1.0, 0.0]], dtype=mx.float32)
+    frames = mx.array([steps], dtype=mx.int32)
     step = engine._step(250, False, True)
     tokens = mx.full((1, engine.num_codebooks), engine.start_token_id, dtype=mx.int32)
     mx.eval(cross_kv, cross_mask, cache, table, keys, tokens)

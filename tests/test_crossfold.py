@@ -36,9 +36,9 @@ def test_folded_step_equals_plain_step(engine, guided):
     plain = _step_logits(engine, cross_kv, cross_mask, tokens)
     fast = _step_logits(engine, folded, cross_mask, tokens)
     np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-5)
-    # the folded matrices are heads x text wide, not hidden-size wide
+    # the folded matrices have heads x text rows, not hidden-size many
     heads, text = engine.decoder.config.num_attention_heads, states.shape[1]
-    assert folded[0]["a"].shape == (engine.decoder.config.hidden_size, heads * text)
+    assert folded[0]["a"].shape == (heads * text, engine.decoder.config.hidden_size)
 
 
 def test_greedy_generation_is_unchanged_by_folding(engine, monkeypatch):
@@ -49,8 +49,8 @@ def test_greedy_generation_is_unchanged_by_folding(engine, monkeypatch):
     monkeypatch.setattr(pipeline, "FOLD_CROSS_ATTENTION", True)
     calls = []
     real_fold = crossfold.fold
-    monkeypatch.setattr(crossfold, "fold", lambda *a: calls.append(1) or real_fold(*a))
-    monkeypatch.setattr(crossfold, "worth_folding", lambda decoder, text: True)  # tiny dims never pay
+    monkeypatch.setattr(crossfold, "fold", lambda *a, **kw: calls.append(1) or real_fold(*a, **kw))
+    monkeypatch.setattr(crossfold, "worth_folding", lambda decoder, text, texts=1: True)  # tiny dims never pay
     monkeypatch.setattr(pipeline, "FOLD_MIN_STEPS", 1)
     engine._compiled_steps.clear()
     folded = np.array(engine.generate_codes(ids, 12, top_k=1))

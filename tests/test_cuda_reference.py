@@ -47,7 +47,7 @@ def test_layer_algorithm_gives_the_portable_steps_logits(engine, splits):
     dec = engine.decoder
     config = dec.config
     folded, cross_mask = _folded(engine, "warm analog bass, slow", guided=True)
-    cross = [{"a": _np(f["a_rows"]), "bt": _np(f["bt"]), "mask": _np(f["mask"]).reshape(-1),
+    cross = [{"a": _np(f["a"]), "bt": _np(f["bt"]), "mask": _np(f["mask"]).reshape(-1),
               "cond": np.array(f["conditional"]).reshape(-1)} for f in folded]
     weights = [_layer_weights(layer) for layer in dec.layers]
     window, rows = 8, 2
@@ -131,8 +131,9 @@ def test_head_gives_the_portable_steps_tokens(engine, guided):
             tokens = mx.array([[3, 1, 4, 1]], dtype=mx.int32)
             key = mx.random.key(position)
             knobs = mx.array([3.0, 0.9, 0.0], dtype=mx.float32)
-            got, _ = engine._step(250, False, guided)(tokens, mx.array(position, dtype=mx.int32), key, knobs,
-                                                      mx.array(frames, dtype=mx.int32), table, dec.new_cache(rows, 8),
+            # the step takes per-take keys, knobs and lengths (one take here)
+            got, _ = engine._step(250, False, guided)(tokens, mx.array(position, dtype=mx.int32), key[None], knobs[None],
+                                                      mx.array([frames], dtype=mx.int32), table, dec.new_cache(rows, 8),
                                                       folded, cross_mask)
             x = _np(captured[-1])[:, 0]
             noise = np.array(mx.random.gumbel(shape=(1, 4, dec.config.vocab_size), key=key))

@@ -21,48 +21,70 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.nn as nn
 
+from oscgen.musicgen.layers import matmul_t
 
-def worth_folding(decoder, text_length: int) -> bool:
-    """Fold when it reads at most half the bytes and the projections are plain linears."""
+
+def worth_folding(decoder, text_length: int, texts: int = 1) -> bool:
+    """Fold when it reads at most half the bytes and the projections are plain linears; with
+    ``texts`` different prompts in a batch each brings its own folded matrices."""
     config = decoder.config
     layer = decoder.layers[0].encoder_attn
     plain = type(layer.q_proj) is nn.Linear and type(layer.out_proj) is nn.Linear
-    return plain and 2 * config.num_attention_heads * text_length <= config.hidden_size
+    return plain and 2 * config.num_attention_heads * text_length * texts <= config.hidden_size
 
 
-def fold(attention, keys: mx.array, values: mx.array, mask: mx.array | None) -> dict[str, mx.array]:
-    """One layer's folded cross-attention for the conditional row.
+def fold(attention, keys: mx.array, values: mx.array, mask: mx.array | None, *, conditional: int = 1,
+         texts: int = 1) -> dict[str, mx.array]:
+    """One layer's folded cross-attention for the first ``conditional`` rows (the rest are
+    unconditional: zero text states).
 
-    ``keys``/``values``: (batch, heads, text, head_dim) from ``Attention.keys_values``, row 0 the
-    conditional one; ``mask``: additive (batch, 1, 1, text) or None."""
+    ``keys``/``values``: (batch, heads, text, head_dim) from ``Attention.keys_values``; ``mask``:
+    additive (batch, 1, 1, text) or None.  With ``texts == 1`` every conditional row has the
+    text of row 0 (one take, or variations of one prompt): one folded pair serves them all.
+    Otherwise (``texts == conditional``) each conditional row has its own text and the
+    matrices get a leading ``texts`` axis."""
+    if texts not in (1, conditional):
+        raise ValueError(f"fold: texts must be 1 or conditional ({conditional}), got {texts}")
     heads, text, head_dim = keys.shape[1:]
     d = attention.q_proj.weight.shape[1]
     wq = attention.q_proj.weight.reshape(heads, head_dim, d)  # Wq_h: rows h*hd..(h+1)*hd
     wo = attention.out_proj.weight.reshape(d, heads, head_dim).transpose(1, 0, 2)  # Wo_h: (d, hd), row-major views
-    k, v = keys[0], values[0]  # (heads, text, head_dim)
-    a = (k @ wq) * attention.scale  # (heads, text, d): row (h, j) = s · k[h, j]ᵀ Wq_h
+    k, v = keys[:texts], values[:texts]  # (texts, heads, text, head_dim)
+    a = (k @ wq) * attention.scale  # (texts, heads, text, d): row (h, j) = s · k[h, j]ᵀ Wq_h
     # column (h, j) of Bᵀ = Wo_h v[h, j]; built as (heads, d, text) so Wo is read in place (a
     # transposed copy of Wo costs more than the whole fold)
-    bt = (wo @ v.transpose(0, 2, 1)).transpose(1, 0, 2).reshape(d, heads * text)
-    additive = mx.zeros((heads, text), dtype=a.dtype) if mask is None else mx.broadcast_to(mask[0, 0], (heads, text))
-    conditional = (mx.arange(keys.shape[0]) == 0)[:, None, None]  # (batch, 1, 1): row 0 only
-    # both kept in the (out, in) layout and used transposed, x @ Wᵀ: the layout MKL streams fastest
-    # ("a_rows": the same buffer untransposed, for the CUDA layer kernel's row-major GEMV)
-    a_rows = a.reshape(heads * text, d)
-    return {"a": a_rows.T, "a_rows": a_rows, "bt": mx.contiguous(bt), "mask": additive.astype(a.dtype),
-            "conditional": conditional}
+    bt = (wo @ v.swapaxes(-1, -2)).transpose(0, 2, 1, 3).reshape(texts, d, heads * text)
+    if mask is None:
+        additive = mx.zeros((texts, heads, text), dtype=a.dtype)
+    else:
+        additive = mx.broadcast_to(mask[:texts, 0], (texts, heads, text))
+    a = a.reshape(texts, heads * text, d)
+    if texts == 1:
+        a, bt, additive = a[0], bt[0], additive[0]
+    # both kept in the (out, in) layout and used transposed, x @ Wᵀ (layers.matmul_t); the
+    # CUDA layer kernel reads the shared-text ``a`` row-major as it is
+    rows = (mx.arange(keys.shape[0]) < conditional)[:, None, None]  # (batch, 1, 1)
+    return {"a": a, "bt": mx.contiguous(bt), "mask": additive.astype(a.dtype), "conditional": rows}
 
 
-def attend(x: mx.array, folded: dict[str, mx.array]) -> mx.array:
-    """x (batch, 1, d) normed hidden states, row 0 conditional (row 1, if any, unconditional)
-    → the cross-attention output (batch, 1, d).
+def attend(x: mx.array, folded: dict) -> mx.array:
+    """x (batch, 1, d) normed hidden states, conditional rows first → the cross-attention output
+    (batch, 1, d); the other (unconditional) rows get exactly zero.
 
-    Every row goes through the same two matmuls (a second row costs no extra weight reads) and
-    the unconditional one is zeroed by a select that fuses into the residual add: fewer kernels
-    than slicing out row 0 and concatenating zeros back, which counts on a GPU."""
-    heads, text = folded["mask"].shape
-    B = x.shape[0]
-    scores = (x @ folded["a"]).reshape(B, heads, text) + folded["mask"]
-    probs = mx.softmax(scores, axis=-1, precise=True)  # float32 inside whatever the dtype
-    out = probs.reshape(B, 1, heads * text) @ folded["bt"].T
-    return mx.where(folded["conditional"], out, 0)
+    With one shared text every row goes through the same two matmuls (a second row costs no
+    extra weight reads) and the unconditional ones are zeroed by a select that fuses into the
+    residual add: fewer kernels than slicing and concatenating, which counts on a GPU.  With a
+    text per take the conditional rows go through their own matrices (batched matmuls)."""
+    B, L, d = x.shape
+    if folded["a"].ndim == 2:  # one text for every conditional row
+        heads, text = folded["mask"].shape
+        scores = matmul_t(x, folded["a"]).reshape(B, L, heads, text) + folded["mask"]
+        probs = mx.softmax(scores, axis=-1, precise=True)  # float32 inside whatever the dtype
+        out = matmul_t(probs.reshape(B, L, heads * text), folded["bt"])
+        return mx.where(folded["conditional"], out, 0)
+    texts, heads, text = folded["mask"].shape
+    scores = (x[:texts] @ folded["a"].swapaxes(-1, -2)).reshape(texts, L, heads, text) + folded["mask"][:, None]
+    probs = mx.softmax(scores, axis=-1, precise=True)
+    out = probs.reshape(texts, L, heads * text) @ folded["bt"].swapaxes(-1, -2)
+    return mx.concatenate([out, mx.zeros((B - texts, L, d), dtype=out.dtype)]) if B > texts else out
+

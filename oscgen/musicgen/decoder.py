@@ -21,7 +21,7 @@ import mlx.nn as nn
 import numpy as np
 
 from oscgen.musicgen import crossfold
-from oscgen.musicgen.layers import activation, additive_mask
+from oscgen.musicgen.layers import activation, additive_mask, linear, wxt_form
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class SelfAttention(nn.Module):
         """The attention-weighted values (batch, length, dims), before ``out_proj``."""
         B, L, _ = x.shape
         # (B, L, 3·d) → 3 × (B, heads, L, head_dim)
-        qkv = self.qkv_proj(x).reshape(B, L, 3, self.num_heads, -1).transpose(2, 0, 3, 1, 4)
+        qkv = linear(self.qkv_proj, x).reshape(B, L, 3, self.num_heads, -1).transpose(2, 0, 3, 1, 4)
         q, kv = mx.split(qkv, [1], axis=0)  # views (qkv[0] would gather); kv: (2, B, heads, L, head_dim)
         if cache is not None:
             kv = cache.update(kv)
@@ -131,17 +131,17 @@ class CrossAttention(nn.Module):
     def context(self, x: mx.array, keys: mx.array, values: mx.array, mask) -> mx.array:
         """The attention-weighted values (batch, length, dims), before ``out_proj``."""
         B, L, _ = x.shape
-        out = mx.fast.scaled_dot_product_attention(self._heads(self.q_proj(x)), keys, values, scale=self.scale, mask=mask)
+        out = mx.fast.scaled_dot_product_attention(self._heads(linear(self.q_proj, x)), keys, values, scale=self.scale, mask=mask)
         return out.transpose(0, 2, 1, 3).reshape(B, L, -1)
 
 
-def add_linear(x: mx.array, linear: nn.Module, h: mx.array) -> mx.array:
-    """x + linear(h).  For a plain bias-free Linear that is one GEMM accumulating into x
+def add_linear(x: mx.array, layer: nn.Module, h: mx.array) -> mx.array:
+    """x + layer(h).  For a plain bias-free Linear that is one GEMM accumulating into x
     (``addmm``): a GPU decode step is bound by kernel launches, and this saves the separate add
     three times a layer.  Quantized layers add afterwards."""
-    if type(linear) is nn.Linear and "bias" not in linear:
-        return mx.addmm(x, h, linear.weight.T)
-    return x + linear(h)
+    if type(layer) is nn.Linear and "bias" not in layer and not wxt_form(h.size // h.shape[-1]):
+        return mx.addmm(x, h, layer.weight.T)
+    return x + linear(layer, h)
 
 
 class DecoderLayer(nn.Module):
@@ -164,7 +164,7 @@ class DecoderLayer(nn.Module):
             x = x + crossfold.attend(h, cross_kv)
         else:
             x = add_linear(x, self.encoder_attn.out_proj, self.encoder_attn.context(h, *cross_kv, cross_mask))
-        return add_linear(x, self.fc2, self.act(self.fc1(self.final_layer_norm(x))))
+        return add_linear(x, self.fc2, self.act(linear(self.fc1, self.final_layer_norm(x))))
 
 
 class LayerCache:
@@ -208,7 +208,7 @@ class MusicgenDecoder(nn.Module):
     def _logits(self, x: mx.array) -> mx.array:
         """(batch, length, hidden) → (batch, codebooks, length, vocab)."""
         B, L, _ = x.shape
-        logits = self.lm_head(self.layer_norm(x)).reshape(B, L, self.config.num_codebooks, -1)
+        logits = linear(self.lm_head, self.layer_norm(x)).reshape(B, L, self.config.num_codebooks, -1)
         return logits.transpose(0, 2, 1, 3)
 
     def cross_kv(self, encoder_states: mx.array) -> list[tuple[mx.array, mx.array]]:

@@ -67,6 +67,35 @@ def activation(name: str):
         raise ValueError(f"unsupported activation {name!r} (supported: {', '.join(sorted(_ACTIVATIONS))})") from None
 
 
+# On a CPU, MKL streams a (out, in) weight fastest as x @ Wᵀ for the couple of rows one take
+# (and its guidance row) has, but falls off as rows are added, while (W @ xᵀ)ᵀ reads the same
+# weight at about one speed for any count: from this many rows (a batch of takes) the step
+# uses that form (`oscgen bench --batch` measures both per row count; benchmarks/RESULTS.md).
+# A GPU's GEMMs have no such cliff.
+WXT_MIN_ROWS = 8
+
+
+def wxt_form(rows: int) -> bool:
+    """Whether a linear over ``rows`` rows runs as (W @ xᵀ)ᵀ (decided when a step is traced)."""
+    return rows >= WXT_MIN_ROWS and not on_gpu()
+
+
+def matmul_t(x: mx.array, weight: mx.array) -> mx.array:
+    """x (..., in) @ weightᵀ for a (out, in) weight, in the cheaper GEMM form for x's row count."""
+    rows = x.size // x.shape[-1]
+    if not wxt_form(rows):
+        return x @ weight.T
+    return (weight @ x.reshape(rows, -1).T).T.reshape(*x.shape[:-1], weight.shape[0])
+
+
+def linear(layer: nn.Module, x: mx.array) -> mx.array:
+    """``layer(x)`` with matmul_t's GEMM form; quantized layers as they are."""
+    if type(layer) is not nn.Linear or not wxt_form(x.size // x.shape[-1]):
+        return layer(x)
+    y = matmul_t(x, layer.weight)
+    return y + layer.bias if "bias" in layer else y
+
+
 def additive_mask(mask: mx.array) -> mx.array:
     """(batch, length) 1/0 keep-mask → additive (batch, 1, 1, length) for attention scores.
 

@@ -1,27 +1,31 @@
 """Text → codes → audio: T5 encoder, ``enc_to_dec_proj``, the MusicGen decoder with the codebook
 delay pattern and classifier-free guidance, and the EnCodec decoder.
 
-Generation follows transformers' ``MusicgenForConditionalGeneration.generate``:
+Generation follows transformers' batched ``MusicgenForConditionalGeneration.generate``, and
+every kind of job (one take, variations, a batch of prompts, continuations) goes through one
+core, ``generate_takes``, a batch of takes (batch.py) decoded in one pass:
 
-- the text is encoded once; for guidance the batch gets a second, unconditional row whose
-  encoder states and attention mask are zero (transformers concatenates zeros to the T5 output
-  and a zero mask, and its forward multiplies the projected states by the mask);
+- the texts are encoded once, right-padded and masked; for guidance the batch gets as many
+  unconditional rows after the conditional ones, whose encoder states and attention mask are
+  zero (transformers concatenates zeros to the T5 output and a zero mask, and its forward
+  multiplies the projected states by the mask);
 - every codebook starts from the decoder start token; codebook k is delayed by d_k positions
   (k mono, k // 2 stereo: see codebooks.py), so the delay pads are forced to the start/pad
   token and ``frames + max(d)`` decoding steps fill the sequence;
 - undoing the delay takes positions d_k+1 .. frames+d_k of codebook k;
+- prompt codes (audio prompts) are forced at their delayed positions, as transformers does
+  with ``decoder_input_ids``;
 - stereo checkpoints interleave left and right codebooks, each channel decoded (and prompts
   encoded) by the same mono EnCodec.
 
 The decode step (decoder + guidance + sampling + delay mask) is one ``mx.compile``d function
 with fixed shapes per cache window: the self-attention cache grows a block of positions at a
 time (no per-step concatenation), the cross-attention keys/values are computed once, and the
-position, PRNG key and the knobs are array inputs.
+position, the per-take PRNG keys, lengths and knobs are array inputs.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,12 +33,15 @@ import mlx.core as mx
 import mlx.nn as nn
 
 from oscgen import _blas
+from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import codebooks, encodec, encodec_encoder, quantize, weights
+from oscgen.musicgen import codebooks, encodec, encodec_encoder, planning, quantize, weights
 from oscgen.musicgen.cuda.step import FusedStep
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
+from oscgen.musicgen.batch import Stop, Take
+from oscgen.musicgen.convert import CONVERSION_TAG, convert_weights, decoder_start_token_id  # noqa: F401 (re-exported)
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
 from oscgen.musicgen.tokenizer import T5Tokenizer
 
@@ -56,8 +63,8 @@ FOLD_CROSS_ATTENTION = True
 # Folding costs ~0.1-0.4 s once per job on a CPU (many small matmuls) and saves ~7 ms per
 # musicgen-small step there (~50 ms for medium), so only very short jobs skip it.
 FOLD_MIN_STEPS = 64
-# Bump when convert_weights changes, so cached conversions are redone.
-CONVERSION_TAG = "oscgen-musicgen-v3"  # v2: fused self-attention q/k/v and codebook heads; v3: EnCodec encoder
+# Takes of one length a GPU decodes in one EnCodec pass (decode_takes; a CPU decodes one at a time).
+AUDIO_TAKES_PER_PASS = 8
 # Share of the progress bar given to decoding; EnCodec takes the rest.
 DECODE_SHARE = 0.95
 
@@ -146,10 +153,10 @@ class MusicGen(nn.Module):
             states = self.enc_to_dec_proj(states)
         return states * attention_mask[..., None].astype(states.dtype)
 
-    def _conditioning(self, input_ids: mx.array, guided: bool):
-        """Encoder states + 1/0 mask for the decoder batch: [conditional, unconditional] rows
-        when guided, padded with masked zeros to a multiple of TEXT_BLOCK."""
-        mask = mx.ones(input_ids.shape, dtype=mx.int32)
+    def _conditioning(self, input_ids: mx.array, guided: bool, attention_mask: mx.array | None = None):
+        """Encoder states + 1/0 mask for the decoder batch: the prompts' rows, then as many
+        unconditional rows when guided, padded with masked zeros to a multiple of TEXT_BLOCK."""
+        mask = mx.ones(input_ids.shape, dtype=mx.int32) if attention_mask is None else attention_mask
         states = self.encode_text(input_ids, mask)
         if guided:
             states = mx.concatenate([states, mx.zeros_like(states)], axis=0)
@@ -160,42 +167,70 @@ class MusicGen(nn.Module):
             mask = mx.pad(mask, [(0, 0), (0, pad)])
         return states, mask
 
+    def _batch_conditioning(self, takes: list[Take], guided: bool):
+        """_conditioning for a batch of takes: one T5 pass for a shared text (variations),
+        broadcast to every take; else the texts right-padded to the longest and masked.
+        Returns (states, mask, texts): texts is 1 when shared, else the number of takes."""
+        B = len(takes)
+        if batch_lib.shared_text(takes):
+            states, mask = self._conditioning(mx.array([takes[0].input_ids], dtype=mx.int32), False)
+            states, mask = (mx.broadcast_to(x, (B, *x.shape[1:])) for x in (states, mask))
+            texts = 1
+        else:
+            input_ids, attention_mask = batch_lib.padded_text(takes, 1)
+            states, mask = self._conditioning(input_ids, False, attention_mask)
+            texts = B
+        if guided:
+            states = mx.concatenate([states, mx.zeros_like(states)], axis=0)
+            mask = mx.concatenate([mask, mx.zeros_like(mask)], axis=0)
+        return states, mask, texts
+
     # ---------------------------------------------------------------- decoding
 
-    def _step(self, top_k: int, use_top_p: bool, guided: bool, fused: bool = False) -> Callable:
+    def _step(self, top_k: int, use_top_p: bool, guided: bool, fused: bool = False, forced: bool = False) -> Callable:
         """The compiled decode step for one static configuration (cached; MLX traces it again
-        for each new input shape: one per cache window and text length).  ``fused``: the CUDA
-        kernels' step (cuda/step.py), same inputs and outputs."""
-        signature = (top_k, use_top_p, guided) + (("cuda",) if fused else ())
+        for each new input shape: one per cache window, text length and batch size).
+
+        Per row of the batch: its tokens at ``position``, its PRNG key for this step and its
+        length in ``frames``; with ``forced``, a (batch, codebooks, width) table of codes to
+        force (batch.forced_table); ``knobs`` (batch, 3): cfg_scale, temperature, top_p per row.
+        ``fused``: the CUDA kernels' step (cuda/step.py), same inputs and outputs, for batches
+        whose takes share their knobs and length and force nothing (_uses_fused)."""
+        signature = (top_k, use_top_p, guided) + (("cuda",) if fused else ()) + (("forced",) if forced else ())
         if signature in self._compiled_steps:
             return self._compiled_steps[signature]
-        delays = mx.array(self.codebook_delays)
+        delay = mx.array(self.codebook_delays, dtype=mx.int32)[None]
         start_token = self.start_token_id
         if fused:
-            def tokens_only(tokens, position, key, knobs, frames, positions_table, cache, cross_kv):
-                return self._fused.step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv,
-                                        top_k=top_k, guided=guided, start_token=start_token, delays=delays)[0]
+            def tokens_only(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv):
+                # the kernels take one set of knobs and one length: every row's (see _uses_fused)
+                return self._fused.step(tokens, position, keys, knobs[0], frames[0], positions_table, cache, cross_kv,
+                                        top_k=top_k, guided=guided, start_token=start_token, delays=delay[0])[0]
 
             compiled_fused = mx.compile(tokens_only)
 
-            def fused_step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv, cross_mask):
+            def fused_step(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv, cross_mask):
                 # the kernels wrote this position's keys/values into the cache arrays in place
-                return compiled_fused(tokens, position, key, knobs, frames, positions_table, cache, cross_kv), cache
+                return compiled_fused(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv), cache
 
             self._compiled_steps[signature] = fused_step
             return fused_step
 
-        def step(tokens, position, key, knobs, frames, positions_table, cache, cross_kv, cross_mask):
-            cfg_scale, temperature, top_p = knobs[0], knobs[1], knobs[2]
+        def step(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv, cross_mask, *table):
+            # per row (batch, 1, 1): broadcast over codebooks and vocabulary
+            cfg_scale, temperature, top_p = (knobs[:, i, None, None] for i in range(3))
             rows = mx.concatenate([tokens, tokens], axis=0) if guided else tokens
             logits, cache = self.decoder.step(rows, position, positions_table, cache, cross_kv, cross_mask)
             logits = logits.astype(mx.float32)  # guidance and sampling in float32 whatever the weights
             if guided:
                 logits = classifier_free_guidance(logits, cfg_scale)
-            next_tokens = sample(logits, key, temperature, top_k, top_p, use_top_p)
-            # delay pattern: codebook k holds codes at positions d_k+1 .. frames+d_k, pads elsewhere
+            next_tokens = sample(logits, keys, temperature, top_k, top_p, use_top_p)
+            if table:  # prompt codes: what the position holds overrides the draw
+                prompt = mx.take(table[0], position, axis=2)
+                next_tokens = mx.where(prompt == batch_lib.FREE, next_tokens, prompt)
+            # delay pattern: codebook k holds codes at positions delay[k]+1 .. frames+delay[k]
             next_position = position + 1
-            inside = (next_position > delays) & (next_position <= frames + delays)
+            inside = (next_position > delay) & (next_position <= frames[:, None] + delay)
             return mx.where(inside, next_tokens, start_token), cache
 
         compiled = mx.compile(step)
@@ -212,8 +247,13 @@ class MusicGen(nn.Module):
         elif self._fused is None and on_gpu() and decoder_lib.pad_heads_for_fused_attention(self.decoder):
             self._compiled_steps.clear()
 
-    def _uses_fused(self, cross_kv, rows: int, use_top_p: bool) -> bool:
-        """Whether this job's steps run on the CUDA kernels (else the portable step)."""
+    def _uses_fused(self, cross_kv, rows: int, use_top_p: bool, takes: list[Take] | None = None) -> bool:
+        """Whether this job's steps run on the CUDA kernels (else the portable step): the
+        kernels take one set of knobs and one length for the batch, and force no codes."""
+        if takes is not None:
+            knobs = {(t.cfg_scale, t.temperature, t.top_p, t.frames) for t in takes}
+            if len(knobs) > 1 or any(t.prompt_codes is not None for t in takes):
+                return False
         return self._fused is not None and FusedStep.usable(self.decoder) and self._fused.fits(cross_kv, rows, use_top_p)
 
     def _positions_table(self, length: int) -> mx.array:
@@ -226,9 +266,10 @@ class MusicGen(nn.Module):
             self._positions = table
         return table
 
-    def _cross_attention(self, states: mx.array, mask: mx.array, steps: int):
+    def _cross_attention(self, states: mx.array, mask: mx.array, steps: int, conditional: int = 1, texts: int = 1):
         """Per-job cross-attention inputs of the step: text keys/values per layer (folded into
-        the projections when that pays) and the additive text mask, in the decoder's dtype."""
+        the projections when that pays) and the additive text mask, in the decoder's dtype.
+        The first ``conditional`` rows are the prompts' (``texts`` different ones: 1 or all)."""
         dtype = self.decoder.dtype  # float16/bfloat16 decoders (quantize.convert_decoder) run in it
         cross_kv = self.decoder.cross_kv(states.astype(dtype))
         # clipped to the dtype's range: float16 would turn float32's most negative into -inf, and
@@ -236,9 +277,10 @@ class MusicGen(nn.Module):
         cross_mask = mx.maximum(decoder_lib.additive_mask(mask), mx.finfo(dtype).min).astype(dtype)
         # (the CUDA step takes only the folded form, and folding costs a GPU next to nothing)
         long_enough = steps >= FOLD_MIN_STEPS or self._fused is not None
-        if FOLD_CROSS_ATTENTION and long_enough and crossfold.worth_folding(self.decoder, states.shape[1]):
-            # row 0 is the prompt; the unconditional row's text states are zeros (see _conditioning)
-            cross_kv = [crossfold.fold(layer.encoder_attn, k, v, cross_mask)
+        if (FOLD_CROSS_ATTENTION and long_enough
+                and crossfold.worth_folding(self.decoder, states.shape[1], *([texts] if texts > 1 else []))):
+            # the unconditional rows' text states are zeros (see _conditioning)
+            cross_kv = [crossfold.fold(layer.encoder_attn, k, v, cross_mask, conditional=conditional, texts=texts)
                         for layer, (k, v) in zip(self.decoder.layers, cross_kv)]
         return cross_kv, cross_mask
 
@@ -254,100 +296,90 @@ class MusicGen(nn.Module):
         seed: int = 0,
         progress: Callable[[float], None] | None = None,
     ) -> mx.array:
-        """input_ids (1, length) → codes (1, num_codebooks, frames) int32, delay undone.
+        """input_ids (1, length) → codes (1, num_codebooks, frames) int32, delay undone: one
+        take through generate_takes.
 
         ``progress(fraction)`` gets the decoded share of the job (up to DECODE_SHARE) after
         every step; if it raises, decoding stops there and the exception propagates."""
-        if input_ids.shape[0] != 1:
+        if input_ids.ndim != 2 or input_ids.shape[0] != 1:
             raise ValueError("generate_codes takes one prompt at a time (input_ids of shape (1, length))")
+        take = Take(tuple(int(i) for i in input_ids[0].tolist()), int(frames), int(seed),
+                    temperature=temperature, top_p=top_p, cfg_scale=cfg_scale)
+        (codes,) = self.generate_takes([take], top_k=top_k, progress=progress)
+        return codes[None]
+
+    def generate_takes(
+        self,
+        takes: list[Take],
+        *,
+        top_k: int = 250,
+        progress: Callable[[float], None] | None = None,
+        stop: Stop | None = None,
+    ) -> list[mx.array]:
+        """THE generation core: ``takes`` (oscgen.musicgen.batch.Take: text, frames, seed,
+        optional prompt codes, temperature / top-p / guidance) decoded in one pass → per take
+        its codes (codebooks, frames) int32, delay undone, prompt frames included.  A take
+        decoded in a batch makes what it makes alone (to float rounding of the batched GEMMs).
+
+        ``top_k`` is the batch's (it shapes the step).  ``progress(fraction)`` gets the decoded
+        share (up to DECODE_SHARE) after every step; if it raises, decoding stops and the
+        exception propagates.  ``stop`` (batch.Stop) ends takes early: a stopped take returns
+        its complete frames so far, and decoding ends when every take is stopped or done."""
+        batch_lib.check_takes(takes, self.num_codebooks, self.vocab_size)
         self._fit_to_device()
-        guided = cfg_scale > 1.0  # as transformers: guidance (and its second row) only above 1
-        states, mask = self._conditioning(input_ids, guided)
-        K = self.num_codebooks
-        steps = codebooks.steps_for(frames, self.codebook_delays)
-        cross_kv, cross_mask = self._cross_attention(states, mask, steps)
+        # as transformers: guidance (and the unconditional rows) only above 1
+        guided = any(take.cfg_scale > 1.0 for take in takes)
+        use_top_p = any(0.0 < take.top_p < 1.0 for take in takes)
+        delay, B = self.codebook_delays, len(takes)
+        lengths = [codebooks.steps_for(take.frames, delay) for take in takes]
+        steps = max(lengths)
+        states, mask, texts = self._batch_conditioning(takes, guided)
+        cross_kv, cross_mask = self._cross_attention(states, mask, steps, B, texts)
         cache = self.decoder.new_cache(states.shape[0], CACHE_BLOCK)
         positions_table = self._positions_table(steps)
-        keys = mx.random.split(mx.random.key(seed), steps)
-        knobs = mx.array([cfg_scale, temperature, top_p], dtype=mx.float32)
-        frames_arr = mx.array(frames, dtype=mx.int32)
-        use_top_p = 0.0 < top_p < 1.0
-        fused = self._uses_fused(cross_kv, states.shape[0], use_top_p)
-        step = self._step(top_k, use_top_p, guided, fused)
-        mx.eval(cross_kv, cross_mask, cache, positions_table, keys)
+        keys = batch_lib.key_table(takes, delay, steps)
+        forced = batch_lib.forced_table(takes, delay, positions_table.shape[0])
+        extra = () if forced is None else (forced,)
+        knobs = batch_lib.knob_table(takes)
+        frames_arr = mx.array([take.frames for take in takes], dtype=mx.int32)
+        fused = self._uses_fused(cross_kv, states.shape[0], use_top_p, takes)
+        step = self._step(top_k, use_top_p, guided, fused, forced is not None)
+        mx.eval(cross_kv, cross_mask, cache, positions_table, keys, *extra)
 
-        tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
-        generated = []
+        tokens = mx.full((B, self.num_codebooks), self.start_token_id, dtype=mx.int32)
+        generated, stopped = [], {}  # stopped: row → steps it keeps
         for t in range(steps):
             if t == cache[0].shape[3]:  # a block more of cache, once every CACHE_BLOCK steps
                 cache = self.decoder.grow_cache(cache, t + CACHE_BLOCK)
             tokens, cache = step(
                 tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames_arr,
-                positions_table, cache, cross_kv, cross_mask,
+                positions_table, cache, cross_kv, cross_mask, *extra,
             )
             mx.async_eval(tokens, cache)
             generated.append(tokens)
-            if progress is not None and t > 0:
+            if t > 0 and (progress is not None or stop is not None):
                 # wait for the previous step only: the device already has this one queued
                 mx.eval(generated[-2])
-                progress(DECODE_SHARE * t / steps)
+                if progress is not None:
+                    progress(DECODE_SHARE * t / steps)
+                if stop is not None:
+                    for row in stop.stopped(B) - stopped.keys():
+                        stopped[row] = t + 1  # the queued step's tokens are made too
+                    if all(row in stopped or lengths[row] <= t + 1 for row in range(B)):
+                        break
         mx.eval(generated[-1])
         if fused:
             self._fused.check()
         if progress is not None:
             progress(DECODE_SHARE)
 
-        # generated[t] holds position t+1
-        return codebooks.undelay(mx.stack(generated, axis=-1), self.codebook_delays, frames)
+        sequence = mx.stack(generated, axis=-1)  # (batch, codebooks, steps run): step t made position t+1
+        return [codebooks.undelay(sequence[row : row + 1], delay, batch_lib.complete_frames(take, stopped.get(row, len(generated)), delay))[0]
+                for row, take in enumerate(takes)]
 
-    def warm_up(
-        self, max_frames: int, *, top_k: int = 250, top_p: float = 0.0, cfg_scale: float = 3.0, audio_frames: int = 50
-    ) -> dict[str, float]:
-        """Trace, compile and run once what a job of up to ``max_frames`` frames with these knobs
-        and a prompt of up to max(WARM_TEXT_LENGTHS) tokens runs: T5, the cross-attention fold,
-        the decode step for every cache window the job can reach, and EnCodec on
-        ``audio_frames`` frames (a GPU plans its convolutions per length; a CPU runs 50 at most).
-        Returns the seconds each part took ("text <tokens>",
-        "step <window>/<tokens>", "audio").
-
-        A daemon calls this after loading so that a performer's first take is as fast as the
-        next: a fresh NVIDIA GPU spends seconds compiling MLX's kernels on first use (cached on
-        disk afterwards), a CPU ~0.3-1 s tracing the step for each new window."""
-        seconds = {}
-        clock = time.perf_counter()
-
-        def lap(part: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            seconds[part] = now - clock
-            clock = now
-
-        self._fit_to_device()
-        guided = cfg_scale > 1.0
-        K = self.num_codebooks
-        steps = codebooks.steps_for(max_frames, self.codebook_delays)
-        use_top_p = 0.0 < top_p < 1.0
-        positions_table = self._positions_table(steps)
-        knobs = mx.array([cfg_scale, 1.0, top_p], dtype=mx.float32)
-        tokens = mx.full((1, K), self.start_token_id, dtype=mx.int32)
-        for text in WARM_TEXT_LENGTHS:
-            input_ids = mx.zeros((1, text), dtype=mx.int32)  # any prompt of this block: shapes are what count
-            states, mask = self._conditioning(input_ids, guided)
-            cross_kv, cross_mask = self._cross_attention(states, mask, max(steps, FOLD_MIN_STEPS))
-            mx.eval(cross_kv, cross_mask)
-            step = self._step(top_k, use_top_p, guided, self._uses_fused(cross_kv, states.shape[0], use_top_p))
-            lap(f"text {text}")
-            for window in range(CACHE_BLOCK, steps + CACHE_BLOCK, CACHE_BLOCK):
-                cache = self.decoder.new_cache(states.shape[0], window)
-                out = step(tokens, mx.array(window - 1, dtype=mx.int32), mx.random.key(0), knobs,
-                           mx.array(max_frames, dtype=mx.int32), positions_table, cache, cross_kv, cross_mask)
-                mx.eval(out)
-                lap(f"step {window}/{text}")
-        if not on_gpu():  # a CPU has nothing to plan per length (EnCodec's convs are matmuls there)
-            audio_frames = min(audio_frames, 50)
-        mx.eval(self.decode_audio(mx.zeros((1, K, audio_frames), dtype=mx.int32)))
-        lap("audio")
-        return seconds
+    def warm_up(self, max_frames: int, **knobs) -> dict[str, float]:
+        """Compile what a job of up to ``max_frames`` frames runs (planning.warm_up)."""
+        return planning.warm_up(self, max_frames, **knobs)
 
     def decode_audio(self, codes: mx.array, progress: Callable[[float], None] | None = None) -> mx.array:
         """codes (batch, codebooks, frames) → audio (batch, channels, frames * samples_per_frame),
@@ -360,6 +392,38 @@ class MusicGen(nn.Module):
             audio = audio.reshape(-1, self.audio_channels, audio.shape[-1])
             mx.eval(audio)
         return audio
+
+    def decode_takes(self, codes: list[mx.array], takes_per_pass: int | None = None) -> list[mx.array]:
+        """Per take codes (codebooks, frames) → audio (channels, frames * samples_per_frame).
+
+        Takes of one length go through EnCodec together, ``takes_per_pass`` at a time (default
+        AUDIO_TAKES_PER_PASS: a GPU, bound by kernel launches, decodes the batch for the price of
+        one take; a CPU's EnCodec costs the same per take batched or not and its activations
+        grow with the batch, so it decodes one at a time).  Takes of different lengths are not
+        padded into one pass: EnCodec's convolutions see past a row's end."""
+        per_pass = takes_per_pass or (AUDIO_TAKES_PER_PASS if on_gpu() else 1)
+        audio: list[mx.array | None] = [None] * len(codes)
+        for length in sorted({c.shape[-1] for c in codes}):
+            rows = [i for i, c in enumerate(codes) if c.shape[-1] == length]
+            for first in range(0, len(rows), per_pass):
+                group = rows[first : first + per_pass]
+                if length == 0:  # a take stopped before its first complete frame
+                    decoded = mx.zeros((len(group), self.audio_channels, 0), dtype=mx.float32)
+                else:
+                    decoded = self.decode_audio(mx.stack([codes[i] for i in group]))
+                for j, i in enumerate(group):
+                    audio[i] = decoded[j]
+        return audio
+
+    def memory_needed(self, takes: list[Take], takes_per_pass: int | None = None) -> int:
+        """Bytes a batch needs beyond the loaded weights at its peak (planning.memory_needed)."""
+        return planning.memory_needed(self, takes, takes_per_pass)
+
+    def take(self, prompt: str, frames: int, seed: int = 0, prompt_codes=None) -> Take:
+        """A batch row for ``prompt`` (tokenized here)."""
+        if self.tokenizer is None:
+            raise ValueError("this MusicGen has no tokenizer; build batch.Take from token ids")
+        return Take(tuple(self.tokenizer.encode(prompt)), int(frames), int(seed), prompt_codes)
 
     def encode_audio(self, audio) -> mx.array:
         """audio (batch, channels, samples) at ``sample_rate`` → codes (batch, num_codebooks,
@@ -401,28 +465,3 @@ class MusicGen(nn.Module):
         if progress is not None:
             progress(1.0)
         return audio
-
-
-def decoder_start_token_id(config: dict) -> int:
-    """transformers' _get_decoder_start_token_id: the config's decoder_start_token_id, else the
-    decoder's bos_token_id (both 2048 == vocab_size in the released checkpoints)."""
-    value = config.get("decoder_start_token_id")
-    if value is None:
-        value = config["decoder"].get("bos_token_id", config["decoder"].get("vocab_size", 2048))
-    return int(value)
-
-
-def convert_weights(hf_weights: dict[str, mx.array]) -> dict[str, mx.array]:
-    """Flat transformers MusicgenForConditionalGeneration weights → this module's parameters."""
-    groups: dict[str, dict[str, mx.array]] = {"text_encoder": {}, "decoder": {}, "audio_encoder": {}, "enc_to_dec_proj": {}}
-    for key, value in hf_weights.items():
-        prefix, _, rest = key.partition(".")
-        if prefix in groups:
-            groups[prefix][rest] = value
-    params = {}
-    params.update({f"text_encoder.{k}": v for k, v in t5_lib.sanitize(groups["text_encoder"]).items()})
-    params.update({f"enc_to_dec_proj.{k}": v for k, v in groups["enc_to_dec_proj"].items()})
-    params.update({f"decoder.{k}": v for k, v in decoder_lib.sanitize(groups["decoder"]).items()})
-    params.update({f"audio_decoder.{k}": v for k, v in encodec.sanitize(groups["audio_encoder"]).items()})
-    params.update({f"audio_encoder.{k}": v for k, v in encodec.sanitize(groups["audio_encoder"], "encoder").items()})
-    return params

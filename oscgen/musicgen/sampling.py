@@ -17,9 +17,14 @@ import mlx.core as mx
 
 
 def classifier_free_guidance(logits: mx.array, scale) -> mx.array:
-    """logits (2*batch, ...) with the conditional rows first → uncond + (cond - uncond) * scale."""
+    """logits (2*batch, ...) with the conditional rows first → uncond + (cond - uncond) * scale;
+    ``scale`` a scalar or one per row (batch, 1, ...): a row at scale 1 keeps its conditional
+    logits exactly (it is a take without guidance in a guided batch)."""
     cond, uncond = mx.split(logits, 2, axis=0)
-    return uncond + (cond - uncond) * scale
+    guided = uncond + (cond - uncond) * scale
+    if isinstance(scale, mx.array) and scale.ndim:
+        return mx.where(scale > 1, guided, cond)
+    return guided
 
 
 def top_k_filter(logits: mx.array, top_k: int) -> mx.array:
@@ -55,14 +60,17 @@ def candidates(logits: mx.array, temperature, top_k: int, use_top_p: bool, top_p
         logits = mx.take_along_axis(logits, indices, axis=-1)
     logits = logits / temperature
     if use_top_p:
-        logits = top_p_filter(logits, top_p)
+        filtered = top_p_filter(logits, top_p)
+        # per-row top_p: a row whose top_p is 1 (off) keeps its scores as they are
+        logits = mx.where(top_p < 1, filtered, logits) if isinstance(top_p, mx.array) and top_p.ndim else filtered
     return indices, logits
 
 
 def sample(logits: mx.array, key: mx.array, temperature, top_k: int, top_p=None, use_top_p: bool = False) -> mx.array:
     """Draw one token per row of ``logits`` (..., vocab) → int32 (...).
 
-    ``top_k == 1`` is greedy (argmax, no randomness).  ``temperature`` and ``top_p`` may be
+    ``top_k == 1`` is greedy (argmax, no randomness).  ``key`` is one PRNG key, or one per row
+    of the batch (batch, 2): see gumbel_noise.  ``temperature`` and ``top_p`` may be
     scalar arrays so a compiled caller does not retrace when those knobs move; ``top_k`` and
     ``use_top_p`` change shapes/graph and are static."""
     if top_k == 1:
@@ -71,8 +79,17 @@ def sample(logits: mx.array, key: mx.array, temperature, top_k: int, top_p=None,
     # Gumbel-max with one noise value per *vocabulary id*: an exact categorical draw whose outcome
     # does not depend on the order argpartition happens to return the candidates in, so a tiny
     # numeric difference (another device, dtype or BLAS) cannot reshuffle which code is drawn.
-    noise = mx.random.gumbel(shape=logits.shape, key=key)
+    noise = gumbel_noise(logits.shape, key)
     if indices is None:
         return mx.argmax(scores + noise, axis=-1).astype(mx.int32)
     choice = mx.argmax(scores + mx.take_along_axis(noise, indices, axis=-1), axis=-1)
     return mx.take_along_axis(indices, choice[..., None], axis=-1)[..., 0].astype(mx.int32)
+
+
+def gumbel_noise(shape: tuple[int, ...], key: mx.array) -> mx.array:
+    """Gumbel noise of ``shape``; with a key per row (batch, 2) each row draws what it would
+    draw alone with its key (a take in a batch samples as it does by itself)."""
+    if key.ndim == 1:
+        return mx.random.gumbel(shape=shape, key=key)
+    row = (1, *shape[1:])
+    return mx.concatenate([mx.random.gumbel(shape=row, key=key[b]) for b in range(key.shape[0])])

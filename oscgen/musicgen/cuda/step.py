@@ -15,15 +15,8 @@ import os
 import mlx.core as mx
 import mlx.nn as nn
 
-from oscgen.musicgen import sampling
 from oscgen.musicgen.cuda import kernels
-
-
-def gumbel_noise(shape: tuple[int, ...], key: mx.array) -> mx.array:
-    """The portable sampler's noise for ``key`` (its own function where it has one)."""
-    if hasattr(sampling, "gumbel_noise"):
-        return sampling.gumbel_noise(shape, key)
-    return mx.random.gumbel(shape=shape, key=key)
+from oscgen.musicgen.sampling import gumbel_noise
 
 #: Off switch: OSCGEN_CUDA_STEP=0 in the environment, or set it (benchmarks compare both paths).
 ENABLED = os.environ.get("OSCGEN_CUDA_STEP", "1") != "0"
@@ -121,8 +114,9 @@ class FusedStep:
         prompts, codebooks = tokens.shape
         vocab = config.vocab_size
         top_k = top_k if 0 < top_k < vocab else 0
-        # the same noise as the portable sampler (sampling.sample), from the same key
-        noise = mx.zeros((1,), dtype=mx.float32) if top_k == 1 else gumbel_noise((prompts, codebooks, vocab), key)
+        # the same noise as the portable sampler (sampling.sample), from the same key(s)
+        noise = (mx.zeros((1,), dtype=mx.float32) if top_k == 1
+                 else gumbel_noise((prompts, codebooks, vocab), key))
         weights = {"lnf_w": decoder.layer_norm.weight, "lnf_b": decoder.layer_norm.bias, "w_head": decoder.lm_head.weight}
         # top_k as data, not a template constant: a performer's top-k knob must not recompile
         return kernels.head(x, weights, noise, knobs, mx.array([top_k], dtype=mx.int32), position, frames,
