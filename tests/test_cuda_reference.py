@@ -153,14 +153,12 @@ def test_portable_step_on_a_cpu(engine):
     assert engine._fused is None
 
 
-def test_the_kernels_read_the_folds_score_rows_in_either_layout(engine):
-    """The layer kernel reads (heads·text, hidden) rows: from a fold's "a_rows", or from "a"
-    where a fold keeps "a" in that layout; a fold with a text per take is not taken."""
+def test_the_kernels_take_one_folded_text_only(engine):
+    """The layer kernel reads the fold's (heads·text, hidden) score rows; a fold with a text per
+    take (a leading axis) or an unfolded cross-attention is left to the portable step."""
     folded, _ = _folded(engine, "jazz", guided=True)
     hidden = engine.decoder.config.hidden_size
     rows = score_rows(folded[0], hidden)
-    assert rows.shape == folded[0]["a_rows"].shape and rows.shape[1] == hidden
-    no_rows = {k: v for k, v in folded[0].items() if k != "a_rows"}
-    np.testing.assert_array_equal(np.array(score_rows({**no_rows, "a": rows}, hidden)), np.array(rows))
-    assert score_rows({**no_rows, "a": mx.stack([rows, rows])}, hidden) is None  # a text per take
+    assert rows is folded[0]["a"] and rows.shape[1] == hidden
+    assert score_rows({**folded[0], "a": mx.stack([rows, rows])}, hidden) is None  # a text per take
     assert score_rows((rows, rows), hidden) is None  # not folded

@@ -36,9 +36,7 @@ def score_rows(folded, hidden: int) -> mx.array | None:
     (a text per take gives the matrices a leading axis) or the cross-attention is not folded."""
     if not isinstance(folded, dict):
         return None
-    rows = folded.get("a_rows")
-    if rows is None:  # where a fold has "a_rows", its "a" is the transposed view (hidden, heads·text)
-        rows = folded["a"]
+    rows = folded["a"]
     return rows if rows.ndim == 2 and rows.shape[1] == hidden else None
 
 
