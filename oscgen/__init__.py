@@ -9,7 +9,8 @@ from oscgen import _blas  # noqa: F401  (must run before anything imports mlx.co
 
 __version__ = "0.1.0"
 
-__all__ = ["generate", "generate_take", "GenerationResult", "AudioData", "__version__"]
+__all__ = ["generate", "generate_take", "generate_variations", "generate_batch", "GenerationResult", "AudioData",
+           "__version__"]
 
 
 def __getattr__(name):
@@ -17,6 +18,10 @@ def __getattr__(name):
         from oscgen import api
 
         return getattr(api, name)
+    if name in ("generate_variations", "generate_batch"):  # several takes in one pass (oscgen/variations.py)
+        from oscgen import variations
+
+        return getattr(variations, name)
     if name == "generate_take":  # bar-exact, looped, DAW-ready takes (oscgen/take.py)
         from oscgen.take import generate_take
 

@@ -393,37 +393,43 @@ class MusicGen(nn.Module):
             mx.eval(audio)
         return audio
 
-    def decode_takes(self, codes: list[mx.array], takes_per_pass: int | None = None) -> list[mx.array]:
+    def decode_takes(self, codes: list[mx.array], takes_per_pass: int | None = None,
+                     progress: Callable[[float], None] | None = None) -> list[mx.array]:
         """Per take codes (codebooks, frames) → audio (channels, frames * samples_per_frame).
 
         Takes of one length go through EnCodec together, ``takes_per_pass`` at a time (default
         AUDIO_TAKES_PER_PASS: a GPU, bound by kernel launches, decodes the batch for the price of
         one take; a CPU's EnCodec costs the same per take batched or not and its activations
         grow with the batch, so it decodes one at a time).  Takes of different lengths are not
-        padded into one pass: EnCodec's convolutions see past a row's end."""
+        padded into one pass: EnCodec's convolutions see past a row's end.  ``progress`` gets
+        the job's fraction from DECODE_SHARE towards 1 as the passes go (decode_audio)."""
         per_pass = takes_per_pass or (AUDIO_TAKES_PER_PASS if on_gpu() else 1)
-        audio: list[mx.array | None] = [None] * len(codes)
+        passes = []
         for length in sorted({c.shape[-1] for c in codes}):
             rows = [i for i, c in enumerate(codes) if c.shape[-1] == length]
-            for first in range(0, len(rows), per_pass):
-                group = rows[first : first + per_pass]
-                if length == 0:  # a take stopped before its first complete frame
-                    decoded = mx.zeros((len(group), self.audio_channels, 0), dtype=mx.float32)
-                else:
-                    decoded = self.decode_audio(mx.stack([codes[i] for i in group]))
-                for j, i in enumerate(group):
-                    audio[i] = decoded[j]
+            passes += [(length, rows[first : first + per_pass]) for first in range(0, len(rows), per_pass)]
+        audio: list[mx.array | None] = [None] * len(codes)
+        for done, (length, group) in enumerate(passes):
+            if length == 0:  # a take stopped before its first complete frame
+                decoded = mx.zeros((len(group), self.audio_channels, 0), dtype=mx.float32)
+            else:
+                share = None if progress is None else (
+                    lambda f, done=done: progress(DECODE_SHARE + (done + (f - DECODE_SHARE) / (1.0 - DECODE_SHARE))
+                                                  * (1.0 - DECODE_SHARE) / len(passes)))
+                decoded = self.decode_audio(mx.stack([codes[i] for i in group]), share)
+            for j, i in enumerate(group):
+                audio[i] = decoded[j]
         return audio
 
     def memory_needed(self, takes: list[Take], takes_per_pass: int | None = None) -> int:
         """Bytes a batch needs beyond the loaded weights at its peak (planning.memory_needed)."""
         return planning.memory_needed(self, takes, takes_per_pass)
 
-    def take(self, prompt: str, frames: int, seed: int = 0, prompt_codes=None) -> Take:
-        """A batch row for ``prompt`` (tokenized here)."""
+    def take(self, prompt: str, frames: int, seed: int = 0, prompt_codes=None, **knobs) -> Take:
+        """A batch row for ``prompt`` (tokenized here); ``knobs``: temperature, top_p, cfg_scale."""
         if self.tokenizer is None:
             raise ValueError("this MusicGen has no tokenizer; build batch.Take from token ids")
-        return Take(tuple(self.tokenizer.encode(prompt)), int(frames), int(seed), prompt_codes)
+        return Take(tuple(self.tokenizer.encode(prompt)), int(frames), int(seed), prompt_codes, **knobs)
 
     def encode_audio(self, audio) -> mx.array:
         """audio (batch, channels, samples) at ``sample_rate`` → codes (batch, num_codebooks,

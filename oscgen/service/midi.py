@@ -71,15 +71,14 @@ class MidiService:
     def _on_learn(self, args: list, sender) -> None:
         """/oscgen/learn s KNOB (runs in the OSC thread, under the daemon's lock)."""
         if len(args) != 1 or not isinstance(args[0], str):
-            self.daemon.reply(sender, f"{PREFIX}/error", -1,
-                              f"{PREFIX}/learn expects one string, a knob ({', '.join(KNOB_SPECS)}) or 'off'")
+            self.daemon.error(-1, f"{PREFIX}/learn expects one string, a knob ({', '.join(KNOB_SPECS)}) or 'off'", sender)
             return
         knob = args[0].strip()
         try:
             with self._lock:
                 self.mapper.learn(None if knob.lower() in LEARN_OFF else knob)
         except ValueError as exc:
-            self.daemon.reply(sender, f"{PREFIX}/error", -1, f"{PREFIX}/learn: {exc}")
+            self.daemon.error(-1, f"{PREFIX}/learn: {exc}", sender)
             return
         if knob.lower() in LEARN_OFF:
             log.info("midi learn: off")
