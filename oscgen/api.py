@@ -261,7 +261,7 @@ def generate(
     """
     knobs = check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     output_file = _check_output_file(output_file)
-    audio, engine, seed = _run(prompt, frames_for(knobs["duration"]), model, knobs)
+    audio, engine, seed, _ = _run(prompt, frames_for(knobs["duration"]), model, knobs)
     params = {
         "prompt": prompt,
         "duration": knobs["duration"],
@@ -279,21 +279,37 @@ def generate(
     return result
 
 
-def _run(text: str, frames: int, model: str, knobs: dict):
-    """The engine call every generate function shares: (audio array, engine, seed used)."""
+def _run(text: str, frames: int, model: str, knobs: dict, stop: Callable[[], bool] | None = None):
+    """The engine call every generate function shares, one take through the batched core:
+    (audio, engine, seed used, stopped: whether ``stop()`` ended it before its last frame;
+    then the audio holds the complete frames made until then)."""
+    import dataclasses
+
+    from oscgen.musicgen.batch import Stop
+    from oscgen.musicgen.pipeline import DECODE_SHARE
+
     engine = load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
-    audio = engine.generate(
-        text,
-        frames,
-        temperature=knobs["temperature"],
-        top_k=knobs["top_k"],
-        top_p=knobs["top_p"],
-        cfg_scale=knobs["cfg_scale"],
-        seed=seed,
-        progress=knobs["progress_callback"],
-    )
-    return audio, engine, seed
+    progress, halt = knobs["progress_callback"], None
+    if stop is not None:
+        halt, user_progress = Stop(), progress
+
+        def progress(fraction: float) -> None:
+            if fraction < DECODE_SHARE and stop():  # asked while decoding: the core keeps its frames
+                halt.stop()
+            if user_progress is not None:
+                user_progress(fraction)
+
+    take = dataclasses.replace(engine.take(text, frames, seed), temperature=knobs["temperature"],
+                               top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"])
+    (codes,) = engine.generate_takes([take], top_k=knobs["top_k"], progress=progress, stop=halt)
+    if codes.shape[-1]:
+        audio = engine.decode_audio(codes[None], progress)[0]
+    else:  # stopped before its first complete frame
+        audio = np.zeros((engine.audio_channels, 0), np.float32)
+    if progress is not None:
+        progress(1.0)
+    return audio, engine, seed, codes.shape[-1] < frames
 
 
 def _result(audio: AudioData, seed: int, params: dict, engine, **extra) -> GenerationResult:

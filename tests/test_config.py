@@ -160,7 +160,7 @@ def test_every_mistake_is_reported_at_once_each_with_its_line(tmp_path):
         f"{f}:2: [osc] port = 70000: must be an integer in [0, 65535]",
         f"{f}:3: [osc]: unknown key 'prot' (allowed: host, port, reply_port, reply_targets, allowed_hosts)",
         f"{f}:6: [defaults] temperature = 0: temperature must be a number in (0, 10], got 0",
-        f"{f}:10: midi.cc[0].knob = 'temprature': expected one of temperature, cfg, top_k, top_p, duration, bars, bpm, seed",
+        f"{f}:10: midi.cc[0].knob = 'temprature': expected one of temperature, cfg, top_k, top_p, duration, bars, bpm, seed, loop",
         f"{f}:15: midi.cc[1].curve = 'log': expected one of linear, exponential",
         f"{f}:18: [presets] x: 32 bars at 100 bpm is 76.8 s; the longest is 30 s",
         f"{f}:19: [presets] y: needs a prompt",

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from oscgen.config import Config
+from oscgen.knobs import MAX_DURATION
 from oscgen.progress import Eta
 from oscgen.service import outbox
 from oscgen.service.clients import Replies
@@ -105,6 +106,24 @@ class Jobs:
         self.out.error(about, f"{PREFIX}/cancel: no job {job_id} waiting or running", reply_to)
         return False
 
+    def stop(self, job_id: int | None, source: str, reply_to=None) -> bool:
+        """End the running job early and keep its audio so far (the worker writes it and
+        reports done as usual); a queued job has made nothing, so it is cancelled."""
+        running = self.running
+        if job_id is None or job_id == -1 or (running is not None and running.id == job_id):
+            if running is None:
+                self.out.error(-1, f"{PREFIX}/stop: no job is running", reply_to)
+                return False
+            log.info("job %d: stop requested by %s (keeping what it made)", running.id, source)
+            if self.worker is not None:
+                self.worker.stop_early(running.id)
+            return True
+        if any(job.id == job_id for job in self.queue):
+            return self.cancel(job_id, source, reply_to)
+        about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
+        self.out.error(about, f"{PREFIX}/stop: no job {job_id} waiting or running", reply_to)
+        return False
+
     def cancel_queued(self) -> None:
         while self.queue:
             self.out.broadcast(f"{PREFIX}/cancelled", self.queue.popleft().id)
@@ -192,7 +211,8 @@ class Jobs:
         length reaches, and EnCodec's plans on a GPU).  A longer take later compiles its extra
         windows itself, once: ~0.5-2 s each on a CPU, where warming all of a 30 s job's
         windows would hold up a musicgen-small daemon's start by ~12 s."""
-        duration = self.state.get("duration")
+        # a bars take is generated a little past its end (the cut, a loop's tail): warm for that too
+        duration = min(self.state.get("duration") + self.config.output.loop_crossfade + 0.05, MAX_DURATION)
         return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg"),
                 "max_duration": duration, "audio_duration": duration}
 

@@ -45,6 +45,8 @@ INBOUND: tuple[Address, ...] = (
     Address("/oscgen/preset", "s|i", "load a prompt preset from config by name or number (0 = first), sets the knobs"),
     Address("/oscgen/generate", "[s...]", "queue a job with the current knobs; a prompt given here is used for this job only"),
     Address("/oscgen/cancel", "[i]", "cancel job id (queued or running), or the running job"),
+    Address("/oscgen/stop", "[i]", "end job id (or the running job) early and keep what it made so far: the WAV is "
+            "written as usual (whole bars in bars mode, still a loop), unlike cancel; a queued job is just cancelled"),
     Address("/oscgen/status", "", "reply with every knob (/oscgen/param/*), /oscgen/status and /oscgen/ready"),
     Address("/oscgen/ping", "", "reply /oscgen/pong"),
     Address("/oscgen/learn", "s", "MIDI learn: map the next CC that moves to this knob (off = disarm)"),

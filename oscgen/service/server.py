@@ -123,6 +123,12 @@ class Daemon:
             self._wake()  # the loop's timeout now includes the cancel deadline
         return cancelled
 
+    def stop(self, job_id: int | None = None, source: str = "midi", reply_to=None) -> bool:
+        """End the running job (or job ``job_id``) early, keeping what it made; a queued one is
+        cancelled (it made nothing yet)."""
+        with self._lock:
+            return self.jobs.stop(job_id, source, reply_to)
+
     def clear(self, source: str = "midi") -> int:
         """Cancel every waiting job (each gets /oscgen/cancelled); the running one goes on."""
         with self._lock:
