@@ -368,6 +368,8 @@ class MusicGen(nn.Module):
                     if all(row in stopped or lengths[row] <= t + 1 for row in range(B)):
                         break
         mx.eval(generated[-1])
+        if fused:
+            self._fused.check()
         if progress is not None:
             progress(DECODE_SHARE)
 
