@@ -77,6 +77,12 @@ def _add_doctor(sub):
                        "packages, the oscgen and Hugging Face caches and which models are there, "
                        "the test-only extras, and the OSC/MIDI/Pd tools. Exits 0 when the engine can run.")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure MKL's decode thread counts again (x @ W.T at each count, and the real "
+                        "decode step when a musicgen checkpoint is at hand) and cache the choice")
+    p.add_argument("--model", default=None,
+                   help="with --calibrate: the checkpoint whose decode step is timed (default: "
+                        "musicgen-small if cached, else the bench's random musicgen-small if written)")
     p.set_defaults(handler=cmd_doctor)
     return p
 
@@ -221,6 +227,15 @@ def cmd_demo(args) -> int:
 def cmd_doctor(args) -> int:
     from oscgen import doctor
 
+    if args.model is not None and not args.calibrate:
+        print("oscgen doctor: --model goes with --calibrate", file=sys.stderr)
+        return 2
+    if args.calibrate:
+        try:
+            doctor.recalibrate(args.model, out=sys.stderr)
+        except ValueError as exc:
+            print(f"oscgen doctor: --model: {exc}", file=sys.stderr)
+            return 2
     return doctor.report(as_json=args.json)
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from oscgen import _blas
+from oscgen import _blas, calibrate
 from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
@@ -130,6 +130,8 @@ class MusicGen(nn.Module):
             )
 
         instance.load_converted(quantize.lowered_for_loading(instance, read_params, dtype, bits, group_size))
+        if not on_gpu():  # MKL's decode thread count, measured once per host (oscgen/calibrate.py)
+            calibrate.ensure_calibrated()
         instance.name = model
         instance.model_dir = Path(model_dir)
         instance.random_weights = weights.is_random_weights(model_dir)
