@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import sys
 import time
@@ -25,7 +24,7 @@ import oscgen  # noqa: E402,F401  (MKL before mlx)
 import mlx.core as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
-from oscgen import _blas  # noqa: E402
+from oscgen import _blas, bench  # noqa: E402
 from oscgen.musicgen import encodec_long, tiny  # noqa: E402
 from oscgen.musicgen.encodec import EncodecDecoder, sanitize  # noqa: E402
 from oscgen.musicgen.encodec_encoder import EncodecEncoder  # noqa: E402
@@ -50,17 +49,6 @@ def _models():
     decoder.load_weights(list(sanitize(weights).items()), strict=True)
     mx.eval(encoder.parameters(), decoder.parameters())
     return reference, encoder, decoder
-
-
-def _cpu() -> str:
-    """The CPU model, as lscpu names it."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _median_seconds(fn, repeats):
@@ -111,7 +99,7 @@ def main(argv=None) -> int:
         outputs[name] = np.array(out)
         del out
     print(json.dumps({
-        "host": _cpu(),
+        "host": bench._cpu_name(),
         "encode_seconds_of_audio": args.seconds,
         "encode_s": {"mlx": round(mlx_s, 3), "transformers": round(torch_s, 3), "mlx_over_transformers": round(mlx_s / torch_s, 3)},
         "codes_agree": float((mlx_codes == torch_codes).mean()),
