@@ -12,7 +12,8 @@ one cache window (so the window growth and attention over many positions are cov
   1e-3), which is what a user of the dtype already accepts;
 - the keys/values each path left in the cache, the same way;
 - the draw: the kernel's tokens equal the portable sampler's on the kernel's own logits with the
-  same key (top-k 250, delay pattern included): exact;
+  same key (top-k 250, delay pattern included): exact, except where the k-th largest score is
+  tied (boundary_tied: the two samplers keep ties differently; counted apart);
 - no grid barrier timed out.
 Exit status 1 when a check fails.  Timing: decode steps of a 10 s job (503 steps), CUDA step and
 portable step alternating in this process, split into host time and wall time per step.
@@ -38,7 +39,7 @@ import mlx.core as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from oscgen.musicgen import pipeline, quantize  # noqa: E402
-from oscgen.musicgen.cuda import kernels  # noqa: E402
+from oscgen.musicgen.cuda import kernels, step as cuda_step  # noqa: E402
 from oscgen.musicgen.pipeline import MusicGen  # noqa: E402
 from oscgen.musicgen.sampling import classifier_free_guidance, sample  # noqa: E402
 
@@ -75,7 +76,7 @@ def teacher_forced(engine: MusicGen, fused: bool, tokens: np.ndarray) -> dict:
     knobs = mx.array([CFG, TEMPERATURE, 0.0], dtype=mx.float32)
     frames = mx.array(steps - max(engine.codebook_delays), dtype=mx.int32)
     delays = mx.array(engine.codebook_delays)
-    out, draws_equal = [], 0
+    out, draws_equal, draws_tied = [], 0, 0
     for t in range(steps):
         if t == cache[0].shape[3]:
             cache = dec.grow_cache(cache, t + pipeline.CACHE_BLOCK)
@@ -88,7 +89,10 @@ def teacher_forced(engine: MusicGen, fused: bool, tokens: np.ndarray) -> dict:
             want = sample(logits, key, knobs[1], TOP_K)
             nxt = position + 1
             want = mx.where((nxt > delays) & (nxt <= frames + delays), want, engine.start_token_id)
-            draws_equal += bool(mx.array_equal(got, want).item())
+            if mx.array_equal(got, want).item():
+                draws_equal += 1
+            elif boundary_tied(np.array(logits), np.array(got) != np.array(want)):
+                draws_tied += 1
         else:
             logits, cache = dec.step(mx.concatenate([tok, tok]), position, table, cache, cross_kv, cross_mask)
             logits = classifier_free_guidance(logits.astype(mx.float32), CFG)
@@ -96,9 +100,21 @@ def teacher_forced(engine: MusicGen, fused: bool, tokens: np.ndarray) -> dict:
         out.append(np.array(logits).reshape(-1))
     result = {"logits": np.stack(out), "cache": [np.array(c.astype(mx.float32)) for c in cache]}
     if fused:
-        result["draws_equal"] = draws_equal
+        result["draws_equal"], result["draws_tied"] = draws_equal, draws_tied
         result["timed_out"] = engine._fused.timed_out()
     return result
+
+
+def boundary_tied(logits: np.ndarray, differs: np.ndarray) -> bool:
+    """Whether every (take, codebook) whose draw differs has a tie at the top-k boundary.  The
+    kernel keeps every score equal to the k-th largest (transformers' TopKLogitsWarper rule), the
+    portable sampler exactly k (argpartition), so a draw may legitimately differ there; guided
+    logits built from float16-rounded heads take few distinct values, so such ties do occur."""
+    for i, k in zip(*np.nonzero(differs)):
+        ranked = np.sort(logits[i, k])[::-1]
+        if ranked[TOP_K - 1] != ranked[TOP_K]:
+            return False
+    return True
 
 
 def rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -139,7 +155,8 @@ def stage_profile(engine: MusicGen, position: int, launches: int = 30) -> dict:
     x = (mx.random.normal((2, dec.config.hidden_size)) * 0.5).astype(dec.dtype)
     layer = dec.layers[0]
     folded = cross_kv[0]
-    cross = {"a": folded["a"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
+    cross = {"a": cuda_step.score_rows(folded, dec.config.hidden_size), "bt": folded["bt"], "mask": folded["mask"],
+             "cond": folded["conditional"]}
     weights = engine._fused._layer_weights(layer)
     names = ["qkv", "attention", "out_proj", "cross_scores", "cross_out", "fc1", "fc2"]
     out = {}
@@ -188,11 +205,12 @@ def batch_main(args) -> int:
     plain, fused = teacher_forced(engine, False, tokens), teacher_forced(engine, True, tokens)
     check = {"fused_vs_plain": rel(fused["logits"], plain["logits"]),
              "cache_fused_vs_plain": cache_rel(fused["cache"], plain["cache"], steps),
-             "draws_equal": f"{fused['draws_equal']}/{steps}", "timed_out": fused["timed_out"]}
+             "draws_equal": f"{fused['draws_equal']}/{steps}", "draws_tied": fused["draws_tied"],
+             "timed_out": fused["timed_out"]}
     report["check"] = check
     print("batch", args.batch, json.dumps(check), flush=True)
     # float16 rounding at other points than MLX's kernels: the single-take check's 3.5e-3 and margin
-    if check["fused_vs_plain"] > 1e-2 or fused["draws_equal"] != steps or fused["timed_out"]:
+    if check["fused_vs_plain"] > 1e-2 or fused["draws_equal"] + fused["draws_tied"] != steps or fused["timed_out"]:
         report["failed"].append("batched CUDA step off")
     report["timing"] = []
     for prompts, fused_path in [(1, True), (args.batch, True), (args.batch, False)] * 2:
@@ -239,7 +257,8 @@ def main() -> int:
                  "plain_vs_float32": rel(plain["logits"], reference["logits"]),
                  "fused_vs_float32": rel(fused["logits"], reference["logits"]),
                  "cache_fused_vs_plain": cache_rel(fused["cache"], plain["cache"], args.steps),
-                 "draws_equal": f"{fused['draws_equal']}/{args.steps}", "timed_out": fused["timed_out"],
+                 "draws_equal": f"{fused['draws_equal']}/{args.steps}", "draws_tied": fused["draws_tied"],
+                 "timed_out": fused["timed_out"],
                  "max_abs_logit": float(np.abs(plain["logits"]).max()), "seconds": round(time.perf_counter() - t0, 1)}
         report["checks"][dtype] = check
         if dtype == "float32":
@@ -248,7 +267,7 @@ def main() -> int:
             bad = check["fused_vs_float32"] > 1.5 * check["plain_vs_float32"] + 1e-3
         if bad:
             report["failed"].append(f"{dtype}: logits or cache off")
-        if fused["draws_equal"] != args.steps:
+        if fused["draws_equal"] + fused["draws_tied"] != args.steps:
             report["failed"].append(f"{dtype}: draws differ")
         if fused["timed_out"]:
             report["failed"].append(f"{dtype}: a grid barrier timed out")

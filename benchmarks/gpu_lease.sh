@@ -60,6 +60,10 @@ stage2)
     # the CUDA step at 8 takes of one prompt (16 rows with guidance) against the portable step,
     # and its step at 1 and 8 takes (issue 17's "8 takes <= 1.3x the step of one")
     timeout 400 python3 benchmarks/cuda_check.py $small --batch 8 --json $OUT/cuda-check-batch8.json 2>&1 | tee $OUT/cuda-check-batch8.log | tail -n 20
+  elif [ "${2:-bench}" = verify ]; then
+    # a short re-check of the current code: one take and eight, float16, fewer steps
+    timeout 200 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/cuda-check-verify.json 2>&1 | tee $OUT/cuda-check-verify.log | tail -n 12
+    timeout 150 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/cuda-check-verify-batch8.json 2>&1 | tail -n 8
   elif [ "${2:-bench}" = medium ]; then
     # (a later call, the machine still warm: MLX-CUDA is installed) the same at musicgen-medium
     medium=$OSCGEN_CACHE/bench/musicgen-medium-random

@@ -15,7 +15,7 @@ invocation).  Reported, in MB (1e6 bytes):
   MLX's libraries and the allocator's cache.
 
 ``--model small``/``medium`` is the bench's random checkpoint at the real size (written once,
-see oscgen/bench.py); any checkpoint folder works too.
+see oscgen/bench/); any checkpoint folder works too.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def rss_mb() -> float:
 
 
 def rss_peak_mb() -> float:
-    return bench._peak_rss_mb() * 2**20 / MB
+    return bench.peak_rss_mb() * 2**20 / MB
 
 
 def snapshot() -> dict:

@@ -9,7 +9,8 @@ from oscgen import _blas  # noqa: F401  (must run before anything imports mlx.co
 
 __version__ = "0.1.0"
 
-__all__ = ["generate", "generate_take", "generate_variations", "generate_batch", "GenerationResult", "AudioData",
+__all__ = ["generate", "generate_take", "generate_variations", "generate_batch", "generate_continuation", "generate_long",
+           "GenerationResult", "AudioData",
            "__version__"]
 
 
@@ -26,4 +27,8 @@ def __getattr__(name):
         from oscgen.take import generate_take
 
         return generate_take
+    if name in ("generate_continuation", "generate_long"):  # audio prompts, takes past 30 s
+        from oscgen import continuation
+
+        return getattr(continuation, name)
     raise AttributeError(f"module 'oscgen' has no attribute {name!r}")

@@ -10,6 +10,8 @@ does that.  Set ``OSCGEN_BLAS=bundled`` to skip it.
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
 import os
 import platform
 import sys
@@ -23,6 +25,8 @@ ACTIVE_BLAS = "bundled"
 _mkl: ctypes.CDLL | None = None
 #: Whether oscgen chooses MKL's thread count (the user did not fix it with MKL_NUM_THREADS).
 _threads_are_ours = False
+#: default_threads(), read once from the calibration (apply_calibration reads it again).
+_decode_threads: int | None = None
 
 
 def _candidate_paths() -> list[Path]:
@@ -37,13 +41,90 @@ def _candidate_paths() -> list[Path]:
 
 
 def default_threads() -> int:
-    """MKL threads while decoding, unless MKL_NUM_THREADS fixes them: oscgen's cores minus one.
+    """MKL threads while decoding, unless MKL_NUM_THREADS fixes them: the count this host's
+    calibration chose (oscgen/calibrate.py, cached per host + BLAS), else all of oscgen's cores.
 
-    MLX computes on its own stream thread (which is one of MKL's threads) while the Python
-    thread enqueues the next decode step; with every core given to MKL its spinning workers
-    compete with that thread.  Measured on a 2-core x86-64 host: 86 ms per musicgen-small step
-    with 1 MKL thread, 94 ms with 2 (benchmarks/RESULTS.md)."""
-    return max(1, oscgen_cores() - 1)
+    No fixed rule is right everywhere: on a 2-core AMD EPYC one MKL thread decoded faster
+    (86 vs 94 ms a musicgen-small step: MLX's own thread competes with MKL's), on a 2-core Intel
+    Xeon two did (~80 vs 135 ms).  All cores is the fallback because being wrong that way cost
+    the least of the two."""
+    global _decode_threads
+    if _decode_threads is None:
+        choice = calibrated_threads()
+        _decode_threads = choice if choice is not None else oscgen_cores()
+    return _decode_threads
+
+
+def calibrated_threads() -> int | None:
+    """The decode thread count this host's calibration chose, if there is one for this host,
+    core count and BLAS (and it fits in oscgen's cores)."""
+    record = read_calibration()
+    if record is None:
+        return None
+    threads = record.get("decode_threads")
+    return threads if isinstance(threads, int) and 1 <= threads <= oscgen_cores() else None
+
+
+def host_key() -> dict:
+    """What a calibration is valid for: the CPU, the cores oscgen may use and the BLAS."""
+    version = ""
+    if _mkl is not None:
+        buf = ctypes.create_string_buffer(256)
+        try:
+            _mkl.MKL_Get_Version_String(buf, len(buf))
+            version = buf.value.decode(errors="replace").strip()
+        except AttributeError:  # an MKL without the call: the path still tells them apart
+            pass
+    return {"cpu": cpu_model(), "cores": oscgen_cores(), "blas": ACTIVE_BLAS, "blas_version": version}
+
+
+def calibration_file() -> Path:
+    """<oscgen cache>/calibration/mkl-<hash of host_key>.json"""
+    from oscgen.cache import cache_dir
+
+    digest = hashlib.sha256(json.dumps(host_key(), sort_keys=True).encode()).hexdigest()[:12]
+    return cache_dir() / "calibration" / f"mkl-{digest}.json"
+
+
+def read_calibration() -> dict | None:
+    """The cached calibration of this host + BLAS, or None (none yet, unreadable, another key)."""
+    if _mkl is None:
+        return None
+    try:
+        record = json.loads(calibration_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("key") == host_key() else None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def set_threads(threads: int) -> None:
+    """Set MKL's thread count now (calibration, the bench); a no-op without MKL."""
+    if _mkl is not None:
+        _mkl.MKL_Set_Num_Threads(int(threads))
+
+
+def threads_are_ours() -> bool:
+    """Whether oscgen chooses MKL's threads (MKL is loaded and MKL_NUM_THREADS is not set)."""
+    return _mkl is not None and _threads_are_ours
+
+
+def apply_calibration() -> None:
+    """Decode at the count the (new) calibration chose, unless the user fixed it."""
+    global _decode_threads
+    _decode_threads = None
+    if threads_are_ours():
+        _mkl.MKL_Set_Num_Threads(default_threads())
 
 
 def oscgen_cores() -> int:
@@ -84,9 +165,9 @@ def preload() -> str:
         # set through the library, not the environment: child processes (the daemon's worker)
         # must not mistake oscgen's choice for the user's MKL_NUM_THREADS
         _threads_are_ours = "MKL_NUM_THREADS" not in os.environ
+        ACTIVE_BLAS = f"mkl ({path})"
         if _threads_are_ours:
             _mkl.MKL_Set_Num_Threads(default_threads())
-        ACTIVE_BLAS = f"mkl ({path})"
         return ACTIVE_BLAS
     if failures:
         ACTIVE_BLAS = f"bundled ({'; '.join(failures)})"
@@ -107,7 +188,8 @@ def describe_threads() -> str:
     plural = lambda n: f"{n} thread{'s' if n != 1 else ''}"
     if not _threads_are_ours:
         return f"{plural(mkl_threads())} (MKL_NUM_THREADS)"
-    return (f"{plural(default_threads())} while decoding, {plural(oscgen_cores())} for EnCodec "
+    how = "calibrated" if calibrated_threads() is not None else "not calibrated yet: all cores"
+    return (f"{plural(default_threads())} while decoding ({how}), {plural(oscgen_cores())} for EnCodec "
             "(MKL_NUM_THREADS fixes one count)")
 
 

@@ -74,7 +74,8 @@ class GenerationResult:
     result can be regenerated bit for bit with ``generate(**result.params)``."""
 
     def __init__(self, audio: AudioData, seed: int, params: dict, *, random_weights: bool = False,
-                 model_path: str | None = None, take=None, text: str | None = None, stopped: bool = False):
+                 model_path: str | None = None, take=None, text: str | None = None, stopped: bool = False,
+                 prompt_duration: float = 0.0):
         self.audio = audio
         self.seed = seed
         self.params = params
@@ -89,6 +90,9 @@ class GenerationResult:
         self.text = text if text is not None else params.get("prompt")
         #: True when the job was stopped early and this is the audio made until then.
         self.stopped = stopped
+        #: Seconds of audio prompt the audio starts with (generate_continuation: where the new
+        #: part begins); 0 otherwise.
+        self.prompt_duration = prompt_duration
 
     @property
     def sample_rate(self) -> int:
@@ -207,13 +211,15 @@ def _integer(name: str, value, low: int, high: int, *, rule: str) -> int:
     return value
 
 
-def check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback) -> dict:
-    """Validate ``generate``'s knobs; returns them normalised (floats/ints)."""
+def check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback,
+                    max_duration: float = MAX_DURATION) -> dict:
+    """Validate ``generate``'s knobs (``duration`` up to ``max_duration``: the model's 30 s, or
+    more for the windowed long path); returns them normalised (floats/ints)."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise ValueError("prompt must be a non-empty string")
     return {
-        "duration": _real("duration", duration, 0.0, MAX_DURATION, low_open=True,
-                          rule=f"in (0, {MAX_DURATION:g}] seconds"),
+        "duration": _real("duration", duration, 0.0, max_duration, low_open=True,
+                          rule=f"in (0, {max_duration:g}] seconds"),
         "temperature": _real("temperature", temperature, 0.0, math.inf, low_open=True, rule="> 0"),
         "top_k": _integer("top_k", top_k, 0, 2**31 - 1, rule=">= 0 (0 = off, 1 = greedy)"),
         "top_p": _real("top_p", top_p, 0.0, 1.0, rule="in [0, 1] (0 = off)"),
@@ -261,7 +267,7 @@ def generate(
     """
     knobs = check_arguments(prompt, duration, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     output_file = _check_output_file(output_file)
-    audio, engine, seed = _run(prompt, frames_for(knobs["duration"]), model, knobs)
+    audio, engine, seed, _ = _run(prompt, frames_for(knobs["duration"]), model, knobs)
     params = {
         "prompt": prompt,
         "duration": knobs["duration"],
@@ -279,21 +285,45 @@ def generate(
     return result
 
 
-def _run(text: str, frames: int, model: str, knobs: dict):
-    """The engine call every generate function shares: (audio array, engine, seed used)."""
+def _run(text: str, frames: int, model: str, knobs: dict, stop: Callable[[], bool] | None = None, *,
+         prompt_codes=None, extend_stride: float | None = None):
+    """The engine call every generate function shares, one take through the batched core:
+    (audio, engine, seed used, stopped: whether ``stop()`` ended it before its last frame;
+    then the audio holds the complete frames made until then).  Takes past the model's 30 s,
+    or continuing ``prompt_codes`` (K, P), go window by window (oscgen.continuation.windowed,
+    ``extend_stride`` seconds a window; ``stop()`` is honoured between windows)."""
+    import dataclasses
+
+    from oscgen import continuation
+    from oscgen.musicgen.batch import Stop
+    from oscgen.musicgen.pipeline import DECODE_SHARE
+
     engine = load_model(model)
     seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(RANDOM_SEED_BOUND)
-    audio = engine.generate(
-        text,
-        frames,
-        temperature=knobs["temperature"],
-        top_k=knobs["top_k"],
-        top_p=knobs["top_p"],
-        cfg_scale=knobs["cfg_scale"],
-        seed=seed,
-        progress=knobs["progress_callback"],
-    )
-    return audio, engine, seed
+    if prompt_codes is not None or frames > continuation.window_frames():
+        stride = continuation.EXTEND_STRIDE if extend_stride is None else extend_stride
+        audio, stopped = continuation.windowed(engine, text, frames, knobs, seed, prompt_codes, stride, stop)
+        return audio, engine, seed, stopped
+    progress, halt = knobs["progress_callback"], None
+    if stop is not None:
+        halt, user_progress = Stop(), progress
+
+        def progress(fraction: float) -> None:
+            if fraction < DECODE_SHARE and stop():  # asked while decoding: the core keeps its frames
+                halt.stop()
+            if user_progress is not None:
+                user_progress(fraction)
+
+    take = dataclasses.replace(engine.take(text, frames, seed), temperature=knobs["temperature"],
+                               top_p=knobs["top_p"], cfg_scale=knobs["cfg_scale"])
+    (codes,) = engine.generate_takes([take], top_k=knobs["top_k"], progress=progress, stop=halt)
+    if codes.shape[-1]:
+        audio = engine.decode_audio(codes[None], progress)[0]
+    else:  # stopped before its first complete frame
+        audio = np.zeros((engine.audio_channels, 0), np.float32)
+    if progress is not None:
+        progress(1.0)
+    return audio, engine, seed, codes.shape[-1] < frames
 
 
 def _result(audio: AudioData, seed: int, params: dict, engine, **extra) -> GenerationResult:

@@ -10,6 +10,7 @@ import re
 import sys
 
 from oscgen.cli_output import ProgressBar, TakeNotSaved, check_writable, default_output, save_take, cli_message
+from oscgen.cli_takes import add_take_flags, take_options
 
 DESCRIPTION = "oscgen: text-to-music (MusicGen on MLX) for the stage and the studio."
 EPILOG = """examples:
@@ -41,10 +42,19 @@ def _add_generate(sub):
     p = sub.add_parser("generate", help="generate a WAV from a text prompt")
     p.set_defaults(handler=cmd_generate)
     p.add_argument("prompt", help='what to play, e.g. "upbeat jazz piano solo"')
-    p.add_argument("--duration", "-d", type=float, default=None, help="seconds, (0, 30] (default 10; or --bars)")
-    p.add_argument("--model", "-m", default="musicgen-small",
-                   help="musicgen-small (default), musicgen-medium, tiny-random, a hub repo id or a local folder")
+    p.add_argument("--duration", "-d", type=float, default=None,
+                   help="seconds, (0, 300] (default 10; or --bars); past 30 s the take is built from 30 s windows")
     p.add_argument("-o", "--output", help="output file (.wav; default out/<prompt>-<seed>.wav)")
+    add_knobs(p)
+    add_take_flags(p)
+    return p
+
+
+def add_knobs(p) -> None:
+    """The model and sampling flags every generating command takes."""
+    p.add_argument("--model", "-m", default="musicgen-small",
+                   help="musicgen-small (default), musicgen-medium, musicgen-large, musicgen-stereo-small/-medium/-large, "
+                        "tiny-random, a hub repo id or a local folder")
     p.add_argument("--temperature", type=float, default=1.0, help="> 0 (default 1.0)")
     p.add_argument("--top-k", type=int, default=250, help="keep the k most likely codes; 0 = off, 1 = greedy (default 250)")
     p.add_argument("--top-p", type=float, default=0.0, help="nucleus sampling in [0, 1]; 0 = off (default)")
@@ -52,25 +62,6 @@ def _add_generate(sub):
     p.add_argument("--seed", type=int, default=None,
                    help="same seed + same arguments = identical audio; -1 = random (the default)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    takes = p.add_argument_group(
-        "set-ready takes", "Bars mode: --bars at --bpm, cut to exactly round(bars x beats x 60 / bpm x rate) samples, "
-        "tempo in the prompt and in the WAV (acid chunk). Defaults for the level, fade and rate options come from "
-        "[output] in config.toml (--config FILE, else the built-in one: 32 kHz, peak -1 dBFS, 2/10 ms fades).")
-    takes.add_argument("--bars", type=float, default=None, help="length in bars at --bpm (instead of --duration)")
-    takes.add_argument("--bpm", type=float, default=120.0, help="tempo for --bars, [20, 300] (default 120)")
-    takes.add_argument("--beats-per-bar", type=int, default=4, help="beats in a bar, [1, 16] (default 4)")
-    takes.add_argument("--loop", action="store_true",
-                       help="a seamless loop: the music past the end crossfaded into the start; a smpl loop in the WAV")
-    takes.add_argument("--crossfade", type=float, metavar="MS", help="loop seam in ms (default [output] loop_crossfade_ms)")
-    takes.add_argument("--sample-rate", type=int, metavar="HZ", help="output rate, e.g. 44100 or 48000; 0 = 32000, the model's")
-    takes.add_argument("--normalize", choices=("peak", "loudness", "off"), help="level: sample peak or BS.1770 loudness")
-    takes.add_argument("--peak-db", type=float, metavar="DB", help="peak target / ceiling in dBFS (default -1)")
-    takes.add_argument("--lufs", type=float, metavar="LUFS", help="loudness target for --normalize loudness (default -14)")
-    takes.add_argument("--fade-in", type=float, metavar="MS", help="one-shot fade-in in ms (default 2)")
-    takes.add_argument("--fade-out", type=float, metavar="MS", help="one-shot fade-out in ms (default 10)")
-    takes.add_argument("--tempo-text", metavar="TEXT", help='added to the prompt in bars mode (default ", {bpm} bpm"; "" = none)')
-    takes.add_argument("--config", metavar="FILE", help="config.toml whose [output] gives the defaults above")
-    return p
 
 
 def _add_demo(sub):
@@ -86,6 +77,12 @@ def _add_doctor(sub):
                        "packages, the oscgen and Hugging Face caches and which models are there, "
                        "the test-only extras, and the OSC/MIDI/Pd tools. Exits 0 when the engine can run.")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    p.add_argument("--calibrate", action="store_true",
+                   help="measure MKL's decode thread counts again (x @ W.T at each count, and the real "
+                        "decode step when a musicgen checkpoint is at hand) and cache the choice")
+    p.add_argument("--model", default=None,
+                   help="with --calibrate: the checkpoint whose decode step is timed (default: "
+                        "musicgen-small if cached, else the bench's random musicgen-small if written)")
     p.set_defaults(handler=cmd_doctor)
     return p
 
@@ -169,32 +166,6 @@ def _add_bench(sub):
     return p
 
 
-def _take_options(args) -> dict:
-    """generate_take's length and finishing arguments from the flags over config's [output]."""
-    import dataclasses
-
-    from oscgen import config
-
-    output = config.load_config(args.config).output
-    finish = output.finish
-    flags = {"sample_rate": ("--sample-rate", args.sample_rate, 1), "normalize": ("--normalize", args.normalize, None),
-             "peak_db": ("--peak-db", args.peak_db, 1), "loudness_lufs": ("--lufs", args.lufs, 1),
-             "fade_in": ("--fade-in", args.fade_in, 1000), "fade_out": ("--fade-out", args.fade_out, 1000)}
-    for field, (flag, value, per) in flags.items():
-        if value is not None:
-            try:
-                finish = dataclasses.replace(finish, **{field: value / per if per == 1000 else value})
-            except ValueError as exc:
-                raise ValueError(f"{flag}: {exc}") from None
-    if args.bars is not None and args.duration is not None:
-        raise ValueError("give --duration or --bars, not both")
-    return {
-        "duration": 10.0 if args.duration is None else args.duration, "bars": args.bars, "bpm": args.bpm, "beats_per_bar": args.beats_per_bar,
-        "loop": args.loop, "crossfade": output.loop_crossfade if args.crossfade is None else args.crossfade / 1000,
-        "tempo_text": output.tempo_text if args.tempo_text is None else args.tempo_text, "finish": finish,
-    }
-
-
 def _generate_to_file(prompt, output, *, quiet=False, take=None, **knobs) -> int:
     import os
     import secrets
@@ -233,7 +204,7 @@ def cmd_generate(args) -> int:
 
     warnings.filterwarnings("ignore", message=".*random weights.*")  # the CLI says it louder itself
     return _generate_to_file(
-        args.prompt, args.output, quiet=args.quiet, take=_take_options(args), model=args.model,
+        args.prompt, args.output, quiet=args.quiet, take=take_options(args), model=args.model,
         temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, cfg_scale=args.cfg, seed=args.seed,
     )
 
@@ -260,6 +231,15 @@ def cmd_demo(args) -> int:
 def cmd_doctor(args) -> int:
     from oscgen import doctor
 
+    if args.model is not None and not args.calibrate:
+        print("oscgen doctor: --model goes with --calibrate", file=sys.stderr)
+        return 2
+    if args.calibrate:
+        try:
+            doctor.recalibrate(args.model, out=sys.stderr)
+        except ValueError as exc:
+            print(f"oscgen doctor: --model: {exc}", file=sys.stderr)
+            return 2
     return doctor.report(as_json=args.json)
 
 
@@ -351,13 +331,14 @@ def cmd_bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from oscgen import __version__
+    from oscgen import __version__, cli_continue
 
     parser = Parser(prog="oscgen", description=DESCRIPTION, epilog=EPILOG,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"oscgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_generate, _add_demo, _add_doctor, _add_fetch, _add_serve, _add_midi_ports, _add_bench):
+    for add in (_add_generate, cli_continue.add_parser, _add_demo, _add_doctor, _add_fetch, _add_serve, _add_midi_ports,
+                _add_bench):
         add(sub)
     return parser
 
@@ -383,7 +364,7 @@ def main(argv=None) -> int:
         print(f"oscgen: error: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:  # bad input: one clear line per problem, no traceback
-        for line in str(cli_message(exc) if args.command in ("generate", "demo") else exc).splitlines():
+        for line in str(cli_message(exc) if args.command in ("generate", "continue", "demo") else exc).splitlines():
             print(f"oscgen: error: {line}", file=sys.stderr)
         return 2
 

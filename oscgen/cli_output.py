@@ -9,7 +9,8 @@ import sys
 
 # generate()'s argument names as the command line spells them, for error messages
 FLAGS = {"cfg_scale": "--cfg", "top_k": "--top-k", "top_p": "--top-p", "temperature": "--temperature",
-         "duration": "--duration", "seed": "--seed", "output_file": "-o"}
+         "duration": "--duration", "seed": "--seed", "output_file": "-o",
+         "beats_per_bar": "--beats-per-bar", "tempo_text": "--tempo-text"}
 
 
 class ProgressBar:

@@ -21,8 +21,10 @@ from pathlib import Path
 from oscgen import config_lines
 from oscgen.audio.finish import Finish
 from oscgen.audio.takes import DEFAULT_CROSSFADE, Bars
-from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
+from oscgen import config_takes
 from oscgen.config_learned import save_learned  # noqa: F401 (MIDI learn writes through config.save_learned)
+from oscgen.config_takes import InputConfig, LongConfig
+from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars, duration_knob
 from oscgen.midi_map import MidiMapConfig, parse_midi_mappings
 
 BUILTIN = "built-in config.toml"
@@ -30,7 +32,7 @@ WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 NAME_FIELDS = ("date", "time", "id", "slug", "model", "seed", "bpm", "bars", "preset")
 TAKE_KEYS = ("sample_rate", "normalize", "peak_db", "loudness_lufs", "fade_in_ms", "fade_out_ms",
              "loop_crossfade_ms", "tempo_text")
-TABLES = ("osc", "output", "defaults", "queue", "worker", "models", "oscquery", "midi", "presets")
+TABLES = ("osc", "output", "defaults", "queue", "worker", "models", "oscquery", "midi", "presets", "input", "long")
 
 
 class ConfigError(ValueError):
@@ -109,6 +111,8 @@ class Config:
     presets: tuple[Preset, ...]
     fallback_model: str = ""  # served when the start-up model's weights are not on this machine
     source: str = BUILTIN  # where it came from, for messages
+    input: InputConfig = InputConfig()  # what /oscgen/continue may read ([input])
+    long: LongConfig = LongConfig()  # takes past 30 s ([long])
     oscquery: OscQueryConfig = OscQueryConfig(enabled=False, port=0, name="", mdns=False)
     worker: WorkerConfig = WorkerConfig(idle_unload_minutes=0.0)
     models: ModelsConfig = ModelsConfig(allow_download=False)
@@ -223,6 +227,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
         **_takes(out_t, lambda key: where("output", key)),
     )
 
+    inputs, long = config_takes.parse(_table(raw, "input", source), _table(raw, "long", source), where, ConfigError)
     def_t = _table(raw, "defaults", source)
     _only(def_t, (*KNOBS, "beats_per_bar", "fallback_model"), where("defaults"))
     defaults = {}
@@ -230,6 +235,11 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
         value = _get(def_t, name, object, where("defaults", name))
         if name == "prompt" and value == "":
             defaults[name] = ""  # no prompt yet: the first generate must bring one
+        elif name == "duration":  # up to [long] max_duration
+            try:
+                defaults[name] = duration_knob(long.max_duration).check(value)
+            except ValueError as exc:
+                raise ConfigError(f"{where('defaults', name)} = {value!r}: {exc}") from None
         else:
             defaults[name] = _knob(name, value, where("defaults", name))
     fallback_model = def_t.get("fallback_model", "")
@@ -265,7 +275,8 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     _check_bars_fit(defaults, beats, where("defaults"))
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
-    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source, oscquery, worker, models)
+    return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source,
+                  oscquery=oscquery, worker=worker, models=models, input=inputs, long=long)
 
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -73,7 +73,7 @@ def check_blas() -> list[Check]:
 
     active = _blas.ACTIVE_BLAS
     if active.startswith("mkl"):
-        return [Check(OK, "blas", f"{active}, {_blas.describe_threads()}")]
+        return [Check(OK, "blas", f"{active}, {_blas.describe_threads()}"), check_calibration()]
     wants_mkl = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
     if not wants_mkl:
         return [Check(OK, "blas", f"{active} (MLX's own; MKL is only used on x86-64 Linux)")]
@@ -81,6 +81,56 @@ def check_blas() -> list[Check]:
         return [Check(INFO, "blas", active, "unset OSCGEN_BLAS to use MKL (faster decoding)")]
     return [Check(WARN, "blas", f"{active}: MLX's reference BLAS is several times slower",
                   "pip install mkl (oscgen preloads it automatically)")]
+
+
+def check_calibration() -> Check:
+    """What the decode thread count calibration chose and what each count reached."""
+    from oscgen import _blas, calibrate
+
+    record = _blas.read_calibration()
+    fix = "" if record else "oscgen doctor --calibrate"
+    return Check(OK if record else INFO, "calibration", calibrate.describe(record), fix)
+
+
+def calibration_model(model: str | None) -> str | None:
+    """The checkpoint ``--calibrate`` times the real step of: ``model``, else a cached
+    musicgen-small, else the bench's random musicgen-small if it was written; None if none."""
+    from oscgen.musicgen import weights
+
+    if model is not None:
+        return str(weights.resolve_model_dir(model))
+    snapshot = weights.cached_hub_snapshot(weights.KNOWN_MODELS["musicgen-small"])
+    if snapshot is not None:
+        return str(snapshot)
+    from oscgen.bench.common import checkpoint_dir
+
+    random_small = checkpoint_dir("small")
+    return str(random_small) if (random_small / "config.json").is_file() else None
+
+
+def recalibrate(model: str | None = None, out=None) -> dict:
+    """``oscgen doctor --calibrate``: measure again and cache the choice (see oscgen.calibrate)."""
+    import oscgen  # noqa: F401  (MKL before mlx)
+    from oscgen import calibrate
+    from oscgen.musicgen.layers import on_gpu
+
+    out = out or sys.stderr
+    calibrate.AUTO = False  # loading the model below must not calibrate first
+    path = calibration_model(model)
+    engine = None
+    if on_gpu():
+        path = None  # MKL is only under the CPU's matmuls
+    elif path is None:
+        print("calibrating on matmuls only: no musicgen-small here to time the real step "
+              "(oscgen bench --model small writes random weights; or pass --model)", file=out)
+    else:
+        from oscgen.musicgen.pipeline import MusicGen
+
+        print(f"calibrating with the decode step of {path}", file=out)
+        engine = MusicGen.from_pretrained(path, "float32")
+    record = calibrate.calibrate(engine, model=path)
+    print(f"calibration: {calibrate.describe(record)}", file=out)
+    return record
 
 
 #: (import name, distribution, why it is needed, required for the engine)

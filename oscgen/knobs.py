@@ -10,7 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-MAX_DURATION = 30.0  # seconds; the engine's limit (frames = round(duration * 50))
+MAX_DURATION = 30.0  # seconds; the model's context, one window (frames = round(duration * 50))
+LONG_MAX_DURATION = 300.0  # seconds; longer takes are windowed (config [long] max_duration allows them)
+
+
+def duration_knob(max_duration: float = MAX_DURATION) -> "Knob":
+    """The duration knob with its upper end at ``max_duration`` (config [long] max_duration)."""
+    import dataclasses
+
+    knob = KNOBS["duration"]
+    return knob if max_duration == knob.high else dataclasses.replace(knob, high=float(max_duration))
 MAX_PROMPT_CHARS = 2000
 INT32_MAX = 2**31 - 1
 
@@ -91,7 +100,8 @@ KNOBS: dict[str, Knob] = {
     k.name: k
     for k in (
         Knob("prompt", str, "the text prompt"),
-        Knob("duration", float, "length in seconds; setting it clears bars", 0.0, MAX_DURATION, low_open=True),
+        Knob("duration", float, "length in seconds (up to config [long] max_duration, past 30 s: windowed); setting it clears bars",
+             0.0, MAX_DURATION, low_open=True),
         Knob("bpm", float, "tempo used by bars", 20.0, 300.0),
         Knob("bars", float, "length in bars at bpm (0 = use duration); duration = bars * beats_per_bar * 60 / bpm", 0.0, 64.0),
         Knob("loop", int, "1 = a seamless loop (the tail crossfaded into the head, a smpl loop in the WAV), 0 = a one-shot", 0, 1),

@@ -13,7 +13,7 @@ Config shape (the `[midi]` table of config.toml; channels are 1-16 as on a contr
 missing = any channel):
 
     [[midi.cc]]      cc, knob, channel, min, max, curve ("linear" | "exponential"), bits (7 | 14), step
-    [[midi.note]]    note, channel, action ("generate" | "preset" | "cancel"), preset,
+    [[midi.note]]    note, channel, action ("generate" | "preset" | "cancel" | "stop"), preset,
                      velocity (knob name), velocity_min, velocity_max, velocity_curve
     [midi.program]   enabled, channel, first (preset number that program 0 selects)
     [midi]           clock (follow MIDI clock tempo)
@@ -44,6 +44,11 @@ class Generate:
 @dataclass(frozen=True)
 class Cancel:
     pass
+
+
+@dataclass(frozen=True)
+class Stop:
+    """End the running job early, keeping what it made (/oscgen/stop)."""
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,10 @@ KNOB_SPECS: dict[str, KnobSpec] = {
     "bars": KnobSpec(1, 16, step=1.0),
     "bpm": KnobSpec(60.0, 180.0),
     "seed": KnobSpec(0, 127, integer=True),
+    "loop": KnobSpec(0, 1, integer=True),  # a button: pressed (127) = loop, released (0) = one-shot
 }
 CURVES = ("linear", "exponential")
-NOTE_ACTIONS = ("generate", "preset", "cancel")
+NOTE_ACTIONS = ("generate", "preset", "cancel", "stop")
 
 
 # --- mappings ---------------------------------------------------------------------------------
@@ -479,8 +485,8 @@ class MidiMapper:
         for m in self.config.notes:
             if m.note != note or not _matches(m.channel, channel):
                 continue
-            if m.action == "cancel":
-                actions.append(Cancel())
+            if m.action in ("cancel", "stop"):
+                actions.append(Cancel() if m.action == "cancel" else Stop())
                 continue
             overrides = {}
             if m.velocity_knob:

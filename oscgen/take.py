@@ -9,9 +9,12 @@ import dataclasses
 import os
 from collections.abc import Callable
 
+import numpy as np
+
 from oscgen import api
-from oscgen.audio import Bars, Finish, finish as finish_take
+from oscgen.audio import Bars, Finish, finish as finish_take, stopped as stopped_take
 from oscgen.audio.takes import DEFAULT_CROSSFADE
+from oscgen.knobs import LONG_MAX_DURATION
 
 DEFAULT_TEMPO_TEXT = ", {bpm} bpm"
 
@@ -35,9 +38,13 @@ def generate_take(
     seed: int | None = None,
     progress_callback: Callable[[float], None] | None = None,
     output_file: str | os.PathLike | None = None,
+    extend_stride: float | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> api.GenerationResult:
     """Generate a take of ``bars`` bars at ``bpm`` (exactly round(bars × beats_per_bar × 60 / bpm
-    × sample_rate) samples), or of ``duration`` seconds when ``bars`` is None or 0.
+    × sample_rate) samples), or of ``duration`` seconds when ``bars`` is None or 0: up to 300 s,
+    past 30 s window by window (oscgen.generate_long's procedure, ``extend_stride`` seconds a
+    window after the first; None = audiocraft's 18).
 
     - ``loop``: a seamless loop (the music past the loop end crossfaded into the head over
       ``crossfade`` seconds, equal power); with ``duration`` a loop of exactly that many seconds.
@@ -45,6 +52,9 @@ def generate_take(
       a tempo already; "" = never.  Fields {bpm}, {bars}, {beats_per_bar}.
     - ``finish``: sample rate, one-shot fades, normalisation (oscgen.audio.Finish or its fields
       as a dict); None = none of them (32 kHz, the model's levels).
+    - ``stop()``: asked as decoding advances; once it returns True decoding ends and the take
+      keeps what was made: in bars mode the whole bars (else whole beats) made so far, still a
+      loop if it was one (``result.stopped`` is True).  Less than one beat is a ValueError.
     - the other knobs are ``generate``'s.  ``result.take`` has the bars and the gain applied,
       ``result.text`` what the model was given; ``generate_take(**result.params)`` regenerates it,
       and ``result.save(path)`` writes the tempo (acid) and loop (smpl) chunks into a WAV.
@@ -53,18 +63,26 @@ def generate_take(
                       temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     spec, finish, knobs, text = plan["length"], plan["finish"], plan["knobs"], plan["text"]
     output_file = api._check_output_file(output_file)
+    if extend_stride is not None:
+        from oscgen.continuation import check_stride
+
+        extend_stride = check_stride(extend_stride)
     rate = finish.rate(api.SAMPLE_RATE)
     frames = api.frames_for(knobs["duration"]) if spec is None else spec.frames(api.FRAME_RATE, rate)
-    audio, engine, seed = api._run(text, frames, model, knobs)
-    take = finish_take(audio, engine.sample_rate, finish, spec)
+    if stop is not None and not callable(stop):
+        raise ValueError(f"stop must be callable() -> bool or None, got {stop!r}")
+    audio, engine, seed, stopped = api._run(text, frames, model, knobs, stop=stop, extend_stride=extend_stride)
+    take = _finished(audio, engine.sample_rate, finish, spec, stopped)
     params = {
         "prompt": prompt, "duration": None if spec is not None and spec.musical else knobs["duration"],
         "bars": spec.bars if spec is not None and spec.musical else None, "bpm": bpm, "beats_per_bar": beats_per_bar,
         "loop": bool(loop), "crossfade": crossfade, "tempo_text": tempo_text, "finish": dataclasses.asdict(finish),
         "model": model, "temperature": knobs["temperature"], "top_k": knobs["top_k"], "top_p": knobs["top_p"],
         "cfg_scale": knobs["cfg_scale"], "seed": seed, "output_file": None if output_file is None else str(output_file),
+        "extend_stride": extend_stride,
     }
-    result = api._result(api.AudioData(take.audio, take.sample_rate), seed, params, engine, take=take, text=text)
+    result = api._result(api.AudioData(take.audio, take.sample_rate), seed, params, engine, take=take, text=text,
+                         stopped=stopped)
     if output_file is not None:
         result.save(output_file)
     return result
@@ -81,12 +99,28 @@ def check_take(prompt, duration=None, bars=None, bpm=120.0, beats_per_bar=4, loo
     if not isinstance(tempo_text, str):
         raise ValueError(f"tempo_text must be a string (\"\" = don't add the tempo), got {tempo_text!r}")
     seconds = spec.seconds if spec is not None else duration
-    knobs = api.check_arguments(prompt, seconds, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
+    # plain takes may be long (windowed); bars and loops stay within the model's 30 s
+    longest = LONG_MAX_DURATION if spec is None else api.MAX_DURATION
+    knobs = api.check_arguments(prompt, seconds, temperature, top_k, top_p, cfg_scale, seed, progress_callback,
+                                max_duration=longest)
     try:
         text = prompt if spec is None else spec.prompt(prompt, tempo_text)
     except (KeyError, ValueError, IndexError) as exc:
         raise ValueError(f"tempo_text {tempo_text!r}: {exc} (fields: {{bpm}}, {{bars}}, {{beats_per_bar}})") from None
     return {"length": spec, "finish": finish, "knobs": knobs, "text": text}
+
+
+def _finished(audio, sample_rate: int, finish: Finish, spec: Bars | None, stopped: bool):
+    """The finished take; a stopped one keeps its whole bars (beats) made so far."""
+    audio = np.asarray(audio, dtype=np.float32)
+    made = audio.shape[-1] * finish.rate(sample_rate) // sample_rate
+    if not stopped or (spec is not None and made >= spec.needed_samples(finish.rate(sample_rate))):
+        return finish_take(audio, sample_rate, finish, spec)
+    take = stopped_take(audio, sample_rate, finish, spec)
+    if take is None:
+        unit = "one beat" if spec is not None and spec.musical else "any audio"
+        raise ValueError(f"stopped after {audio.shape[-1] / sample_rate:.2f} s, before {unit} was made: nothing to keep")
+    return take
 
 
 def _length(duration, bars, bpm, beats_per_bar, loop, crossfade) -> Bars | None:

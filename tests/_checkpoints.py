@@ -149,10 +149,12 @@ def real_config(size: str):
     return MusicgenConfig.from_dict(tiny.musicgen_config(size))
 
 
-def reference_generate(reference, input_ids, new_frames: int, guidance_scale: float, input_values=None):
-    """transformers' greedy ``generate`` (audio-prompted with ``input_values`` (batch, channels,
-    samples) when given) → (codes (batch, K, frames) as its decoder predicts them, stereo
-    interleaved; audio (batch, channels, samples)).  ``new_frames`` frames past the prompt."""
+def reference_generate(reference, input_ids, new_frames: int, guidance_scale: float, input_values=None,
+                       decoder_codes=None):
+    """transformers' greedy ``generate`` → (codes (batch, K, frames) as its decoder predicts
+    them, stereo interleaved, prompt included; audio (batch, channels, samples)).  Prompted by
+    audio with ``input_values`` (batch, channels, samples), or by codes with ``decoder_codes``
+    (K, P) (its ``decoder_input_ids``); ``new_frames`` frames past the prompt."""
     import torch
 
     calls = []
@@ -166,6 +168,8 @@ def reference_generate(reference, input_ids, new_frames: int, guidance_scale: fl
     delay = reference.config.decoder.num_codebooks // reference.config.decoder.audio_channels - 1
     ids = torch.tensor(np.asarray(input_ids))
     kwargs = {} if input_values is None else {"input_values": torch.from_numpy(np.asarray(input_values, np.float32))}
+    if decoder_codes is not None:
+        kwargs["decoder_input_ids"] = torch.from_numpy(np.asarray(decoder_codes, np.int64))
     try:
         with torch.no_grad():
             audio = reference.generate(input_ids=ids, attention_mask=torch.ones_like(ids), do_sample=False,

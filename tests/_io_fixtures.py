@@ -62,10 +62,15 @@ def run_oscgen(*args: str, env: dict | None = None, timeout: float = 120) -> sub
 
 
 def child_env(env: dict | None = None) -> dict:
-    """This process's environment with the checkout importable, plus ``env``."""
+    """This process's environment with the checkout importable, plus ``env`` (a None value
+    removes that variable)."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), full_env.get("PYTHONPATH")]))
-    full_env.update(env or {})
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
     return full_env
 
 

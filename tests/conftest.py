@@ -12,3 +12,8 @@ os.environ.setdefault("HF_HOME", os.path.join(_CACHE, "hf"))
 # Load oscgen (and with it MKL, oscgen/_blas.py) before any test module imports mlx.core, so the
 # test process runs on the same BLAS as the product.
 import oscgen  # noqa: E402,F401
+
+# No test depends on which MKL thread count this host's calibration would choose: model loads
+# in tests (and in the daemons they start) decode at the uncalibrated default.  test_calibrate.py
+# exercises the calibration itself.
+os.environ.setdefault("OSCGEN_CALIBRATE", "0")

@@ -204,9 +204,9 @@ def test_cli_generate_writes_the_wav_and_warns_about_noise(tmp_path):
 
 
 def test_cli_generate_bad_argument_is_one_clear_line(tmp_path):
-    proc = _cli("generate", "x", "--duration", "45", "--model", TINY, cwd=tmp_path)
+    proc = _cli("generate", "x", "--duration", "301", "--model", TINY, cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "oscgen: error: --duration must be in (0, 30] seconds, got 45.0"
+    assert proc.stderr.strip() == "oscgen: error: --duration must be in (0, 300] seconds, got 301.0"
     assert list(tmp_path.iterdir()) == []
 
 

@@ -42,9 +42,9 @@ def _check_side(side: dict, steps: int, mlx_side: bool = True):
 
 def test_bench_against_transformers_reports_every_field(tmp_path):
     pytest.importorskip("transformers")
-    report, stdout = _run_bench(tmp_path, "--steps", "12", "--threads", "1")
+    report, stdout = _run_bench(tmp_path, "--steps", "12", "--threads", "2")
     meta = report["meta"]
-    assert meta["steps"] == 12 and meta["threads"] == 1 and meta["audio_s"] == pytest.approx(9 / 50)
+    assert meta["steps"] == 12 and meta["threads"] == 2 and meta["audio_s"] == pytest.approx(9 / 50)
     assert meta["random_weights"] is True
     _check_side(report["oscgen"], 12)
     _check_side(report["transformers"]["float32"], 12, mlx_side=False)
@@ -59,6 +59,29 @@ def test_bench_against_transformers_reports_every_field(tmp_path):
     # the table names every metric
     for _, label, _, _ in bench.METRICS:
         assert label in stdout
+    _check_one_floor(report, stdout, sides=("oscgen", "transformers float32"))
+
+
+def _check_one_floor(report, stdout, sides):
+    """One floor for the run: the best read bandwidth of any side at any thread count, and each
+    side's bytes per step over it (a slow BLAS must not lower its own floor)."""
+    by_side = {"oscgen": report["oscgen"], **{f"transformers {rd}": ref for rd, ref in report["transformers"].items()}}
+    threads = report["meta"]["threads"]
+    reached = []
+    for name in sides:
+        side = by_side[name]
+        assert sorted(map(int, side["read_gbs"])) == list(range(1, threads + 1))  # every count, all cores included
+        assert side["matmul_gbs"] == max(side["read_gbs"].values())
+        reached += [(gbs, name, n) for n, gbs in side["read_gbs"].items()]
+    best, name, n = max(reached)
+    assert report["floor"]["gbs"] == best and report["floor"]["measured_by"].startswith(f"{name}: x @ W.T")
+    assert f"{n} thread" in report["floor"]["measured_by"]
+    for name in sides:
+        side = by_side[name]
+        assert side["floor_ms"] == pytest.approx(side["weight_mb_per_step"] / best)
+        assert side["step_over_floor"] == pytest.approx(side["step_ms_median"] / side["floor_ms"])
+        assert f"{name} {side['step_ms_median']:.2f} ms = {side['step_over_floor']:.2f}x" in stdout
+    assert f"/ {best:.1f} GB/s, the best read bandwidth of this run ({report['floor']['measured_by']})" in stdout
 
 
 def test_bench_quantized_oscgen_only(tmp_path):
@@ -69,6 +92,7 @@ def test_bench_quantized_oscgen_only(tmp_path):
     # 8-bit weights: about a quarter of the float32 bytes (plus scales and biases)
     assert report["oscgen"]["weight_mb_per_step"] < 0.4 * bench.decoder_weight_bytes(report["meta"]["config"], 4) / 1e6
     assert "tf float32" not in stdout
+    _check_one_floor(report, stdout, sides=("oscgen",))
 
 
 def test_bench_rejects_bad_arguments(tmp_path):

@@ -11,6 +11,15 @@ from tests._io_fixtures import run_python
 WANTS_MKL = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
 HAS_MKL = bool(_blas._candidate_paths())
 
+# What these tests probe is how oscgen sets up the BLAS in a clean environment, so the knobs a
+# user (or CI's host-variant run) may have set in this process's environment are dropped from
+# the child's unless a test sets them: unset means "absent", not "inherited".
+BLAS_KNOBS = ("OSCGEN_BLAS", "MKL_NUM_THREADS", "OSCGEN_CPU_THREADS")
+
+
+def _clean_env(env=None) -> dict:
+    return {**{knob: None for knob in BLAS_KNOBS}, **(env or {})}
+
 # a matmul MLX sends to cblas_sgemm, checked against numpy, and which BLAS the process reports
 PROBE = """
 import numpy as np
@@ -25,7 +34,7 @@ print('libmkl_rt mapped' if 'libmkl_rt' in maps else 'no libmkl_rt')
 
 
 def _probe(env=None, prefix=""):
-    result = run_python(prefix + PROBE, env=env)
+    result = run_python(prefix + PROBE, env=_clean_env(env))
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
@@ -84,12 +93,12 @@ print(before, inside, _blas.mkl_threads(), _blas.usable_cores(), _blas.default_t
 
 @pytest.mark.skipif(not (WANTS_MKL and HAS_MKL), reason="needs MKL under MLX")
 def test_every_core_goes_to_mkl_only_inside_all_cores():
-    before, inside, after, cores, default = map(int, run_python(THREADS_PROBE).stdout.split())
+    before, inside, after, cores, default = map(int, run_python(THREADS_PROBE, env=_clean_env()).stdout.split())
     assert (before, inside, after) == (default, cores, default)
 
 
 @pytest.mark.skipif(not (WANTS_MKL and HAS_MKL), reason="needs MKL under MLX")
 def test_a_user_thread_count_is_left_alone():
-    result = run_python(THREADS_PROBE, env={"MKL_NUM_THREADS": "1"})
+    result = run_python(THREADS_PROBE, env=_clean_env({"MKL_NUM_THREADS": "1"}))
     before, inside, after, _, _ = map(int, result.stdout.split())
     assert before == inside == after == 1

@@ -8,7 +8,7 @@ import pytest
 
 from oscgen.musicgen import crossfold, decoder as decoder_lib
 from oscgen.musicgen.cuda import reference
-from oscgen.musicgen.cuda.step import FusedStep
+from oscgen.musicgen.cuda.step import FusedStep, score_rows
 from oscgen.musicgen.pipeline import MusicGen
 from oscgen.musicgen.sampling import sample
 
@@ -151,3 +151,14 @@ def test_portable_step_on_a_cpu(engine):
     assert not FusedStep.usable(engine.decoder)
     engine._fit_to_device()
     assert engine._fused is None
+
+
+def test_the_kernels_take_one_folded_text_only(engine):
+    """The layer kernel reads the fold's (heads·text, hidden) score rows; a fold with a text per
+    take (a leading axis) or an unfolded cross-attention is left to the portable step."""
+    folded, _ = _folded(engine, "jazz", guided=True)
+    hidden = engine.decoder.config.hidden_size
+    rows = score_rows(folded[0], hidden)
+    assert rows is folded[0]["a"] and rows.shape[1] == hidden
+    assert score_rows({**folded[0], "a": mx.stack([rows, rows])}, hidden) is None  # a text per take
+    assert score_rows((rows, rows), hidden) is None  # not folded

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from _osc_helpers import DaemonProcess, replies  # noqa: F401 (replies: fixture)
-from oscgen.audio import riff
+from oscgen.audio import Bars, riff
 
 CONFIG = """
 [output]
@@ -90,3 +90,33 @@ def test_bad_loop_values_are_errors_and_change_nothing(daemon, replies):
     since = replies.mark()
     daemon.client.send("/oscgen/loop")
     assert replies.wait_for("/oscgen/param/loop", since=since) == [0]
+
+
+def test_stop_keeps_the_whole_bars_made_so_far_where_cancel_keeps_nothing(daemon, replies):
+    daemon.client.send("/oscgen/loop", 1)
+    daemon.client.send("/oscgen/bpm", 128.0)
+    daemon.client.send("/oscgen/bars", 16.0)  # 30 s: long enough to stop half way
+    since = replies.mark()
+    daemon.client.send("/oscgen/generate", "slow", "dub", "chords")
+    job = replies.wait_for("/oscgen/queued", since=since)[0]
+    # 3 bars (5.6 s, 19 % of the take) and the loop's tail are decoded by 25 %
+    replies.wait_for("/oscgen/progress", lambda a: a[0] == job and a[1] >= 0.25, timeout=120)
+    daemon.client.send("/oscgen/stop", job)
+    _, path, seconds = replies.wait_for("/oscgen/done", lambda a: a[0] == job, timeout=120)
+    frames = sf.info(path).frames
+    kept = next(n for n in range(1, 16) if Bars(n, 128).samples(48000) == frames)  # whole bars, exactly
+    assert kept >= 3 and seconds == pytest.approx(frames / 48000)
+    chunks = riff.read_chunks(Path(path).read_bytes())
+    assert riff.parse_acid(chunks[b"acid"]).beats == 4 * kept
+    assert riff.parse_smpl(chunks[b"smpl"])[1] == [riff.Loop(0, frames)]  # still a loop
+    sidecar = json.loads(Path(path).with_suffix(".json").read_text())
+    assert sidecar["stopped"] is True and sidecar["bars"] == kept and sidecar["requested_bars"] == 16.0
+    assert sidecar["samples"] == frames
+    assert replies.received("/oscgen/cancelled", since=since) == []
+
+    # nothing running: an error naming the address; a queued job is simply cancelled
+    since = replies.mark()
+    daemon.client.send("/oscgen/stop")
+    assert "/oscgen/stop: no job is running" in replies.wait_for("/oscgen/error", since=since)[1]
+    daemon.client.send("/oscgen/stop", 1, 2)
+    assert "expects no argument" in replies.wait_for("/oscgen/error", lambda a: "expects" in a[1], since=since)[1]

@@ -7,7 +7,7 @@ import tomllib
 import mido
 import pytest
 
-from oscgen.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Tempo,
+from oscgen.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Stop, Tempo,
                                      Transport, parse_midi_mappings)
 from oscgen.config import save_learned
 
@@ -33,6 +33,11 @@ def test_linear_range_spans_min_to_max():
     assert m.handle(cc(21, 127)) == [SetKnob("temperature", 1.5)]
     (mid,) = m.handle(cc(21, 64))
     assert mid.value == pytest.approx(0.5 + 64 / 127)
+
+
+def test_a_button_switches_loop_on_and_off():
+    m = mapper(cc=[{"cc": 64, "knob": "loop"}])
+    assert values(m, [cc(64, 127), cc(64, 127), cc(64, 0)]) == [1, 0]  # a repeat is not echoed twice
 
 
 def test_exponential_curve_is_geometric():
@@ -124,10 +129,11 @@ def note_on(note, velocity=100, channel=9):
 
 def test_notes_generate_current_knobs_or_a_preset():
     m = mapper(note=[{"note": 36, "action": "generate"}, {"note": 37, "preset": 3},
-                     {"note": 38, "action": "cancel"}])
+                     {"note": 38, "action": "cancel"}, {"note": 40, "action": "stop"}])
     assert m.handle(note_on(36)) == [Generate()]
     assert m.handle(note_on(37)) == [Generate(preset=3)]
     assert m.handle(note_on(38)) == [Cancel()]
+    assert m.handle(note_on(40)) == [Stop()]
     assert m.handle(note_on(39)) == []
 
 

@@ -99,3 +99,39 @@ def test_cli_bars_loop_at_48k_and_its_flag_errors(tmp_path):
         proc = _cli("x", "--model", TINY, *args, cwd=tmp_path)
         assert proc.returncode == 2 and message in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["loop.wav"]
+
+
+def test_a_stopped_take_keeps_whole_bars_and_less_than_a_beat_is_an_error():
+    from oscgen.audio import Finish
+    from oscgen.take import _finished
+
+    made = np.random.default_rng(1).standard_normal((1, int(2.6 * 32000))).astype(np.float32) * 0.1
+    spec = Bars(4, 120, loop=True)  # 2 s bars: 2.6 s made holds one bar and its loop tail
+    kept = _finished(made, 32000, Finish(sample_rate=44100), spec, stopped=True)
+    assert kept.bars.bars == 1 and kept.samples == 88200 and kept.loop is not None
+    with pytest.raises(ValueError, match="before one beat was made: nothing to keep"):
+        _finished(made[:, :8000], 32000, Finish(), spec, stopped=True)
+    # stopped after the last frame: the whole take, as if never stopped
+    whole = np.zeros((1, spec.frames(50, 32000) * 640), np.float32)
+    assert _finished(whole, 32000, Finish(), spec, stopped=True).bars == spec
+    # a take in seconds keeps every sample made
+    assert _finished(made, 32000, Finish(), None, stopped=True).samples == made.shape[1]
+
+
+def test_stop_ends_decoding_and_returns_the_whole_frames_made():
+    from oscgen import api
+
+    knobs = api.check_arguments("dark techno", 1.0, 1.0, 250, 0.0, 3.0, 5, None)
+    full, _, _, stopped = api._run("dark techno", 40, TINY, knobs)
+    assert not stopped and full.shape == (1, 40 * 640)
+    asked, seen = [], []
+
+    def stop():
+        asked.append(True)
+        return len(asked) >= 20
+
+    knobs["progress_callback"] = seen.append
+    kept, _, _, stopped = api._run("dark techno", 40, TINY, knobs, stop=stop)
+    # stopped at the 20th step: fewer whole frames, and the progress still ends at exactly 1
+    assert stopped and 0 < kept.shape[1] < full.shape[1] and kept.shape[1] % 640 == 0
+    assert seen[-1] == 1.0 and seen == sorted(seen)

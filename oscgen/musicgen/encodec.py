@@ -16,6 +16,7 @@ import re
 import mlx.core as mx
 import mlx.nn as nn
 
+from oscgen.musicgen.encodec_convs import matmul_conv1d, matmul_conv_transpose1d, matmul_strided_conv1d  # noqa: F401
 from oscgen.musicgen.layers import on_gpu
 
 
@@ -32,54 +33,6 @@ def use_mlx_convs() -> bool:
     if CONV_IMPL not in ("matmul", "mlx"):
         raise ValueError(f"encodec.CONV_IMPL must be 'auto', 'matmul' or 'mlx', not {CONV_IMPL!r}")
     return CONV_IMPL == "mlx"
-
-
-def matmul_conv1d(x, weight, bias, dilation: int = 1):
-    """Stride-1 conv of (B, L, in) with weight (out, k, in): a sum of k shifted matmuls."""
-    kernel = weight.shape[1]
-    length = x.shape[1] - (kernel - 1) * dilation
-    y = x[:, :length] @ weight[:, 0, :].T
-    for j in range(1, kernel):
-        y = y + x[:, j * dilation : j * dilation + length] @ weight[:, j, :].T
-    return y + bias
-
-
-def matmul_strided_conv1d(x, weight, bias, stride: int):
-    """Strided conv of (B, L, in) with weight (out, k, in), output length (L - k) // stride + 1.
-
-    Output frame n reads samples n*stride .. n*stride + k - 1: blocks n .. n+m-1 of ``stride``
-    samples (m = ceil(k / stride), k zero-padded to m*stride), so one matmul of the stacked
-    blocks with the flattened weight (the mirror of matmul_conv_transpose1d)."""
-    c_out, kernel, c_in = weight.shape
-    groups = -(-kernel // stride)
-    frames = (x.shape[1] - kernel) // stride + 1
-    need = (frames + groups - 1) * stride
-    x = x[:, :need] if x.shape[1] >= need else mx.pad(x, [(0, 0), (0, need - x.shape[1]), (0, 0)])
-    if groups * stride != kernel:
-        weight = mx.pad(weight, [(0, 0), (0, groups * stride - kernel), (0, 0)])
-    blocks = x.reshape(x.shape[0], frames + groups - 1, stride * c_in)
-    rows = mx.concatenate([blocks[:, g : g + frames] for g in range(groups)], axis=-1)
-    return rows @ weight.reshape(c_out, groups * stride * c_in).T + bias
-
-
-def matmul_conv_transpose1d(x, weight, bias, stride: int):
-    """Transposed conv of (B, T, in) with weight (out, k, in), output length (T - 1) * stride + k.
-
-    Output frame n (samples n*stride .. n*stride + stride - 1) takes tap group g of input frame
-    n - g, for g < m = ceil(k / stride) (k zero-padded to m*stride): so it is one matmul of the
-    rows [x[n], x[n-1], .., x[n-m+1]] (zeros outside) with the m tap groups stacked.  Building
-    those rows from the input is a third of the memory traffic of overlap-adding the taps'
-    output (EnCodec's decode: 3.35 -> 3.0 s on a 2-core x86-64 CPU)."""
-    c_out, kernel, c_in = weight.shape
-    groups = -(-kernel // stride)
-    if groups * stride != kernel:
-        weight = mx.pad(weight, [(0, 0), (0, groups * stride - kernel), (0, 0)])
-    batch, frames = x.shape[:2]
-    # rows (g, in), columns (r, out): tap g*stride + r of every (in, out) pair
-    stacked = weight.reshape(c_out, groups, stride, c_in).transpose(1, 3, 2, 0).reshape(groups * c_in, stride * c_out)
-    rows = mx.concatenate([mx.pad(x, [(0, 0), (g, groups - 1 - g), (0, 0)]) for g in range(groups)], axis=-1)
-    y = (rows @ stacked).reshape(batch, (frames + groups - 1) * stride, c_out)
-    return y[:, : (frames - 1) * stride + kernel] + bias
 
 
 @mx.compile
@@ -287,18 +240,25 @@ class ResidualVectorQuantizer(nn.Module):
         return out
 
 
+def supported(audio_config: dict) -> dict:
+    """A copy of an ``audio_encoder`` config section this module (and encodec_encoder) runs, with
+    norm_type defaulted; ValueError for what MusicGen's 32 kHz EnCodec never uses."""
+    cfg = dict(audio_config)
+    if cfg.get("chunk_length_s") is not None:
+        raise ValueError("chunked EnCodec configs (chunk_length_s set, e.g. 48 kHz) are not supported; "
+                         "MusicGen's 32 kHz EnCodec codes in one chunk")
+    if cfg.get("norm_type", "weight_norm") not in ("weight_norm", "time_group_norm"):
+        raise ValueError(f"EnCodec norm_type {cfg['norm_type']!r} is not supported")
+    cfg.setdefault("norm_type", "weight_norm")
+    return cfg
+
+
 class EncodecDecoder(nn.Module):
     """EnCodec codes -> audio, built from a checkpoint's ``audio_encoder`` config section."""
 
     def __init__(self, audio_config: dict):
         super().__init__()
-        cfg = dict(audio_config)
-        if cfg.get("chunk_length_s") is not None:
-            raise ValueError("chunked EnCodec configs (chunk_length_s set, e.g. 48 kHz) are not supported; "
-                             "MusicGen's 32 kHz EnCodec decodes in one chunk")
-        if cfg.get("norm_type", "weight_norm") not in ("weight_norm", "time_group_norm"):
-            raise ValueError(f"EnCodec norm_type {cfg['norm_type']!r} is not supported")
-        cfg.setdefault("norm_type", "weight_norm")
+        cfg = supported(audio_config)
         self.config = cfg
         self.sampling_rate = cfg["sampling_rate"]
         self.hop_length = math.prod(cfg["upsampling_ratios"])
@@ -312,6 +272,12 @@ class EncodecDecoder(nn.Module):
     def decode(self, codes, progress=None) -> mx.array:
         """int codes (batch, num_codebooks, frames) -> float32 audio (batch, channels, frames * hop);
         ``progress(fraction < 1)`` as the decoder's stages finish."""
+        x = self.quantizer.decode(self.checked(codes))
+        audio = self.decoder(x, progress)
+        return audio.transpose(0, 2, 1)
+
+    def checked(self, codes) -> mx.array:
+        """``codes`` as int32 (batch, codebooks, frames); ValueError if that is not what they are."""
         codes = mx.array(codes)
         if codes.ndim != 3:
             raise ValueError(f"codes must be (batch, codebooks, frames), got shape {tuple(codes.shape)}")
@@ -323,9 +289,7 @@ class EncodecDecoder(nn.Module):
         if bad.any().item():  # an out-of-range gather would read garbage, not fail
             raise ValueError(f"codes must lie in [0, {self.quantizer.codebook_size}); "
                              "strip the decoder's pad/delay tokens before decoding")
-        x = self.quantizer.decode(codes.astype(mx.int32))
-        audio = self.decoder(x, progress)
-        return audio.transpose(0, 2, 1)
+        return codes.astype(mx.int32)
 
 
 def _fold_weight_norm(g, v):

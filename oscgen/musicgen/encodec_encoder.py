@@ -16,7 +16,7 @@ import math
 import mlx.core as mx
 import mlx.nn as nn
 
-from oscgen.musicgen.encodec import ELU, LSTM, Conv1d, ResnetBlock, ResidualVectorQuantizer
+from oscgen.musicgen.encodec import ELU, LSTM, Conv1d, ResidualVectorQuantizer, ResnetBlock, supported
 
 
 class SEANetEncoder(nn.Module):
@@ -79,14 +79,10 @@ class EncodecEncoder(nn.Module):
 
     def __init__(self, audio_config: dict):
         super().__init__()
-        cfg = dict(audio_config)
-        if cfg.get("chunk_length_s") is not None:
-            raise ValueError("chunked EnCodec configs (chunk_length_s set, e.g. 48 kHz) are not supported; "
-                             "MusicGen's 32 kHz EnCodec encodes in one chunk")
+        cfg = supported(audio_config)
         if cfg.get("normalize"):
             raise ValueError("EnCodec configs with normalize=True (per-chunk loudness scales) are not "
                              "supported; MusicGen's 32 kHz EnCodec does not normalize")
-        cfg.setdefault("norm_type", "weight_norm")
         self.config = cfg
         self.sampling_rate = cfg["sampling_rate"]
         self.hop_length = math.prod(cfg["upsampling_ratios"])

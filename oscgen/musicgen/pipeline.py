@@ -32,11 +32,11 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from oscgen import _blas
+from oscgen import _blas, calibrate
 from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import codebooks, encodec, encodec_encoder, planning, quantize, weights
+from oscgen.musicgen import codebooks, encodec, encodec_encoder, encodec_long, planning, quantize, weights
 from oscgen.musicgen.cuda.step import FusedStep
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
@@ -130,6 +130,8 @@ class MusicGen(nn.Module):
             )
 
         instance.load_converted(quantize.lowered_for_loading(instance, read_params, dtype, bits, group_size))
+        if not on_gpu():  # MKL's decode thread count, measured once per host (oscgen/calibrate.py)
+            calibrate.ensure_calibrated()
         instance.name = model
         instance.model_dir = Path(model_dir)
         instance.random_weights = weights.is_random_weights(model_dir)
@@ -368,6 +370,8 @@ class MusicGen(nn.Module):
                     if all(row in stopped or lengths[row] <= t + 1 for row in range(B)):
                         break
         mx.eval(generated[-1])
+        if fused:
+            self._fused.check()
         if progress is not None:
             progress(DECODE_SHARE)
 
@@ -382,11 +386,13 @@ class MusicGen(nn.Module):
     def decode_audio(self, codes: mx.array, progress: Callable[[float], None] | None = None) -> mx.array:
         """codes (batch, codebooks, frames) → audio (batch, channels, frames * samples_per_frame),
         evaluated: nothing else runs meanwhile, so a CPU's BLAS gets every core for it.  Stereo:
-        both channels in one EnCodec batch.  ``progress`` gets the job's fraction from
-        DECODE_SHARE towards 1 as EnCodec's stages finish (the bar moves instead of waiting)."""
+        both channels in one EnCodec batch; takes past 30 s in chunks (encodec_long: same audio,
+        bounded memory).  ``progress`` gets the job's fraction from DECODE_SHARE towards 1 as
+        EnCodec's stages finish (the bar moves instead of waiting)."""
         stage = None if progress is None else (lambda f: progress(DECODE_SHARE + (1.0 - DECODE_SHARE) * f))
         with _blas.all_cores():
-            audio = self.audio_decoder.decode(codebooks.split_channels(mx.array(codes), self.audio_channels), stage)
+            audio = encodec_long.decode(self.audio_decoder, codebooks.split_channels(mx.array(codes), self.audio_channels),
+                                        progress=stage)
             audio = audio.reshape(-1, self.audio_channels, audio.shape[-1])
             mx.eval(audio)
         return audio

@@ -21,6 +21,8 @@ from typing import Callable
 
 import mlx.core as mx
 
+from oscgen.cache import cache_dir  # noqa: F401  (weights.cache_dir: the tiny model, conversions)
+
 KNOWN_MODELS = {
     "musicgen-small": "facebook/musicgen-small",
     "musicgen-medium": "facebook/musicgen-medium",
@@ -54,12 +56,6 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 class ModelNotFoundError(ValueError):
     """The model name is unknown, its weights cannot be found, or its folder is incomplete."""
-
-
-def cache_dir() -> Path:
-    """oscgen's own cache: the tiny model and converted weights ($OSCGEN_CACHE or ~/.cache/oscgen)."""
-    root = os.environ.get("OSCGEN_CACHE")
-    return Path(root).expanduser() if root else Path.home() / ".cache" / "oscgen"
 
 
 def hf_cache_dir() -> Path:

@@ -97,6 +97,11 @@ def generate(daemon, address, args, sender) -> None:
     daemon.submit(prompt=prompt, source=source(sender), reply_to=sender)
 
 
+@handles(f"{PREFIX}/continue")
+def continue_(daemon, address, args, sender) -> None:
+    daemon.submit_continuation(args[0] if args else None, source=source(sender), reply_to=sender)
+
+
 @handles(f"{PREFIX}/preset")
 def preset(daemon, address, args, sender) -> None:
     if len(args) != 1:
@@ -105,13 +110,15 @@ def preset(daemon, address, args, sender) -> None:
         daemon.load_preset(from_osc(args[0]), source=source(sender), reply_to=sender)
 
 
-@handles(f"{PREFIX}/cancel")
-def cancel(daemon, address, args, sender) -> None:
+@handles(f"{PREFIX}/cancel", f"{PREFIX}/stop")
+def cancel_or_stop(daemon, address, args, sender) -> None:
+    """/oscgen/cancel drops a job's audio, /oscgen/stop keeps what it made; both take a job id."""
     job_id = one_int(args) if args else None
     if args and (len(args) != 1 or job_id is None):
         daemon.error(-1, f"{address} expects no argument (the running job) or a job id (i), got {describe(args)}", sender)
     else:
-        daemon.cancel(job_id, source=source(sender), reply_to=sender)
+        action = daemon.cancel if address == f"{PREFIX}/cancel" else daemon.stop
+        action(job_id, source=source(sender), reply_to=sender)
 
 
 @handles(f"{PREFIX}/status")

@@ -14,9 +14,12 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from oscgen.config import Config
+from oscgen.knobs import MAX_DURATION
 from oscgen.progress import Eta
 from oscgen.service import outbox
 from oscgen.service.clients import Replies
+from oscgen.knobs import MAX_DURATION
+from oscgen.service import continue_job
 from oscgen.service.models import ModelRules
 from oscgen.service.protocol import PREFIX
 from oscgen.service.state import State
@@ -44,6 +47,7 @@ class Jobs:
         self.queue: deque[Job] = deque()
         self.running: Job | None = None
         self.next_id = 1
+        self.last_take: str | None = None  # the WAV of the latest job done: what /oscgen/continue continues
         self.worker: Worker | None = None
         self.worker_state = "starting"
         self.warm_model: str | None = None
@@ -57,6 +61,10 @@ class Jobs:
         self.unload_reason = ""
 
     # --- the queue -----------------------------------------------------------------------------
+
+    def busy(self) -> bool:
+        """A job is running or waiting."""
+        return self.running is not None or bool(self.queue)
 
     def queue_full(self) -> str | None:
         """Why a new job cannot be queued now, or None."""
@@ -105,6 +113,24 @@ class Jobs:
         self.out.error(about, f"{PREFIX}/cancel: no job {job_id} waiting or running", reply_to)
         return False
 
+    def stop(self, job_id: int | None, source: str, reply_to=None) -> bool:
+        """End the running job early and keep its audio so far (the worker writes it and
+        reports done as usual); a queued job has made nothing, so it is cancelled."""
+        running = self.running
+        if job_id is None or job_id == -1 or (running is not None and running.id == job_id):
+            if running is None:
+                self.out.error(-1, f"{PREFIX}/stop: no job is running", reply_to)
+                return False
+            log.info("job %d: stop requested by %s (keeping what it made)", running.id, source)
+            if self.worker is not None:
+                self.worker.stop_early(running.id)
+            return True
+        if any(job.id == job_id for job in self.queue):
+            return self.cancel(job_id, source, reply_to)
+        about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
+        self.out.error(about, f"{PREFIX}/stop: no job {job_id} waiting or running", reply_to)
+        return False
+
     def cancel_queued(self) -> None:
         while self.queue:
             self.out.broadcast(f"{PREFIX}/cancelled", self.queue.popleft().id)
@@ -137,6 +163,14 @@ class Jobs:
         if self.running is not None or not self.queue or self.worker is None:
             return
         job = self.queue.popleft()
+        if job.params.get(continue_job.AUDIO) == continue_job.LAST_TAKE:
+            # "continue" chains: it continues whatever finished last, known only now
+            if self.last_take is None:
+                self.out.broadcast(f"{PREFIX}/error", job.id, f"{PREFIX}/continue: no take finished before it, "
+                                   "nothing to continue")
+                self.dispatch()
+                return
+            job.params = {**job.params, continue_job.AUDIO: self.last_take}
         if self.worker_state == "unloaded":  # load first, so /oscgen/ready comes before started
             self.worker.send("load", job.params["model"], self.warm_knobs())
             self.worker_state = "starting"
@@ -192,7 +226,8 @@ class Jobs:
         length reaches, and EnCodec's plans on a GPU).  A longer take later compiles its extra
         windows itself, once: ~0.5-2 s each on a CPU, where warming all of a 30 s job's
         windows would hold up a musicgen-small daemon's start by ~12 s."""
-        duration = self.state.get("duration")
+        # a bars take is generated a little past its end (the cut, a loop's tail): warm for that too
+        duration = min(self.state.get("duration") + self.config.output.loop_crossfade + 0.05, MAX_DURATION)
         return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg"),
                 "max_duration": duration, "audio_duration": duration}
 
@@ -252,6 +287,7 @@ class Jobs:
             self.worker_state = "ready" if self.warm_model else self.worker_state
             if kind == "done":
                 _, _, path, seconds = event
+                self.last_take = path
                 log.info("job %d done: %s (%.2f s)", job.id, path, seconds)
                 self.out.broadcast(f"{PREFIX}/done", job.id, path, float(seconds))
             elif kind == "cancelled":

@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 
 from oscgen.service.midi_input import MidiInput
-from oscgen.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Tempo,
+from oscgen.midi_map import (Cancel, Generate, Learned, MidiMapper, SelectPreset, SetKnob, Stop, Tempo,
                                      Transport, KNOB_SPECS)
 from oscgen.service.protocol import PREFIX
 
@@ -54,6 +54,8 @@ class MidiService:
             d.submit(overrides=action.overrides, preset=action.preset, source="midi")
         elif isinstance(action, Cancel):
             d.cancel(source="midi")
+        elif isinstance(action, Stop):
+            d.stop(source="midi")
         elif isinstance(action, SelectPreset):
             d.load_preset(action.number, source="midi")
         elif isinstance(action, Tempo):

@@ -44,7 +44,12 @@ INBOUND: tuple[Address, ...] = (
                   "or a name in config's [models] (downloads only with [models] allow_download)"),
     Address("/oscgen/preset", "s|i", "load a prompt preset from config by name or number (0 = first), sets the knobs"),
     Address("/oscgen/generate", "[s...]", "queue a job with the current knobs; a prompt given here is used for this job only"),
+    Address("/oscgen/continue", "[s]", "queue a continuation with the current knobs: of the last take (when it starts), or of a WAV "
+            "named by file name (watched folder, then config [input] folders) or absolute path inside them; the WAV "
+            "written is its last [input] prompt_seconds followed by duration seconds of new music"),
     Address("/oscgen/cancel", "[i]", "cancel job id (queued or running), or the running job"),
+    Address("/oscgen/stop", "[i]", "end job id (or the running job) early and keep what it made so far: the WAV is "
+            "written as usual (whole bars in bars mode, still a loop), unlike cancel; a queued job is just cancelled"),
     Address("/oscgen/status", "", "reply with every knob (/oscgen/param/*), /oscgen/status and /oscgen/ready"),
     Address("/oscgen/ping", "", "reply /oscgen/pong"),
     Address("/oscgen/learn", "s", "MIDI learn: map the next CC that moves to this knob (off = disarm)"),

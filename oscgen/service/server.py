@@ -33,6 +33,8 @@ import time
 from oscgen.config import Config
 from oscgen.service import handlers, logfold, oscquery, outbox, transport
 from oscgen.service.clients import Replies
+from oscgen.service import continue_job
+from oscgen.service.inputs import InputRules
 from oscgen.service.jobs import Jobs
 from oscgen.service.protocol import PREFIX
 from oscgen.service.state import State
@@ -46,7 +48,7 @@ class Daemon:
     def __init__(self, config: Config, verbose: bool = False):
         self.config = config
         self.verbose = verbose
-        self.state = State(config.defaults, config.presets, config.beats_per_bar)
+        self.state = State(config.defaults, config.presets, config.beats_per_bar, config.long.max_duration)
         self.tag = f"oscgen{os.getpid()}-"  # in our temp file names, to clean up only our own
         self._lock = threading.RLock()
         self._extra_handlers: dict = {}
@@ -62,6 +64,7 @@ class Daemon:
         self.port = self.sock.getsockname()[1]
         self.out = Replies(self.sock, config.osc.reply_port, targets, verbose)
         self.jobs = Jobs(config, self.state, self.out, self.tag, verbose)
+        self.inputs = InputRules(config.output.folder, config.input.folders)  # what /oscgen/continue may read
 
     # --- public, thread-safe API (OSC handlers and MIDI use the same) --------------------------
 
@@ -96,24 +99,48 @@ class Daemon:
                 self.jobs.load_model(self.state.get("model"))
             return echoes
 
-    def submit(self, overrides: dict | None = None, preset=None, prompt: str | None = None, source: str = "midi", reply_to=None):
+    def submit(self, overrides: dict | None = None, preset=None, prompt: str | None = None, source: str = "midi",
+               reply_to=None, *, extra: dict | None = None, what: str = f"{PREFIX}/generate"):
         """Queue a job with the current knobs (then the preset's, then ``overrides``, then
-        ``prompt``), without changing the knobs.  Returns the job id, or None after an
-        /oscgen/error (bad values, no prompt, queue full)."""
+        ``prompt``), without changing the knobs; ``extra`` goes into its params as is (a
+        continuation's audio).  Returns the job id, or None after an /oscgen/error (bad values,
+        no prompt, queue full)."""
         with self._lock:
             if self._stop_reason:
-                self.error(-1, f"{PREFIX}/generate: the daemon is shutting down", reply_to)
+                self.error(-1, f"{what}: the daemon is shutting down", reply_to)
                 return None
             try:
                 params = self.state.job_params(prompt=prompt, overrides=overrides, preset=preset)
             except ValueError as exc:
-                self.error(-1, f"{PREFIX}/generate: {exc}", reply_to)
+                self.error(-1, f"{what}: {exc}", reply_to)
                 return None
             full = self.jobs.queue_full()
             if full:
-                self.error(-1, f"{PREFIX}/generate: {full}", reply_to)
+                self.error(-1, f"{what}: {full}", reply_to)
                 return None
+            params = {**params, "extend_stride": self.config.long.extend_stride, **(extra or {})}
             return self.jobs.add(params, source).id
+
+    def submit_continuation(self, name=None, source: str = "midi", reply_to=None):
+        """Queue a continuation of ``name`` (a WAV under the input rules, service/inputs.py) or,
+        with None, of the last take: the current knobs, ``duration`` seconds of new music after
+        the WAV's last [input] prompt_seconds.  Returns the job id, or None after an /oscgen/error."""
+        where = f"{PREFIX}/continue"
+        with self._lock:
+            if name is None:
+                if self.jobs.last_take is None and not self.jobs.busy():
+                    self.error(-1, f"{where}: no take to continue yet; generate one first, or name a WAV", reply_to)
+                    return None
+                audio = continue_job.LAST_TAKE
+            else:
+                try:
+                    audio = str(self.inputs.resolve(name))
+                except ValueError as exc:
+                    self.error(-1, f"{where}: {exc}", reply_to)
+                    return None
+            extra = {continue_job.AUDIO: audio, "prompt_seconds": self.config.input.prompt_seconds,
+                     "input_folders": [str(f) for f in self.config.input.folders]}
+            return self.submit(source=source, reply_to=reply_to, extra=extra, what=where)
 
     def cancel(self, job_id: int | None = None, source: str = "midi", reply_to=None) -> bool:
         """Cancel a queued job, or the running one (job_id None or -1 = the running job)."""
@@ -122,6 +149,12 @@ class Daemon:
         if cancelled:
             self._wake()  # the loop's timeout now includes the cancel deadline
         return cancelled
+
+    def stop(self, job_id: int | None = None, source: str = "midi", reply_to=None) -> bool:
+        """End the running job (or job ``job_id``) early, keeping what it made; a queued one is
+        cancelled (it made nothing yet)."""
+        with self._lock:
+            return self.jobs.stop(job_id, source, reply_to)
 
     def clear(self, source: str = "midi") -> int:
         """Cancel every waiting job (each gets /oscgen/cancelled); the running one goes on."""

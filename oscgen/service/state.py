@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 
 from oscgen.config import Preset
-from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars
+from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars, duration_knob
 
 # Preset and override keys are applied in this order so that e.g. {bars = 16, bpm = 140} is
 # checked at 140 bpm, not at the tempo that was set before.
@@ -20,8 +20,10 @@ _APPLY_ORDER = ("model", "prompt", "bpm", "duration", "bars", "loop", "temperatu
 
 
 class State:
-    def __init__(self, defaults: dict, presets: tuple[Preset, ...] = (), beats_per_bar: int = 4):
+    def __init__(self, defaults: dict, presets: tuple[Preset, ...] = (), beats_per_bar: int = 4,
+                 max_duration: float = MAX_DURATION):
         self._values = dict(defaults)
+        self.max_duration = max_duration  # config [long] max_duration: past 30 s, windowed takes
         self.presets = tuple(presets)
         self.beats_per_bar = beats_per_bar
         self._preset: str | None = None  # the preset loaded last, until the prompt changes
@@ -40,7 +42,7 @@ class State:
         "preset"...) is for the log only: every source goes through the same rules."""
         with self._lock:
             values = dict(self._values)
-            echoes = _apply(values, name, value, self.beats_per_bar)
+            echoes = _apply(values, name, value, self.beats_per_bar, self.max_duration)
             self._values = values
             if name == "prompt":
                 self._preset = None  # a new prompt is no longer the preset's take
@@ -66,7 +68,7 @@ class State:
         index, preset = self.find_preset(ref)
         with self._lock:
             values = dict(self._values)
-            echoes = _apply_many(values, {"prompt": preset.prompt, **preset.overrides}, self.beats_per_bar)
+            echoes = _apply_many(values, {"prompt": preset.prompt, **preset.overrides}, self.beats_per_bar, self.max_duration)
             self._values = values
             self._preset = preset.name
         return index, preset, echoes
@@ -87,7 +89,7 @@ class State:
         changes.update(overrides or {})
         if prompt is not None:
             changes["prompt"] = prompt
-        _apply_many(values, changes, self.beats_per_bar)
+        _apply_many(values, changes, self.beats_per_bar, self.max_duration)
         if not values["prompt"]:
             raise ValueError("no prompt: send /oscgen/prompt first, or /oscgen/generate with a prompt")
         return {
@@ -113,19 +115,27 @@ def _known(name: str) -> str:
     return name
 
 
-def _apply_many(values: dict, changes: dict, beats_per_bar: int) -> list[tuple[str, object]]:
+def _apply_many(values: dict, changes: dict, beats_per_bar: int, max_duration: float = MAX_DURATION) -> list[tuple[str, object]]:
     for name in changes:
         _known(name)
     echoes = []
     for name in _APPLY_ORDER:
         if name in changes:
-            echoes += _apply(values, name, changes[name], beats_per_bar)
+            echoes += _apply(values, name, changes[name], beats_per_bar, max_duration)
     return echoes
 
 
-def _apply(values: dict, name: str, value, beats_per_bar: int) -> list[tuple[str, object]]:
+def _apply(values: dict, name: str, value, beats_per_bar: int, max_duration: float = MAX_DURATION) -> list[tuple[str, object]]:
     """Set ``name`` in ``values`` (a plain dict of every knob) and keep the length consistent."""
-    value = KNOBS[_known(name)].check(value, round_floats=True)
+    knob = duration_knob(max_duration) if name == "duration" else KNOBS[_known(name)]
+    try:
+        value = knob.check(value, round_floats=True)
+    except ValueError as exc:
+        if name == "duration" and isinstance(value, (int, float)) and value > max_duration:
+            hint = (f"[long] max_duration = {max_duration:g}" if max_duration > MAX_DURATION
+                    else "longer takes: set [long] max_duration in config (up to 300)")
+            raise ValueError(f"{exc} ({hint})") from None
+        raise
     if name == "duration":
         values["duration"] = value
         echoes = [("duration", value)]

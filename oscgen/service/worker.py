@@ -10,7 +10,9 @@ Worker -> parent: ("ready", model, note), ("load_error", model, message, missing
 ("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message),
 ("unloaded", model, bytes freed).
 Cancel: the parent writes the job id into a shared int; the engine's progress callback sees it
-and raises, which stops generation within a decode step (the engine contract).
+and raises, which stops generation within a decode step (the engine contract).  Stop: the same
+through a second shared int, read by generate_take's ``stop``: decoding ends and the audio made
+so far is written (whole bars in bars mode).
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ class Worker:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child_conn = ctx.Pipe()
         self.cancel_id = ctx.RawValue("q", -1)  # job id to cancel; one aligned int, no lock needed
+        self.stop_id = ctx.RawValue("q", -1)  # job id to end early, keeping its audio
         self.process = ctx.Process(
             target=worker_main,
-            args=(child_conn, self.cancel_id, model, warm_knobs, output, tag, verbose, models),
+            args=(child_conn, self.cancel_id, self.stop_id, model, warm_knobs, output, tag, verbose, models),
             name="oscgen-worker",
             daemon=True,
         )
@@ -64,6 +67,9 @@ class Worker:
 
     def cancel(self, job_id: int) -> None:
         self.cancel_id.value = job_id
+
+    def stop_early(self, job_id: int) -> None:
+        self.stop_id.value = job_id
 
     def exit_reason(self) -> str:
         code = self.process.exitcode
@@ -93,7 +99,7 @@ class Worker:
 # --- in the worker process ---------------------------------------------------------------------
 
 
-def worker_main(conn, cancel_id, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool,
+def worker_main(conn, cancel_id, stop_id, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool,
                 models=None) -> None:
     global _models
     _models = models
@@ -129,7 +135,7 @@ def worker_main(conn, cancel_id, model: str, warm_knobs: dict, output: OutputCon
             _unload(conn, api, warm)
         elif kind == "job":
             params = message[1]["params"]
-            loaded = _run_job(conn, cancel_id, api, message[1], output, tag)
+            loaded = _run_job(conn, (cancel_id, stop_id), api, message[1], output, tag)
             if loaded and params["model"] != warm["model"]:  # loaded and compiled by the job: tells the parent
                 _warm(conn, api, params["model"], None, warm)
 
@@ -189,13 +195,15 @@ def _resident_bytes() -> int:
         return 0
 
 
-def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) -> bool:
-    """Run one job, reporting over ``conn``; True if its model got loaded (decoding began)."""
-    from oscgen.service import outbox
+def _run_job(conn, signals, api, job: dict, output: OutputConfig, tag: str) -> bool:
+    """Run one job, reporting over ``conn``; True if its model got loaded (decoding began).
+    ``signals``: the shared (cancel id, stop id) the parent writes."""
+    from oscgen.service import continue_job, outbox
     from oscgen.take import generate_take
 
     job_id = job["id"]
     params = job["params"]
+    cancel_id, stop_id = signals
     conn.send(("started", job_id))
 
     decoding = []
@@ -211,7 +219,12 @@ def _run_job(conn, cancel_id, api, job: dict, output: OutputConfig, tag: str) ->
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             engine_params = {**params, "model": _engine_model(params["model"])}
-            result = generate_take(**take_arguments(engine_params, output), progress_callback=progress)
+            engine_params = {**params, "model": _engine_model(params["model"])}
+            if params.get(continue_job.AUDIO):
+                result = continue_job.run(engine_params, output, progress)
+            else:
+                result = generate_take(**take_arguments(engine_params, output), progress_callback=progress,
+                                       stop=lambda: stop_id.value == job_id)
         if cancel_id.value == job_id:
             raise Cancelled
     except Cancelled:
@@ -248,7 +261,7 @@ def take_arguments(params: dict, output: OutputConfig) -> dict:
     args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed",
                                    "bpm", "beats_per_bar")}
     return {**args, "bars": params["bars"] or None, "loop": bool(params.get("loop")), "crossfade": output.loop_crossfade,
-            "tempo_text": output.tempo_text, "finish": output.finish}
+            "tempo_text": output.tempo_text, "finish": output.finish, "extend_stride": params.get("extend_stride")}
 
 
 def _sidecar(job: dict, result) -> dict:
@@ -279,11 +292,17 @@ def _sidecar(job: dict, result) -> dict:
         "samples": int(result.audio.shape[1]),  # in bars mode exactly round(bars x beats x 60 / bpm x rate)
         "sample_rate": int(result.sample_rate),
         "gain_db": round(float(result.take.gain_db), 3),
+        "stopped": bool(result.stopped),  # /oscgen/stop ended it early: what was made until then
         "job": job["id"],
         "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "oscgen": __version__,
         "generate": engine_params,  # oscgen.generate_take(**sidecar["generate"]) makes this file again
     }
+    if result.stopped and result.take.bars is not None and result.take.bars.musical:
+        sidecar["requested_bars"], sidecar["bars"] = params["bars"], result.take.bars.bars  # the bars kept
+    from oscgen.service import continue_job
+
+    sidecar.update(continue_job.sidecar_fields(params, result))
     if result.warning:
         sidecar["note"] = result.warning
     return sidecar

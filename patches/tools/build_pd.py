@@ -294,7 +294,7 @@ def replies() -> Canvas:
     c.connect(both, 1, quiet)
     c.connect(quiet, 3, log)
     kinds = ["queued", "started", "progress", "done", "cancelled", "error", "param", "ready", "pong",
-             "status", "shutdown", "preset"]
+             "status", "shutdown", "preset", "eta"]
     route = c.obj(10, 300, "route " + " ".join(kinds))
     c.connect(both, 0, route)
     # one column per reply, left to right in the order of [route]'s outlets
@@ -411,6 +411,10 @@ def replies() -> Canvas:
     pre = c.msg(x + 120, top + 200, "set preset $2 loaded")
     c.connect(route, 11, pre)
     c.connect(pre, 0, daemon_line)
+    # eta id seconds: the seconds left beside the progress bar
+    eta = c.obj(x + 120, top + 240, "unpack f f")
+    c.connect(route, 12, eta)
+    c.connect(eta, 1, c.obj(x + 120, top + 265, "s $0-eta-in"))
 
     # param NAME value: follow the daemon's knob values without re-sending them
     py = 700
@@ -592,6 +596,7 @@ def build() -> str:
     c.symbolatom(20, sy + 25, 10, label="state", receive="$0-state-in")
     c.floatatom(200, sy + 25, 5, label="job", receive="$0-job-in")
     c.hsl(330, sy + 27, 300, 18, 0, 1, label="progress", receive="$0-progress-in")
+    c.floatatom(660, sy + 25, 5, label="s_left", receive="$0-eta-in")
     c.symbolatom(20, sy + 55, 70, label="last_file", receive="$0-path-in", label_pos=3)
     c.floatatom(760, sy + 55, 6, label="seconds", receive="$0-seconds-in")
     c.listbox(20, sy + 100, 70, label="daemon", receive="$0-daemon-in", label_pos=3)

@@ -10,14 +10,16 @@ cross-attention is folded (crossfold.py); everything else runs the portable step
 
 from __future__ import annotations
 
+import os
+
 import mlx.core as mx
 import mlx.nn as nn
 
 from oscgen.musicgen.cuda import kernels
 from oscgen.musicgen.sampling import gumbel_noise
 
-#: Off switch (tests and benchmarks compare both paths in one process).
-ENABLED = True
+#: Off switch: OSCGEN_CUDA_STEP=0 in the environment, or set it (benchmarks compare both paths).
+ENABLED = os.environ.get("OSCGEN_CUDA_STEP", "1") != "0"
 # The layer kernel stages B rows of its widest input in shared memory (T): keep well under the
 # 227 KB a Hopper block can have.
 MAX_SHARED_BYTES = 200_000
@@ -26,6 +28,16 @@ MAX_SHARED_BYTES = 200_000
 def cuda_backend() -> bool:
     """Whether MLX runs on its CUDA backend now (an Apple GPU is a GPU too, with Metal)."""
     return mx.default_device().type == mx.gpu and mx.cuda.is_available()
+
+
+def score_rows(folded, hidden: int) -> mx.array | None:
+    """A folded cross-attention's score matrix as (heads·text, hidden) rows, the layout the
+    layer kernel reads; None where the job's fold is not one text shared by the conditional rows
+    (a text per take gives the matrices a leading axis) or the cross-attention is not folded."""
+    if not isinstance(folded, dict):
+        return None
+    rows = folded["a"]
+    return rows if rows.ndim == 2 and rows.shape[1] == hidden else None
 
 
 class FusedStep:
@@ -58,10 +70,10 @@ class FusedStep:
     def fits(self, cross_kv, rows: int, use_top_p: bool) -> bool:
         """Whether a job can run here: folded cross-attention, no top-p (the head kernel draws
         from top-k only), its rows' activations within shared memory."""
-        if use_top_p or not cross_kv or not all(isinstance(kv, dict) and kv["a"].ndim == 2 for kv in cross_kv):
-            return False  # (a text per take folds into per-take matrices: 3-d, not the kernels' layout)
         config = self.decoder.config
-        widest = max(config.hidden_size, config.ffn_dim, cross_kv[0]["a"].shape[0])
+        if use_top_p or not cross_kv or any(score_rows(kv, config.hidden_size) is None for kv in cross_kv):
+            return False
+        widest = max(config.hidden_size, config.ffn_dim, score_rows(cross_kv[0], config.hidden_size).shape[0])
         return rows * widest * self.decoder.dtype.size <= MAX_SHARED_BYTES
 
     def _layer_weights(self, layer) -> dict:
@@ -82,7 +94,8 @@ class FusedStep:
         # and, after the last layer, the codebook heads
         following = [layer.self_attn.qkv_proj.weight for layer in decoder.layers[1:]] + [decoder.lm_head.weight]
         for layer, layer_cache, folded, next_weight in zip(decoder.layers, cache, cross_kv, following):
-            cross = {"a": folded["a"], "bt": folded["bt"], "mask": folded["mask"], "cond": folded["conditional"]}
+            cross = {"a": score_rows(folded, decoder.config.hidden_size), "bt": folded["bt"], "mask": folded["mask"],
+                     "cond": folded["conditional"]}
             x, _ = kernels.layer(x, position, self._layer_weights(layer), layer_cache, cross, self.bar, heads,
                                  self.blocks, next_weight)
         return x
@@ -91,7 +104,8 @@ class FusedStep:
              start_token: int, delays: mx.array) -> tuple[mx.array, mx.array]:
         """The whole step: next tokens (prompts, codebooks) int32 (delay pattern applied: codebook
         k lags by ``delays[k]``) and the guided logits (prompts, codebooks·vocab) float32 they
-        were drawn from."""
+        were drawn from.  ``knobs`` (3,) or (prompts, 3) and ``frames`` () or (prompts,): for the
+        job or per take; ``key``: one PRNG key, or one per take where the sampler takes those."""
         decoder = self.decoder
         x = self.hidden(tokens, position, positions_table, cache, cross_kv, guided)
         config = decoder.config
@@ -111,3 +125,10 @@ class FusedStep:
     def timed_out(self) -> bool:
         """Whether a grid barrier ever gave up waiting (the step's numbers are then wrong)."""
         return bool(self.bar[2].item())
+
+    def check(self) -> None:
+        """After a job: a barrier that timed out means its blocks were not all resident (another
+        program holding the GPU's multiprocessors), so the codes are garbage; say so."""
+        if self.timed_out():
+            raise RuntimeError("the CUDA decode step's grid barrier timed out (another program holding this GPU?); "
+                               "the take is invalid: run again, or set OSCGEN_CUDA_STEP=0 for MLX's portable step")

@@ -1,0 +1,208 @@
+"""MKL's thread count for the decode step, chosen by measurement and cached per host + BLAS.
+
+Which count decodes fastest depends on the host (oscgen/_blas.py: default_threads), so it is
+measured, once per host, core count and BLAS library:
+
+- ``x @ W.T`` on decode-shaped matrices (2 rows, the musicgen-small step's weight shapes, whole
+  layers past 256 MB so they stream from memory as a step does) at every candidate count, all
+  cores included, in interleaved rounds (a moment of load from another process hits every count
+  alike), keeping each count's best;
+- the real decode step of a musicgen checkpoint at each count, where one is at hand and the
+  caller can spend a few seconds (``oscgen doctor --calibrate``): when it was timed it decides,
+  since it includes what a matmul alone does not (MLX's own thread, attention, sampling).
+
+The result goes to <oscgen cache>/calibration/ (_blas.calibration_file); every later process
+(the daemon's worker included) reads it at import and decodes at that count.  The first model
+load on a CPU calibrates if nothing is cached yet (matmuls only, well under a second on 2
+cores); OSCGEN_CALIBRATE=0 skips that (the test suite sets it: no test depends on the outcome).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+from oscgen import _blas
+
+#: Decode-shaped matrices per layer (out, in) at musicgen-small's width: fused q/k/v, the
+#: self-attention output, the feed-forward pair (cross-attention is folded to a few columns).
+_D, _FFN = 1024, 4096
+LAYER_SHAPES = [(3 * _D, _D), (_D, _D), (_FFN, _D), (_D, _FFN)]
+#: ensure_calibrated's switch for this process (``doctor --calibrate`` measures anyway).
+AUTO = True
+#: Streamed per timed pass: beyond the caches, so a pass reads memory as a decode step does.
+PROBE_BYTES = 256 << 20
+
+
+def candidates(cores: int | None = None) -> list[int]:
+    """Thread counts worth timing: every count up to 8, then powers of two, and all cores."""
+    cores = cores or _blas.oscgen_cores()
+    counts = set(range(1, min(cores, 8) + 1)) | {2 ** i for i in range(cores.bit_length()) if 2 ** i <= cores}
+    return sorted(counts | {cores})
+
+
+def probe_shapes(layer_shapes=LAYER_SHAPES, probe_bytes: int = PROBE_BYTES, bytes_per_weight: int = 4,
+                 max_layers: int | None = None) -> list[tuple[int, int]]:
+    """Whole layers of ``layer_shapes``, enough of them to stream ``probe_bytes``."""
+    per_layer = sum(o * i for o, i in layer_shapes) * bytes_per_weight
+    layers = max(1, -(-probe_bytes // per_layer))
+    return list(layer_shapes) * (min(layers, max_layers) if max_layers else layers)
+
+
+def mlx_matmul_pass(shapes, dtype: str = "float32", quantize: int | None = None) -> tuple[Callable[[], None], int]:
+    """(one_pass, bytes): ``one_pass`` runs ``x @ W.T`` with x of 2 rows for every matrix of
+    ``shapes`` (in ``dtype``, quantized to ``quantize`` bits if set) and waits for the result;
+    ``bytes`` is what a pass reads (scales and biases included).  The weights are a constant:
+    a dense matmul's speed does not depend on the values, and drawing 256 MB of random numbers
+    would cost more than the measurement."""
+    import mlx.core as mx
+
+    mx.random.seed(0)
+    dt = getattr(mx, dtype)
+    weights = []
+    for out_f, in_f in shapes:
+        w = mx.full((out_f, in_f), 0.02, dtype=dt)
+        weights.append(mx.quantize(w, group_size=64, bits=quantize) if quantize else (w,))
+        mx.eval(weights[-1])
+    xs = {in_f: mx.random.normal((2, in_f)).astype(dt) for _, in_f in shapes}
+    mx.eval(xs)
+
+    def matmul(x, w):
+        if quantize:
+            return mx.quantized_matmul(x, *w, transpose=True, group_size=64, bits=quantize)
+        return x @ w[0].T
+
+    def one_pass():
+        mx.eval([matmul(xs[in_f], w) for (_, in_f), w in zip(shapes, weights)])
+
+    return one_pass, sum(a.nbytes for w in weights for a in w)
+
+
+def best_seconds(one_pass: Callable[[], None], repeats: int) -> float:
+    """The fastest of ``repeats`` timed calls (after one untimed): the least disturbed by the
+    host's other work."""
+    one_pass()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        one_pass()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def measure_matmuls(counts: list[int], rounds: int = 2, repeats: int = 3) -> dict[int, float]:
+    """GB/s of decode-shaped ``x @ W.T`` at each MKL thread count: the best over ``rounds``
+    interleaved rounds."""
+    one_pass, nbytes = mlx_matmul_pass(probe_shapes())
+    best = {n: 0.0 for n in counts}
+    for _ in range(rounds):
+        for n in counts:
+            _blas.set_threads(n)
+            best[n] = max(best[n], nbytes / best_seconds(one_pass, repeats) / 1e9)
+    return best
+
+
+def measure_steps(engine, counts: list[int], frames: int = 24, rounds: int = 2) -> dict[int, float]:
+    """Median ms of the real decode step (guided, top_k 250: the defaults) at each MKL thread
+    count, from the engine's per-step progress reports; the best median over ``rounds``
+    interleaved rounds.  The first job traces and compiles the step: not timed."""
+    import mlx.core as mx
+
+    input_ids = mx.array([[0] * 12], dtype=mx.int32)
+    stamps: list[float] = []
+
+    def job():
+        stamps.clear()
+        engine.generate_codes(input_ids, frames, progress=lambda fraction: stamps.append(time.perf_counter()))
+        gaps = [(b - a) * 1e3 for a, b in zip(stamps, stamps[1:-1])]  # the last report follows the loop
+        return statistics.median(gaps[2:])  # the first steps also pay for the cross-attention fold
+
+    _blas.set_threads(counts[-1])
+    job()
+    best = {n: float("inf") for n in counts}
+    for _ in range(rounds):
+        for n in counts:
+            _blas.set_threads(n)
+            best[n] = min(best[n], job())
+    return best
+
+
+def choose(matmul_gbs: dict[int, float], step_ms: dict[int, float] | None = None) -> int:
+    """The decode thread count: the fastest real step where it was timed, else the highest
+    matmul bandwidth; within 2 % of the best (host noise), the most threads, as the uncalibrated
+    fallback does (_blas.default_threads)."""
+    if step_ms:
+        best = min(step_ms.values())
+        return max(n for n, ms in step_ms.items() if ms <= best * 1.02)
+    best = max(matmul_gbs.values())
+    return max(n for n, gbs in matmul_gbs.items() if gbs >= best * 0.98)
+
+
+def calibrate(engine=None, model: str | None = None, write: bool = True) -> dict:
+    """Measure every candidate count (matmuls; the real step too with ``engine``), choose, cache
+    the record (when ``write``) and decode at the choice from now on.  Without MKL under MLX
+    there is nothing to choose: returns {"skipped": why}."""
+    if _blas._mkl is None:
+        return {"skipped": f"no MKL under MLX ({_blas.ACTIVE_BLAS})"}
+    counts = candidates()
+    started = time.perf_counter()
+    try:
+        matmul_gbs = measure_matmuls(counts)
+        step_ms = measure_steps(engine, counts) if engine is not None else None
+    finally:
+        _blas.set_threads(_blas.default_threads())
+    record = {
+        "key": _blas.host_key(),
+        "decode_threads": choose(matmul_gbs, step_ms),
+        "decided_by": "decode step" if step_ms else "matmul bandwidth",
+        "matmul_gbs": {str(n): round(v, 2) for n, v in matmul_gbs.items()},
+        "step_ms": {str(n): round(v, 2) for n, v in step_ms.items()} if step_ms else None,
+        "step_model": model if step_ms else None,
+        "seconds": round(time.perf_counter() - started, 2),
+        # a busy host skews every count (oversubscribed threads): doctor says so
+        "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    if write:
+        path = _blas.calibration_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(record, indent=2))
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the old record or the new one
+        _blas.apply_calibration()
+    return record
+
+
+def ensure_calibrated() -> None:
+    """Calibrate (matmuls only) if MKL threads are oscgen's to choose, nothing is cached for
+    this host + BLAS yet and OSCGEN_CALIBRATE is not 0.  Called when a model loads on a CPU."""
+    if not AUTO or os.environ.get("OSCGEN_CALIBRATE", "1").strip().lower() in ("0", "off", "no", "false"):
+        return
+    if not _blas.threads_are_ours() or _blas.read_calibration() is not None:
+        return
+    try:
+        calibrate()
+    except OSError:  # a read-only cache: decode at the fallback, try again next load
+        pass
+
+
+def describe(record: dict | None) -> str:
+    """One line for ``oscgen doctor``: what each count reached and what was chosen."""
+    if not record:
+        return "not calibrated yet (the first model load on this host does it; oscgen doctor --calibrate redoes it)"
+    if "skipped" in record:
+        return record["skipped"]
+    gbs = ", ".join(f"{n}: {v:.1f}" for n, v in record["matmul_gbs"].items())
+    text = f"{record['decode_threads']} decode thread(s), by {record['decided_by']} ({record['date']}); x @ W.T GB/s by threads {gbs}"
+    if record.get("step_ms"):
+        ms = ", ".join(f"{n}: {v:.1f}" for n, v in record["step_ms"].items())
+        text += f"; {record['step_model']} step ms by threads {ms}"
+    load = record.get("load_average")
+    if isinstance(load, (int, float)) and load > record["key"]["cores"]:
+        text += (f"; measured at load average {load:.1f} on {record['key']['cores']} cores: "
+                 "redo it on a quiet machine (oscgen doctor --calibrate)")
+    return text

@@ -1,0 +1,206 @@
+// The body of oscgen's decoder-layer kernel.  mx.fast.cuda_kernel wraps it: MLX writes the __global__
+// signature from kernels.LAYER_INPUTS (const pointers) and the outputs (out, scratch), plus the template
+// constants kernels.layer() passes (T, B, D, ...), and compiles it with NVRTC after
+// decode_step.cuh (the helpers).  Not compilable on its own.
+  using namespace oscgen;
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  T* xs = reinterpret_cast<T*>(smem_raw);
+  float* fs = reinterpret_cast<float*>(smem_raw);
+  unsigned int* sync_words = const_cast<unsigned int*>(bar);
+  T* kv = const_cast<T*>(cache);
+  const int p = pos[0];
+  const int W = cache_shape[3];
+  const int tid = threadIdx.x, lane = tid % WARP, warp = tid / WARP, warps = blockDim.x / WARP;
+  const size_t plane = (size_t)B * H * W * HD;  // keys, then values
+  float* q_s = scratch;                          // (B, D)
+  float* attn = q_s + B * D;                     // (B, H, S, HD + 2): partial softmax states
+  float* x1 = attn + B * H * S * (HD + 2);       // (B, D) after self-attention
+  float* sc = x1 + B * D;                        // (B, HT) cross-attention scores
+  float* x2 = sc + B * HT;                       // (B, D) after cross-attention
+  float* hbuf = x2 + B * D;                      // (B, F) GELU(fc1)
+  unsigned int* stamps = reinterpret_cast<unsigned int*>(hbuf + B * F);  // STAMPS
+  stamp(stamps, 0);
+  if (PREFETCH) {  // the later stages' weights into L2 while q/k/v streams
+    prefetch_l2(w_o, (size_t)D * D * sizeof(T));
+    prefetch_l2(cross_a, (size_t)HT * D * sizeof(T));
+    prefetch_l2(cross_bt, (size_t)D * HT * sizeof(T));
+  }
+
+  // 1. LayerNorm, q/k/v; keys and values straight into the cache at position p
+  layer_norm_rows<T, B, D>([&](int i) { return to_f(x[i]); }, ln1_w, ln1_b, xs);
+  gemv<T, B, D, R_QKV>(w_qkv, 3 * D, xs, [&](int row, const float* acc) {
+    if (lane != 0) return;
+    const int which = row / D, rem = row % D;
+    if (which == 0) {
+      for (int b = 0; b < B; ++b) q_s[b * D + rem] = acc[b];
+    } else {
+      const int h = rem / HD, f = rem % HD;
+      for (int b = 0; b < B; ++b)
+        kv[(which - 1) * plane + ((size_t)(b * H + h) * W + p) * HD + f] = from_f<T>(acc[b]);
+    }
+  });
+  if (PREFETCH) prefetch_l2(w_fc1, (size_t)F * D * sizeof(T));
+  grid_sync(sync_words);
+  stamp(stamps, 1);
+
+  // 2. attention over positions 0..p: S splits per (row, head), each a partial softmax state
+  {
+    const int n = p + 1, chunk = (n + S - 1) / S;
+    float* qh = fs;                 // HD
+    float* prob = qh + HD;          // chunk <= W
+    float* red = prob + W;          // warps * HD
+    float* stat = red + warps * HD; // warps
+    const float scale = 1.f / sqrtf((float)HD);
+    constexpr int V = 16 / sizeof(T);
+    for (int item = blockIdx.x; item < B * H * S; item += gridDim.x) {
+      const int s = item % S, bh = item / S, b = bh / H, h = bh % H;
+      const int p0 = s * chunk, p1 = min(n, p0 + chunk);
+      const T* keys = cache + (size_t)bh * W * HD;
+      const T* vals = keys + plane;
+      if (tid < HD) qh[tid] = __ldcg(q_s + b * D + h * HD + tid) * scale;
+      __syncthreads();
+      float m = neg_inf();
+      for (int j = p0 + tid; j < p1; j += blockDim.x) {
+        uint4 raw[HD / V];  // the whole key row in flight before the dot product
+#pragma unroll
+        for (int c = 0; c < HD / V; ++c) raw[c] = ld_shared_l2(keys + (size_t)j * HD + c * V);
+        float dot = 0.f;
+#pragma unroll
+        for (int c = 0; c < HD / V; ++c) {
+          float kf[V];
+          unpack<T>(raw[c], kf);
+#pragma unroll
+          for (int e = 0; e < V; ++e) dot += qh[c * V + e] * kf[e];
+        }
+        prob[j - p0] = dot;
+        m = fmaxf(m, dot);
+      }
+      m = block_max(m, stat);
+      float l = 0.f;
+      for (int j = p0 + tid; j < p1; j += blockDim.x) {
+        const float e = __expf(prob[j - p0] - m);
+        prob[j - p0] = e;
+        l += e;
+      }
+      l = block_sum(l, stat);  // its barrier also publishes prob
+      float a0 = 0.f, a1 = 0.f;
+      constexpr int U = 8;  // value rows a warp has in flight
+      for (int j0 = p0 + warp; j0 < p1; j0 += warps * U) {
+        float2 v[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          const int j = j0 + u * warps;
+          v[u] = j < p1 ? ld2_l2(vals + (size_t)j * HD + 2 * lane) : make_float2(0.f, 0.f);
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          const int j = j0 + u * warps;
+          const float e = j < p1 ? prob[j - p0] : 0.f;
+          a0 += e * v[u].x;
+          a1 += e * v[u].y;
+        }
+      }
+      red[warp * HD + 2 * lane] = a0;
+      red[warp * HD + 2 * lane + 1] = a1;
+      __syncthreads();
+      float* out = attn + (size_t)item * (HD + 2);
+      if (tid < HD) {
+        float acc = 0.f;
+        for (int w = 0; w < warps; ++w) acc += red[w * HD + tid];
+        out[tid] = acc;
+      }
+      if (tid == 0) {
+        out[HD] = m;
+        out[HD + 1] = l;
+      }
+      __syncthreads();
+    }
+  }
+  grid_sync(sync_words);
+  stamp(stamps, 2);
+
+  // 3. the splits combined into the attention output, out_proj + residual
+  for (int i = tid; i < B * D; i += blockDim.x) {
+    const int b = i / D, h = (i % D) / HD, f = i % HD;
+    const float* st = attn + (size_t)(b * H + h) * S * (HD + 2);
+    float ms[S], ls[S], as[S];  // all 3·S loads in flight, then the arithmetic
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      ms[s] = __ldcg(st + s * (HD + 2) + HD);
+      ls[s] = __ldcg(st + s * (HD + 2) + HD + 1);
+      as[s] = __ldcg(st + s * (HD + 2) + f);
+    }
+    float M = neg_inf();
+#pragma unroll
+    for (int s = 0; s < S; ++s) M = fmaxf(M, ms[s]);
+    float L = 0.f, A = 0.f;
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      const float w = __expf(ms[s] - M);
+      L += w * ls[s];
+      A += w * as[s];
+    }
+    xs[i] = from_f<T>(A / L);
+  }
+  __syncthreads();
+  gemv<T, B, D, R_O>(w_o, D, xs, [&](int row, const float* acc) {
+    if (lane != 0) return;
+    for (int b = 0; b < B; ++b) x1[b * D + row] = to_f(x[b * D + row]) + acc[b];
+  });
+  if (PREFETCH) prefetch_l2(w_fc2, (size_t)D * F * sizeof(T));
+  grid_sync(sync_words);
+  stamp(stamps, 3);
+
+  // 4. cross-attention, folded (crossfold.py): scores = LN(x1) @ A + mask
+  layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x1 + i); }, ln2_w, ln2_b, xs);
+  gemv<T, B, D, R_A>(cross_a, HT, xs, [&](int row, const float* acc) {
+    if (lane != 0) return;
+    for (int b = 0; b < B; ++b) sc[b * HT + row] = to_f(from_f<T>(acc[b])) + to_f(cross_mask[row]);
+  });
+  grid_sync(sync_words);
+  stamp(stamps, 4);
+
+  // 5. softmax over the text per (row, head), output = Bᵀ p on the conditional rows + residual
+  for (int r = tid; r < B * H; r += blockDim.x) {
+    const float* row = sc + r * TEXT;
+    float v[TEXT];  // loaded once, all in flight
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) v[t] = __ldcg(row + t);
+    float m = neg_inf();
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) m = fmaxf(m, v[t]);
+    float sum = 0.f;
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) {
+      v[t] = __expf(v[t] - m);
+      sum += v[t];
+    }
+#pragma unroll
+    for (int t = 0; t < TEXT; ++t) xs[r * TEXT + t] = from_f<T>(v[t] / sum);
+  }
+  __syncthreads();
+  gemv<T, B, HT, R_BT>(cross_bt, D, xs, [&](int row, const float* acc) {
+    if (lane != 0) return;
+    for (int b = 0; b < B; ++b) x2[b * D + row] = __ldcg(x1 + b * D + row) + (cond[b] ? to_f(from_f<T>(acc[b])) : 0.f);
+  });
+  if (PREFETCH) prefetch_l2(w_next, (size_t)w_next_shape[0] * w_next_shape[1] * sizeof(T));  // the next launch's
+  grid_sync(sync_words);
+  stamp(stamps, 5);
+
+  // 6. LayerNorm, fc1, GELU
+  layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x2 + i); }, ln3_w, ln3_b, xs);
+  gemv<T, B, D, R_FC1>(w_fc1, F, xs, [&](int row, const float* acc) {
+    if (lane != 0) return;
+    for (int b = 0; b < B; ++b) hbuf[b * F + row] = gelu_erf(to_f(from_f<T>(acc[b])));
+  });
+  grid_sync(sync_words);
+  stamp(stamps, 6);
+
+  // 7. fc2 + residual → the layer's output
+  for (int i = tid; i < B * F; i += blockDim.x) xs[i] = from_f<T>(__ldcg(hbuf + i));
+  __syncthreads();
+  gemv<T, B, F, R_FC2>(w_fc2, D, xs, [&](int row, const float* acc) {
+    if (lane != 0) return;
+    for (int b = 0; b < B; ++b) out[b * D + row] = from_f<T>(__ldcg(x2 + b * D + row) + acc[b]);
+  });
+  stamp(stamps, 7);

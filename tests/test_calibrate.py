@@ -1,0 +1,133 @@
+"""MKL's decode thread count is measured once per host + BLAS, cached, shown by `oscgen doctor`,
+redone by `oscgen doctor --calibrate`, and used by every later process.  Nothing here depends
+on which count wins on this host: the tests check that every candidate was measured, that the
+choice follows the rule, and that a cached choice is the one a fresh process decodes with."""
+
+import json
+import platform
+import sys
+
+import pytest
+
+from oscgen import _blas, calibrate
+from tests._io_fixtures import run_oscgen, run_python
+
+HAS_MKL = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64") and bool(_blas._candidate_paths())
+needs_mkl = pytest.mark.skipif(not HAS_MKL, reason="the calibration chooses MKL's threads")
+
+
+def _env(tmp_path, **extra):
+    # a clean BLAS environment (see test_blas.py) and a cache of this test's own
+    return {"OSCGEN_BLAS": None, "MKL_NUM_THREADS": None, "OSCGEN_CPU_THREADS": None,
+            "OSCGEN_CACHE": str(tmp_path / "cache"), **extra}
+
+
+WHERE = "import oscgen\nfrom oscgen import _blas\nprint(_blas.calibration_file())\n"
+THREADS = "import oscgen, mlx.core\nfrom oscgen import _blas\nprint(_blas.mkl_threads(), _blas.oscgen_cores())\n"
+
+
+def test_candidates_cover_one_thread_to_every_core():
+    assert calibrate.candidates(1) == [1]
+    assert calibrate.candidates(2) == [1, 2]
+    assert calibrate.candidates(6) == [1, 2, 3, 4, 5, 6]
+    assert calibrate.candidates(48) == [1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 48]
+
+
+def test_the_real_step_decides_when_timed_and_ties_go_to_more_threads():
+    gbs = {1: 20.0, 2: 30.0}
+    assert calibrate.choose(gbs) == 2
+    assert calibrate.choose(gbs, {1: 60.0, 2: 80.0}) == 1  # the step outranks the matmuls
+    assert calibrate.choose({1: 30.0, 2: 29.9}) == 2  # within 2 %: noise, the fallback's count
+    assert calibrate.choose({1: 30.0, 2: 20.0, 4: 29.5}) == 4
+
+
+@needs_mkl
+def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_path):
+    env = _env(tmp_path)
+    result = run_oscgen("doctor", "--calibrate", env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "calibrating on matmuls only" in result.stderr  # no musicgen-small in this cache
+    path = run_python(WHERE, env=env).stdout.strip()
+    record = json.loads(open(path).read())
+    counts = calibrate.candidates(record["key"]["cores"])
+    assert sorted(map(int, record["matmul_gbs"])) == counts
+    assert all(v > 0 for v in record["matmul_gbs"].values())
+    assert record["decode_threads"] == calibrate.choose({int(n): v for n, v in record["matmul_gbs"].items()})
+    assert record["decided_by"] == "matmul bandwidth" and record["step_ms"] is None
+    # `doctor` (no flag) shows the cached choice and what each count reached
+    shown = run_oscgen("doctor", env=env)
+    line = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "calibration")
+    assert f"{record['decode_threads']} decode thread(s), by matmul bandwidth" in line
+    for n, v in record["matmul_gbs"].items():
+        assert f"{n}: {v:.1f}" in line
+    blas = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "blas")
+    assert "(calibrated)" in blas
+
+
+@needs_mkl
+def test_calibrating_on_a_model_times_its_decode_step(tmp_path):
+    env = _env(tmp_path)
+    result = run_oscgen("doctor", "--calibrate", "--model", "tiny-random", "--json", env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    path = run_python(WHERE, env=env).stdout.strip()
+    record = json.loads(open(path).read())
+    assert record["decided_by"] == "decode step" and "tiny-random" in record["step_model"]
+    steps = {int(n): v for n, v in record["step_ms"].items()}
+    assert sorted(steps) == calibrate.candidates(record["key"]["cores"]) and all(v > 0 for v in steps.values())
+    assert record["decode_threads"] == calibrate.choose({}, steps)
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    assert "step ms by threads" in checks["calibration"]["detail"]
+
+
+def test_model_without_calibrate_and_a_bad_model_are_usage_errors(tmp_path):
+    result = run_oscgen("doctor", "--model", "tiny-random", env=_env(tmp_path))
+    assert result.returncode == 2 and "--model goes with --calibrate" in result.stderr
+    if HAS_MKL:
+        result = run_oscgen("doctor", "--calibrate", "--model", str(tmp_path / "nowhere"), env=_env(tmp_path))
+        assert result.returncode == 2 and "--model" in result.stderr
+
+
+@needs_mkl
+@pytest.mark.parametrize("chosen", ["one", "all"])
+def test_a_fresh_process_decodes_at_the_cached_choice(tmp_path, chosen):
+    env = _env(tmp_path)
+    path = run_python(WHERE, env=env).stdout.strip()
+    cores = int(run_python(THREADS, env=env).stdout.split()[1])
+    threads = 1 if chosen == "one" else cores
+    key = json.loads(run_python("import oscgen, json\nfrom oscgen import _blas\nprint(json.dumps(_blas.host_key()))",
+                                env=env).stdout)
+    (tmp_path / "cache" / "calibration").mkdir(parents=True)
+    with open(path, "w") as f:
+        json.dump({"key": key, "decode_threads": threads}, f)
+    assert run_python(THREADS, env=env).stdout.split()[0] == str(threads)
+    # another host, core count or BLAS: not this record
+    with open(path, "w") as f:
+        json.dump({"key": {**key, "cpu": "another CPU"}, "decode_threads": 1}, f)
+    assert run_python(THREADS, env=env).stdout.split()[0] == str(cores)
+    # the user's MKL_NUM_THREADS wins over any calibration
+    assert run_python(THREADS, env={**env, "MKL_NUM_THREADS": "1"}).stdout.split()[0] == "1"
+
+
+@needs_mkl
+def test_the_first_model_load_calibrates_once(tmp_path):
+    env = _env(tmp_path, OSCGEN_CALIBRATE="1")
+    load = "import oscgen\nfrom oscgen import api, _blas\napi.load_model('tiny-random')\nprint(_blas.calibration_file())\n"
+    result = run_python(load, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    path = result.stdout.strip().splitlines()[-1]
+    record = json.loads(open(path).read())
+    assert record["decided_by"] == "matmul bandwidth"
+    # cached: the next load does not measure again
+    before = open(path).read()
+    assert run_python(load, env=env, timeout=300).returncode == 0
+    assert open(path).read() == before
+    # and with OSCGEN_CALIBRATE=0 (as in this suite) nothing is measured
+    env_off = _env(tmp_path / "off", OSCGEN_CALIBRATE="0")
+    path_off = run_python(load, env=env_off, timeout=300).stdout.strip().splitlines()[-1]
+    assert not (tmp_path / "off").joinpath("cache", "calibration").exists(), path_off
+
+
+def test_without_mkl_there_is_nothing_to_calibrate(tmp_path):
+    result = run_oscgen("doctor", "--calibrate", env=_env(tmp_path, OSCGEN_BLAS="bundled"), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "calibration: no MKL under MLX" in result.stderr
