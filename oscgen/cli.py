@@ -158,6 +158,10 @@ def _add_bench(sub):
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--cfg-scale", type=float, default=3.0)
     p.add_argument("--json", metavar="PATH", default=None, help="also write the full report as JSON here")
+    p.add_argument("--batch", metavar="N,N,...", type=_batch_sizes, default=None,
+                   help="instead: several takes in one pass at these batch sizes (e.g. 1,2,4,8): wall per take, "
+                        "takes per minute, peak memory, against transformers' batched generate")
+    p.add_argument("--duration", type=float, default=2.0, help="with --batch: seconds per take (default 2)")
     p.set_defaults(handler=cmd_bench)
     return p
 
@@ -288,8 +292,25 @@ def cmd_midi_ports(args) -> int:
     return 0
 
 
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"batch sizes are integers separated by commas, e.g. 1,2,4,8; got {text!r}")
+    if not sizes or min(sizes) < 1 or max(sizes) > 64:
+        raise argparse.ArgumentTypeError(f"batch sizes must be in 1..64, got {text!r}")
+    return sizes
+
+
 def cmd_bench(args) -> int:
     from oscgen import bench
+
+    if args.batch:
+        from oscgen import bench_batch
+
+        bench_batch.run(model=args.model, sizes=args.batch, duration=args.duration, seed=args.seed, top_k=args.top_k,
+                        reference=not args.no_reference, threads=args.threads, json_path=args.json)
+        return 0
 
     bench.run_bench(
         model=args.model,

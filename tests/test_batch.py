@@ -248,9 +248,10 @@ def test_memory_needed_covers_what_a_batch_takes_and_grows_with_it(pair, monkeyp
         mx.reset_peak_memory()
         model.decode_takes(model.generate_takes(takes, top_k=5))
         assert model.memory_needed(takes) >= mx.get_peak_memory() - base
-    one = model.memory_needed([Take(TEXTS[0], 500)])
-    assert model.memory_needed([Take(TEXTS[0], 500)] * 4, takes_per_pass=4) > 3 * one
-    assert model.memory_needed([Take(TEXTS[0], 1000)]) > one
+    need = lambda n, frames, per_pass=None: model.memory_needed([Take(TEXTS[0], frames)] * n, per_pass)
+    # (tiny's EnCodec outweighs its cache: takes add memory where EnCodec decodes them together)
+    assert need(1, 500) <= need(2, 500) <= need(4, 500) < need(4, 500, 4)
+    assert need(1, 500) < need(1, 1000)
 
 
 def test_decode_takes_groups_by_length(pair):

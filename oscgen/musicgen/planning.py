@@ -15,6 +15,8 @@ from oscgen.musicgen.layers import on_gpu
 # EnCodec's peak activations per output sample and SEANet filter, in bytes: measured with MLX's
 # peak memory on musicgen-small's EnCodec (~2.3 KB a sample with its 64 filters; benchmarks/RESULTS.md).
 AUDIO_BYTES_PER_SAMPLE = 40
+# Temporaries the estimate does not itemise (T5, the step's activations): a share and a floor.
+MEMORY_MARGIN = (0.1, 32 * 2**20)
 
 
 def warm_up(
@@ -71,19 +73,25 @@ def warm_up(
 
 
 def memory_needed(model, takes: list[Take], takes_per_pass: int | None = None) -> int:
-    """Bytes a batch needs beyond the loaded weights, at its peak: the self-attention cache
-    (while it grows a window, the old and the new one are alive), the step's logits, and
-    EnCodec's activations for a pass of ``takes_per_pass`` takes (decode_takes).  Measured
-    against MLX's peak memory in benchmarks/RESULTS.md (it errs high)."""
+    """Bytes a batch needs beyond the loaded weights, at its peak: while decoding, the
+    self-attention cache (while it grows a window, the old and the new one are alive), the
+    text's keys/values and folded cross-attention matrices, the step's logits; then EnCodec's
+    activations for a pass of ``takes_per_pass`` takes (decode_takes); plus MEMORY_MARGIN for
+    temporaries.  Checked against MLX's measured peak (tests/test_batch.py, `oscgen bench
+    --batch`'s est MB column)."""
     rows = len(takes) * (2 if any(t.cfg_scale > 1.0 for t in takes) else 1)
     steps = max(codebooks.steps_for(t.frames, model.codebook_delays) for t in takes)
     window = -(-steps // pipeline.CACHE_BLOCK) * pipeline.CACHE_BLOCK
+    text = -(-max(len(t.input_ids) for t in takes) // pipeline.TEXT_BLOCK) * pipeline.TEXT_BLOCK
     config = model.decoder.config
     head_dim = model.decoder.padded_head_dim or config.head_dim
-    per_position = config.num_hidden_layers * 2 * rows * config.num_attention_heads * head_dim * model.decoder.dtype.size
+    itemsize = model.decoder.dtype.size
+    per_position = config.num_hidden_layers * 2 * rows * config.num_attention_heads * head_dim * itemsize
     cache = per_position * (2 * window - pipeline.CACHE_BLOCK)
+    # keys/values of every row, and the folded pairs (heads x text rows of hidden size) of every take
+    cross = config.num_hidden_layers * 2 * (rows + len(takes) * config.num_attention_heads) * text * config.hidden_size * itemsize
     logits = 4 * rows * model.num_codebooks * model.vocab_size * 4  # logits, guidance, noise, scores: float32
     per_pass = min(len(takes), takes_per_pass or (pipeline.AUDIO_TAKES_PER_PASS if on_gpu() else 1))
     samples = max(t.frames for t in takes) * model.samples_per_frame * model.audio_channels
     audio = per_pass * samples * AUDIO_BYTES_PER_SAMPLE * model.audio_decoder.config["num_filters"]
-    return max(cache + logits, audio)
+    return int(max(cache + cross + logits, audio) * (1 + MEMORY_MARGIN[0]) + MEMORY_MARGIN[1])
