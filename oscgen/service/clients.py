@@ -46,6 +46,11 @@ class ErrorRateLimit:
         dropped, bucket[2] = bucket[2], 0
         return dropped
 
+    def full(self, host: str) -> bool:
+        """True when ``host`` has (nearly) its whole burst left: it has been quiet a while."""
+        bucket = self._buckets.get(host)
+        return bucket is None or bucket[0] >= self.burst - 1.0
+
     def exhausted(self, host: str) -> bool:
         """True when the next error from ``host`` would not be answered."""
         bucket = self._buckets.get(host)
@@ -113,7 +118,7 @@ class Replies:
         if request[3] is None:  # the first byte beyond the request's own size: one token
             host = request[0]
             request[3] = self.reply_limit.allow(host) is not None
-            if request[3]:
+            if request[3] and self.reply_limit.full(host):  # told once per flood, not once per token
                 self._told.discard(host)
             else:
                 log.info("replies to %s dropped: it asks for more than %d replies a second larger than their request",
