@@ -118,8 +118,9 @@ class Replies:
         if request[3] is None:  # the first byte beyond the request's own size: one token
             host = request[0]
             request[3] = self.reply_limit.allow(host) is not None
-            if request[3] and self.reply_limit.full(host):  # told once per flood, not once per token
-                self._told.discard(host)
+            if request[3]:
+                if self.reply_limit.full(host):  # quiet again: the next flood is told once more
+                    self._told.discard(host)
             else:
                 log.info("replies to %s dropped: it asks for more than %d replies a second larger than their request",
                          host, REPLY_RATE, extra={"fold": ("amplify", host)})
