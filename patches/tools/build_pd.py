@@ -20,6 +20,19 @@ from patches.tools.pdwriter import Canvas
 
 PORT = protocol.DEFAULT_LISTEN_PORT
 KNOB_NAMES = [k.name for k in NUMBER_KNOBS]
+SEND_ALL = "sendall"  # the patch's own: every control re-sends its value
+#: on-screen label and colour of a button, where not its action's name
+BUTTONS = {
+    "continue": ("continue_last", "#c4fcc4"),
+    "cancel": ("cancel", "#fcc4c4"),
+    "stop_job": ("stop_keep_audio", "#fce4c4"),
+    "status": ("sync_from_daemon", None),
+    "sendall": ("send_all_to_daemon", None),
+    "clear": ("clear_queue", "#fcc4c4"),
+    "unload": ("unload_model", None),
+    "queue": ("list_queue", None),
+}
+ROWS = 5  # buttons per column under GENERATE
 
 
 # -- the preview and the abstraction's inlet ----------------------------------------------
@@ -105,11 +118,12 @@ def inlet_outlet() -> Canvas:
     c = Canvas(1000, 560)
     c.comment(10, 5, "ABSTRACTION INLET: drives the same controls as the mouse. Messages: prompt "
                      "<words>, duration bars bpm temperature top_k top_p cfg seed <number>, model "
-                     "<name>, host <address>, generate, cancel, status, ping, sendall, "
-                     "play, stop, autoplay 0/1, volume 0-1, preset <number or name>, learn <knob>.", 120)
+                     "<name>, host <address>, " + ", ".join(a.name for a in ACTIONS) + ", sendall, "
+                     "play, stop (the preview; stop_job is /oscgen/stop), autoplay 0/1, volume 0-1, "
+                     "preset <number or name>, learn <knob>.", 120)
     inlet = c.obj(10, 70, "r $0-from-inlet")
-    words = ["prompt", *KNOB_NAMES, "model", "host", *ACTIONS, "sendall", "play", "stop", "autoplay",
-             "volume", "preset", "learn"]
+    words = ["prompt", *KNOB_NAMES, "model", "host", *(a.name for a in ACTIONS), SEND_ALL, "play", "stop",
+             "autoplay", "volume", "preset", "learn"]
     route = c.obj(10, 100, "route " + " ".join(words))
     c.connect(inlet, 0, route)
     for i, w in enumerate(words):
@@ -123,9 +137,10 @@ def inlet_outlet() -> Canvas:
             c.connect(convert, 0, s)
         else:
             c.connect(route, i, s)
-    unknown = c.obj(10, 480, "print oscgen-unknown-inlet-message")
+    bottom = 170 + 70 * -(-len(words) // 6)
+    unknown = c.obj(10, bottom + 10, "print oscgen-unknown-inlet-message")
     c.connect(route, len(words), unknown)
-    c.height = 560
+    c.height = bottom + 80
     return c
 
 
@@ -155,18 +170,16 @@ def build() -> str:
     c.symbolatom(20, y, 22, label="daemon_host", receive="$0-host-in", send="$0-host")
     c.comment(320, y, f"reconnects on Enter (port $1, default {PORT})", 60)
 
-    # buttons
+    # buttons: GENERATE, then every other action of knobs.ACTIONS in two columns
     bx = 520
     c.comment(bx, 125, "ACTIONS:", 20)
     c.bng(bx, 150, 40, "GENERATE", send="$0-generate", receive="$0-generate-in", color="#c4fcc4")
-    c.bng(bx, 200, 25, "cancel", send="$0-cancel", receive="$0-cancel-in", color="#fcc4c4")
-    c.bng(bx, 235, 25, "sync_from_daemon", send="$0-status", receive="$0-status-in")
-    c.bng(bx, 270, 25, "send_all_to_daemon", send="$0-sendall", receive="$0-sendall-in")
-    c.bng(bx, 305, 25, "ping", send="$0-ping", receive="$0-ping-in")
-    c.bng(bx + 100, 305, 25, "alive", receive="$0-alive-in", color="#fcfcc4")
-    c.bng(bx + 180, 200, 25, "clear_queue", send="$0-clear", receive="$0-clear-in", color="#fcc4c4")
-    c.bng(bx + 180, 235, 25, "unload_model", send="$0-unload", receive="$0-unload-in")
-    c.bng(bx + 180, 270, 25, "list_queue", send="$0-queue", receive="$0-queue-in")
+    others = [a for a in ACTIONS if a.name != "generate"] + [SEND_ALL]
+    for i, name in enumerate(a if isinstance(a, str) else a.name for a in others):
+        label, color = BUTTONS.get(name, (name, None))
+        c.bng(bx + 180 * (i // ROWS), 200 + 35 * (i % ROWS), 25, label, send=f"$0-{name}",
+              receive=f"$0-{name}-in", **({"color": color} if color else {}))
+    c.bng(bx + 180, 157, 25, "alive", receive="$0-alive-in", color="#fcfcc4")
 
     # status
     sy = 445

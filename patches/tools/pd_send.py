@@ -113,16 +113,16 @@ def send_to_daemon() -> Canvas:
     c.connect(model_sym, 0, model_fmt)
     c.connect(model_fmt, 0, net)
 
-    # buttons: no arguments
-    c.comment(x, 380, "Buttons: /oscgen/generate (after the prompt box's text), /oscgen/cancel "
-                      "(the running job), /oscgen/status, /oscgen/ping, /oscgen/clear (every waiting "
-                      "job), /oscgen/unload (free the model), /oscgen/queue.", 45)
+    # buttons: every action of knobs.ACTIONS, sent with no arguments
+    c.comment(x, 380, "Buttons: one bare OSC message each - " + ", ".join(a.address for a in ACTIONS) + " ("
+                      "/oscgen/generate re-sends the prompt box's text first; /oscgen/continue continues the "
+                      "last take, /oscgen/stop ends the running job keeping what it made).", 45)
     y = 440
     for action in ACTIONS:
-        r = c.obj(x, y, f"r $0-{action}")
-        fmt = c.obj(x + 120, y, f"oscformat oscgen {action}")
+        r = c.obj(x, y, f"r $0-{action.name}")
+        fmt = c.obj(x + 120, y, "oscformat " + action.address.strip("/").replace("/", " "))
         c.connect(fmt, 0, net)
-        if action == "generate":
+        if action.name == "generate":
             # what you see is what you get: re-send the prompt box first (an empty one sends nothing)
             first = c.obj(x + 120, y + 25, "t b b")
             c.connect(r, 0, first)
@@ -150,6 +150,7 @@ def send_to_daemon() -> Canvas:
     c.chain(learn, learn_sym, learn_fmt)
     for fmt in (number_fmt, name_fmt, learn_fmt):
         c.connect(fmt, 0, net)
+    c.height = max(c.height, y + 280)  # room for every button's wiring
 
     # send all: push every control's value (after a daemon restart, or to another daemon)
     x = 1060
