@@ -273,18 +273,20 @@ class MusicGen(nn.Module):
         the projections when that pays) and the additive text mask, in the decoder's dtype.
         The first ``conditional`` rows are the prompts' (``texts`` different ones: 1 or all)."""
         dtype = self.decoder.dtype  # float16/bfloat16 decoders (quantize.convert_decoder) run in it
-        cross_kv = self.decoder.cross_kv(states.astype(dtype))
         # clipped to the dtype's range: float16 would turn float32's most negative into -inf, and
         # the all-masked unconditional row into NaN
         cross_mask = mx.maximum(decoder_lib.additive_mask(mask), mx.finfo(dtype).min).astype(dtype)
         # (the CUDA step takes only the folded form, and folding costs a GPU next to nothing)
         long_enough = steps >= FOLD_MIN_STEPS or self._fused is not None
-        if (FOLD_CROSS_ATTENTION and long_enough
+        if not (FOLD_CROSS_ATTENTION and long_enough
                 and crossfold.worth_folding(self.decoder, states.shape[1], *([texts] if texts > 1 else []))):
-            # the unconditional rows' text states are zeros (see _conditioning)
-            cross_kv = [crossfold.fold(layer.encoder_attn, k, v, cross_mask, conditional=conditional, texts=texts)
-                        for layer, (k, v) in zip(self.decoder.layers, cross_kv)]
-        return cross_kv, cross_mask
+            return self.decoder.cross_kv(states.astype(dtype)), cross_mask
+        # the fold reads the keys/values of the texts only: the unconditional rows' text states
+        # are zeros (see _conditioning) and a shared text is one row, so only those rows are
+        # projected (on a CPU these GEMMs are most of the job's set-up before its first step)
+        cross_kv = self.decoder.cross_kv(states[:texts].astype(dtype))
+        return [crossfold.fold(layer.encoder_attn, k, v, cross_mask, conditional=conditional, texts=texts)
+                for layer, (k, v) in zip(self.decoder.layers, cross_kv)], cross_mask
 
     def generate_codes(
         self,
