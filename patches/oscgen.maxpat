@@ -1276,10 +1276,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						50.0,
+						46.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						40.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1360,10 +1360,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						160.0,
+						112.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						40.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1385,7 +1385,7 @@
 						"bang"
 					],
 					"patching_rect": [
-						130.0,
+						86.0,
 						585.0,
 						24.0,
 						24.0
@@ -1410,8 +1410,8 @@
 						""
 					],
 					"patching_rect": [
-						130.0,
-						645.0,
+						86.0,
+						667.0,
 						100.0,
 						22.0
 					],
@@ -1425,10 +1425,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						270.0,
+						178.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						34.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1450,7 +1450,7 @@
 						"bang"
 					],
 					"patching_rect": [
-						240.0,
+						152.0,
 						585.0,
 						24.0,
 						24.0
@@ -1475,7 +1475,7 @@
 						""
 					],
 					"patching_rect": [
-						240.0,
+						152.0,
 						645.0,
 						100.0,
 						22.0
@@ -1490,10 +1490,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						380.0,
+						244.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						34.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1515,7 +1515,7 @@
 						"bang"
 					],
 					"patching_rect": [
-						350.0,
+						218.0,
 						585.0,
 						24.0,
 						24.0
@@ -1540,8 +1540,8 @@
 						""
 					],
 					"patching_rect": [
-						350.0,
-						645.0,
+						218.0,
+						667.0,
 						100.0,
 						22.0
 					],
@@ -1555,10 +1555,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						490.0,
+						310.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						34.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1580,7 +1580,7 @@
 						"bang"
 					],
 					"patching_rect": [
-						460.0,
+						284.0,
 						585.0,
 						24.0,
 						24.0
@@ -1605,7 +1605,7 @@
 						""
 					],
 					"patching_rect": [
-						460.0,
+						284.0,
 						645.0,
 						100.0,
 						22.0
@@ -1620,6 +1620,136 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
+						376.0,
+						585.0,
+						40.0,
+						40.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						606.0,
+						34.0,
+						56.0,
+						18.0
+					],
+					"text": "continue"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-79",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						"bang"
+					],
+					"patching_rect": [
+						350.0,
+						585.0,
+						24.0,
+						24.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						580.0,
+						30.0,
+						24.0,
+						24.0
+					],
+					"parameter_enable": 0
+				}
+			},
+			{
+				"box": {
+					"id": "obj-80",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						350.0,
+						667.0,
+						100.0,
+						22.0
+					],
+					"text": "/oscgen/continue"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-81",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						442.0,
+						585.0,
+						40.0,
+						40.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						690.0,
+						34.0,
+						64.0,
+						18.0
+					],
+					"text": "stop job"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-82",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						"bang"
+					],
+					"patching_rect": [
+						416.0,
+						585.0,
+						24.0,
+						24.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						664.0,
+						30.0,
+						24.0,
+						24.0
+					],
+					"parameter_enable": 0
+				}
+			},
+			{
+				"box": {
+					"id": "obj-83",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						416.0,
+						645.0,
+						100.0,
+						22.0
+					],
+					"text": "/oscgen/stop"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-84",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
 						20.0,
 						680.0,
 						600.0,
@@ -1630,7 +1760,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-79",
+					"id": "obj-85",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1648,7 +1778,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-80",
+					"id": "obj-86",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1666,7 +1796,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-81",
+					"id": "obj-87",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1684,7 +1814,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-82",
+					"id": "obj-88",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1702,7 +1832,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-83",
+					"id": "obj-89",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1720,7 +1850,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-84",
+					"id": "obj-90",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1738,7 +1868,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-85",
+					"id": "obj-91",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1757,7 +1887,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-86",
+					"id": "obj-92",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1775,7 +1905,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-87",
+					"id": "obj-93",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1793,7 +1923,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-88",
+					"id": "obj-94",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1811,7 +1941,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-89",
+					"id": "obj-95",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1829,7 +1959,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-90",
+					"id": "obj-96",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1847,7 +1977,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-91",
+					"id": "obj-97",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1865,7 +1995,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-92",
+					"id": "obj-98",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1883,7 +2013,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-93",
+					"id": "obj-99",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1901,7 +2031,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-94",
+					"id": "obj-100",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1919,7 +2049,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-101",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1937,7 +2067,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-102",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1955,7 +2085,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-103",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1970,7 +2100,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-104",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1985,7 +2115,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-105",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2003,7 +2133,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-106",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 17,
@@ -2037,7 +2167,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-107",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2059,7 +2189,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-108",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2084,7 +2214,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-109",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2102,7 +2232,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-110",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2120,7 +2250,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-111",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2138,7 +2268,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-112",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2156,7 +2286,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-113",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2174,7 +2304,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-114",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2192,7 +2322,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-115",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2207,7 +2337,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2226,7 +2356,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-117",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2244,7 +2374,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-118",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2272,7 +2402,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-119",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2287,7 +2417,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-120",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2307,7 +2437,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-121",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2326,7 +2456,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-122",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2344,7 +2474,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-123",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2366,7 +2496,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-124",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2391,7 +2521,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-125",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2409,7 +2539,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-126",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2431,7 +2561,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-127",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2449,7 +2579,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-128",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2474,7 +2604,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-129",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2496,7 +2626,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-130",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2521,7 +2651,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-131",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2539,7 +2669,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-132",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2558,7 +2688,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-133",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2576,7 +2706,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-134",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2594,7 +2724,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-135",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2612,7 +2742,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-136",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2630,7 +2760,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-131",
+					"id": "obj-137",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2648,7 +2778,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-132",
+					"id": "obj-138",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2666,7 +2796,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-139",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2684,7 +2814,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-140",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2702,7 +2832,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-141",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2717,7 +2847,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-142",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2732,7 +2862,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-143",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2754,7 +2884,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-144",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2779,7 +2909,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-145",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2794,7 +2924,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-146",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 12,
@@ -2823,114 +2953,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-142",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1065.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-143",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1150.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-144",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1235.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-145",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1320.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-146",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-147",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -2939,8 +2961,8 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
-						670.0,
+						980.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -2957,6 +2979,114 @@
 						""
 					],
 					"patching_rect": [
+						1065.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-149",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1150.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-150",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1235.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-151",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1320.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-152",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-153",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-154",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
 						1150.0,
 						670.0,
 						80.0,
@@ -2967,7 +3097,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-155",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2985,7 +3115,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-156",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3003,7 +3133,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-157",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3021,7 +3151,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-158",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3036,7 +3166,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-159",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3051,7 +3181,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-160",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3069,7 +3199,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-161",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3088,7 +3218,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-162",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3106,7 +3236,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-163",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3124,7 +3254,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-164",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3142,7 +3272,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-165",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3164,7 +3294,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
+					"id": "obj-166",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3186,7 +3316,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-161",
+					"id": "obj-167",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3208,7 +3338,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-162",
+					"id": "obj-168",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3230,7 +3360,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-163",
+					"id": "obj-169",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3252,7 +3382,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-164",
+					"id": "obj-170",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3277,7 +3407,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-165",
+					"id": "obj-171",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3302,7 +3432,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-166",
+					"id": "obj-172",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3327,7 +3457,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-167",
+					"id": "obj-173",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3355,7 +3485,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-168",
+					"id": "obj-174",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3380,7 +3510,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-169",
+					"id": "obj-175",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3399,7 +3529,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-170",
+					"id": "obj-176",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3417,7 +3547,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-171",
+					"id": "obj-177",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3432,7 +3562,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-172",
+					"id": "obj-178",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3447,7 +3577,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-173",
+					"id": "obj-179",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3466,7 +3596,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-174",
+					"id": "obj-180",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3484,7 +3614,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-175",
+					"id": "obj-181",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -4045,18 +4175,6 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-79",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-80",
 						0
 					],
@@ -4069,23 +4187,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-81",
+						"obj-79",
 						0
 					],
 					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-82",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-80",
 						0
 					]
 				}
@@ -4105,11 +4211,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-84",
+						"obj-82",
 						0
 					],
 					"destination": [
-						"obj-85",
+						"obj-83",
 						0
 					]
 				}
@@ -4121,7 +4227,7 @@
 						0
 					],
 					"destination": [
-						"obj-86",
+						"obj-2",
 						0
 					]
 				}
@@ -4141,11 +4247,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
-						1
+						"obj-87",
+						0
 					],
 					"destination": [
-						"obj-87",
+						"obj-2",
 						0
 					]
 				}
@@ -4153,7 +4259,79 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-87",
+						"obj-88",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-89",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						0
+					],
+					"destination": [
+						"obj-91",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-91",
+						0
+					],
+					"destination": [
+						"obj-92",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-92",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-91",
+						1
+					],
+					"destination": [
+						"obj-93",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-93",
 						0
 					],
 					"destination": [
@@ -4165,11 +4343,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-91",
 						1
 					],
 					"destination": [
-						"obj-88",
+						"obj-94",
 						0
 					]
 				}
@@ -4177,7 +4355,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-88",
+						"obj-94",
 						0
 					],
 					"destination": [
@@ -4189,11 +4367,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-91",
 						1
 					],
 					"destination": [
-						"obj-89",
+						"obj-95",
 						0
 					]
 				}
@@ -4201,7 +4379,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-95",
 						0
 					],
 					"destination": [
@@ -4213,11 +4391,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-91",
 						1
 					],
 					"destination": [
-						"obj-90",
+						"obj-96",
 						0
 					]
 				}
@@ -4225,7 +4403,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-96",
 						0
 					],
 					"destination": [
@@ -4237,11 +4415,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-91",
 						1
 					],
 					"destination": [
-						"obj-91",
+						"obj-97",
 						0
 					]
 				}
@@ -4249,7 +4427,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-97",
 						0
 					],
 					"destination": [
@@ -4261,11 +4439,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-91",
 						1
 					],
 					"destination": [
-						"obj-92",
+						"obj-98",
 						0
 					]
 				}
@@ -4273,7 +4451,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-92",
+						"obj-98",
 						0
 					],
 					"destination": [
@@ -4285,95 +4463,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-91",
 						1
 					],
 					"destination": [
-						"obj-93",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-93",
-						0
-					],
-					"destination": [
-						"obj-37",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						1
-					],
-					"destination": [
-						"obj-94",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-94",
-						0
-					],
-					"destination": [
-						"obj-41",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						1
-					],
-					"destination": [
-						"obj-95",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-95",
-						0
-					],
-					"destination": [
-						"obj-45",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						1
-					],
-					"destination": [
-						"obj-96",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-96",
-						0
-					],
-					"destination": [
-						"obj-56",
+						"obj-99",
 						0
 					]
 				}
@@ -4385,762 +4479,6 @@
 						0
 					],
 					"destination": [
-						"obj-100",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						0
-					],
-					"destination": [
-						"obj-103",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-103",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						1
-					],
-					"destination": [
-						"obj-104",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-104",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						3
-					],
-					"destination": [
-						"obj-105",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						4
-					],
-					"destination": [
-						"obj-106",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						5
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-107",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						6
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-108",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						2
-					],
-					"destination": [
-						"obj-110",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-110",
-						1
-					],
-					"destination": [
-						"obj-111",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-111",
-						0
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						3
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-114",
-						1
-					],
-					"destination": [
-						"obj-115",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-115",
-						1
-					],
-					"destination": [
-						"obj-116",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-116",
-						0
-					],
-					"destination": [
-						"obj-118",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-114",
-						0
-					],
-					"destination": [
-						"obj-119",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-119",
-						0
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						5
-					],
-					"destination": [
-						"obj-121",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-121",
-						0
-					],
-					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						6
-					],
-					"destination": [
-						"obj-125",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-125",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						6
-					],
-					"destination": [
-						"obj-126",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-126",
-						0
-					],
-					"destination": [
-						"obj-127",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-127",
-						0
-					],
-					"destination": [
-						"obj-49",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						8
-					],
-					"destination": [
-						"obj-128",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-128",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						9
-					],
-					"destination": [
-						"obj-129",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-129",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						10
-					],
-					"destination": [
-						"obj-130",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-130",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						12
-					],
-					"destination": [
-						"obj-131",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-131",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						13
-					],
-					"destination": [
-						"obj-132",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-132",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						14
-					],
-					"destination": [
-						"obj-133",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-133",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						11
-					],
-					"destination": [
-						"obj-134",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-134",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						15
-					],
-					"destination": [
-						"obj-136",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						7
-					],
-					"destination": [
-						"obj-138",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						16
-					],
-					"destination": [
-						"obj-140",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						0
-					],
-					"destination": [
-						"obj-141",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-141",
-						0
-					],
-					"destination": [
-						"obj-6",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						1
-					],
-					"destination": [
-						"obj-142",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-142",
-						0
-					],
-					"destination": [
-						"obj-49",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						2
-					],
-					"destination": [
-						"obj-143",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-143",
-						0
-					],
-					"destination": [
-						"obj-13",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						3
-					],
-					"destination": [
-						"obj-144",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-144",
-						0
-					],
-					"destination": [
-						"obj-17",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						4
-					],
-					"destination": [
-						"obj-145",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-145",
-						0
-					],
-					"destination": [
-						"obj-21",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						5
-					],
-					"destination": [
-						"obj-146",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-146",
-						0
-					],
-					"destination": [
-						"obj-25",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						6
-					],
-					"destination": [
-						"obj-147",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-147",
-						0
-					],
-					"destination": [
-						"obj-29",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						7
-					],
-					"destination": [
-						"obj-148",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-148",
-						0
-					],
-					"destination": [
-						"obj-33",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						8
-					],
-					"destination": [
-						"obj-149",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-149",
-						0
-					],
-					"destination": [
 						"obj-37",
 						0
 					]
@@ -5149,11 +4487,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
-						9
+						"obj-91",
+						1
 					],
 					"destination": [
-						"obj-150",
+						"obj-100",
 						0
 					]
 				}
@@ -5161,7 +4499,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-100",
 						0
 					],
 					"destination": [
@@ -5173,11 +4511,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
-						10
+						"obj-91",
+						1
 					],
 					"destination": [
-						"obj-151",
+						"obj-101",
 						0
 					]
 				}
@@ -5185,7 +4523,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-151",
+						"obj-101",
 						0
 					],
 					"destination": [
@@ -5197,8 +4535,704 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-91",
+						1
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-102",
+						0
+					],
+					"destination": [
+						"obj-56",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						0
+					],
+					"destination": [
+						"obj-106",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						0
+					],
+					"destination": [
+						"obj-109",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-109",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						1
+					],
+					"destination": [
+						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						3
+					],
+					"destination": [
+						"obj-111",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						4
+					],
+					"destination": [
+						"obj-112",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-112",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						5
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						6
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-114",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						2
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-116",
+						1
+					],
+					"destination": [
+						"obj-117",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-117",
+						0
+					],
+					"destination": [
+						"obj-118",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						3
+					],
+					"destination": [
+						"obj-120",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-120",
+						1
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						1
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-120",
+						0
+					],
+					"destination": [
+						"obj-125",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-125",
+						0
+					],
+					"destination": [
+						"obj-118",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						5
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						0
+					],
+					"destination": [
+						"obj-128",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						6
+					],
+					"destination": [
+						"obj-131",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-131",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						6
+					],
+					"destination": [
+						"obj-132",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-132",
+						0
+					],
+					"destination": [
+						"obj-133",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-133",
+						0
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						8
+					],
+					"destination": [
+						"obj-134",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-134",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						9
+					],
+					"destination": [
+						"obj-135",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-135",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						10
+					],
+					"destination": [
+						"obj-136",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-136",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						12
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-137",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						13
+					],
+					"destination": [
+						"obj-138",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-138",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						14
+					],
+					"destination": [
+						"obj-139",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-139",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
 						11
+					],
+					"destination": [
+						"obj-140",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						15
+					],
+					"destination": [
+						"obj-142",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						7
+					],
+					"destination": [
+						"obj-144",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						16
+					],
+					"destination": [
+						"obj-146",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						0
+					],
+					"destination": [
+						"obj-147",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-147",
+						0
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						1
+					],
+					"destination": [
+						"obj-148",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-148",
+						0
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						2
+					],
+					"destination": [
+						"obj-149",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-149",
+						0
+					],
+					"destination": [
+						"obj-13",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						3
+					],
+					"destination": [
+						"obj-150",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-150",
+						0
+					],
+					"destination": [
+						"obj-17",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						4
+					],
+					"destination": [
+						"obj-151",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-21",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						5
 					],
 					"destination": [
 						"obj-152",
@@ -5209,8 +5243,44 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-115",
+						"obj-152",
 						0
+					],
+					"destination": [
+						"obj-25",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						6
+					],
+					"destination": [
+						"obj-153",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-29",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						7
 					],
 					"destination": [
 						"obj-154",
@@ -5225,6 +5295,18 @@
 						0
 					],
 					"destination": [
+						"obj-33",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						8
+					],
+					"destination": [
 						"obj-155",
 						0
 					]
@@ -5234,11 +5316,23 @@
 				"patchline": {
 					"source": [
 						"obj-155",
-						1
+						0
+					],
+					"destination": [
+						"obj-37",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						9
 					],
 					"destination": [
 						"obj-156",
-						1
+						0
 					]
 				}
 			},
@@ -5247,6 +5341,18 @@
 					"source": [
 						"obj-156",
 						0
+					],
+					"destination": [
+						"obj-41",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						10
 					],
 					"destination": [
 						"obj-157",
@@ -5257,11 +5363,119 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-166",
+						"obj-157",
 						0
 					],
 					"destination": [
-						"obj-156",
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						11
+					],
+					"destination": [
+						"obj-158",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						0
+					],
+					"destination": [
+						"obj-160",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-160",
+						0
+					],
+					"destination": [
+						"obj-161",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-161",
+						1
+					],
+					"destination": [
+						"obj-162",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-162",
+						0
+					],
+					"destination": [
+						"obj-163",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-172",
+						0
+					],
+					"destination": [
+						"obj-162",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-170",
+						0
+					],
+					"destination": [
+						"obj-163",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-171",
+						0
+					],
+					"destination": [
+						"obj-164",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-163",
+						0
+					],
+					"destination": [
+						"obj-175",
 						0
 					]
 				}
@@ -5273,150 +5487,6 @@
 						0
 					],
 					"destination": [
-						"obj-157",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-165",
-						0
-					],
-					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-157",
-						0
-					],
-					"destination": [
-						"obj-169",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-158",
-						0
-					],
-					"destination": [
-						"obj-169",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-169",
-						0
-					],
-					"destination": [
-						"obj-170",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-167",
-						0
-					],
-					"destination": [
-						"obj-170",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-170",
-						0
-					],
-					"destination": [
-						"obj-171",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-170",
-						0
-					],
-					"destination": [
-						"obj-171",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-168",
-						0
-					],
-					"destination": [
-						"obj-171",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						1
-					],
-					"destination": [
-						"obj-173",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-173",
-						0
-					],
-					"destination": [
-						"obj-174",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-174",
-						0
-					],
-					"destination": [
-						"obj-166",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-173",
-						0
-					],
-					"destination": [
 						"obj-175",
 						0
 					]
@@ -5429,7 +5499,115 @@
 						0
 					],
 					"destination": [
-						"obj-167",
+						"obj-176",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-173",
+						0
+					],
+					"destination": [
+						"obj-176",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-176",
+						0
+					],
+					"destination": [
+						"obj-177",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-176",
+						0
+					],
+					"destination": [
+						"obj-177",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-174",
+						0
+					],
+					"destination": [
+						"obj-177",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-91",
+						1
+					],
+					"destination": [
+						"obj-179",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-179",
+						0
+					],
+					"destination": [
+						"obj-180",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-180",
+						0
+					],
+					"destination": [
+						"obj-172",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-179",
+						0
+					],
+					"destination": [
+						"obj-181",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-181",
+						0
+					],
+					"destination": [
+						"obj-173",
 						0
 					]
 				}

@@ -18,7 +18,6 @@ from oscgen.knobs import MAX_DURATION
 from oscgen.progress import Eta
 from oscgen.service import outbox
 from oscgen.service.clients import Replies
-from oscgen.knobs import MAX_DURATION
 from oscgen.service import continue_job
 from oscgen.service.models import ModelRules
 from oscgen.service.protocol import PREFIX

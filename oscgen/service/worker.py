@@ -219,12 +219,11 @@ def _run_job(conn, signals, api, job: dict, output: OutputConfig, tag: str) -> b
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             engine_params = {**params, "model": _engine_model(params["model"])}
-            engine_params = {**params, "model": _engine_model(params["model"])}
+            stop = lambda: stop_id.value == job_id  # noqa: E731 (/oscgen/stop: keep what was made)
             if params.get(continue_job.AUDIO):
-                result = continue_job.run(engine_params, output, progress)
+                result = continue_job.run(engine_params, output, progress, stop=stop)
             else:
-                result = generate_take(**take_arguments(engine_params, output), progress_callback=progress,
-                                       stop=lambda: stop_id.value == job_id)
+                result = generate_take(**take_arguments(engine_params, output), progress_callback=progress, stop=stop)
         if cancel_id.value == job_id:
             raise Cancelled
     except Cancelled:

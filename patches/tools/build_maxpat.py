@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from oscgen.service import protocol
-from patches.tools.knobs import NUMBER_KNOBS
+from patches.tools.knobs import ACTIONS, NUMBER_KNOBS
 
 PORT, REPLY_PORT = protocol.DEFAULT_LISTEN_PORT, protocol.DEFAULT_REPLY_PORT
 # '---' makes the name local to one device in Max for Live (two oscgen devices, two buffers);
@@ -178,12 +178,14 @@ def build() -> str:
         ("sync", "/oscgen/status", (378, 72, 20, 20), (398, 74, 34, 18)),
         ("ping", "/oscgen/ping", (436, 72, 20, 20), (456, 74, 30, 18)),
         ("clear", "/oscgen/clear", (664, 2, 24, 24), (690, 6, 40, 18)),  # every waiting job
+        ("continue", "/oscgen/continue", (580, 30, 24, 24), (606, 34, 56, 18)),  # the last take
+        ("stop job", "/oscgen/stop", (664, 30, 24, 24), (690, 34, 64, 18)),  # end it, keep what it made
     ]
     for i, (label, address, button_rect, label_rect) in enumerate(buttons):
-        x = 20 + 110 * i
-        p.comment(label, x + 30, 585, 70, present=label_rect)
+        x = 20 + 66 * i  # (the loadbang's boxes start at x 480)
+        p.comment(label, x + 26, 585, 40, 34, present=label_rect)
         b = p.ui("button", x, 585, 24, 24, present=button_rect, parameter_enable=0)
-        m = p.msg(address, x, 645, 100)
+        m = p.msg(address, x, 645 + 22 * (i % 2), 100)
         p.connect(m, 0, send)
         if label == "generate":
             # what you see is what you get: the prompt field's text goes first (bang outputs it)
@@ -200,6 +202,8 @@ def build() -> str:
               "model's memory (the next take loads it again).", 20, 680, 600, 40)
     examples = ("/oscgen/preset ambient", "/oscgen/preset 0", "/oscgen/learn temperature", "/oscgen/queue",
                 "/oscgen/unload")
+    # every argument-free address of the table is reachable: one without a button is an example
+    examples += tuple(a.address for a in ACTIONS if a.address not in {b[1] for b in buttons} | set(examples))
     for i, text in enumerate(examples):
         m = p.msg(text, 20 + 150 * i, 725, 140)
         p.connect(m, 0, send)
