@@ -287,20 +287,19 @@ class Daemon:
         with self._lock:
             jobs.stopping = True
             jobs.cancel_queued()
-            running = jobs.running
-            if running is not None and jobs.worker is not None:
+            for running in jobs.batch if jobs.worker is not None else ():
                 log.info("cancelling job %d", running.id)
                 jobs.worker.cancel(running.id)
         deadline = time.monotonic() + SHUTDOWN_GRACE_S
-        while jobs.running is not None and jobs.worker is not None and time.monotonic() < deadline:
+        while jobs.batch and jobs.worker is not None and time.monotonic() < deadline:
             worker = jobs.worker
             ready = select.select([worker.conn, worker.process.sentinel], [], [], deadline - time.monotonic())[0]
             if ready:
                 jobs.drain(worker, self._lock)
         with self._lock:
-            if jobs.running is not None:  # it did not stop in time: the worker is killed below
-                self.broadcast(f"{PREFIX}/cancelled", jobs.running.id)
-                jobs.running = None
+            for running in jobs.batch:  # it did not stop in time: the worker is killed below
+                self.broadcast(f"{PREFIX}/cancelled", running.id)
+            jobs.batch = []
             self.broadcast(f"{PREFIX}/shutdown", reason)
         if self._midi is not None and hasattr(self._midi, "close"):
             try:
