@@ -60,6 +60,15 @@ stage2)
     # the CUDA step at 8 takes of one prompt (16 rows with guidance) against the portable step,
     # and its step at 1 and 8 takes (issue 17's "8 takes <= 1.3x the step of one")
     timeout 400 python3 benchmarks/cuda_check.py $small --batch 8 --json $OUT/cuda-check-batch8.json 2>&1 | tee $OUT/cuda-check-batch8.log | tail -n 20
+  elif [ "${2:-bench}" = mma ]; then
+    # the GEMVs on the tensor cores (kernels.TENSOR_CORE_ROWS, off by default until this passes):
+    # checked against the portable step at 1 take (forced on at 2 rows) and 8, then the step of
+    # 8 takes with and without them against one take's
+    for rows in 2 4; do
+      OSCGEN_CUDA_MMA_ROWS=$rows timeout 200 python3 benchmarks/cuda_check.py $small --dtypes float16 bfloat16 --steps 120 \
+        --batch $([ $rows = 2 ] && echo 1 || echo 8) --json $OUT/cuda-check-mma-rows$rows.json 2>&1 | tee $OUT/cuda-check-mma-rows$rows.log | tail -n 14
+    done
+    timeout 150 python3 benchmarks/cuda_check.py $small --dtypes float16 --batch 8 --steps 60 --json $OUT/cuda-check-cores-batch8.json 2>&1 | tail -n 8
   elif [ "${2:-bench}" = verify ]; then
     # a short re-check of the current code: one take and eight, float16, fewer steps
     timeout 200 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/cuda-check-verify.json 2>&1 | tee $OUT/cuda-check-verify.log | tail -n 12

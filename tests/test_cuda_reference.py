@@ -162,3 +162,28 @@ def test_the_kernels_take_one_folded_text_only(engine):
     assert rows is folded[0]["a"] and rows.shape[1] == hidden
     assert score_rows({**folded[0], "a": mx.stack([rows, rows])}, hidden) is None  # a text per take
     assert score_rows((rows, rows), hidden) is None  # not folded
+
+
+@pytest.mark.parametrize("rows, k, batch", [(48, 304, 13), (32, 1024, 16), (16, 64, 2)])
+def test_the_tensor_core_gemv_layout_computes_the_product(rows, k, batch):
+    """gemv_mma feeds each lane's contiguous values into fragment slots of a permuted K: the same
+    permutation on both sides must give W @ x exactly (float64 here), ragged tiles included."""
+    rng = np.random.default_rng(rows + k + batch)
+    W, xs = rng.standard_normal((rows, k)), rng.standard_normal((batch, k))
+    np.testing.assert_allclose(reference.gemv_mma(W, xs), W @ xs.T, rtol=1e-12, atol=1e-12)
+
+
+def test_tensor_cores_stay_off_until_run_on_a_gpu_and_fit_shared_memory_when_on(monkeypatch):
+    from oscgen.musicgen.cuda import kernels
+    from oscgen.musicgen.cuda.step import MAX_SHARED_BYTES
+
+    assert kernels.TENSOR_CORE_ROWS is None and not kernels.tensor_cores(16, mx.float16)
+    monkeypatch.setattr(kernels, "TENSOR_CORE_ROWS", 4)
+    assert kernels.tensor_cores(16, mx.float16) and not kernels.tensor_cores(2, mx.float16)
+    assert not kernels.tensor_cores(16, mx.float32)  # no 32-bit mma path: the CUDA cores
+    # musicgen-small, 8 takes with guidance: staged activations + the partial tiles
+    assert kernels.layer_shared_bytes(16, 1024, 4096, 16 * 19, 64, 512, 2, True) <= MAX_SHARED_BYTES
+    warps = 132 * 16  # an H200's blocks x warps
+    for tiles in (192, 64, 256, 512, 20):  # q/k/v, out_proj, fc1, heads, cross scores of small
+        ks = kernels.split_k(tiles * 16, 132)  # the K split fills the grid's warps, no more
+        assert 16 % ks == 0 and (tiles * ks <= warps or ks == 1) and (ks == 16 or tiles * ks * 2 > warps)

@@ -128,9 +128,10 @@ __device__ __forceinline__ void layer_norm_rows(Load load, const T* __restrict__
 }
 
 // Rows of W (N, K) times the B shared-memory rows xs (B, K), spread over every warp of the grid,
-// R rows per warp in flight.  STORE(row, acc) gets the B float32 dot products on every lane.
+// R rows per warp in flight, on the CUDA cores.  STORE(row, b, value) gets each float32 dot
+// product once (from lane 0 of the warp that made it).
 template <typename T, int B, int K, int R, typename Store>
-__device__ __forceinline__ void gemv(const T* __restrict__ W, int N, const T* xs, Store store) {
+__device__ __forceinline__ void gemv_cores(const T* __restrict__ W, int N, const T* xs, Store store) {
   constexpr int V = 16 / sizeof(T);         // elements per 16-byte load
   constexpr int FULL = K / (WARP * V);      // whole warp-wide passes over a row
   constexpr bool TAIL = (K % (WARP * V)) != 0;
@@ -172,8 +173,115 @@ __device__ __forceinline__ void gemv(const T* __restrict__ W, int N, const T* xs
 #pragma unroll
       for (int b = 0; b < B; ++b) acc[r][b] = warp_sum(acc[r][b]);
       const int row = r0 + r * nw;
-      if (row < N) store(row, acc[r]);
+      if (row < N && lane == 0)
+#pragma unroll
+        for (int b = 0; b < B; ++b) store(row, b, acc[r][b]);
     }
+  }
+}
+
+// One m16n8k16 tensor-core product (the first argument picks the input type), 16-bit inputs (T: __half or __nv_bfloat16), float32
+// accumulators: c (16 x 8) += a (16 x 16, row-major) * b (16 x 8, column-major), in the PTX
+// fragment layout (a: 4 registers of 2 values, b: 2, c: 4 per lane).
+__device__ __forceinline__ void mma16816(__half, float (&c)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                         unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+__device__ __forceinline__ void mma16816(__nv_bfloat16, float (&c)[4], unsigned a0, unsigned a1, unsigned a2, unsigned a3,
+                                         unsigned b0, unsigned b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+// The same product on the tensor cores, for batches of rows (B up to 16: takes x guidance).  A
+// warp owns a tile of 16 rows of W and a slice of K: KS warps of a block split each tile's K
+// and add their partial tiles through shared memory ``red`` (warps x NT x 4 x 32 floats).
+// Per 32 columns a lane loads 16 bytes of each of its two rows of W and 16 bytes of its batch
+// row of xs; a dot product may take its K terms in any order as long as both sides use the same
+// one, so the 8 contiguous values a lane holds fill its fragment slots of two k16 steps
+// (logical column 2t, 2t+1, 2t+8, 2t+9 of step j <-> physical 8t + 4j + 0..3): no shuffles, no
+// conversions.  Needs K % 8 == 0 (16-byte loads; a short last slice reads zeros).
+template <typename T, int B, int K, int KS, typename Store>
+__device__ __forceinline__ void gemv_mma(const T* __restrict__ W, int N, const T* xs, float* red, Store store) {
+  constexpr int NT = (B + 7) / 8;  // n-tiles of 8 batch rows
+  constexpr int ST = (K + 31) / 32;  // 32-column slices
+  constexpr int U = 4;  // slices a warp has in flight
+  static_assert(K % 8 == 0, "gemv_mma: K must be a multiple of 8");
+  const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP, warps = blockDim.x / WARP;
+  const int g = lane >> 2, t = lane & 3;
+  const int groups = warps / KS, grp = warp / KS, ks = warp % KS;
+  const int tiles = (N + 15) / 16;
+  const int rounds = (tiles + gridDim.x * groups - 1) / (gridDim.x * groups);
+  const uint4 zero = make_uint4(0, 0, 0, 0);
+  for (int round = 0; round < rounds; ++round) {  // the same count for every warp of the block
+    const int tile = (round * gridDim.x + blockIdx.x) * groups + grp;
+    float c[NT][4];
+#pragma unroll
+    for (int n = 0; n < NT; ++n)
+#pragma unroll
+      for (int i = 0; i < 4; ++i) c[n][i] = 0.f;
+    const int row0 = tile * 16 + g, row1 = row0 + 8;
+    if (tile < tiles) {
+      for (int s0 = ks; s0 < ST; s0 += KS * U) {
+        uint4 ra[U], rb[U], xb[U][NT];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          const int col = (s0 + u * KS) * 32 + t * 8;
+          const bool in = s0 + u * KS < ST && col < K;
+          ra[u] = in && row0 < N ? ld_weights(W + (size_t)row0 * K + col) : zero;
+          rb[u] = in && row1 < N ? ld_weights(W + (size_t)row1 * K + col) : zero;
+#pragma unroll
+          for (int n = 0; n < NT; ++n) {
+            const int b = n * 8 + g;
+            xb[u][n] = in && b < B ? *reinterpret_cast<const uint4*>(xs + b * K + col) : zero;
+          }
+        }
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+#pragma unroll
+          for (int n = 0; n < NT; ++n) {
+            mma16816(T{}, c[n], ra[u].x, rb[u].x, ra[u].y, rb[u].y, xb[u][n].x, xb[u][n].y);
+            mma16816(T{}, c[n], ra[u].z, rb[u].z, ra[u].w, rb[u].w, xb[u][n].z, xb[u][n].w);
+          }
+      }
+    }
+    if (KS > 1) {
+#pragma unroll
+      for (int n = 0; n < NT; ++n)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) red[((warp * NT + n) * 4 + i) * WARP + lane] = c[n][i];
+      __syncthreads();
+      if (ks == 0)
+        for (int o = 1; o < KS; ++o)
+#pragma unroll
+          for (int n = 0; n < NT; ++n)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) c[n][i] += red[(((warp + o) * NT + n) * 4 + i) * WARP + lane];
+    }
+    if (ks == 0 && tile < tiles) {
+      // c[n][i]: row g (+8 for i >= 2) of the tile, batch row 8n + 2t + (i & 1)
+#pragma unroll
+      for (int n = 0; n < NT; ++n)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int row = (i < 2 ? row0 : row1), b = n * 8 + 2 * t + (i & 1);
+          if (row < N && b < B) store(row, b, c[n][i]);
+        }
+    }
+    if (KS > 1) __syncthreads();  // red is reused by the next round
+  }
+}
+
+// W (N, K) times the B rows xs: on the tensor cores when TC (16-bit T), else on the CUDA cores.
+template <typename T, int B, int K, int R, int KS, bool TC, typename Store>
+__device__ __forceinline__ void gemv(const T* __restrict__ W, int N, const T* xs, float* red, Store store) {
+  if constexpr (TC && sizeof(T) == 2) {
+    gemv_mma<T, B, K, KS>(W, N, xs, red, store);
+  } else {
+    gemv_cores<T, B, K, R>(W, N, xs, store);
   }
 }
 

@@ -1,5 +1,5 @@
 // The body of oscgen's head (norm, codebook heads, guidance, top-k draw) kernel.  mx.fast.cuda_kernel wraps it: MLX writes the __global__
-// signature from kernels.HEAD_INPUTS (const pointers) and the outputs (tokens, logits), plus the template
+// signature from kernels.HEAD_INPUTS (const pointers) and the outputs (tokens, logits, raw), plus the template
 // constants kernels.head() passes (T, B, D, ...), and compiles it with NVRTC after
 // decode_step.cuh (the helpers).  Not compilable on its own.
   using namespace oscgen;
@@ -10,18 +10,22 @@
   const int TOPK = topk[0];  // 0: off
   // knobs (cfg, temperature, top_p) and frames: one for the job (stride 0) or one per prompt
 
-  // 1. final LayerNorm, the codebook heads, guidance: logits (N, KC * V) float32
+  // 1. final LayerNorm, the codebook heads, guidance: logits (N, KC * V) float32, each head
+  // output rounded to T as the plain path's is.  On the CUDA cores a row's products arrive on one
+  // lane, b in order, so the conditional score is parked in logits until its unconditional one
+  // comes; on the tensor cores they land on different lanes, so the raw rows (B, KC * V) are
+  // kept and guidance is applied per (prompt, codebook) in 2.
+  float* mma_red = reinterpret_cast<float*>(smem_raw + ((size_t)B * D * sizeof(T) + 15) / 16 * 16);  // gemv_mma's
   layer_norm_rows<T, B, D>([&](int i) { return to_f(x[i]); }, lnf_w, lnf_b, xs);
-  gemv<T, B, D, R_HEAD>(w_head, KC * V, xs, [&](int row, const float* acc) {
-    if (lane != 0) return;
-    for (int i = 0; i < N; ++i) {
-      const float c = to_f(from_f<T>(acc[i]));
-      float g = c;
-      if (GUIDED) {
-        const float u = to_f(from_f<T>(acc[i + N]));
-        g = u + (c - u) * knobs[i * KNOB_STRIDE];
-      }
-      logits[(size_t)i * KC * V + row] = g;
+  gemv<T, B, D, R_HEAD, KS_HEAD, TC>(w_head, KC * V, xs, mma_red, [&](int row, int b, float v) {
+    const float r = to_f(from_f<T>(v));
+    if (TC) {
+      raw[(size_t)b * KC * V + row] = r;
+    } else if (b < N) {
+      logits[(size_t)b * KC * V + row] = r;
+    } else {  // GUIDED: the unconditional row of prompt b - N, after its conditional one
+      float* g = logits + (size_t)(b - N) * KC * V + row;
+      *g = r + (*g - r) * knobs[(b - N) * KNOB_STRIDE];
     }
   });
   if (PREFETCH) prefetch_l2(w_next, (size_t)w_next_shape[0] * w_next_shape[1] * sizeof(T));  // next step's first
@@ -35,13 +39,34 @@
   for (int job = blockIdx.x; job < N * KC; job += gridDim.x) {
     const int i = job / KC, k = job % KC;
     const float temperature = knobs[i * KNOB_STRIDE + 1];
-    const float* row = logits + (size_t)i * KC * V + (size_t)k * V;
+    const float cfg = knobs[i * KNOB_STRIDE];
+    float* row = logits + (size_t)i * KC * V + (size_t)k * V;
     float val[PER];
     unsigned int key[PER];
+    if (TC) {  // the guided logits from the raw rows (see 1), written out for the caller
+      const float* cond_row = raw + (size_t)i * KC * V + (size_t)k * V;
+      const float* uncond_row = raw + (size_t)(i + N) * KC * V + (size_t)k * V;
 #pragma unroll
-    for (int e = 0; e < PER; ++e) {
-      const int id = tid + e * THREADS;
-      val[e] = id < V ? __ldcg(row + id) : neg_inf();
+      for (int e = 0; e < PER; ++e) {  // every load issued before the first use
+        const int id = tid + e * THREADS;
+        val[e] = id < V ? __ldcg(cond_row + id) : neg_inf();
+        key[e] = GUIDED && id < V ? __float_as_uint(__ldcg(uncond_row + id)) : 0u;
+      }
+#pragma unroll
+      for (int e = 0; e < PER; ++e) {
+        const int id = tid + e * THREADS;
+        if (GUIDED && id < V) {
+          const float u = __uint_as_float(key[e]);
+          val[e] = u + (val[e] - u) * cfg;
+        }
+        if (id < V) row[id] = val[e];
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < PER; ++e) {
+        const int id = tid + e * THREADS;
+        val[e] = id < V ? __ldcg(row + id) : neg_inf();
+      }
     }
 #pragma unroll
     for (int e = 0; e < PER; ++e) key[e] = tid + e * THREADS < V ? order_key(val[e]) : 0u;

@@ -19,6 +19,7 @@ chained steps); reference.py holds the same maths in numpy, tested on the CPU.
 from __future__ import annotations
 
 import ctypes
+import os
 from functools import cache
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def _kernel(kind: str, shared_memory: int, codebooks: int = 4):
         return mx.fast.cuda_kernel(name="oscgen_layer", input_names=LAYER_INPUTS, output_names=["out", "scratch"],
                                    source=LAYER_SOURCE, header=HEADER, shared_memory=shared_memory)
     if kind == "head":
-        return mx.fast.cuda_kernel(name="oscgen_head", input_names=HEAD_INPUTS, output_names=["tokens", "logits"],
+        return mx.fast.cuda_kernel(name="oscgen_head", input_names=HEAD_INPUTS, output_names=["tokens", "logits", "raw"],
                                    source=HEAD_SOURCE, header=HEADER, shared_memory=shared_memory)
     names, body = embed_source(codebooks)
     return mx.fast.cuda_kernel(name=f"oscgen_embed{codebooks}", input_names=names, output_names=["x"],
@@ -76,6 +77,43 @@ def rows_per_warp(rows: int, blocks: int, batch: int) -> int:
     """GEMV rows a warp keeps in flight: enough for one pass over the matrix, at most 4, and at
     most 16 accumulators (rows x batch) so the registers hold them."""
     return max(1, min(4, 16 // batch, -(-rows // (blocks * THREADS // 32))))
+
+
+def split_k(rows: int, blocks: int) -> int:
+    """Warps of a block that split one 16-row tile's K on the tensor cores (gemv_mma): enough
+    tiles x warps to fill the grid's warps, a power of two dividing the block's 16."""
+    warps, tiles = blocks * THREADS // 32, -(-rows // 16)
+    ks = 1
+    while ks < THREADS // 32 and tiles * ks * 2 <= warps:
+        ks *= 2
+    return ks
+
+
+#: The GEMVs on the tensor cores (gemv_mma, 16-bit weights only) from this many activation rows
+#: up (rows = takes x 2 with guidance); fewer rows stay on the CUDA cores (gemv_cores).  Off
+#: (None) until it has run on a GPU: written and compiled for sm_90a (benchmarks/cuda_compile.py)
+#: when the session's device time was spent.  OSCGEN_CUDA_MMA_ROWS=4 turns it on from 2 takes up;
+#: benchmarks/gpu_lease.sh stage2 mma checks it against the portable step and times both.
+TENSOR_CORE_ROWS = int(os.environ.get("OSCGEN_CUDA_MMA_ROWS", "0")) or None
+
+
+def tensor_cores(rows: int, dtype) -> bool:
+    return TENSOR_CORE_ROWS is not None and dtype in (mx.float16, mx.bfloat16) and rows >= TENSOR_CORE_ROWS
+
+
+def mma_scratch_bytes(rows: int) -> int:
+    """gemv_mma's shared partial tiles: every warp's NT x 4 x 32 floats."""
+    return (THREADS // 32) * -(-rows // 8) * 4 * 32 * 4
+
+
+def staged_bytes(rows: int, width: int, itemsize: int) -> int:
+    return -(-rows * width * itemsize // 16) * 16
+
+
+def gemv_template(name: str, rows: int, batch: int, blocks: int) -> list:
+    """The template constants of one GEMV of ``rows`` output rows: R_name (CUDA cores), KS_name
+    (tensor cores)."""
+    return [(f"R_{name}", rows_per_warp(rows, blocks, batch)), (f"KS_{name}", split_k(rows, blocks))]
 
 
 @cache
@@ -107,10 +145,31 @@ def stage_times(scratch: mx.array) -> list[float]:
 PREFETCH = False
 
 
-def layer_shared_bytes(B: int, D: int, F: int, HT: int, HD: int, window: int, itemsize: int) -> int:
-    staged = B * max(D, F, HT) * itemsize
+def layer_shared_bytes(B: int, D: int, F: int, HT: int, HD: int, window: int, itemsize: int, tc: bool) -> int:
+    staged = staged_bytes(B, max(D, F, HT), itemsize) + (mma_scratch_bytes(B) if tc else 0)
     attention = (HD + window + (THREADS // 32) * HD + THREADS // 32) * 4
     return max(staged, attention)
+
+
+def layer_template(dtype, B: int, D: int, heads: int, HD: int, F: int, HT: int, blocks: int) -> list:
+    S = max(1, blocks // (B * heads))
+    template = [("T", dtype), ("B", B), ("D", D), ("H", heads), ("HD", HD), ("F", F), ("HT", HT),
+                ("TEXT", HT // heads), ("S", S), ("TC", tensor_cores(B, dtype)), ("PREFETCH", PREFETCH)]
+    for name, rows in (("QKV", 3 * D), ("O", D), ("A", HT), ("BT", D), ("FC1", F), ("FC2", D)):
+        template += gemv_template(name, rows, B, blocks)
+    return template
+
+
+def head_template(dtype, B: int, prompts: int, guided: bool, D: int, codebooks: int, V: int, greedy: bool,
+                  knob_rows: bool, frame_rows: bool, start_token: int, blocks: int) -> list:
+    return [("T", dtype), ("B", B), ("N", prompts), ("GUIDED", guided), ("D", D), ("KC", codebooks),
+            ("V", V), ("GREEDY", greedy), ("KNOB_STRIDE", 3 if knob_rows else 0),
+            ("FRAME_STRIDE", 1 if frame_rows else 0), ("START", start_token), ("THREADS", THREADS),
+            ("TC", tensor_cores(B, dtype)), ("PREFETCH", PREFETCH), *gemv_template("HEAD", codebooks * V, B, blocks)]
+
+
+def head_shared_bytes(B: int, D: int, itemsize: int, tc: bool) -> int:
+    return staged_bytes(B, D, itemsize) + (mma_scratch_bytes(B) if tc else 0)
 
 
 def embed(tokens, pos, table, tables, rows: int):
@@ -132,13 +191,9 @@ def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: in
     window, HD = cache.shape[3], cache.shape[4]
     F = weights["w_fc1"].shape[0]
     HT = cross["a"].shape[0]
-    text = HT // heads
     S = max(1, blocks // (B * heads))
-    smem = layer_shared_bytes(B, D, F, HT, HD, window, x.dtype.size)
-    template = [("T", x.dtype), ("B", B), ("D", D), ("H", heads), ("HD", HD), ("F", F), ("HT", HT),
-                ("TEXT", text), ("S", S), ("R_QKV", rows_per_warp(3 * D, blocks, B)), ("R_O", rows_per_warp(D, blocks, B)),
-                ("R_A", rows_per_warp(HT, blocks, B)), ("R_BT", rows_per_warp(D, blocks, B)),
-                ("R_FC1", rows_per_warp(F, blocks, B)), ("R_FC2", rows_per_warp(D, blocks, B)), ("PREFETCH", PREFETCH)]
+    smem = layer_shared_bytes(B, D, F, HT, HD, window, x.dtype.size, tensor_cores(B, x.dtype))
+    template = layer_template(x.dtype, B, D, heads, HD, F, HT, blocks)
     inputs = [x, pos, weights["ln1_w"], weights["ln1_b"], weights["w_qkv"], cache, weights["w_o"],
               weights["ln2_w"], weights["ln2_b"], cross["a"], cross["bt"], cross["mask"], cross["cond"],
               weights["ln3_w"], weights["ln3_b"], weights["w_fc1"], weights["w_fc2"], next_weight, bar]
@@ -156,12 +211,14 @@ def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, next_weight
     (top-k 1) skips the noise; ``delays``: int32 (KC,), each codebook's lag."""
     B, D = x.shape
     V = weights["w_head"].shape[0] // codebooks
-    template = [("T", x.dtype), ("B", B), ("N", prompts), ("GUIDED", guided), ("D", D), ("KC", codebooks),
-                ("V", V), ("GREEDY", greedy), ("KNOB_STRIDE", 3 if knobs.ndim == 2 else 0),
-                ("FRAME_STRIDE", 1 if frames.ndim == 1 else 0), ("START", start_token), ("THREADS", THREADS),
-                ("R_HEAD", rows_per_warp(codebooks * V, blocks, B)), ("PREFETCH", PREFETCH)]
-    return _kernel("head", B * D * x.dtype.size)(
+    template = head_template(x.dtype, B, prompts, guided, D, codebooks, V, greedy, knobs.ndim == 2, frames.ndim == 1,
+                             start_token, blocks)
+    tc = tensor_cores(B, x.dtype)
+    smem = head_shared_bytes(B, D, x.dtype.size, tc)
+    tokens, logits, _ = _kernel("head", smem)(
         inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, delays,
                 next_weight, bar],
         template=template, grid=(blocks * THREADS, 1, 1), threadgroup=(THREADS, 1, 1),
-        output_shapes=[(prompts, codebooks), (prompts, codebooks * V)], output_dtypes=[mx.int32, mx.float32])
+        output_shapes=[(prompts, codebooks), (prompts, codebooks * V), (B, codebooks * V) if tc else (1,)],
+        output_dtypes=[mx.int32, mx.float32, mx.float32])
+    return tokens, logits

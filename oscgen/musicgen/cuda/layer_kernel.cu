@@ -5,6 +5,8 @@
   using namespace oscgen;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   T* xs = reinterpret_cast<T*>(smem_raw);
+  constexpr int WIDEST = D > F ? (D > HT ? D : HT) : (F > HT ? F : HT);
+  float* mma_red = reinterpret_cast<float*>(smem_raw + ((size_t)B * WIDEST * sizeof(T) + 15) / 16 * 16);  // gemv_mma's
   float* fs = reinterpret_cast<float*>(smem_raw);
   unsigned int* sync_words = const_cast<unsigned int*>(bar);
   T* kv = const_cast<T*>(cache);
@@ -28,15 +30,13 @@
 
   // 1. LayerNorm, q/k/v; keys and values straight into the cache at position p
   layer_norm_rows<T, B, D>([&](int i) { return to_f(x[i]); }, ln1_w, ln1_b, xs);
-  gemv<T, B, D, R_QKV>(w_qkv, 3 * D, xs, [&](int row, const float* acc) {
-    if (lane != 0) return;
+  gemv<T, B, D, R_QKV, KS_QKV, TC>(w_qkv, 3 * D, xs, mma_red, [&](int row, int b, float v) {
     const int which = row / D, rem = row % D;
     if (which == 0) {
-      for (int b = 0; b < B; ++b) q_s[b * D + rem] = acc[b];
+      q_s[b * D + rem] = v;
     } else {
       const int h = rem / HD, f = rem % HD;
-      for (int b = 0; b < B; ++b)
-        kv[(which - 1) * plane + ((size_t)(b * H + h) * W + p) * HD + f] = from_f<T>(acc[b]);
+      kv[(which - 1) * plane + ((size_t)(b * H + h) * W + p) * HD + f] = from_f<T>(v);
     }
   });
   if (PREFETCH) prefetch_l2(w_fc1, (size_t)F * D * sizeof(T));
@@ -143,9 +143,8 @@
     xs[i] = from_f<T>(A / L);
   }
   __syncthreads();
-  gemv<T, B, D, R_O>(w_o, D, xs, [&](int row, const float* acc) {
-    if (lane != 0) return;
-    for (int b = 0; b < B; ++b) x1[b * D + row] = to_f(x[b * D + row]) + acc[b];
+  gemv<T, B, D, R_O, KS_O, TC>(w_o, D, xs, mma_red, [&](int row, int b, float v) {
+    x1[b * D + row] = to_f(x[b * D + row]) + v;
   });
   if (PREFETCH) prefetch_l2(w_fc2, (size_t)D * F * sizeof(T));
   grid_sync(sync_words);
@@ -153,9 +152,8 @@
 
   // 4. cross-attention, folded (crossfold.py): scores = LN(x1) @ A + mask
   layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x1 + i); }, ln2_w, ln2_b, xs);
-  gemv<T, B, D, R_A>(cross_a, HT, xs, [&](int row, const float* acc) {
-    if (lane != 0) return;
-    for (int b = 0; b < B; ++b) sc[b * HT + row] = to_f(from_f<T>(acc[b])) + to_f(cross_mask[row]);
+  gemv<T, B, D, R_A, KS_A, TC>(cross_a, HT, xs, mma_red, [&](int row, int b, float v) {
+    sc[b * HT + row] = to_f(from_f<T>(v)) + to_f(cross_mask[row]);
   });
   grid_sync(sync_words);
   stamp(stamps, 4);
@@ -179,9 +177,8 @@
     for (int t = 0; t < TEXT; ++t) xs[r * TEXT + t] = from_f<T>(v[t] / sum);
   }
   __syncthreads();
-  gemv<T, B, HT, R_BT>(cross_bt, D, xs, [&](int row, const float* acc) {
-    if (lane != 0) return;
-    for (int b = 0; b < B; ++b) x2[b * D + row] = __ldcg(x1 + b * D + row) + (cond[b] ? to_f(from_f<T>(acc[b])) : 0.f);
+  gemv<T, B, HT, R_BT, KS_BT, TC>(cross_bt, D, xs, mma_red, [&](int row, int b, float v) {
+    x2[b * D + row] = __ldcg(x1 + b * D + row) + (cond[b] ? to_f(from_f<T>(v)) : 0.f);
   });
   if (PREFETCH) prefetch_l2(w_next, (size_t)w_next_shape[0] * w_next_shape[1] * sizeof(T));  // the next launch's
   grid_sync(sync_words);
@@ -189,9 +186,8 @@
 
   // 6. LayerNorm, fc1, GELU
   layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x2 + i); }, ln3_w, ln3_b, xs);
-  gemv<T, B, D, R_FC1>(w_fc1, F, xs, [&](int row, const float* acc) {
-    if (lane != 0) return;
-    for (int b = 0; b < B; ++b) hbuf[b * F + row] = gelu_erf(to_f(from_f<T>(acc[b])));
+  gemv<T, B, D, R_FC1, KS_FC1, TC>(w_fc1, F, xs, mma_red, [&](int row, int b, float v) {
+    hbuf[b * F + row] = gelu_erf(to_f(from_f<T>(v)));
   });
   grid_sync(sync_words);
   stamp(stamps, 6);
@@ -199,8 +195,7 @@
   // 7. fc2 + residual → the layer's output
   for (int i = tid; i < B * F; i += blockDim.x) xs[i] = from_f<T>(__ldcg(hbuf + i));
   __syncthreads();
-  gemv<T, B, F, R_FC2>(w_fc2, D, xs, [&](int row, const float* acc) {
-    if (lane != 0) return;
-    for (int b = 0; b < B; ++b) out[b * D + row] = from_f<T>(__ldcg(x2 + b * D + row) + acc[b]);
+  gemv<T, B, F, R_FC2, KS_FC2, TC>(w_fc2, D, xs, mma_red, [&](int row, int b, float v) {
+    out[b * D + row] = from_f<T>(__ldcg(x2 + b * D + row) + v);
   });
   stamp(stamps, 7);

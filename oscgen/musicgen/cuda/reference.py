@@ -120,3 +120,43 @@ def head(x, weights: dict, noise, cfg_scale: float, temperature: float, top_k: i
     d = np.asarray(delays)
     inside = (position + 1 > d) & (position + 1 <= frames + d)
     return np.where(inside, tokens, start_token), logits
+
+
+def gemv_mma(W: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """decode_step.cuh's gemv_mma data flow: W (N, K) times the rows xs (B, K) → (N, B), built
+    the way the kernel builds it — each lane's 16-byte slices of two W rows and one xs row put
+    straight into m16n8k16 fragment slots (PTX's layout), the tiles multiplied, each lane's
+    accumulators read back — so the K-permutation the kernel relies on is checked here."""
+    N, K = W.shape
+    B = xs.shape[0]
+    NT, ST = -(-B // 8), -(-K // 32)
+    out = np.zeros((N, B), dtype=np.float64)
+
+    def load(M, row, col, rows):
+        return M[row, col:col + 8].astype(np.float64) if row < rows and col < K else np.zeros(8)
+
+    for tile in range(-(-N // 16)):
+        c = np.zeros((NT, 16, 8))
+        for s in range(ST):
+            for j in range(2):  # the slice's two k16 steps: physical 8t + 4j + 0..3
+                a, b = np.zeros((16, 16)), np.zeros((NT, 16, 8))
+                for lane in range(32):
+                    g, t = lane >> 2, lane & 3
+                    col = s * 32 + t * 8
+                    r0, r1 = load(W, tile * 16 + g, col, N), load(W, tile * 16 + g + 8, col, N)
+                    regs = [r0[4 * j:4 * j + 2], r1[4 * j:4 * j + 2], r0[4 * j + 2:4 * j + 4], r1[4 * j + 2:4 * j + 4]]
+                    for i, value in enumerate(np.concatenate(regs)):  # a_i: PTX's row / column of slot i
+                        a[g if (i < 2 or 4 <= i < 6) else g + 8, 2 * t + (i & 1) + (8 if i >= 4 else 0)] = value
+                    for n in range(NT):
+                        x = load(xs, n * 8 + g, col, B)[4 * j:4 * j + 4]
+                        for i, value in enumerate(x):  # b_i: row 2t + (i & 1) (+8 for i >= 2), column g
+                            b[n, 2 * t + (i & 1) + (8 if i >= 2 else 0), g] = value
+                c += a @ b
+        for lane in range(32):  # c_i: row g (+8 for i >= 2), column 2t + (i & 1)
+            g, t = lane >> 2, lane & 3
+            for n in range(NT):
+                for i in range(4):
+                    row, col = g + (8 if i >= 2 else 0), n * 8 + 2 * t + (i & 1)
+                    if tile * 16 + row < N and col < B:
+                        out[tile * 16 + row, col] = c[n, row, 2 * t + (i & 1)]
+    return out

@@ -74,7 +74,9 @@ class FusedStep:
         if use_top_p or not cross_kv or any(score_rows(kv, config.hidden_size) is None for kv in cross_kv):
             return False
         widest = max(config.hidden_size, config.ffn_dim, score_rows(cross_kv[0], config.hidden_size).shape[0])
-        return rows * widest * self.decoder.dtype.size <= MAX_SHARED_BYTES
+        dtype = self.decoder.dtype
+        staged = kernels.staged_bytes(rows, widest, dtype.size)
+        return staged + (kernels.mma_scratch_bytes(rows) if kernels.tensor_cores(rows, dtype) else 0) <= MAX_SHARED_BYTES
 
     def _layer_weights(self, layer) -> dict:
         return {"ln1_w": layer.self_attn_layer_norm.weight, "ln1_b": layer.self_attn_layer_norm.bias,
