@@ -17,3 +17,12 @@ import oscgen  # noqa: E402,F401
 # in tests (and in the daemons they start) decode at the uncalibrated default.  test_calibrate.py
 # exercises the calibration itself.
 os.environ.setdefault("OSCGEN_CALIBRATE", "0")
+
+# Property tests: the same examples on every host (derandomize, no example database carried between
+# runs) and no per-example deadline — a loaded or one-core CI machine is slower, and timing never
+# decides a test (benchmarks measure it).
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("oscgen", derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("oscgen")
