@@ -990,6 +990,90 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
+						875.0,
+						250.0,
+						90.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						562.0,
+						28.0,
+						60.0,
+						18.0
+					],
+					"text": "variations"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-49",
+					"maxclass": "number",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"bang"
+					],
+					"patching_rect": [
+						875.0,
+						275.0,
+						80.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						562.0,
+						46.0,
+						58.0,
+						20.0
+					],
+					"parameter_enable": 0,
+					"varname": "variations",
+					"minimum": 1,
+					"maximum": 8
+				}
+			},
+			{
+				"box": {
+					"id": "obj-50",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						875.0,
+						305.0,
+						90.0,
+						22.0
+					],
+					"text": "/oscgen/variations $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-51",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						875.0,
+						335.0,
+						90.0,
+						60.0
+					],
+					"text": "takes per generate, 1-8, one pass"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-52",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
 						20.0,
 						410.0,
 						90.0,
@@ -1007,7 +1091,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-49",
+					"id": "obj-53",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -1039,7 +1123,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-50",
+					"id": "obj-54",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1058,7 +1142,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-51",
+					"id": "obj-55",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1077,7 +1161,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-52",
+					"id": "obj-56",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1095,7 +1179,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-53",
+					"id": "obj-57",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1113,7 +1197,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-54",
+					"id": "obj-58",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1128,7 +1212,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-55",
+					"id": "obj-59",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1150,7 +1234,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-56",
+					"id": "obj-60",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -1182,7 +1266,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-57",
+					"id": "obj-61",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1201,7 +1285,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-58",
+					"id": "obj-62",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1220,7 +1304,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-59",
+					"id": "obj-63",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1238,7 +1322,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-60",
+					"id": "obj-64",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1256,7 +1340,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-61",
+					"id": "obj-65",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1271,7 +1355,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-62",
+					"id": "obj-66",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1293,7 +1377,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-63",
+					"id": "obj-67",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1318,7 +1402,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-64",
+					"id": "obj-68",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1336,7 +1420,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-65",
+					"id": "obj-69",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1355,7 +1439,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-66",
+					"id": "obj-70",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1377,7 +1461,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-67",
+					"id": "obj-71",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1402,7 +1486,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-68",
+					"id": "obj-72",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1420,7 +1504,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-69",
+					"id": "obj-73",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1442,7 +1526,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-70",
+					"id": "obj-74",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1467,7 +1551,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-71",
+					"id": "obj-75",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1485,7 +1569,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-72",
+					"id": "obj-76",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1507,7 +1591,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-73",
+					"id": "obj-77",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1532,7 +1616,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-74",
+					"id": "obj-78",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1550,7 +1634,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-75",
+					"id": "obj-79",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1572,7 +1656,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-76",
+					"id": "obj-80",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1597,7 +1681,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-77",
+					"id": "obj-81",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1615,7 +1699,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-78",
+					"id": "obj-82",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1630,7 +1714,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-79",
+					"id": "obj-83",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1648,7 +1732,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-80",
+					"id": "obj-84",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1666,7 +1750,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-81",
+					"id": "obj-85",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1684,7 +1768,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-82",
+					"id": "obj-86",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1702,7 +1786,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-83",
+					"id": "obj-87",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1720,7 +1804,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-84",
+					"id": "obj-88",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1738,7 +1822,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-85",
+					"id": "obj-89",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1757,7 +1841,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-86",
+					"id": "obj-90",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1775,7 +1859,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-87",
+					"id": "obj-91",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1793,7 +1877,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-88",
+					"id": "obj-92",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1811,7 +1895,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-89",
+					"id": "obj-93",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1829,7 +1913,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-90",
+					"id": "obj-94",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1847,7 +1931,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-91",
+					"id": "obj-95",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1865,7 +1949,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-92",
+					"id": "obj-96",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1883,7 +1967,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-93",
+					"id": "obj-97",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1901,7 +1985,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-94",
+					"id": "obj-98",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1919,7 +2003,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-99",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1937,7 +2021,25 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-100",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						620.0,
+						635.0,
+						55.0,
+						22.0
+					],
+					"text": "set 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-101",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1955,7 +2057,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-102",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1970,7 +2072,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-103",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1985,7 +2087,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-104",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2003,7 +2105,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-105",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 17,
@@ -2037,7 +2139,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-106",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2059,7 +2161,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-107",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2084,7 +2186,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-108",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2102,7 +2204,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-109",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2120,7 +2222,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-110",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2138,7 +2240,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-111",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2156,7 +2258,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-112",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2174,7 +2276,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-113",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2192,7 +2294,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-114",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2207,7 +2309,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-115",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2226,7 +2328,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2244,7 +2346,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-117",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2272,7 +2374,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-118",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2287,7 +2389,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-119",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2307,7 +2409,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-120",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2326,7 +2428,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-121",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2344,7 +2446,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-122",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2366,7 +2468,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-123",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2391,7 +2493,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-124",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2409,7 +2511,171 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-125",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1800.0,
+						320.0,
+						50.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						560.0,
+						74.0,
+						36.0,
+						18.0
+					],
+					"text": "takes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-126",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1800.0,
+						345.0,
+						45.0,
+						22.0
+					],
+					"text": "t l l"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-127",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1880.0,
+						370.0,
+						80.0,
+						22.0
+					],
+					"text": "zl slice 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-128",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"int",
+						"int"
+					],
+					"patching_rect": [
+						1880.0,
+						395.0,
+						73.0,
+						22.0
+					],
+					"text": "change -1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-129",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1880.0,
+						420.0,
+						40.0,
+						22.0
+					],
+					"text": "clear"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-130",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						"float"
+					],
+					"patching_rect": [
+						1800.0,
+						395.0,
+						101.0,
+						22.0
+					],
+					"text": "unpack 0 s 0."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-131",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1800.0,
+						420.0,
+						108.0,
+						22.0
+					],
+					"text": "prepend append"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-132",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"patching_rect": [
+						1800.0,
+						450.0,
+						200.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						596.0,
+						72.0,
+						160.0,
+						20.0
+					],
+					"parameter_enable": 0,
+					"varname": "takes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-133",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2431,7 +2697,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-134",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2449,7 +2715,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-135",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2474,7 +2740,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-136",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2496,7 +2762,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-137",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2521,7 +2787,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-138",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2539,7 +2805,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-139",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2558,7 +2824,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-140",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2576,7 +2842,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-141",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2594,7 +2860,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-142",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2612,7 +2878,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-143",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2630,7 +2896,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-131",
+					"id": "obj-144",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2648,7 +2914,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-132",
+					"id": "obj-145",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2666,7 +2932,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-146",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2684,7 +2950,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-147",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2702,7 +2968,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-148",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2717,7 +2983,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-149",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2732,7 +2998,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-150",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2754,7 +3020,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-151",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2779,7 +3045,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-152",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2794,11 +3060,12 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-153",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 12,
+					"numoutlets": 13,
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -2818,12 +3085,12 @@
 						300.0,
 						22.0
 					],
-					"text": "route /oscgen/param/prompt /oscgen/param/model /oscgen/param/duration /oscgen/param/bars /oscgen/param/bpm /oscgen/param/loop /oscgen/param/temperature /oscgen/param/top_k /oscgen/param/top_p /oscgen/param/cfg /oscgen/param/seed"
+					"text": "route /oscgen/param/prompt /oscgen/param/model /oscgen/param/duration /oscgen/param/bars /oscgen/param/bpm /oscgen/param/loop /oscgen/param/temperature /oscgen/param/top_k /oscgen/param/top_p /oscgen/param/cfg /oscgen/param/seed /oscgen/param/variations"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-154",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2841,7 +3108,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-155",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2859,7 +3126,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-156",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2877,7 +3144,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-157",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2895,7 +3162,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-158",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2913,7 +3180,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-159",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2931,7 +3198,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-160",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2949,7 +3216,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-161",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2967,7 +3234,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-162",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2985,7 +3252,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-163",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3003,7 +3270,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-164",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3021,7 +3288,25 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-165",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						700.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-166",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3036,7 +3321,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-167",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3051,7 +3336,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-168",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3069,7 +3354,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-169",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3088,7 +3373,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-170",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3106,7 +3391,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-171",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3124,7 +3409,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-172",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3142,7 +3427,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-173",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3164,7 +3449,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
+					"id": "obj-174",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3186,7 +3471,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-161",
+					"id": "obj-175",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3208,7 +3493,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-162",
+					"id": "obj-176",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3230,7 +3515,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-163",
+					"id": "obj-177",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3252,7 +3537,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-164",
+					"id": "obj-178",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3277,7 +3562,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-165",
+					"id": "obj-179",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3302,7 +3587,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-166",
+					"id": "obj-180",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3327,7 +3612,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-167",
+					"id": "obj-181",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3355,7 +3640,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-168",
+					"id": "obj-182",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3380,7 +3665,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-169",
+					"id": "obj-183",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3399,7 +3684,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-170",
+					"id": "obj-184",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3417,7 +3702,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-171",
+					"id": "obj-185",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3432,7 +3717,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-172",
+					"id": "obj-186",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3447,7 +3732,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-173",
+					"id": "obj-187",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3466,7 +3751,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-174",
+					"id": "obj-188",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3484,7 +3769,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-175",
+					"id": "obj-189",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3797,7 +4082,7 @@
 						0
 					],
 					"destination": [
-						"obj-51",
+						"obj-2",
 						0
 					]
 				}
@@ -3805,35 +4090,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-51",
+						"obj-53",
+						0
+					],
+					"destination": [
+						"obj-54",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-54",
+						0
+					],
+					"destination": [
+						"obj-55",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-55",
 						1
 					],
 					"destination": [
-						"obj-52",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-52",
-						0
-					],
-					"destination": [
-						"obj-53",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-53",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-56",
 						0
 					]
 				}
@@ -3857,7 +4142,7 @@
 						0
 					],
 					"destination": [
-						"obj-58",
+						"obj-2",
 						0
 					]
 				}
@@ -3865,47 +4150,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-58",
+						"obj-60",
+						0
+					],
+					"destination": [
+						"obj-61",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-61",
+						0
+					],
+					"destination": [
+						"obj-62",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-62",
 						1
 					],
 					"destination": [
-						"obj-59",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-59",
-						0
-					],
-					"destination": [
-						"obj-60",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-60",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-64",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-63",
 						0
 					]
 				}
@@ -3917,31 +4190,19 @@
 						0
 					],
 					"destination": [
-						"obj-65",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-65",
-						1
-					],
-					"destination": [
-						"obj-6",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-65",
-						0
-					],
-					"destination": [
 						"obj-64",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-64",
+						0
+					],
+					"destination": [
+						"obj-2",
 						0
 					]
 				}
@@ -3965,6 +4226,30 @@
 						0
 					],
 					"destination": [
+						"obj-69",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-69",
+						1
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-69",
+						0
+					],
+					"destination": [
 						"obj-68",
 						0
 					]
@@ -3973,7 +4258,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-71",
+						"obj-72",
 						0
 					],
 					"destination": [
@@ -3985,11 +4270,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-70",
+						"obj-71",
 						0
 					],
 					"destination": [
-						"obj-71",
+						"obj-72",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-75",
+						0
+					],
+					"destination": [
+						"obj-2",
 						0
 					]
 				}
@@ -4001,7 +4298,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
+						"obj-75",
 						0
 					]
 				}
@@ -4009,11 +4306,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-73",
+						"obj-78",
 						0
 					],
 					"destination": [
-						"obj-74",
+						"obj-2",
 						0
 					]
 				}
@@ -4025,43 +4322,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
-						0
-					],
-					"destination": [
-						"obj-77",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-79",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-80",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-78",
 						0
 					]
 				}
@@ -4081,11 +4342,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-82",
+						"obj-80",
 						0
 					],
 					"destination": [
-						"obj-2",
+						"obj-81",
 						0
 					]
 				}
@@ -4109,7 +4370,7 @@
 						0
 					],
 					"destination": [
-						"obj-85",
+						"obj-2",
 						0
 					]
 				}
@@ -4121,7 +4382,7 @@
 						0
 					],
 					"destination": [
-						"obj-86",
+						"obj-2",
 						0
 					]
 				}
@@ -4141,11 +4402,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
-						1
+						"obj-87",
+						0
 					],
 					"destination": [
-						"obj-87",
+						"obj-2",
 						0
 					]
 				}
@@ -4153,7 +4414,55 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-87",
+						"obj-88",
+						0
+					],
+					"destination": [
+						"obj-89",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-89",
+						0
+					],
+					"destination": [
+						"obj-90",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-89",
+						1
+					],
+					"destination": [
+						"obj-91",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-91",
 						0
 					],
 					"destination": [
@@ -4165,11 +4474,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-88",
+						"obj-92",
 						0
 					]
 				}
@@ -4177,7 +4486,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-88",
+						"obj-92",
 						0
 					],
 					"destination": [
@@ -4189,11 +4498,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-89",
+						"obj-93",
 						0
 					]
 				}
@@ -4201,7 +4510,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-93",
 						0
 					],
 					"destination": [
@@ -4213,11 +4522,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-90",
+						"obj-94",
 						0
 					]
 				}
@@ -4225,7 +4534,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-94",
 						0
 					],
 					"destination": [
@@ -4237,11 +4546,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-91",
+						"obj-95",
 						0
 					]
 				}
@@ -4249,7 +4558,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						0
 					],
 					"destination": [
@@ -4261,11 +4570,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-92",
+						"obj-96",
 						0
 					]
 				}
@@ -4273,7 +4582,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-92",
+						"obj-96",
 						0
 					],
 					"destination": [
@@ -4285,11 +4594,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-93",
+						"obj-97",
 						0
 					]
 				}
@@ -4297,7 +4606,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-93",
+						"obj-97",
 						0
 					],
 					"destination": [
@@ -4309,11 +4618,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-94",
+						"obj-98",
 						0
 					]
 				}
@@ -4321,7 +4630,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-94",
+						"obj-98",
 						0
 					],
 					"destination": [
@@ -4333,47 +4642,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-95",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-95",
-						0
-					],
-					"destination": [
-						"obj-45",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						1
-					],
-					"destination": [
-						"obj-96",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-96",
-						0
-					],
-					"destination": [
-						"obj-56",
+						"obj-99",
 						0
 					]
 				}
@@ -4385,7 +4658,7 @@
 						0
 					],
 					"destination": [
-						"obj-100",
+						"obj-45",
 						0
 					]
 				}
@@ -4393,47 +4666,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
-						0
-					],
-					"destination": [
-						"obj-103",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-103",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
+						"obj-89",
 						1
 					],
 					"destination": [
-						"obj-104",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-104",
-						0
-					],
-					"destination": [
-						"obj-102",
+						"obj-100",
 						0
 					]
 				}
@@ -4442,282 +4679,6 @@
 				"patchline": {
 					"source": [
 						"obj-100",
-						3
-					],
-					"destination": [
-						"obj-105",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						4
-					],
-					"destination": [
-						"obj-106",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						5
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-107",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						6
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-108",
-						0
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						2
-					],
-					"destination": [
-						"obj-110",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-110",
-						1
-					],
-					"destination": [
-						"obj-111",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-111",
-						0
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						3
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-114",
-						1
-					],
-					"destination": [
-						"obj-115",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-115",
-						1
-					],
-					"destination": [
-						"obj-116",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-116",
-						0
-					],
-					"destination": [
-						"obj-118",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-114",
-						0
-					],
-					"destination": [
-						"obj-119",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-119",
-						0
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						5
-					],
-					"destination": [
-						"obj-121",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-121",
-						0
-					],
-					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						6
-					],
-					"destination": [
-						"obj-125",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-125",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						6
-					],
-					"destination": [
-						"obj-126",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-126",
-						0
-					],
-					"destination": [
-						"obj-127",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-127",
 						0
 					],
 					"destination": [
@@ -4729,8 +4690,320 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
-						8
+						"obj-89",
+						1
+					],
+					"destination": [
+						"obj-101",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-101",
+						0
+					],
+					"destination": [
+						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-104",
+						0
+					],
+					"destination": [
+						"obj-105",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-108",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						1
+					],
+					"destination": [
+						"obj-109",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-109",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						3
+					],
+					"destination": [
+						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						4
+					],
+					"destination": [
+						"obj-111",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						5
+					],
+					"destination": [
+						"obj-112",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-112",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						6
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						2
+					],
+					"destination": [
+						"obj-115",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-115",
+						1
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-116",
+						0
+					],
+					"destination": [
+						"obj-117",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						3
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-119",
+						1
+					],
+					"destination": [
+						"obj-120",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-120",
+						1
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						0
+					],
+					"destination": [
+						"obj-123",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-119",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-124",
+						0
+					],
+					"destination": [
+						"obj-117",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						3
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-126",
+						1
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						0
 					],
 					"destination": [
 						"obj-128",
@@ -4745,18 +5018,6 @@
 						0
 					],
 					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						9
-					],
-					"destination": [
 						"obj-129",
 						0
 					]
@@ -4765,20 +5026,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-126",
 						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						10
 					],
 					"destination": [
 						"obj-130",
@@ -4790,19 +5039,7 @@
 				"patchline": {
 					"source": [
 						"obj-130",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						12
+						1
 					],
 					"destination": [
 						"obj-131",
@@ -4813,11 +5050,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-131",
+						"obj-129",
 						0
 					],
 					"destination": [
-						"obj-124",
+						"obj-132",
 						0
 					]
 				}
@@ -4825,8 +5062,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
-						13
+						"obj-131",
+						0
 					],
 					"destination": [
 						"obj-132",
@@ -4838,10 +5075,10 @@
 				"patchline": {
 					"source": [
 						"obj-132",
-						0
+						1
 					],
 					"destination": [
-						"obj-124",
+						"obj-120",
 						0
 					]
 				}
@@ -4849,32 +5086,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
-						14
-					],
-					"destination": [
-						"obj-133",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-133",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						11
+						"obj-105",
+						5
 					],
 					"destination": [
 						"obj-134",
@@ -4889,7 +5102,7 @@
 						0
 					],
 					"destination": [
-						"obj-102",
+						"obj-135",
 						0
 					]
 				}
@@ -4897,20 +5110,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
-						15
-					],
-					"destination": [
-						"obj-136",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						7
+						"obj-105",
+						6
 					],
 					"destination": [
 						"obj-138",
@@ -4921,11 +5122,251 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
+						"obj-138",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						6
+					],
+					"destination": [
+						"obj-139",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-139",
+						0
+					],
+					"destination": [
+						"obj-140",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-53",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						8
+					],
+					"destination": [
+						"obj-141",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-141",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						9
+					],
+					"destination": [
+						"obj-142",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						10
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-143",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						12
+					],
+					"destination": [
+						"obj-144",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-144",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						13
+					],
+					"destination": [
+						"obj-145",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-145",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						14
+					],
+					"destination": [
+						"obj-146",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						11
+					],
+					"destination": [
+						"obj-147",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-147",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						15
+					],
+					"destination": [
+						"obj-149",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						7
+					],
+					"destination": [
+						"obj-151",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
 						16
 					],
 					"destination": [
-						"obj-140",
+						"obj-153",
 						0
 					]
 				}
@@ -4933,11 +5374,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						0
 					],
 					"destination": [
-						"obj-141",
+						"obj-154",
 						0
 					]
 				}
@@ -4945,7 +5386,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-141",
+						"obj-154",
 						0
 					],
 					"destination": [
@@ -4957,11 +5398,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						1
 					],
 					"destination": [
-						"obj-142",
+						"obj-155",
 						0
 					]
 				}
@@ -4969,11 +5410,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-155",
 						0
 					],
 					"destination": [
-						"obj-49",
+						"obj-53",
 						0
 					]
 				}
@@ -4981,11 +5422,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						2
 					],
 					"destination": [
-						"obj-143",
+						"obj-156",
 						0
 					]
 				}
@@ -4993,7 +5434,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-143",
+						"obj-156",
 						0
 					],
 					"destination": [
@@ -5005,11 +5446,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						3
 					],
 					"destination": [
-						"obj-144",
+						"obj-157",
 						0
 					]
 				}
@@ -5017,7 +5458,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-144",
+						"obj-157",
 						0
 					],
 					"destination": [
@@ -5029,11 +5470,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						4
 					],
 					"destination": [
-						"obj-145",
+						"obj-158",
 						0
 					]
 				}
@@ -5041,7 +5482,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-145",
+						"obj-158",
 						0
 					],
 					"destination": [
@@ -5053,11 +5494,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						5
 					],
 					"destination": [
-						"obj-146",
+						"obj-159",
 						0
 					]
 				}
@@ -5065,7 +5506,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						0
 					],
 					"destination": [
@@ -5077,11 +5518,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						6
 					],
 					"destination": [
-						"obj-147",
+						"obj-160",
 						0
 					]
 				}
@@ -5089,7 +5530,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-147",
+						"obj-160",
 						0
 					],
 					"destination": [
@@ -5101,11 +5542,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						7
 					],
 					"destination": [
-						"obj-148",
+						"obj-161",
 						0
 					]
 				}
@@ -5113,7 +5554,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-161",
 						0
 					],
 					"destination": [
@@ -5125,11 +5566,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						8
 					],
 					"destination": [
-						"obj-149",
+						"obj-162",
 						0
 					]
 				}
@@ -5137,7 +5578,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-149",
+						"obj-162",
 						0
 					],
 					"destination": [
@@ -5149,11 +5590,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						9
 					],
 					"destination": [
-						"obj-150",
+						"obj-163",
 						0
 					]
 				}
@@ -5161,7 +5602,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-163",
 						0
 					],
 					"destination": [
@@ -5173,95 +5614,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-153",
 						10
 					],
 					"destination": [
-						"obj-151",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-151",
-						0
-					],
-					"destination": [
-						"obj-45",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						11
-					],
-					"destination": [
-						"obj-152",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-115",
-						0
-					],
-					"destination": [
-						"obj-154",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-154",
-						0
-					],
-					"destination": [
-						"obj-155",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-155",
-						1
-					],
-					"destination": [
-						"obj-156",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-156",
-						0
-					],
-					"destination": [
-						"obj-157",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-166",
-						0
-					],
-					"destination": [
-						"obj-156",
+						"obj-164",
 						0
 					]
 				}
@@ -5273,7 +5630,19 @@
 						0
 					],
 					"destination": [
-						"obj-157",
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						11
+					],
+					"destination": [
+						"obj-165",
 						0
 					]
 				}
@@ -5285,7 +5654,7 @@
 						0
 					],
 					"destination": [
-						"obj-158",
+						"obj-49",
 						0
 					]
 				}
@@ -5293,116 +5662,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-157",
-						0
-					],
-					"destination": [
-						"obj-169",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-158",
-						0
-					],
-					"destination": [
-						"obj-169",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-169",
-						0
-					],
-					"destination": [
-						"obj-170",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-167",
-						0
-					],
-					"destination": [
-						"obj-170",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-170",
-						0
-					],
-					"destination": [
-						"obj-171",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-170",
-						0
-					],
-					"destination": [
-						"obj-171",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-168",
-						0
-					],
-					"destination": [
-						"obj-171",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						1
-					],
-					"destination": [
-						"obj-173",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-173",
-						0
-					],
-					"destination": [
-						"obj-174",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-174",
-						0
+						"obj-153",
+						12
 					],
 					"destination": [
 						"obj-166",
@@ -5413,11 +5674,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-173",
+						"obj-120",
 						0
 					],
 					"destination": [
-						"obj-175",
+						"obj-168",
 						0
 					]
 				}
@@ -5425,11 +5686,215 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-175",
+						"obj-168",
 						0
 					],
 					"destination": [
-						"obj-167",
+						"obj-169",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-169",
+						1
+					],
+					"destination": [
+						"obj-170",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-170",
+						0
+					],
+					"destination": [
+						"obj-171",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-180",
+						0
+					],
+					"destination": [
+						"obj-170",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-178",
+						0
+					],
+					"destination": [
+						"obj-171",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-179",
+						0
+					],
+					"destination": [
+						"obj-172",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-171",
+						0
+					],
+					"destination": [
+						"obj-183",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-172",
+						0
+					],
+					"destination": [
+						"obj-183",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-183",
+						0
+					],
+					"destination": [
+						"obj-184",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-181",
+						0
+					],
+					"destination": [
+						"obj-184",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-184",
+						0
+					],
+					"destination": [
+						"obj-185",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-184",
+						0
+					],
+					"destination": [
+						"obj-185",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-182",
+						0
+					],
+					"destination": [
+						"obj-185",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-89",
+						1
+					],
+					"destination": [
+						"obj-187",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-187",
+						0
+					],
+					"destination": [
+						"obj-188",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-188",
+						0
+					],
+					"destination": [
+						"obj-180",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-187",
+						0
+					],
+					"destination": [
+						"obj-189",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-189",
+						0
+					],
+					"destination": [
+						"obj-181",
 						0
 					]
 				}

@@ -347,6 +347,20 @@ def replies() -> Canvas:
     c.connect(path_t, 0, c.obj(x + 20, top + 150, "s $0-load"))
     c.comment(x + 100, top + 150, "<- preview", 12)
     c.connect(d, 0, job_event(x, top + 180, "done", "1"))
+    # take: counts the job's takes as their done messages come (1, 2, ... per job id)
+    take_t = c.obj(x + 160, top + 180, "t b f")
+    c.connect(d, 0, take_t)
+    new_job = c.obj(x + 200, top + 210, "change -1")
+    c.connect(take_t, 1, new_job)
+    first_take = c.msg(x + 200, top + 240, "1")
+    c.connect(new_job, 0, first_take)
+    count = c.obj(x + 160, top + 270, "f 1")
+    c.connect(first_take, 0, count, 1)
+    c.connect(take_t, 0, count)
+    more = c.obj(x + 200, top + 300, "+ 1")
+    c.connect(count, 0, more)
+    c.connect(more, 0, count, 1)
+    c.connect(count, 0, c.obj(x + 160, top + 330, "s $0-take-in"))
     # cancelled id
     c.connect(route, 4, job_event(col["cancelled"], top, "cancelled", "0"))
     # error id message
@@ -591,7 +605,7 @@ def build() -> str:
     c.bng(bx + 180, 270, 25, "list_queue", send="$0-queue", receive="$0-queue-in")
 
     # status
-    sy = 445
+    sy = 475
     c.comment(20, sy, "STATUS (from the daemon's replies):", 36)
     c.symbolatom(20, sy + 25, 10, label="state", receive="$0-state-in")
     c.floatatom(200, sy + 25, 5, label="job", receive="$0-job-in")
@@ -599,11 +613,14 @@ def build() -> str:
     c.floatatom(660, sy + 25, 5, label="s_left", receive="$0-eta-in")
     c.symbolatom(20, sy + 55, 70, label="last_file", receive="$0-path-in", label_pos=3)
     c.floatatom(760, sy + 55, 6, label="seconds", receive="$0-seconds-in")
+    c.floatatom(860, sy + 55, 3, label="take", receive="$0-take-in")
     c.listbox(20, sy + 100, 70, label="daemon", receive="$0-daemon-in", label_pos=3)
     c.listbox(20, sy + 145, 70, label="last_error", receive="$0-error-in", label_pos=3)
+    c.comment(20, sy + 190, "With variations > 1 each take of a job arrives as its own done: last_file "
+                            "shows each in turn, take counts them, the Pd window lists them all.", 100)
 
     # preview
-    py = 635
+    py = 695
     c.comment(20, py, "PREVIEW (the finished WAV - turn DSP on to hear it):", 60)
     c.bng(20, py + 25, 25, "play", send="$0-play", receive="$0-play-in")
     c.bng(100, py + 25, 25, "stop", send="$0-stop", receive="$0-stop-in")
@@ -615,7 +632,7 @@ def build() -> str:
     c.comment(700, py + 27, "<- DSP on / off", 20)
 
     # wiring
-    wy = 715
+    wy = 775
     c.comment(20, wy, "WIRING (open to read):", 30)
     x = 20
     for title, canvas in (("send-to-daemon", send_to_daemon()), ("replies", replies()),
@@ -628,5 +645,5 @@ def build() -> str:
     c.connect(inlet, 0, c.obj(760, wy + 50, "s $0-from-inlet"))
     events = c.obj(860, wy + 25, "r $0-events")
     c.connect(events, 0, c.obj(860, wy + 50, "outlet"))
-    c.height = 850
+    c.height = 910
     return c.render() + "\n"
