@@ -59,7 +59,8 @@ def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_code
     """(the take's audio (channels, frames · hop), stopped): its codes (``prompt_codes`` (K, P)
     first) one window through the engine's batched core, or windowed extension past the model's
     context, then decoded together; progress up to 1.0 through ``knobs["progress_callback"]``.
-    ``stop()`` true after a window ends the take there (the windows made so far)."""
+    ``stop()`` (asked after every decoding step) ends the take early with the complete frames
+    made so far, prompt included."""
     import mlx.core as mx
 
     from oscgen.musicgen import windows
@@ -78,10 +79,10 @@ def windowed(engine, text: str, frames: int, knobs: dict, seed: int, prompt_code
     return audio, codes.shape[1] < frames
 
 
-def _finish(engine, audio, seed: int, params: dict, output_file, prompt_frames: int):
+def _finish(engine, audio, seed: int, params: dict, output_file, prompt_frames: int, stopped: bool = False):
     params = {**params, "seed": seed, "output_file": None if output_file is None else str(output_file)}
     result = api._result(api.AudioData(audio, engine.sample_rate), seed, params, engine,
-                         prompt_duration=prompt_frames / api.FRAME_RATE)
+                         prompt_duration=prompt_frames / api.FRAME_RATE, stopped=stopped)
     if output_file is not None:
         result.save(output_file)
     return result
@@ -131,6 +132,7 @@ def generate_continuation(
     sample_rate: int | None = None,
     *,
     extend_stride: float = EXTEND_STRIDE,
+    stop: Callable[[], bool] | None = None,
 ) -> api.GenerationResult:
     """Continue ``audio`` for ``duration`` seconds of new music, guided by the text ``prompt``.
 
@@ -141,9 +143,14 @@ def generate_continuation(
     from codes (``result.duration`` = prompt + new); ``result.prompt_duration`` = the prompt's
     length in whole 20 ms code frames, where the new part starts.  When prompt + new exceed
     30 s the take continues window by window as ``generate_long``'s (total up to 300 s).
+    ``stop()``: asked as decoding advances; once it returns True decoding ends and the result
+    is the prompt followed by the new music made so far, in whole code frames
+    (``result.stopped`` is True); stopped before any new frame, a ValueError.
     The other arguments are ``generate``'s."""
     knobs = check_long(prompt, duration, extend_stride, temperature, top_k, top_p, cfg_scale, seed, progress_callback)
     output_file = api._check_output_file(output_file)
+    if stop is not None and not callable(stop):
+        raise ValueError(f"stop must be callable() -> bool or None, got {stop!r}")
     engine = api.load_model(model)
     samples = prompt_audio.load(audio, sample_rate, engine.sample_rate, engine.audio_channels)
     window = window_frames()
@@ -156,8 +163,10 @@ def generate_continuation(
         raise ValueError(f"prompt ({prompt_frames / api.FRAME_RATE:g} s) + duration ({knobs['duration']:g} s) is over "
                          f"the longest take, {MAX_LONG_DURATION:g} s")
     prompt_codes = np.array(engine.encode_audio(samples[None])[0])
-    out, engine, seed, _ = api._run(prompt, total, model, knobs, prompt_codes=prompt_codes,
-                                 extend_stride=knobs["extend_stride"])
+    out, engine, seed, stopped = api._run(prompt, total, model, knobs, stop=stop, prompt_codes=prompt_codes,
+                                       extend_stride=knobs["extend_stride"])
+    if stopped and out.shape[-1] <= prompt_frames * engine.samples_per_frame:
+        raise ValueError("stopped before any new music was made: nothing to keep")
     params = {"prompt": prompt, "model": model, **_knob_params(knobs),
               "audio": str(audio) if isinstance(audio, (str, os.PathLike)) else None, "sample_rate": sample_rate}
-    return _finish(engine, out, seed, params, output_file, prompt_frames)
+    return _finish(engine, out, seed, params, output_file, prompt_frames, stopped)

@@ -144,6 +144,10 @@ _PACKAGES = [
     ("mido", "mido", "MIDI input", False),
     ("rtmidi", "python-rtmidi", "MIDI ports", False),
     ("tomlkit", "tomlkit", "saving learned MIDI mappings", False),
+    ("websockets", "websockets", "OSCQuery (HTTP and LISTEN over WebSocket)", False),
+    ("zeroconf", "zeroconf", "mDNS / Bonjour discovery of the daemon", False),
+    ("soxr", "soxr", "resampling (44.1/48 kHz output, audio prompts at other rates)", False),
+    ("pyloudnorm", "pyloudnorm", "loudness normalisation (BS.1770)", False),
 ]
 
 

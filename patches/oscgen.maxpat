@@ -245,7 +245,7 @@
 					"presentation_rect": [
 						4.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "duration"
@@ -271,7 +271,7 @@
 					"presentation_rect": [
 						4.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -327,9 +327,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						66.0,
+						61.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "bars"
@@ -353,9 +353,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						66.0,
+						61.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -411,9 +411,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						128.0,
+						118.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "bpm"
@@ -437,9 +437,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						128.0,
+						118.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -495,9 +495,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						190.0,
+						175.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "loop"
@@ -521,9 +521,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						190.0,
+						175.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -579,9 +579,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						252.0,
+						232.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "temperature"
@@ -605,9 +605,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						252.0,
+						232.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -663,9 +663,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						314.0,
+						289.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "top_k"
@@ -689,9 +689,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						314.0,
+						289.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -747,9 +747,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						376.0,
+						346.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "top_p"
@@ -773,9 +773,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						376.0,
+						346.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -831,9 +831,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						438.0,
+						403.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "cfg"
@@ -857,9 +857,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						438.0,
+						403.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -915,9 +915,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						500.0,
+						460.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "seed"
@@ -941,9 +941,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						500.0,
+						460.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -997,9 +997,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						562.0,
+						517.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "variations"
@@ -1023,9 +1023,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						562.0,
+						517.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -1360,10 +1360,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						50.0,
+						46.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						40.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1444,10 +1444,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						160.0,
+						112.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						40.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1469,7 +1469,7 @@
 						"bang"
 					],
 					"patching_rect": [
-						130.0,
+						86.0,
 						585.0,
 						24.0,
 						24.0
@@ -1494,8 +1494,8 @@
 						""
 					],
 					"patching_rect": [
-						130.0,
-						645.0,
+						86.0,
+						667.0,
 						100.0,
 						22.0
 					],
@@ -1509,10 +1509,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						270.0,
+						178.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						34.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1534,7 +1534,7 @@
 						"bang"
 					],
 					"patching_rect": [
-						240.0,
+						152.0,
 						585.0,
 						24.0,
 						24.0
@@ -1559,7 +1559,7 @@
 						""
 					],
 					"patching_rect": [
-						240.0,
+						152.0,
 						645.0,
 						100.0,
 						22.0
@@ -1574,10 +1574,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						380.0,
+						244.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						34.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1599,7 +1599,7 @@
 						"bang"
 					],
 					"patching_rect": [
-						350.0,
+						218.0,
 						585.0,
 						24.0,
 						24.0
@@ -1624,8 +1624,8 @@
 						""
 					],
 					"patching_rect": [
-						350.0,
-						645.0,
+						218.0,
+						667.0,
 						100.0,
 						22.0
 					],
@@ -1639,10 +1639,10 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
-						490.0,
+						310.0,
 						585.0,
-						70.0,
-						20.0
+						40.0,
+						34.0
 					],
 					"presentation": 1,
 					"presentation_rect": [
@@ -1664,7 +1664,7 @@
 						"bang"
 					],
 					"patching_rect": [
-						460.0,
+						284.0,
 						585.0,
 						24.0,
 						24.0
@@ -1689,7 +1689,7 @@
 						""
 					],
 					"patching_rect": [
-						460.0,
+						284.0,
 						645.0,
 						100.0,
 						22.0
@@ -1704,6 +1704,136 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
+						376.0,
+						585.0,
+						40.0,
+						40.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						606.0,
+						34.0,
+						56.0,
+						18.0
+					],
+					"text": "continue"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-83",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						"bang"
+					],
+					"patching_rect": [
+						350.0,
+						585.0,
+						24.0,
+						24.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						580.0,
+						30.0,
+						24.0,
+						24.0
+					],
+					"parameter_enable": 0
+				}
+			},
+			{
+				"box": {
+					"id": "obj-84",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						350.0,
+						667.0,
+						100.0,
+						22.0
+					],
+					"text": "/oscgen/continue"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-85",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						442.0,
+						585.0,
+						40.0,
+						40.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						690.0,
+						34.0,
+						64.0,
+						18.0
+					],
+					"text": "stop job"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-86",
+					"maxclass": "button",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						"bang"
+					],
+					"patching_rect": [
+						416.0,
+						585.0,
+						24.0,
+						24.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						664.0,
+						30.0,
+						24.0,
+						24.0
+					],
+					"parameter_enable": 0
+				}
+			},
+			{
+				"box": {
+					"id": "obj-87",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						416.0,
+						645.0,
+						100.0,
+						22.0
+					],
+					"text": "/oscgen/stop"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-88",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
 						20.0,
 						680.0,
 						600.0,
@@ -1714,7 +1844,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-83",
+					"id": "obj-89",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1732,7 +1862,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-84",
+					"id": "obj-90",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1750,7 +1880,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-85",
+					"id": "obj-91",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1768,7 +1898,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-86",
+					"id": "obj-92",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1786,7 +1916,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-87",
+					"id": "obj-93",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1804,7 +1934,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-88",
+					"id": "obj-94",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1822,7 +1952,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-89",
+					"id": "obj-95",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1841,7 +1971,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-90",
+					"id": "obj-96",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1859,7 +1989,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-91",
+					"id": "obj-97",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1877,7 +2007,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-92",
+					"id": "obj-98",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1895,7 +2025,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-93",
+					"id": "obj-99",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1913,7 +2043,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-94",
+					"id": "obj-100",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1931,7 +2061,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-101",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1949,7 +2079,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-102",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1967,7 +2097,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-103",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1985,7 +2115,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-104",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2003,7 +2133,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-105",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2021,7 +2151,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-106",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2039,7 +2169,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-107",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2057,7 +2187,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-108",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2072,7 +2202,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-109",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2087,7 +2217,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-110",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2105,7 +2235,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-111",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 17,
@@ -2139,7 +2269,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-112",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2161,7 +2291,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-113",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2186,7 +2316,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-114",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2204,7 +2334,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-115",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2222,7 +2352,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2240,7 +2370,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-117",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2258,7 +2388,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-118",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2276,7 +2406,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-119",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2294,7 +2424,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-120",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2309,7 +2439,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-121",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2328,7 +2458,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-122",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2346,7 +2476,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-123",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2374,7 +2504,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-124",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2389,7 +2519,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-125",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2409,7 +2539,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-126",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2428,7 +2558,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-127",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2446,7 +2576,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-128",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2468,7 +2598,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-129",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2493,7 +2623,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-130",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2511,7 +2641,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-131",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2533,7 +2663,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-132",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2552,7 +2682,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-133",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2571,7 +2701,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-134",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2591,7 +2721,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-135",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2609,7 +2739,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-136",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2629,7 +2759,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-131",
+					"id": "obj-137",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2647,7 +2777,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-132",
+					"id": "obj-138",
 					"maxclass": "umenu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2675,7 +2805,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-139",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2697,7 +2827,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-140",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2715,7 +2845,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-141",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2740,7 +2870,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-142",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2762,7 +2892,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-143",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2787,7 +2917,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-144",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2805,7 +2935,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-145",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2824,7 +2954,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-146",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2842,7 +2972,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-147",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2860,7 +2990,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-148",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2878,7 +3008,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-149",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2896,7 +3026,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-150",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2914,7 +3044,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-151",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2932,7 +3062,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-152",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2950,7 +3080,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-153",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2968,7 +3098,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-154",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2983,7 +3113,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-155",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2998,7 +3128,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-156",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3020,7 +3150,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-157",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3045,7 +3175,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-158",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3060,7 +3190,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-159",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 13,
@@ -3090,114 +3220,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-155",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1065.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-156",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1150.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-157",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1235.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-158",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						1320.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
-					"id": "obj-159",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						670.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-160",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -3206,8 +3228,8 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
-						670.0,
+						980.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -3224,6 +3246,114 @@
 						""
 					],
 					"patching_rect": [
+						1065.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-162",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1150.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-163",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1235.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-164",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1320.0,
+						640.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-165",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						980.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-166",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-167",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
 						1150.0,
 						670.0,
 						80.0,
@@ -3234,7 +3364,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-162",
+					"id": "obj-168",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3252,7 +3382,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-163",
+					"id": "obj-169",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3270,7 +3400,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-164",
+					"id": "obj-170",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3288,7 +3418,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-165",
+					"id": "obj-171",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3306,7 +3436,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-166",
+					"id": "obj-172",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3321,7 +3451,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-167",
+					"id": "obj-173",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3336,7 +3466,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-168",
+					"id": "obj-174",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3354,7 +3484,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-169",
+					"id": "obj-175",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3373,7 +3503,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-170",
+					"id": "obj-176",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3391,7 +3521,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-171",
+					"id": "obj-177",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3409,7 +3539,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-172",
+					"id": "obj-178",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3427,7 +3557,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-173",
+					"id": "obj-179",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3449,7 +3579,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-174",
+					"id": "obj-180",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3471,7 +3601,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-175",
+					"id": "obj-181",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3493,7 +3623,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-176",
+					"id": "obj-182",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3515,7 +3645,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-177",
+					"id": "obj-183",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3537,7 +3667,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-178",
+					"id": "obj-184",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3562,7 +3692,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-179",
+					"id": "obj-185",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3587,7 +3717,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-180",
+					"id": "obj-186",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3612,7 +3742,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-181",
+					"id": "obj-187",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3640,7 +3770,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-182",
+					"id": "obj-188",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3665,7 +3795,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-183",
+					"id": "obj-189",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3684,7 +3814,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-184",
+					"id": "obj-190",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3702,7 +3832,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-185",
+					"id": "obj-191",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3717,7 +3847,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-186",
+					"id": "obj-192",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3732,7 +3862,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-187",
+					"id": "obj-193",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3751,7 +3881,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-188",
+					"id": "obj-194",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3769,7 +3899,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-189",
+					"id": "obj-195",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -4354,18 +4484,6 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-83",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-84",
 						0
 					],
@@ -4378,23 +4496,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-85",
+						"obj-83",
 						0
 					],
 					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-84",
 						0
 					]
 				}
@@ -4414,11 +4520,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-88",
+						"obj-86",
 						0
 					],
 					"destination": [
-						"obj-89",
+						"obj-87",
 						0
 					]
 				}
@@ -4430,7 +4536,7 @@
 						0
 					],
 					"destination": [
-						"obj-90",
+						"obj-2",
 						0
 					]
 				}
@@ -4450,11 +4556,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
-						1
+						"obj-91",
+						0
 					],
 					"destination": [
-						"obj-91",
+						"obj-2",
 						0
 					]
 				}
@@ -4462,7 +4568,79 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-92",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-93",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-94",
+						0
+					],
+					"destination": [
+						"obj-95",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						0
+					],
+					"destination": [
+						"obj-96",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-96",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						1
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-97",
 						0
 					],
 					"destination": [
@@ -4474,11 +4652,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-92",
+						"obj-98",
 						0
 					]
 				}
@@ -4486,7 +4664,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-92",
+						"obj-98",
 						0
 					],
 					"destination": [
@@ -4498,11 +4676,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-93",
+						"obj-99",
 						0
 					]
 				}
@@ -4510,7 +4688,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-93",
+						"obj-99",
 						0
 					],
 					"destination": [
@@ -4522,11 +4700,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-94",
+						"obj-100",
 						0
 					]
 				}
@@ -4534,7 +4712,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-94",
+						"obj-100",
 						0
 					],
 					"destination": [
@@ -4546,11 +4724,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-95",
+						"obj-101",
 						0
 					]
 				}
@@ -4558,7 +4736,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-101",
 						0
 					],
 					"destination": [
@@ -4570,11 +4748,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-96",
+						"obj-102",
 						0
 					]
 				}
@@ -4582,7 +4760,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-102",
 						0
 					],
 					"destination": [
@@ -4594,11 +4772,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-97",
+						"obj-103",
 						0
 					]
 				}
@@ -4606,7 +4784,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-97",
+						"obj-103",
 						0
 					],
 					"destination": [
@@ -4618,95 +4796,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-89",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-98",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-98",
-						0
-					],
-					"destination": [
-						"obj-41",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-89",
-						1
-					],
-					"destination": [
-						"obj-99",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-99",
-						0
-					],
-					"destination": [
-						"obj-45",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-89",
-						1
-					],
-					"destination": [
-						"obj-100",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-100",
-						0
-					],
-					"destination": [
-						"obj-49",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-89",
-						1
-					],
-					"destination": [
-						"obj-101",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-101",
-						0
-					],
-					"destination": [
-						"obj-60",
+						"obj-104",
 						0
 					]
 				}
@@ -4718,7 +4812,7 @@
 						0
 					],
 					"destination": [
-						"obj-105",
+						"obj-41",
 						0
 					]
 				}
@@ -4726,35 +4820,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
-						0
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-108",
-						0
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-109",
+						"obj-105",
 						0
 					]
 				}
@@ -4762,8 +4832,44 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
+						"obj-105",
 						0
+					],
+					"destination": [
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						1
+					],
+					"destination": [
+						"obj-106",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						0
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						1
 					],
 					"destination": [
 						"obj-107",
@@ -4774,11 +4880,83 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-107",
+						0
+					],
+					"destination": [
+						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						0
+					],
+					"destination": [
+						"obj-111",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-114",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						1
+					],
+					"destination": [
+						"obj-115",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-115",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
 						3
 					],
 					"destination": [
-						"obj-110",
+						"obj-116",
 						0
 					]
 				}
@@ -4786,11 +4964,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-110",
+						"obj-116",
 						0
 					],
 					"destination": [
-						"obj-107",
+						"obj-113",
 						0
 					]
 				}
@@ -4798,104 +4976,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-111",
 						4
-					],
-					"destination": [
-						"obj-111",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-111",
-						0
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						5
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-112",
-						0
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						6
-					],
-					"destination": [
-						"obj-113",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-113",
-						0
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						2
-					],
-					"destination": [
-						"obj-115",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-115",
-						1
-					],
-					"destination": [
-						"obj-116",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-116",
-						0
 					],
 					"destination": [
 						"obj-117",
@@ -4906,8 +4988,44 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
-						3
+						"obj-117",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						5
+					],
+					"destination": [
+						"obj-118",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-118",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						6
 					],
 					"destination": [
 						"obj-119",
@@ -4919,10 +5037,10 @@
 				"patchline": {
 					"source": [
 						"obj-119",
-						1
+						0
 					],
 					"destination": [
-						"obj-120",
+						"obj-113",
 						0
 					]
 				}
@@ -4930,8 +5048,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
-						1
+						"obj-111",
+						2
 					],
 					"destination": [
 						"obj-121",
@@ -4943,6 +5061,18 @@
 				"patchline": {
 					"source": [
 						"obj-121",
+						1
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
 						0
 					],
 					"destination": [
@@ -4954,34 +5084,22 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-119",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-124",
-						0
-					],
-					"destination": [
-						"obj-117",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
+						"obj-111",
 						3
 					],
 					"destination": [
+						"obj-125",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-125",
+						1
+					],
+					"destination": [
 						"obj-126",
 						0
 					]
@@ -5006,18 +5124,6 @@
 						0
 					],
 					"destination": [
-						"obj-128",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-128",
-						0
-					],
-					"destination": [
 						"obj-129",
 						0
 					]
@@ -5026,7 +5132,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-126",
+						"obj-125",
 						0
 					],
 					"destination": [
@@ -5039,10 +5145,10 @@
 				"patchline": {
 					"source": [
 						"obj-130",
-						1
+						0
 					],
 					"destination": [
-						"obj-131",
+						"obj-123",
 						0
 					]
 				}
@@ -5050,20 +5156,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
-						0
-					],
-					"destination": [
-						"obj-132",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-131",
-						0
+						"obj-111",
+						3
 					],
 					"destination": [
 						"obj-132",
@@ -5078,7 +5172,7 @@
 						1
 					],
 					"destination": [
-						"obj-120",
+						"obj-133",
 						0
 					]
 				}
@@ -5086,8 +5180,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
-						5
+						"obj-133",
+						0
 					],
 					"destination": [
 						"obj-134",
@@ -5110,11 +5204,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
-						6
+						"obj-132",
+						0
 					],
 					"destination": [
-						"obj-138",
+						"obj-136",
 						0
 					]
 				}
@@ -5122,8 +5216,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-138",
-						0
+						"obj-136",
+						1
 					],
 					"destination": [
 						"obj-137",
@@ -5134,11 +5228,71 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-135",
+						0
+					],
+					"destination": [
+						"obj-138",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-137",
+						0
+					],
+					"destination": [
+						"obj-138",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-138",
+						1
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						5
+					],
+					"destination": [
+						"obj-140",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-141",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
 						6
 					],
 					"destination": [
-						"obj-139",
+						"obj-144",
 						0
 					]
 				}
@@ -5146,11 +5300,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-139",
+						"obj-144",
 						0
 					],
 					"destination": [
-						"obj-140",
+						"obj-143",
 						0
 					]
 				}
@@ -5158,7 +5312,31 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-111",
+						6
+					],
+					"destination": [
+						"obj-145",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-145",
+						0
+					],
+					"destination": [
+						"obj-146",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
 						0
 					],
 					"destination": [
@@ -5170,11 +5348,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-111",
 						8
 					],
 					"destination": [
-						"obj-141",
+						"obj-147",
 						0
 					]
 				}
@@ -5182,11 +5360,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-141",
+						"obj-147",
 						0
 					],
 					"destination": [
-						"obj-137",
+						"obj-143",
 						0
 					]
 				}
@@ -5194,11 +5372,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-111",
 						9
 					],
 					"destination": [
-						"obj-142",
+						"obj-148",
 						0
 					]
 				}
@@ -5206,11 +5384,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-148",
 						0
 					],
 					"destination": [
-						"obj-137",
+						"obj-143",
 						0
 					]
 				}
@@ -5218,128 +5396,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-111",
 						10
-					],
-					"destination": [
-						"obj-143",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-143",
-						0
-					],
-					"destination": [
-						"obj-137",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						12
-					],
-					"destination": [
-						"obj-144",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-144",
-						0
-					],
-					"destination": [
-						"obj-137",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						13
-					],
-					"destination": [
-						"obj-145",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-145",
-						0
-					],
-					"destination": [
-						"obj-137",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						14
-					],
-					"destination": [
-						"obj-146",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-146",
-						0
-					],
-					"destination": [
-						"obj-137",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						11
-					],
-					"destination": [
-						"obj-147",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-147",
-						0
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-105",
-						15
 					],
 					"destination": [
 						"obj-149",
@@ -5350,8 +5408,44 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
-						7
+						"obj-149",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						12
+					],
+					"destination": [
+						"obj-150",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-150",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						13
 					],
 					"destination": [
 						"obj-151",
@@ -5362,11 +5456,95 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						14
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						11
+					],
+					"destination": [
+						"obj-153",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						15
+					],
+					"destination": [
+						"obj-155",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						7
+					],
+					"destination": [
+						"obj-157",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
 						16
 					],
 					"destination": [
-						"obj-153",
+						"obj-159",
 						0
 					]
 				}
@@ -5374,11 +5552,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						0
 					],
 					"destination": [
-						"obj-154",
+						"obj-160",
 						0
 					]
 				}
@@ -5386,7 +5564,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-154",
+						"obj-160",
 						0
 					],
 					"destination": [
@@ -5398,11 +5576,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						1
 					],
 					"destination": [
-						"obj-155",
+						"obj-161",
 						0
 					]
 				}
@@ -5410,7 +5588,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-155",
+						"obj-161",
 						0
 					],
 					"destination": [
@@ -5422,11 +5600,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						2
 					],
 					"destination": [
-						"obj-156",
+						"obj-162",
 						0
 					]
 				}
@@ -5434,7 +5612,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-156",
+						"obj-162",
 						0
 					],
 					"destination": [
@@ -5446,11 +5624,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						3
 					],
 					"destination": [
-						"obj-157",
+						"obj-163",
 						0
 					]
 				}
@@ -5458,7 +5636,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-157",
+						"obj-163",
 						0
 					],
 					"destination": [
@@ -5470,11 +5648,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						4
 					],
 					"destination": [
-						"obj-158",
+						"obj-164",
 						0
 					]
 				}
@@ -5482,7 +5660,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-158",
+						"obj-164",
 						0
 					],
 					"destination": [
@@ -5494,11 +5672,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						5
 					],
 					"destination": [
-						"obj-159",
+						"obj-165",
 						0
 					]
 				}
@@ -5506,7 +5684,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-165",
 						0
 					],
 					"destination": [
@@ -5518,11 +5696,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						6
 					],
 					"destination": [
-						"obj-160",
+						"obj-166",
 						0
 					]
 				}
@@ -5530,7 +5708,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-166",
 						0
 					],
 					"destination": [
@@ -5542,11 +5720,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						7
 					],
 					"destination": [
-						"obj-161",
+						"obj-167",
 						0
 					]
 				}
@@ -5554,7 +5732,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-167",
 						0
 					],
 					"destination": [
@@ -5566,11 +5744,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						8
 					],
 					"destination": [
-						"obj-162",
+						"obj-168",
 						0
 					]
 				}
@@ -5578,7 +5756,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-162",
+						"obj-168",
 						0
 					],
 					"destination": [
@@ -5590,11 +5768,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						9
 					],
 					"destination": [
-						"obj-163",
+						"obj-169",
 						0
 					]
 				}
@@ -5602,7 +5780,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-163",
+						"obj-169",
 						0
 					],
 					"destination": [
@@ -5614,11 +5792,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						10
 					],
 					"destination": [
-						"obj-164",
+						"obj-170",
 						0
 					]
 				}
@@ -5626,7 +5804,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-164",
+						"obj-170",
 						0
 					],
 					"destination": [
@@ -5638,11 +5816,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						11
 					],
 					"destination": [
-						"obj-165",
+						"obj-171",
 						0
 					]
 				}
@@ -5650,7 +5828,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-165",
+						"obj-171",
 						0
 					],
 					"destination": [
@@ -5662,11 +5840,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-159",
 						12
 					],
 					"destination": [
-						"obj-166",
+						"obj-172",
 						0
 					]
 				}
@@ -5674,11 +5852,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-126",
 						0
 					],
 					"destination": [
-						"obj-168",
+						"obj-174",
 						0
 					]
 				}
@@ -5686,11 +5864,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-168",
+						"obj-174",
 						0
 					],
 					"destination": [
-						"obj-169",
+						"obj-175",
 						0
 					]
 				}
@@ -5698,11 +5876,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-169",
+						"obj-175",
 						1
 					],
 					"destination": [
-						"obj-170",
+						"obj-176",
 						1
 					]
 				}
@@ -5710,11 +5888,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-170",
+						"obj-176",
 						0
 					],
 					"destination": [
-						"obj-171",
+						"obj-177",
 						0
 					]
 				}
@@ -5722,11 +5900,47 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-180",
+						"obj-186",
 						0
 					],
 					"destination": [
-						"obj-170",
+						"obj-176",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-184",
+						0
+					],
+					"destination": [
+						"obj-177",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-185",
+						0
+					],
+					"destination": [
+						"obj-178",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-177",
+						0
+					],
+					"destination": [
+						"obj-189",
 						0
 					]
 				}
@@ -5738,150 +5952,6 @@
 						0
 					],
 					"destination": [
-						"obj-171",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-179",
-						0
-					],
-					"destination": [
-						"obj-172",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-171",
-						0
-					],
-					"destination": [
-						"obj-183",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-172",
-						0
-					],
-					"destination": [
-						"obj-183",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-183",
-						0
-					],
-					"destination": [
-						"obj-184",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-181",
-						0
-					],
-					"destination": [
-						"obj-184",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-184",
-						0
-					],
-					"destination": [
-						"obj-185",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-184",
-						0
-					],
-					"destination": [
-						"obj-185",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-182",
-						0
-					],
-					"destination": [
-						"obj-185",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-89",
-						1
-					],
-					"destination": [
-						"obj-187",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-187",
-						0
-					],
-					"destination": [
-						"obj-188",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-188",
-						0
-					],
-					"destination": [
-						"obj-180",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-187",
-						0
-					],
-					"destination": [
 						"obj-189",
 						0
 					]
@@ -5894,7 +5964,115 @@
 						0
 					],
 					"destination": [
-						"obj-181",
+						"obj-190",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-187",
+						0
+					],
+					"destination": [
+						"obj-190",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-190",
+						0
+					],
+					"destination": [
+						"obj-191",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-190",
+						0
+					],
+					"destination": [
+						"obj-191",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-188",
+						0
+					],
+					"destination": [
+						"obj-191",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						1
+					],
+					"destination": [
+						"obj-193",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-193",
+						0
+					],
+					"destination": [
+						"obj-194",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-194",
+						0
+					],
+					"destination": [
+						"obj-186",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-193",
+						0
+					],
+					"destination": [
+						"obj-195",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-195",
+						0
+					],
+					"destination": [
+						"obj-187",
 						0
 					]
 				}

@@ -261,3 +261,51 @@ def test_decode_takes_groups_by_length(pair):
     assert [a.shape for a in audio] == [(1, 7 * 640), (1, 3 * 640), (1, 7 * 640), (1, 0)]
     for c, a in zip(codes[:3], audio):
         np.testing.assert_allclose(np.array(a), np.array(model.decode_audio(c[None])[0]), rtol=1e-5, atol=1e-6)
+
+
+def test_prompt_steps_are_prefilled_in_one_pass_with_what_the_steps_would_make(pair, monkeypatch):
+    """Takes that all carry prompt codes skip the steps whose tokens are all known: the cache is
+    filled by forward passes (decoder.prefill, chunked) and decoding starts at the shortest
+    prompt.  Against the same batch decoded step by step (prefill off): the same codes, sampled
+    (tolerance as in test_each_row_equals_the_same_take_alone: the cache differs by float
+    rounding of the batched matmuls, ~1e-6, far from flipping a draw), with prompts of different
+    lengths, a prompt longer than a chunk and with and without guidance."""
+    _, model = pair
+    rng = np.random.default_rng(9)
+    prompts = [rng.integers(0, 64, (4, p)) for p in (7, 12, 19)]
+    takes = [Take(text, 40, seed, prompt_codes=prompt) for seed, (text, prompt) in enumerate(zip(TEXTS, prompts))]
+    assert batch_lib.prefill_steps(takes) == 7 and batch_lib.prefill_steps([*takes, Take(TEXTS[0], 9)]) == 0
+    known = batch_lib.known_positions(takes[:1], model.codebook_delays, model.start_token_id, 7)[0]
+    start = model.start_token_id
+    assert known[:, 0].tolist() == [start] * 4 and known[3, :4].tolist() == [start] * 4  # delays 0..3
+    np.testing.assert_array_equal(known[2, 3:], prompts[0][2, :5])  # frame f of codebook 2 at f + 3
+    for cfg_scale in (3.0, 1.0):
+        batch = [replace(t, cfg_scale=cfg_scale) for t in takes]
+        prefilled = [np.array(c) for c in model.generate_takes(batch, top_k=20)]
+        monkeypatch.setattr(batch_lib, "prefill_steps", lambda takes: 0)
+        stepped = [np.array(c) for c in model.generate_takes(batch, top_k=20)]
+        monkeypatch.undo()
+        for got, want, prompt in zip(prefilled, stepped, prompts):
+            np.testing.assert_array_equal(got[:, : prompt.shape[1]], prompt)
+            np.testing.assert_array_equal(got, want)
+    # chunked: a 300-frame prompt is two chunks of the 256-position cache block
+    long = Take(TEXTS[0], 310, 2, prompt_codes=rng.integers(0, 64, (4, 300)))
+    (prefilled,) = model.generate_takes([long], top_k=20)
+    monkeypatch.setattr(batch_lib, "prefill_steps", lambda takes: 0)
+    (stepped,) = model.generate_takes([long], top_k=20)
+    np.testing.assert_array_equal(np.array(prefilled), np.array(stepped))
+
+
+def test_prefill_writes_the_cache_the_steps_write(pair):
+    _, model = pair
+    decoder, codes = model.decoder, mx.array(np.random.default_rng(3).integers(0, 64, (2, 4, 11)), dtype=mx.int32)
+    states = mx.array(np.random.default_rng(4).standard_normal((2, 5, decoder.config.hidden_size)), dtype=mx.float32)
+    cross_kv, table = decoder.cross_kv(states), model._positions_table(16)
+    cache = decoder.new_cache(2, 16)
+    for t in range(11):
+        _, cache = decoder.step(codes[:, :, t], mx.array(t, dtype=mx.int32), table, cache, cross_kv, None)
+    filled = decoder.prefill(codes, table, decoder.new_cache(2, 16), cross_kv, None, chunk=4)
+    for got, want in zip(filled, cache):
+        np.testing.assert_allclose(np.array(got), np.array(want), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="cache longer"):
+        decoder.prefill(codes, table, decoder.new_cache(2, 11), cross_kv, None)

@@ -162,6 +162,48 @@ def test_long_progress_covers_the_whole_take_and_cancel_stops_mid_window(monkeyp
     assert 0.6 < reached[-1] < 0.7  # stopped at the step that passed 60 %, in a later window
 
 
+def test_stop_keeps_the_prompt_and_the_new_frames_made_so_far(monkeypatch):
+    """A continuation stopped half way: the prompt followed by the whole new frames decoded until
+    then, the same codes the take would have had (the stop only ends decoding), in one window and
+    across windows; stopped before any new frame, nothing to keep."""
+    engine, seen, restore = _spy_codes("tiny-random")
+    audio = _prompt_audio(1, 640 * 10)
+    try:
+        full = oscgen.generate_continuation(audio, PROMPT, duration=0.8, model="tiny-random", seed=5)
+        whole = seen[-1][0]
+        asked = []
+
+        def stop():
+            asked.append(True)
+            return len(asked) >= 25  # the 25th step: 10 prompt frames, a few new ones complete
+
+        kept = oscgen.generate_continuation(audio, PROMPT, duration=0.8, model="tiny-random", seed=5, stop=stop)
+        codes = seen[-1][0]
+        assert not full.stopped and kept.stopped and full.duration == pytest.approx(0.2 + 0.8)
+        assert 10 < codes.shape[1] < whole.shape[1] and kept.audio.shape == (1, codes.shape[1] * 640)
+        np.testing.assert_array_equal(codes, whole[:, : codes.shape[1]])
+        assert kept.prompt_duration == pytest.approx(0.2)
+        with pytest.raises(ValueError, match="before any new music was made"):
+            oscgen.generate_continuation(audio, PROMPT, duration=0.8, model="tiny-random", seed=5, stop=lambda: True)
+        with pytest.raises(ValueError, match="stop must be callable"):
+            oscgen.generate_continuation(audio, PROMPT, duration=0.8, model="tiny-random", stop=3)
+
+        # across windows (40-frame windows, 25-frame stride): stopped in the second window, ~30
+        # steps in (window 0 asks ~42 times, window 1 forces its 15 prompt frames first)
+        monkeypatch.setattr(continuation, "WINDOW_SECONDS", 0.8)
+        full = oscgen.generate_continuation(audio, PROMPT, duration=1.4, model="tiny-random", seed=5,
+                                            extend_stride=0.5)
+        whole = seen[-1][0]
+        asked.clear()
+        kept = oscgen.generate_continuation(audio, PROMPT, duration=1.4, model="tiny-random", seed=5,
+                                            extend_stride=0.5, stop=lambda: asked.append(True) or len(asked) >= 75)
+        codes = seen[-1][0]
+        assert kept.stopped and 40 < codes.shape[1] < whole.shape[1] == 80
+        np.testing.assert_array_equal(codes, whole[:, : codes.shape[1]])
+    finally:
+        restore()
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

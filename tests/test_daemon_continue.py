@@ -100,6 +100,25 @@ def daemon_duration(replies) -> float:
     return [a for addr, a in replies.messages if addr == "/oscgen/param/duration"][-1][0]
 
 
+def test_stop_keeps_the_prompt_and_the_music_continued_so_far(daemon, replies):
+    loop = _tone(daemon.loops / "loop.wav", 1.0)
+    daemon.client.send("/oscgen/duration", 20.0)  # one 20.3 s window: long enough to stop inside it
+    job = _queue(daemon, replies, "/oscgen/continue", "loop.wav")
+    since = replies.mark()
+    replies.wait_for("/oscgen/progress", lambda a: a[0] == job and a[1] >= 0.3, timeout=120)
+    daemon.client.send("/oscgen/stop", job)
+    _, path, seconds = _done(replies, job, timeout=120)
+    frames = sf.info(path).frames
+    # the 15 prompt frames and the whole new frames made until the stop, far from the 20 s asked
+    assert frames % 640 == 0 and 15 * 640 < frames < (15 + 1000) * 640 * 0.9
+    assert seconds == pytest.approx(frames / 32000)
+    sidecar = json.loads(Path(path).with_suffix(".json").read_text())
+    assert sidecar["stopped"] is True and sidecar["samples"] == frames
+    assert sidecar["continued_from"] == str(loop.resolve()) and sidecar["prompt_duration"] == pytest.approx(0.3)
+    assert replies.received("/oscgen/cancelled", since=since) == []
+    assert [p.name for p in wav_files(daemon.out)] == [Path(path).name]
+
+
 def test_hostile_paths_are_refused_and_nothing_is_read_or_queued(daemon, replies, tmp_path):
     outside = _tone(tmp_path / "secret.wav", 0.5)
     os.symlink(outside, daemon.out / "escape.wav")

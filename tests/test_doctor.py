@@ -21,7 +21,7 @@ def test_reports_every_area_and_exits_zero(tmp_path):
     names = {line[7:23].strip() for line in lines if line.startswith("[")}
     for expected in ("python", "mlx", "blas", "numpy", "sentencepiece", "oscgen cache", "tiny-random",
                      "hf cache", "musicgen-small", "musicgen-medium", "torch", "transformers",
-                     "oscsend", "jackd", "pd"):
+                     "oscsend", "jackd", "pd", "websockets", "zeroconf", "soxr", "pyloudnorm"):
         assert expected in names, expected
     import mlx.core as mx
 

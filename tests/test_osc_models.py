@@ -15,7 +15,7 @@ from oscgen.service.models import ModelRules, builtin_names
 from _osc_helpers import DaemonProcess, replies  # noqa: F401 (replies: fixture)
 
 
-def test_the_builtin_names_are_the_engines_aliases_read_without_importing_mlx():
+def test_the_builtin_names_are_the_engines_aliases():
     from oscgen.musicgen import weights
 
     assert builtin_names() == (*weights.KNOWN_MODELS, weights.TINY_MODEL)

@@ -13,7 +13,7 @@ import pytest
 from oscgen.config import load_config
 from oscgen.service import protocol
 from patches.tools import build_maxpat
-from patches.tools.knobs import NUMBER_KNOBS
+from patches.tools.knobs import ACTIONS, NUMBER_KNOBS
 from tests._patch_helpers import PATCHES, conforms
 
 MAXPAT = PATCHES / "oscgen.maxpat"
@@ -135,7 +135,8 @@ def test_everything_it_sends_is_an_address_the_daemon_accepts_with_the_right_typ
         assert text(tosym) == "tosymbol"
     assert set(sent) >= {"/oscgen/prompt", "/oscgen/model", "/oscgen/generate", "/oscgen/cancel",
                          "/oscgen/status", "/oscgen/ping", "/oscgen/preset", "/oscgen/learn",
-                         *(k.address for k in NUMBER_KNOBS)}
+                         "/oscgen/continue", "/oscgen/stop",
+                         *(k.address for k in NUMBER_KNOBS), *(a.address for a in ACTIONS)}
 
 
 def test_everything_it_routes_is_an_address_the_daemon_sends(graph):
@@ -219,7 +220,8 @@ def test_the_device_view_shows_every_control_within_live_s_device_height(graph, 
     assert kinds["flonum"] + kinds["number"] == len(NUMBER_KNOBS) + 1  # knobs + volume
     assert kinds["slider"] == 1  # progress
     labels = {text(b) for b in shown if b["maxclass"] == "comment"}
-    assert {"prompt", "generate", "cancel", "file", "error", "state", "daemon", *(k.name for k in NUMBER_KNOBS)} <= labels
+    assert {"prompt", "generate", "cancel", "continue", "stop job", "file", "error", "state", "daemon",
+            *(k.name for k in NUMBER_KNOBS)} <= labels
 
 
 def test_generate_sends_the_prompt_field_first_and_empty_fields_send_nothing(graph):

@@ -12,7 +12,7 @@ import soundfile as sf
 from pythonosc import udp_client
 
 from patches.tools import build_pd
-from patches.tools.knobs import NUMBER_KNOBS
+from patches.tools.knobs import ACTIONS, NUMBER_KNOBS
 from tests._osc_helpers import free_udp_port
 from tests._patch_helpers import PATCHES, OscPeer, PdPatch, conforms
 
@@ -57,6 +57,9 @@ def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_p
         ("seed -1", "/oscgen/seed", (-1,)),
         ("model musicgen-small", "/oscgen/model", ("musicgen-small",)),
         ("cancel", "/oscgen/cancel", ()),
+        ("continue", "/oscgen/continue", ()),  # the last take
+        ("stop_job", "/oscgen/stop", ()),  # the running job, keeping what it made
+        ("stop", None, None),  # the preview's stop: nothing goes to the daemon
         ("status", "/oscgen/status", ()),
         ("ping", "/oscgen/ping", ()),
         ("clear", "/oscgen/clear", ()),
@@ -68,10 +71,17 @@ def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_p
     ]
     for control, address, args in cases:
         patch.send(control)
+        if address is None:
+            continue
         got = peer.next()
         assert got == (address, args), control
         assert [type(a) for a in got[1]] == [type(a) for a in args], control  # int stays int
         assert conforms(*got), got
+    # every button of the table's argument-free addresses is reachable (knobs.ACTIONS), once each
+    for action in ACTIONS:
+        if action.name != "generate":
+            patch.send(action.name)
+            assert peer.next() == (action.address, ()), action
     # with a prompt in the box, generate re-sends it first: what the patch shows is what plays
     patch.send("generate")
     assert peer.next() == ("/oscgen/prompt", ("upbeat jazz piano 120 bpm",))

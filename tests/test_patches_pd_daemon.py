@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -67,5 +68,31 @@ def test_the_patch_drives_a_real_daemon_to_a_finished_wav(tmp_path, how):
             patch.send("temperature 0")
             error = patch.wait_event("error")
             assert error[1] == "-1" and "temperature" in error[2], error
+            if how == "reply port":
+                continue_and_stop_from_the_patch(patch, path, frames)
         finally:
             patch.close()
+
+
+def continue_and_stop_from_the_patch(patch, last: Path, frames: int) -> None:
+    """The continue button continues the last take; stop_job ends a take early and the WAV of
+    what was made still arrives."""
+    patch.send("continue")
+    job = patch.wait_event("queued")[1]
+    done = patch.wait_event("done", timeout=180)
+    assert done[1] == job
+    assert sf.info(done[2]).frames == 2 * frames * 640  # the whole 0.5 s take, then 0.5 s of new music
+    assert json.loads(Path(done[2]).with_suffix(".json").read_text())["continued_from"] == str(last)
+
+    patch.send("duration 20")
+    patch.wait_event("param duration")
+    patch.send("generate")
+    job = patch.wait_event("queued")[1]
+    patch.wait_line(lambda line: line.startswith(f"EVENT: progress {job} ") and float(line.split()[-1]) >= 0.2,
+                    timeout=180)
+    patch.send("stop_job")
+    done = patch.wait_event("done", timeout=180)
+    assert done[1] == job
+    made = sf.info(done[2]).frames
+    assert 0 < made < 20 * 32000 * 0.9 and made % 640 == 0
+    assert json.loads(Path(done[2]).with_suffix(".json").read_text())["stopped"] is True

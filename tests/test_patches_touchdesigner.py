@@ -202,6 +202,10 @@ def test_helpers_send_the_daemons_addresses_with_its_types(td):
         (lambda: out.generate("lofi piano"), ("/oscgen/generate", ("lofi piano",))),
         (lambda: out.cancel(), ("/oscgen/cancel", ())),
         (lambda: out.cancel(3), ("/oscgen/cancel", (3,))),
+        (lambda: out.continue_take(), ("/oscgen/continue", ())),
+        (lambda: out.continue_take("loop 1.wav"), ("/oscgen/continue", ("loop 1.wav",))),
+        (lambda: out.stop(), ("/oscgen/stop", ())),
+        (lambda: out.stop(4), ("/oscgen/stop", (4,))),
         (lambda: out.status(), ("/oscgen/status", ())),
         (lambda: out.ping(), ("/oscgen/ping", ())),
         (lambda: out.clear(), ("/oscgen/clear", ())),
@@ -226,6 +230,17 @@ def test_helpers_send_the_daemons_addresses_with_its_types(td):
         out.send("/oscgen/seed", [True])  # would go out as OSC 'T'
 
 
+def test_every_argument_free_address_has_a_helper(td):
+    """The generated patches get a button for each of these from protocol.py (knobs.ACTIONS);
+    the hand-written scripts must keep up: a helper named after the address sends it bare."""
+    from patches.tools.knobs import ACTIONS
+
+    out, _, _, _, peer = td
+    for action in ACTIONS:
+        getattr(out, {"continue": "continue_take"}.get(action.word, action.word))()
+        assert peer.next() == (action.address, ()), action
+
+
 def test_panel_buttons_and_knobs_send_through_the_parameter_execute_dat(td):
     out, _, parexec, ops, peer = td
     panel = ops[out.PANEL]
@@ -233,7 +248,8 @@ def test_panel_buttons_and_knobs_send_through_the_parameter_execute_dat(td):
     assert {kinds[p] for p in ("Topk", "Seed", "Variations", "Take")} == {"Int"}
     assert {kinds[p] for p in ("Temperature", "Duration", "Bars", "Bpm", "Topp", "Cfg")} == {"Float"}
     assert {kinds[p] for p in ("Prompt", "Model", "State", "Lastfile", "Lasterror")} == {"Str"}
-    assert {kinds[p] for p in ("Generate", "Cancel", "Sync", "Ping", "Play", "Clear", "Unload")} == {"Pulse"}
+    assert {kinds[p] for p in ("Generate", "Continue", "Cancel", "Stopjob", "Sync", "Ping", "Play", "Clear",
+                               "Unload")} == {"Pulse"}
 
     panel.par.Temperature = 0.75  # the user drags the knob
     assert peer.next() == ("/oscgen/temperature", (0.75,))
@@ -244,6 +260,10 @@ def test_panel_buttons_and_knobs_send_through_the_parameter_execute_dat(td):
     assert peer.next() == ("/oscgen/generate", ())
     parexec.onPulse(panel.par.Cancel)
     assert peer.next() == ("/oscgen/cancel", ())
+    parexec.onPulse(panel.par.Continue)
+    assert peer.next() == ("/oscgen/continue", ())
+    parexec.onPulse(panel.par.Stopjob)
+    assert peer.next() == ("/oscgen/stop", ())
     parexec.onPulse(panel.par.Sync)
     assert peer.next() == ("/oscgen/status", ())
 

@@ -120,3 +120,21 @@ def test_stop_ends_the_take_after_the_running_window():
     codes = windows.extend(_fake_generator(calls), windows.plan(100, 0, 40, 25), None, 25, stop=stop)
     assert len(calls) == 2 and asked == [1, 2]
     assert codes.shape == (4, 65)  # window 0, then window 1's 25 new frames: a take that ends where it stopped
+
+
+def test_a_window_stopped_inside_ends_the_take_with_its_complete_frames():
+    calls = []
+    whole = _fake_generator(calls)
+
+    def generate(prompt, frames, index, progress):
+        codes = whole(prompt, frames, index, progress)
+        return codes[:, :30] if index == 1 else codes  # window 1 stopped after 30 of its 40 frames
+
+    codes = windows.extend(generate, windows.plan(100, 0, 40, 25), None, 25)
+    assert len(calls) == 2 and codes.shape == (4, 40 + 15)  # window 0, then window 1's 15 new frames made
+    np.testing.assert_array_equal(codes[:, 40:], 2000 + np.arange(15)[None].repeat(4, 0))
+
+    # stopped while the audio prompt was still being forced: the prompt is kept, nothing else
+    prompt = np.arange(4 * 10).reshape(4, 10)
+    codes = windows.extend(lambda p, f, i, g: p[:, :6], windows.plan(70, 10, 40, 25), prompt, 25)
+    np.testing.assert_array_equal(codes, prompt)

@@ -9,7 +9,10 @@ The codebook delay pattern (codebooks.py) per row: codebook k is delayed by ``de
 positions, position 0 holds the decoder start token, frame f of codebook k sits at position
 f + delay[k] + 1, and ``frames + max(delay)`` steps fill a row.  Prompt codes (a continuation's audio) are forced at
 their positions exactly as transformers' ``build_delay_pattern_mask`` places audio-prompted
-``decoder_input_ids``: the step still runs there (it fills the cache), the draw is overridden.
+``decoder_input_ids``: where the step runs there (it fills the cache), the draw is overridden;
+while every token of every row is known (start tokens and prompt codes: ``prefill_steps``), the
+cache is filled in one forward pass instead (``known_positions``), as transformers runs its
+``decoder_input_ids`` before the first step.
 """
 
 from __future__ import annotations
@@ -111,6 +114,26 @@ def forced_table(takes: list[Take], delay: tuple[int, ...], width: int) -> mx.ar
         for k, d in enumerate(delay):
             table[row, k, d : d + P] = take.prompt_codes[k]
     return mx.array(table)
+
+
+def prefill_steps(takes: list[Take]) -> int:
+    """Steps whose every token is known before decoding: with every take prompted, the first
+    min(P) steps make only start tokens and prompt codes (0 when a take has no prompt)."""
+    if any(take.prompt_codes is None for take in takes):
+        return 0
+    return min(take.prompt_frames for take in takes)
+
+
+def known_positions(takes: list[Take], delay: tuple[int, ...], start_token: int, count: int) -> np.ndarray:
+    """(batch, codebooks, count + 1) int32: the tokens at positions 0 .. count, what steps
+    0 .. count-1 force (``count`` <= prefill_steps): frame f of codebook k at position
+    f + delay[k] + 1, start tokens before it."""
+    table = np.full((len(takes), len(delay), count + 1), start_token, dtype=np.int32)
+    for row, take in enumerate(takes):
+        for k, d in enumerate(delay):
+            if count > d:
+                table[row, k, d + 1 :] = take.prompt_codes[k, : count - d]
+    return table
 
 
 def key_table(takes: list[Take], delay: tuple[int, ...], steps: int) -> mx.array:

@@ -288,6 +288,35 @@ class MusicgenDecoder(nn.Module):
         new_cache = [c.keys_values for c in layer_caches]
         return self._logits(x)[:, :, 0], new_cache
 
+    def prefill(
+        self,
+        codes: mx.array,
+        positions_table: mx.array,
+        cache: list[mx.array],
+        cross_kv: list,
+        cross_mask: mx.array | None,
+        chunk: int = 256,
+    ) -> list[mx.array]:
+        """The keys/values of positions 0 .. L-1 written into ``cache`` in forward passes of up
+        to ``chunk`` positions instead of L ``step`` calls: codes (batch, codebooks, L) are tokens
+        known before decoding (start tokens, an audio prompt's codes); the cache must hold more
+        than L positions.  What ``step`` would have written, to float rounding of the batched
+        matmuls; no logits (what they predict is known)."""
+        length, window = codes.shape[-1], cache[0].shape[3]
+        if length >= window:
+            raise ValueError(f"a prefill of {length} positions needs a cache longer than that, not {window}")
+        for start in range(0, length, chunk):
+            part = codes[:, :, start : start + chunk]
+            count = part.shape[-1]
+            x = self._embed(part) + positions_table[start : start + count][None]
+            causal = (mx.arange(window)[None] <= mx.arange(start, start + count)[:, None])[None, None]
+            layer_caches = [LayerCache(keys_values, mx.array(start, dtype=mx.int32)) for keys_values in cache]
+            for layer, layer_cache, kv in zip(self.layers, layer_caches, cross_kv):
+                x = layer(x, causal, kv, cross_mask, layer_cache)
+            cache = [c.keys_values for c in layer_caches]
+            mx.eval(cache)  # a chunk at a time: its activations are freed before the next
+        return cache
+
 
 def pad_heads_for_fused_attention(decoder: MusicgenDecoder) -> bool:
     """Lay self-attention out for MLX's fused GPU attention kernels, in place; False where it

@@ -350,7 +350,10 @@ class MusicGen(nn.Module):
 
         tokens = mx.full((B, self.num_codebooks), self.start_token_id, dtype=mx.int32)
         generated, stopped = [], {}  # stopped: row → steps it keeps
-        for t in range(steps):
+        first = batch_lib.prefill_steps(takes)  # audio prompts: their known steps in one pass
+        if first:
+            cache, tokens, generated = self._prefill(takes, first, cache, positions_table, cross_kv, cross_mask, guided)
+        for t in range(first, steps):
             if t == cache[0].shape[3]:  # a block more of cache, once every CACHE_BLOCK steps
                 cache = self.decoder.grow_cache(cache, t + CACHE_BLOCK)
             tokens, cache = step(
@@ -378,6 +381,19 @@ class MusicGen(nn.Module):
         sequence = mx.stack(generated, axis=-1)  # (batch, codebooks, steps run): step t made position t+1
         return [codebooks.undelay(sequence[row : row + 1], delay, batch_lib.complete_frames(take, stopped.get(row, len(generated)), delay))[0]
                 for row, take in enumerate(takes)]
+
+    def _prefill(self, takes: list[Take], count: int, cache, positions_table, cross_kv, cross_mask, guided: bool):
+        """Steps 0 .. count-1 of prompted takes, whose tokens are all known (batch.prefill_steps):
+        the cache filled in forward passes (decoder.prefill) → (cache, the tokens at position
+        count, the tokens of positions 1 .. count as the steps would have made them)."""
+        known = mx.array(batch_lib.known_positions(takes, self.codebook_delays, self.start_token_id, count))
+        while cache[0].shape[3] <= count:
+            cache = self.decoder.grow_cache(cache, cache[0].shape[3] + CACHE_BLOCK)
+        rows = known[:, :, :count]
+        cache = self.decoder.prefill(mx.concatenate([rows, rows]) if guided else rows, positions_table, cache,
+                                     cross_kv, cross_mask, CACHE_BLOCK)
+        mx.eval(cache)
+        return cache, known[:, :, count], [known[:, :, p] for p in range(1, count + 1)]
 
     def warm_up(self, max_frames: int, **knobs) -> dict[str, float]:
         """Compile what a job of up to ``max_frames`` frames runs (planning.warm_up)."""

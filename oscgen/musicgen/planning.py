@@ -7,6 +7,7 @@ import time
 
 import mlx.core as mx
 
+from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import codebooks
 from oscgen.musicgen import pipeline  # the engine's constants, read at call time (tests patch them)
 from oscgen.musicgen.batch import Take
@@ -75,7 +76,8 @@ def warm_up(
 def memory_needed(model, takes: list[Take], takes_per_pass: int | None = None) -> int:
     """Bytes a batch needs beyond the loaded weights, at its peak: while decoding, the
     self-attention cache (while it grows a window, the old and the new one are alive), the
-    text's keys/values and folded cross-attention matrices, the step's logits; then EnCodec's
+    text's keys/values and folded cross-attention matrices, the step's logits (or a prefill
+    chunk's attention scores, for audio prompts); then EnCodec's
     activations for a pass of ``takes_per_pass`` takes (decode_takes); plus MEMORY_MARGIN for
     temporaries.  Checked against MLX's measured peak (tests/test_batch.py, `oscgen bench
     --batch`'s est MB column)."""
@@ -91,6 +93,9 @@ def memory_needed(model, takes: list[Take], takes_per_pass: int | None = None) -
     # keys/values of every row, and the folded pairs (heads x text rows of hidden size) of every take
     cross = config.num_hidden_layers * 2 * (rows + len(takes) * config.num_attention_heads) * text * config.hidden_size * itemsize
     logits = 4 * rows * model.num_codebooks * model.vocab_size * 4  # logits, guidance, noise, scores: float32
+    if batch_lib.prefill_steps(takes):  # a chunk of prompt positions in one pass: its attention scores
+        chunk = min(pipeline.CACHE_BLOCK, batch_lib.prefill_steps(takes))
+        logits = max(logits, rows * chunk * (config.num_attention_heads * window * 4 + config.ffn_dim * itemsize))
     per_pass = min(len(takes), takes_per_pass or (pipeline.AUDIO_TAKES_PER_PASS if on_gpu() else 1))
     samples = max(t.frames for t in takes) * model.samples_per_frame * model.audio_channels
     audio = per_pass * samples * AUDIO_BYTES_PER_SAMPLE * model.audio_decoder.config["num_filters"]

@@ -22,17 +22,8 @@ from typing import Callable
 import mlx.core as mx
 
 from oscgen.cache import cache_dir  # noqa: F401  (weights.cache_dir: the tiny model, conversions)
+from oscgen.musicgen.aliases import KNOWN_MODELS, TINY_MODEL  # noqa: F401 (weights.KNOWN_MODELS, re-exported)
 
-KNOWN_MODELS = {
-    "musicgen-small": "facebook/musicgen-small",
-    "musicgen-medium": "facebook/musicgen-medium",
-    "musicgen-large": "facebook/musicgen-large",
-    "musicgen-stereo-small": "facebook/musicgen-stereo-small",
-    "musicgen-stereo-medium": "facebook/musicgen-stereo-medium",
-    "musicgen-stereo-large": "facebook/musicgen-stereo-large",
-}
-#: The built-in tiny random-weight model, written by oscgen itself (see tiny.py).
-TINY_MODEL = "tiny-random"
 
 CONFIG_FILE = "config.json"
 SINGLE_WEIGHTS_FILE = "model.safetensors"

@@ -62,9 +62,11 @@ def extend(
 ) -> np.ndarray:
     """Run the windows in order: ``generate_window(prompt_codes or None, frames, index,
     progress)`` → codes (K, frames) for each, progress over the whole take (windows weighted by
-    ``cost``); returns the take's codes (K, total), or fewer when ``stop()`` is true after a
-    window (the take ends there).  If ``progress`` raises, the exception propagates from
-    whichever window is running (that is how callers cancel)."""
+    ``cost``); returns the take's codes (K, total), or fewer when the take was stopped: a
+    window that returns fewer frames than planned was stopped inside (its complete frames are
+    kept and the take ends there), and ``stop()`` true after a window ends the take there too.
+    If ``progress`` raises, the exception propagates from whichever window is running (that is
+    how callers cancel)."""
     weights = [float(cost(w)) for w in windows]
     total_cost = sum(weights)
     parts = [] if prompt_codes is None else [prompt_codes]
@@ -79,9 +81,11 @@ def extend(
                 progress((done + weight * min(max(fraction, 0.0), 1.0)) / total_cost)
 
         codes = np.asarray(generate_window(carried if window.prompt else None, window.frames, index, window_progress))
-        if codes.shape[1] != window.frames:
+        if codes.shape[1] > window.frames:
             raise AssertionError(f"window {index} returned {codes.shape[1]} frames, not {window.frames}")
         parts.append(codes[:, window.prompt :])
+        if codes.shape[1] < window.frames:  # stopped inside this window: its complete frames end the take
+            break
         carried = codes[:, stride:]
         done += weight
         if stop is not None and index + 1 < len(windows) and stop():
@@ -106,9 +110,12 @@ def generate(
     """A take of ``frames`` frames (``prompt_codes`` (K, P) among them, first) from
     ``engine`` (pipeline.MusicGen), window after window through its batched core
     (``generate_takes``) → codes (K, frames).  ``knobs``: the take's temperature, top_p and
-    cfg_scale.  ``progress`` runs over the whole take up to the core's DECODE_SHARE."""
+    cfg_scale.  ``progress`` runs over the whole take up to the core's DECODE_SHARE.  ``stop()``
+    is asked after every decoding step: once true, the running window ends with its complete
+    frames and the take with it (codes (K, fewer frames); the prompt's frames are always kept)."""
     import dataclasses
 
+    from oscgen.musicgen.batch import Stop
     from oscgen.musicgen.codebooks import steps_for
     from oscgen.musicgen.pipeline import DECODE_SHARE
 
@@ -117,8 +124,14 @@ def generate(
 
     def generate_window(carried, window_frames, index, window_progress):
         take = dataclasses.replace(engine.take(prompt, window_frames, window_seed(seed, index), carried), **knobs)
-        (codes,) = engine.generate_takes(
-            [take], top_k=top_k, progress=lambda fraction: window_progress(fraction / DECODE_SHARE))
+        halt = None if stop is None else Stop()
+
+        def step_progress(fraction: float) -> None:
+            if halt is not None and stop():  # the core then keeps this window's complete frames
+                halt.stop()
+            window_progress(fraction / DECODE_SHARE)
+
+        (codes,) = engine.generate_takes([take], top_k=top_k, progress=step_progress, stop=halt)
         return np.array(codes)
 
     def overall(fraction: float) -> None:

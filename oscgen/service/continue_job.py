@@ -12,8 +12,9 @@ AUDIO = "audio"  # the WAV to continue (real path), or LAST_TAKE until the job i
 LAST_TAKE = ":last-take:"  # resolved to the daemon's latest finished take when the job starts
 
 
-def run(params: dict, output, progress):
-    """The continuation's GenerationResult, its ``take`` the finished audio (like generate_take's)."""
+def run(params: dict, output, progress, stop=None):
+    """The continuation's GenerationResult, its ``take`` the finished audio (like generate_take's);
+    ``stop()`` true ends it early with what was made so far (``result.stopped``)."""
     from oscgen import api
     from oscgen.audio import finish
     from oscgen.continuation import generate_continuation
@@ -25,7 +26,7 @@ def run(params: dict, output, progress):
         samples, params["prompt"], duration=params["duration"], model=params["model"],
         temperature=params["temperature"], top_k=params["top_k"], top_p=params["top_p"],
         cfg_scale=params["cfg_scale"], seed=params["seed"], progress_callback=progress, sample_rate=rate,
-        extend_stride=params["extend_stride"])
+        extend_stride=params["extend_stride"], stop=stop)
     take = finish(result.audio.numpy(), result.sample_rate, output.finish, None)
     result.audio, result.take = api.AudioData(take.audio, take.sample_rate), take
     return result

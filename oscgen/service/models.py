@@ -11,31 +11,16 @@ the engine's own rules.  The CLI and the Python API are not affected: they load 
 
 from __future__ import annotations
 
-import ast
-import importlib.util
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from oscgen.config import ModelsConfig
-
-log = logging.getLogger("oscgen")
+from oscgen.musicgen.aliases import KNOWN_MODELS, TINY_MODEL
 
 
 def builtin_names() -> tuple[str, ...]:
-    """The engine's aliases (oscgen.musicgen.weights' KNOWN_MODELS and TINY_MODEL), read from its
-    source: importing it would load MLX into the OSC process, which stays small and quick."""
-    found = {}
-    try:
-        source = Path(importlib.util.find_spec("oscgen.musicgen.weights").origin).read_text(encoding="utf-8")
-        for node in ast.parse(source).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                if node.targets[0].id in ("KNOWN_MODELS", "TINY_MODEL"):
-                    found[node.targets[0].id] = ast.literal_eval(node.value)
-        return (*found["KNOWN_MODELS"], found["TINY_MODEL"])
-    except (OSError, ValueError, KeyError, AttributeError, SyntaxError) as exc:  # no source (a frozen install)
-        log.warning("cannot read the built-in model names (%s); over OSC only tiny-random and [models]", exc)
-        return ("tiny-random",)
+    """The engine's aliases and its tiny model (oscgen.musicgen.aliases: no MLX in the OSC process)."""
+    return (*KNOWN_MODELS, TINY_MODEL)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ INBOUND: tuple[Address, ...] = (
     Address("/oscgen/cancel", "[i]", "cancel job id (queued or running: a running job's takes are dropped, the "
             "other jobs in its batch finish), or every running job"),
     Address("/oscgen/stop", "[i]", "end job id (or the running job) early and keep what it made so far: the WAV is "
-            "written as usual (whole bars in bars mode, still a loop), unlike cancel; a queued job is just cancelled"),
+            "written as usual (whole bars in bars mode, still a loop; a continuation keeps its prompt), unlike cancel; "
+            "a queued job is just cancelled"),
     Address("/oscgen/status", "", "reply with every knob (/oscgen/param/*), /oscgen/status and /oscgen/ready"),
     Address("/oscgen/ping", "", "reply /oscgen/pong"),
     Address("/oscgen/learn", "s", "MIDI learn: map the next CC that moves to this knob (off = disarm)"),

@@ -211,11 +211,11 @@ def _one_by_one(conn, signals: Signals, run: _Run, output, tag: str, engine_mode
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 params = {**run.params, "model": engine_model(run.params["model"]), "seed": seed}
+                stop = lambda: signals.stopped(run.id)  # noqa: E731 (/oscgen/stop: keep what was made)
                 if params.get(continue_job.AUDIO):
-                    result = continue_job.run(params, output, progress)
+                    result = continue_job.run(params, output, progress, stop=stop)
                 else:
-                    result = generate_take(**take_arguments(params, output), progress_callback=progress,
-                                           stop=lambda: signals.stopped(run.id))
+                    result = generate_take(**take_arguments(params, output), progress_callback=progress, stop=stop)
             if signals.cancelled(run.id):
                 raise Cancelled
         except Cancelled:

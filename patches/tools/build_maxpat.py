@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from oscgen.service import protocol
-from patches.tools.knobs import NUMBER_KNOBS
+from patches.tools.knobs import ACTIONS, NUMBER_KNOBS
 
 PORT, REPLY_PORT = protocol.DEFAULT_LISTEN_PORT, protocol.DEFAULT_REPLY_PORT
 # '---' makes the name local to one device in Max for Live (two oscgen devices, two buffers);
@@ -152,16 +152,17 @@ def build() -> str:
     p.comment("KNOBS: flonum boxes send floats, number boxes ints, as the daemon's table says. "
               "Drag or type, then Return.", 20, 225, 700)
     boxes = {}
+    step = 57  # device view: every knob left of the continue / stop job buttons (x 580)
     for i, knob in enumerate(NUMBER_KNOBS):
         x = 20 + 95 * i
-        p.comment(knob.name, x, 250, 90, present=(4 + 62 * i, 28, 60, 18))
+        p.comment(knob.name, x, 250, 90, present=(4 + step * i, 28, step - 1, 18))
         kind = "flonum" if knob.osc_type == "f" else "number"
         limits = {}
         if knob.range:  # dragging stays within what the daemon accepts
             limits = {"minimum": knob.range[0], "maximum": knob.range[1]}
             if kind == "number":
                 limits = {k: int(v) for k, v in limits.items()}
-        boxes[knob.name] = p.ui(kind, x, 275, 80, 22, present=(4 + 62 * i, 46, 58, 20),
+        boxes[knob.name] = p.ui(kind, x, 275, 80, 22, present=(4 + step * i, 46, step - 3, 20),
                                 parameter_enable=0, varname=knob.name, **limits)
         out = p.msg(f"{knob.address} $1", x, 305, 90)
         p.connect(boxes[knob.name], 0, out)
@@ -180,12 +181,14 @@ def build() -> str:
         ("sync", "/oscgen/status", (378, 72, 20, 20), (398, 74, 34, 18)),
         ("ping", "/oscgen/ping", (436, 72, 20, 20), (456, 74, 30, 18)),
         ("clear", "/oscgen/clear", (664, 2, 24, 24), (690, 6, 40, 18)),  # every waiting job
+        ("continue", "/oscgen/continue", (580, 30, 24, 24), (606, 34, 56, 18)),  # the last take
+        ("stop job", "/oscgen/stop", (664, 30, 24, 24), (690, 34, 64, 18)),  # end it, keep what it made
     ]
     for i, (label, address, button_rect, label_rect) in enumerate(buttons):
-        x = 20 + 110 * i
-        p.comment(label, x + 30, 585, 70, present=label_rect)
+        x = 20 + 66 * i  # (the loadbang's boxes start at x 480)
+        p.comment(label, x + 26, 585, 40, 34, present=label_rect)
         b = p.ui("button", x, 585, 24, 24, present=button_rect, parameter_enable=0)
-        m = p.msg(address, x, 645, 100)
+        m = p.msg(address, x, 645 + 22 * (i % 2), 100)
         p.connect(m, 0, send)
         if label == "generate":
             # what you see is what you get: the prompt field's text goes first (bang outputs it)
@@ -202,6 +205,8 @@ def build() -> str:
               "model's memory (the next take loads it again).", 20, 680, 600, 40)
     examples = ("/oscgen/preset ambient", "/oscgen/preset 0", "/oscgen/learn temperature", "/oscgen/queue",
                 "/oscgen/unload")
+    # every argument-free address of the table is reachable: one without a button is an example
+    examples += tuple(a.address for a in ACTIONS if a.address not in {b[1] for b in buttons} | set(examples))
     for i, text in enumerate(examples):
         m = p.msg(text, 20 + 150 * i, 725, 140)
         p.connect(m, 0, send)

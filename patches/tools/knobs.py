@@ -61,8 +61,36 @@ NUMBER_KNOBS: tuple[Knob, ...] = tuple(
 # Text knobs: sent as one OSC string each.
 TEXT_KNOBS = ("prompt", "model")
 
-# Bangs the patches send with no arguments.
-ACTIONS = ("generate", "cancel", "status", "ping", "clear", "unload", "queue")
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button: an inbound address of the daemon's table that is not a knob and needs no
+    argument, sent bare (/oscgen/stop: the running job; /oscgen/continue: the last take)."""
+
+    address: str
+
+    @property
+    def word(self) -> str:
+        """/oscgen/<word>: the name the patches give it (Pd: $0-<name>, inlet message <name>)."""
+        return self.address.rsplit("/", 1)[1]
+
+    @property
+    def name(self) -> str:
+        # the patches' preview already has a 'stop' (the playback): the daemon's is stop_job
+        return _RENAMED.get(self.word, self.word)
+
+
+_RENAMED = {"stop": "stop_job"}
+
+# Buttons, in the table's order: every inbound address that is not a knob and whose arguments
+# are all optional, so a new one in protocol.py gets a button in every generated patch.
+ACTIONS: tuple[Action, ...] = tuple(
+    Action(a.path) for a in protocol.INBOUND
+    if a.path.rsplit("/", 1)[1] not in KNOBS and (not a.args or a.args.startswith("["))
+)
+
+ACTION_NAMES = tuple(a.name for a in ACTIONS)
 
 for _k in NUMBER_KNOBS:
     assert _k.osc_type in ("f", "i"), _k

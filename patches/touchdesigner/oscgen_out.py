@@ -38,8 +38,9 @@ PAR_TO_KNOB = {
 KNOB_TO_PAR = {knob: par for par, knob in PAR_TO_KNOB.items()}
 
 # pulse parameters on the panel -> function name in this module
-PULSES = {'Generate': 'generate_from_panel', 'Cancel': 'cancel', 'Sync': 'status', 'Ping': 'ping',
-          'Play': 'play_preview', 'Clear': 'clear', 'Unload': 'unload'}
+PULSES = {'Generate': 'generate_from_panel', 'Continue': 'continue_take', 'Cancel': 'cancel',
+          'Stopjob': 'stop', 'Sync': 'status', 'Ping': 'ping', 'Play': 'play_preview', 'Clear': 'clear',
+          'Unload': 'unload'}
 
 # read-only displays on the panel, filled by the callbacks
 DISPLAYS = {'State': str, 'Job': int, 'Progress': float, 'Secondsleft': float, 'Lastfile': str,
@@ -91,9 +92,20 @@ def generate_from_panel():
     return generate()
 
 
+def continue_take(wav=None):
+    """Queue a continuation with the current knobs: of the last take, or of `wav` (a file name in
+    the daemon's watched or [input] folders, or an absolute path inside them)."""
+    return send(PREFIX + '/continue', [str(wav)] if wav else [])
+
+
 def cancel(job=None):
-    """Cancel job `job`, or the running one."""
+    """Cancel job `job`, or the running one (nothing is written)."""
     return send(PREFIX + '/cancel', [] if job is None else [int(job)])
+
+
+def stop(job=None):
+    """End job `job`, or the running one, early and keep what it made (its WAV still arrives)."""
+    return send(PREFIX + '/stop', [] if job is None else [int(job)])
 
 
 def status():
