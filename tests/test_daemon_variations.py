@@ -1,7 +1,7 @@
 """Variations and batches through the daemon (``oscgen serve --model tiny-random`` as a subprocess
 over real UDP): /oscgen/variations, one /oscgen/generate making N takes in one pass (N
 /oscgen/done, N WAVs and sidecars with their own seeds), waiting jobs started together as one
-batch, and cancelling one job of a running batch while the other finishes."""
+batch, cancelling one job of a running batch while the other finishes, and /oscgen/cancel_take."""
 
 from __future__ import annotations
 
@@ -146,3 +146,42 @@ def test_cancelling_one_job_of_a_running_batch_drops_its_takes_and_the_other_fin
     _set(daemon, replies, "duration", 0.5)
     job = _queue(daemon, replies, "after")
     replies.wait_for("/oscgen/done", lambda a: a[0] == job, timeout=120)
+
+
+def test_cancel_take_drops_one_take_of_a_waiting_or_running_job(daemon, replies, tmp_path):
+    _set(daemon, replies, "duration", 20.0)
+    blocker = _queue(daemon, replies, "long", "blocker")
+    replies.wait_for("/oscgen/started", lambda a: a[0] == blocker, timeout=60)
+    _set(daemon, replies, "duration", 0.5)
+    _set(daemon, replies, "variations", 3)
+    _set(daemon, replies, "seed", 40)
+    waiting = _queue(daemon, replies, "three", "takes")
+    for args, words in (((waiting, 4), "job %d makes takes 1-3, got 4" % waiting), ((999, 1), "no job 999"),
+                        ((waiting, "x"), "expects an integer (i), then an integer (i)")):
+        since = replies.mark()
+        daemon.client.send("/oscgen/cancel_take", *args)
+        assert words in replies.wait_for("/oscgen/error", since=since)[1]
+    daemon.client.send("/oscgen/cancel_take", waiting, 1)  # while it waits
+    since = replies.mark()
+    daemon.client.send("/oscgen/cancel", blocker)
+    done = _dones(replies, waiting, 2, since)
+    assert sorted(_sidecar(a[1])["take"] for a in done) == [2, 3]
+    assert sorted(_sidecar(a[1])["seed"] for a in done) == [41, 42]  # each take keeps its own seed
+    # a running job: its second take dropped mid-pass, the first written
+    _set(daemon, replies, "duration", 20.0)
+    _set(daemon, replies, "variations", 2)
+    since = replies.mark()
+    running = _queue(daemon, replies, "two", "takes")
+    replies.wait_for("/oscgen/progress", lambda a: a[0] == running and 0 < a[1] < 0.5, timeout=120, since=since)
+    daemon.client.send("/oscgen/cancel_take", running, 2)
+    (only,) = _dones(replies, running, 1, since)
+    assert _sidecar(only[1])["take"] == 1 and Path(only[1]).stem.endswith("_take1")
+    assert not replies.received("/oscgen/cancelled", since=since)
+    # dropping every take cancels the job
+    since = replies.mark()
+    last = _queue(daemon, replies, "all", "dropped")
+    replies.wait_for("/oscgen/started", lambda a: a[0] == last, timeout=60, since=since)
+    daemon.client.send("/oscgen/cancel_take", last, 1)
+    daemon.client.send("/oscgen/cancel_take", last, 2)
+    replies.wait_for("/oscgen/cancelled", lambda a: a[0] == last, timeout=60, since=since)
+    assert len(wav_files(tmp_path / "out")) == 3

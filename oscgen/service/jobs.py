@@ -34,6 +34,7 @@ class Job:
     cancel_deadline: float | None = None  # set by cancel: past it, the worker is killed
     last_progress: float = -1.0  # last fraction sent, to thin progress to ~1% steps
     eta: Eta = field(default_factory=Eta)  # seconds left, from the rate progress arrives at
+    dropped: set = field(default_factory=set)  # takes (1 = the first) cancelled by /oscgen/cancel_take
 
 
 class Jobs(WorkerLife):
@@ -121,6 +122,29 @@ class Jobs(WorkerLife):
                 job.cancel_deadline = time.monotonic() + CANCEL_GRACE_S
                 if self.worker is not None:
                     self.worker.cancel(job.id)
+        return True
+
+    def cancel_take(self, job_id: int, take: int, source: str, reply_to=None) -> bool:
+        """Drop one take of a waiting or running job; dropping its last take cancels the job."""
+        where = f"{PREFIX}/cancel_take"
+        job = self.find_running(job_id) or next((j for j in self.queue if j.id == job_id), None)
+        if job is None:
+            about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
+            self.out.error(about, f"{where}: no job {job_id} waiting or running", reply_to)
+            return False
+        takes = int(job.params.get("variations", 1))
+        if not 1 <= take <= takes:
+            self.out.error(job_id, f"{where}: job {job_id} makes take{'s 1-' if takes > 1 else ' '}{takes}, got {take}",
+                           reply_to)
+            return False
+        job.dropped.add(take)
+        if len(job.dropped) == takes:
+            return self.cancel(job_id, source, reply_to)
+        log.info("job %d: take %d cancelled by %s", job_id, take, source)
+        if job in self.queue:
+            job.params = {**job.params, "dropped_takes": sorted(job.dropped)}
+        elif self.worker is not None:
+            self.worker.cancel_take(job_id, take)
         return True
 
     def stop(self, job_id: int | None, source: str, reply_to=None) -> bool:

@@ -51,6 +51,8 @@ INBOUND: tuple[Address, ...] = (
             "written is its last [input] prompt_seconds followed by duration seconds of new music"),
     Address("/oscgen/cancel", "[i]", "cancel job id (queued or running: a running job's takes are dropped, the "
             "other jobs in its batch finish), or every running job"),
+    Address("/oscgen/cancel_take", "ii", "cancel one take of a job of variations: job id, take number (1 = the first), "
+            "waiting or running; that take is not written, the job's others go on (its last take: the job is cancelled)"),
     Address("/oscgen/stop", "[i]", "end job id (or the running job) early and keep what it made so far: the WAV is "
             "written as usual (whole bars in bars mode, still a loop; a continuation keeps its prompt), unlike cancel; "
             "a queued job is just cancelled"),

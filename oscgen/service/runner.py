@@ -33,11 +33,15 @@ class Signals:
     """The parent's requests, as shared arrays of job ids it writes (worker.Worker.cancel /
     stop_early): cancel drops a job's takes, stop ends them early keeping what was made."""
 
-    def __init__(self, cancel_ids, stop_ids):
-        self._cancel, self._stop = cancel_ids, stop_ids
+    def __init__(self, cancel_ids, stop_ids, take_ids=(), take_slots: int = 64):
+        self._cancel, self._stop, self._takes, self._slots = cancel_ids, stop_ids, take_ids, take_slots
 
     def cancelled(self, job_id: int) -> bool:
         return job_id in self._cancel[:]
+
+    def take_cancelled(self, job_id: int, take: int) -> bool:
+        """/oscgen/cancel_take job take (take 1 = the first)."""
+        return job_id * self._slots + take in self._takes[:]
 
     def stopped(self, job_id: int) -> bool:
         return job_id in self._stop[:]
@@ -50,7 +54,9 @@ class _Run:
         self.id, self.params = job["id"], job["params"]
         self.takes = int(self.params.get("variations", 1))
         self.seeds = seeds_for(self.params["seed"], self.takes)
-        self.fractions = [0.0] * self.takes
+        dropped = set(self.params.get("dropped_takes", ()))  # cancelled while the job waited
+        self.rows = [i for i in range(self.takes) if i + 1 not in dropped]  # the takes to make (0 = the first)
+        self.fractions = {i: 0.0 for i in self.rows}
         self.ended = False
         self.written = 0
 
@@ -122,7 +128,7 @@ def _ids(runs) -> str:
 def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_model) -> bool:
     from oscgen.take_batch import DROP, STOP, NotBatchable, TooBig, generate_take_batch
 
-    rows = [(run, i) for run in runs for i in range(run.takes)]
+    rows = [(run, i) for run in runs for i in run.rows]
     batch = {"jobs": [run.id for run in runs], "takes": len(rows)}
     decoding = []
 
@@ -136,8 +142,8 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
         return run.ended
 
     def control(row: int):
-        run, _ = rows[row]
-        if gone(run):
+        run, i = rows[row]
+        if gone(run) or signals.take_cancelled(run.id, i + 1):
             return DROP
         return STOP if signals.stopped(run.id) else None
 
@@ -145,8 +151,8 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
         def progress(fraction: float) -> None:
             decoding.append(True) if not decoding else None
             run.fractions[i] = fraction
-            if i == run.takes - 1 and not gone(run):  # once a step per job, after all its takes
-                conn.send(("progress", run.id, float(min(run.fractions))))
+            if i == run.rows[-1] and not gone(run):  # once a step per job, after all its takes
+                conn.send(("progress", run.id, float(min(run.fractions.values()))))
         return progress
 
     try:
@@ -179,7 +185,7 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
         if run.ended or signals.cancelled(run.id):
             run.end(conn, "cancelled")
             continue
-        if result is None:  # dropped
+        if result is None or signals.take_cancelled(run.id, i + 1):  # dropped
             continue
         if isinstance(result, Exception):  # stopped before it made a beat
             conn.send(("error", run.id, f"take {i + 1}: {result}" if run.takes > 1 else str(result)))
@@ -197,15 +203,18 @@ def _one_by_one(conn, signals: Signals, run: _Run, output, tag: str, engine_mode
     from oscgen.take import generate_take
 
     decoding = []
-    for i, seed in enumerate(run.seeds):
-        if i and (signals.stopped(run.id) or signals.cancelled(run.id)):
+    for n, i in enumerate(run.rows):
+        seed = run.seeds[i]
+        if n and (signals.stopped(run.id) or signals.cancelled(run.id)):
             break  # stop ends the job: the takes not begun are not made
+        if signals.take_cancelled(run.id, i + 1):
+            continue
 
-        def progress(fraction: float, i=i) -> None:
+        def progress(fraction: float, n=n, i=i) -> None:
             decoding.append(True) if not decoding else None
-            if signals.cancelled(run.id):
+            if signals.cancelled(run.id) or signals.take_cancelled(run.id, i + 1):
                 raise Cancelled
-            conn.send(("progress", run.id, float((i + fraction) / run.takes)))
+            conn.send(("progress", run.id, float((n + fraction) / len(run.rows))))
 
         try:
             with warnings.catch_warnings():
@@ -216,9 +225,11 @@ def _one_by_one(conn, signals: Signals, run: _Run, output, tag: str, engine_mode
                     result = continue_job.run(params, output, progress, stop=stop)
                 else:
                     result = generate_take(**take_arguments(params, output), progress_callback=progress, stop=stop)
-            if signals.cancelled(run.id):
+            if signals.cancelled(run.id) or signals.take_cancelled(run.id, i + 1):
                 raise Cancelled
         except Cancelled:
+            if not signals.cancelled(run.id):
+                continue  # that take only: the next one
             run.end(conn, "cancelled")
             return bool(decoding)
         except ValueError as exc:

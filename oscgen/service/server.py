@@ -150,6 +150,11 @@ class Daemon:
             self._wake()  # the loop's timeout now includes the cancel deadline
         return cancelled
 
+    def cancel_take(self, job_id: int, take: int, source: str = "midi", reply_to=None) -> bool:
+        """Drop take ``take`` (1 = the first) of job ``job_id``, waiting or running."""
+        with self._lock:
+            return self.jobs.cancel_take(job_id, take, source, reply_to)
+
     def stop(self, job_id: int | None = None, source: str = "midi", reply_to=None) -> bool:
         """End the running job (or job ``job_id``) early, keeping what it made; a queued one is
         cancelled (it made nothing yet)."""

@@ -12,7 +12,7 @@ Worker -> parent: ("ready", model, note), ("load_error", model, message, missing
 message), ("end", id) when a job has said all it will, ("unloaded", model, bytes freed).
 Cancel: the parent writes the job id into a shared array; the engine's progress callback sees it
 within a decode step: the job's takes are dropped (the whole pass stops once every job in it is
-cancelled).  Stop: the same through a second shared array: the job's takes end and the audio
+cancelled).  /oscgen/cancel_take: the same for one take, through a third array.  Stop: the same through a second shared array: the job's takes end and the audio
 made so far is written (whole bars in bars mode).
 """
 
@@ -32,6 +32,7 @@ log = logging.getLogger("oscgen.worker")
 
 
 SIGNAL_SLOTS = 32  # cancel / stop requests remembered (job ids, newest overwriting the oldest)
+TAKE_SLOTS = 64  # a take's signal is job id * TAKE_SLOTS + take number (variations are at most 8)
 
 
 class Worker:
@@ -44,10 +45,11 @@ class Worker:
         # the worker only reads, no lock needed
         self.cancel_ids = ctx.RawArray("q", [-1] * SIGNAL_SLOTS)
         self.stop_ids = ctx.RawArray("q", [-1] * SIGNAL_SLOTS)
-        self._written = {"cancel": 0, "stop": 0}
+        self.take_ids = ctx.RawArray("q", [-1] * SIGNAL_SLOTS)  # job id * TAKE_SLOTS + take to drop
+        self._written = {"cancel": 0, "stop": 0, "take": 0}
         self.process = ctx.Process(
             target=worker_main,
-            args=(child_conn, self.cancel_ids, self.stop_ids, model, warm_knobs, output, tag, verbose, models),
+            args=(child_conn, (self.cancel_ids, self.stop_ids, self.take_ids), model, warm_knobs, output, tag, verbose, models),
             name="oscgen-worker",
             daemon=True,
         )
@@ -69,6 +71,9 @@ class Worker:
 
     def cancel(self, job_id: int) -> None:
         self._signal("cancel", self.cancel_ids, job_id)
+
+    def cancel_take(self, job_id: int, take: int) -> None:
+        self._signal("take", self.take_ids, job_id * TAKE_SLOTS + take)
 
     def stop_early(self, job_id: int) -> None:
         self._signal("stop", self.stop_ids, job_id)
@@ -107,7 +112,7 @@ class Worker:
 # --- in the worker process ---------------------------------------------------------------------
 
 
-def worker_main(conn, cancel_ids, stop_ids, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool,
+def worker_main(conn, signals, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool,
                 models=None) -> None:
     global _models
     _models = models
@@ -146,7 +151,7 @@ def worker_main(conn, cancel_ids, stop_ids, model: str, warm_knobs: dict, output
             from oscgen.service.runner import Signals, run_jobs
 
             model = message[1][0]["params"]["model"]  # the scheduler batches one model's jobs
-            loaded = run_jobs(conn, Signals(cancel_ids, stop_ids), message[1], output, tag, _engine_model)
+            loaded = run_jobs(conn, Signals(*signals, take_slots=TAKE_SLOTS), message[1], output, tag, _engine_model)
             if loaded and model != warm["model"]:  # loaded and compiled by the jobs: tells the parent
                 _warm(conn, api, model, None, warm)
 
