@@ -38,11 +38,12 @@ def fold(attention, keys: mx.array, values: mx.array, mask: mx.array | None, *, 
     """One layer's folded cross-attention for the first ``conditional`` rows (the rest are
     unconditional: zero text states).
 
-    ``keys``/``values``: (batch, heads, text, head_dim) from ``Attention.keys_values``; ``mask``:
-    additive (batch, 1, 1, text) or None.  With ``texts == 1`` every conditional row has the
-    text of row 0 (one take, or variations of one prompt): one folded pair serves them all.
-    Otherwise (``texts == conditional``) each conditional row has its own text and the
-    matrices get a leading ``texts`` axis."""
+    ``keys``/``values``: (rows, heads, text, head_dim) from ``Attention.keys_values``, of which
+    only the first ``texts`` rows are read (so a caller need not project the others); ``mask``:
+    additive (batch, 1, 1, text) or None.  The step's batch is the mask's (else the keys').
+    With ``texts == 1`` every conditional row has the text of row 0 (one take, or variations of
+    one prompt): one folded pair serves them all.  Otherwise (``texts == conditional``) each
+    conditional row has its own text and the matrices get a leading ``texts`` axis."""
     if texts not in (1, conditional):
         raise ValueError(f"fold: texts must be 1 or conditional ({conditional}), got {texts}")
     heads, text, head_dim = keys.shape[1:]
@@ -63,7 +64,8 @@ def fold(attention, keys: mx.array, values: mx.array, mask: mx.array | None, *, 
         a, bt, additive = a[0], bt[0], additive[0]
     # both kept in the (out, in) layout and used transposed, x @ Wᵀ (layers.matmul_t); the
     # CUDA layer kernel reads the shared-text ``a`` row-major as it is
-    rows = (mx.arange(keys.shape[0]) < conditional)[:, None, None]  # (batch, 1, 1)
+    batch = keys.shape[0] if mask is None else mask.shape[0]
+    rows = (mx.arange(batch) < conditional)[:, None, None]  # (batch, 1, 1)
     return {"a": a, "bt": mx.contiguous(bt), "mask": additive.astype(a.dtype), "conditional": rows}
 
 

@@ -21,7 +21,7 @@ import mlx.nn as nn
 import numpy as np
 
 from oscgen.musicgen import crossfold
-from oscgen.musicgen.layers import activation, additive_mask, linear, wxt_form
+from oscgen.musicgen.layers import activation, additive_mask, linear, on_gpu, wxt_form
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ FUSED_HEAD_DIMS = (64, 96, 128)
 # (pad_heads_for_fused_attention); exp of it times any head's scale is 0 in float32, and it fits
 # float16.
 EMPTY_KEY = -30000.0
+# Whether a CPU step adds the residual inside the GEMM too (add_linear); off: slower there.
+ADDMM_ON_CPU = False
 
 
 class SelfAttention(nn.Module):
@@ -136,10 +138,14 @@ class CrossAttention(nn.Module):
 
 
 def add_linear(x: mx.array, layer: nn.Module, h: mx.array) -> mx.array:
-    """x + layer(h).  For a plain bias-free Linear that is one GEMM accumulating into x
-    (``addmm``): a GPU decode step is bound by kernel launches, and this saves the separate add
-    three times a layer.  Quantized layers add afterwards."""
-    if type(layer) is nn.Linear and "bias" not in layer and not wxt_form(h.size // h.shape[-1]):
+    """x + layer(h).  On a GPU, for a plain bias-free Linear, that is one GEMM accumulating into
+    x (``addmm``): a GPU decode step is bound by kernel launches, and this saves the separate add
+    three times a layer.  Not on a CPU: there MKL runs a 2-row ``addmm`` (beta = 1) through its
+    GEMV kernels, ~20 % slower on the weight reads than the plain ``x @ W.T`` (its small-GEMM
+    kernel), while the separate add is one cheap fused elementwise op (benchmarks/step_cpu.py;
+    out_proj and fc2 are 40 % of a step's weight bytes).  Quantized layers add afterwards."""
+    if ((on_gpu() or ADDMM_ON_CPU) and type(layer) is nn.Linear and "bias" not in layer
+            and not wxt_form(h.size // h.shape[-1])):
         return mx.addmm(x, h, layer.weight.T)
     return x + linear(layer, h)
 

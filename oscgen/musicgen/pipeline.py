@@ -22,6 +22,8 @@ The decode step (decoder + guidance + sampling + delay mask) is one ``mx.compile
 with fixed shapes per cache window: the self-attention cache grows a block of positions at a
 time (no per-step concatenation), the cross-attention keys/values are computed once, and the
 position, the per-take PRNG keys, lengths and knobs are array inputs.
+
+The audio side (EnCodec decode of takes, encode of audio prompts) is pipeline_audio.AudioSide.
 """
 
 from __future__ import annotations
@@ -32,16 +34,17 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from oscgen import _blas, calibrate
+from oscgen import calibrate
 from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import codebooks, encodec, encodec_encoder, encodec_long, planning, quantize, weights
+from oscgen.musicgen import codebooks, encodec, encodec_encoder, planning, quantize, weights
 from oscgen.musicgen.cuda.step import FusedStep
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
 from oscgen.musicgen.batch import Stop, Take
 from oscgen.musicgen.convert import CONVERSION_TAG, convert_weights, decoder_start_token_id  # noqa: F401 (re-exported)
+from oscgen.musicgen.pipeline_audio import AUDIO_TAKES_PER_PASS, DECODE_SHARE, AudioSide  # noqa: F401 (re-exported)
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
 from oscgen.musicgen.tokenizer import T5Tokenizer
 
@@ -63,13 +66,9 @@ FOLD_CROSS_ATTENTION = True
 # Folding costs ~0.1-0.4 s once per job on a CPU (many small matmuls) and saves ~7 ms per
 # musicgen-small step there (~50 ms for medium), so only very short jobs skip it.
 FOLD_MIN_STEPS = 64
-# Takes of one length a GPU decodes in one EnCodec pass (decode_takes; a CPU decodes one at a time).
-AUDIO_TAKES_PER_PASS = 8
-# Share of the progress bar given to decoding; EnCodec takes the rest.
-DECODE_SHARE = 0.95
 
 
-class MusicGen(nn.Module):
+class MusicGen(AudioSide, nn.Module):
     def __init__(self, config: dict, tokenizer: T5Tokenizer | None = None):
         """``config``: the whole config.json as a dict (random weights until loaded)."""
         super().__init__()
@@ -273,18 +272,20 @@ class MusicGen(nn.Module):
         the projections when that pays) and the additive text mask, in the decoder's dtype.
         The first ``conditional`` rows are the prompts' (``texts`` different ones: 1 or all)."""
         dtype = self.decoder.dtype  # float16/bfloat16 decoders (quantize.convert_decoder) run in it
-        cross_kv = self.decoder.cross_kv(states.astype(dtype))
         # clipped to the dtype's range: float16 would turn float32's most negative into -inf, and
         # the all-masked unconditional row into NaN
         cross_mask = mx.maximum(decoder_lib.additive_mask(mask), mx.finfo(dtype).min).astype(dtype)
         # (the CUDA step takes only the folded form, and folding costs a GPU next to nothing)
         long_enough = steps >= FOLD_MIN_STEPS or self._fused is not None
-        if (FOLD_CROSS_ATTENTION and long_enough
+        if not (FOLD_CROSS_ATTENTION and long_enough
                 and crossfold.worth_folding(self.decoder, states.shape[1], *([texts] if texts > 1 else []))):
-            # the unconditional rows' text states are zeros (see _conditioning)
-            cross_kv = [crossfold.fold(layer.encoder_attn, k, v, cross_mask, conditional=conditional, texts=texts)
-                        for layer, (k, v) in zip(self.decoder.layers, cross_kv)]
-        return cross_kv, cross_mask
+            return self.decoder.cross_kv(states.astype(dtype)), cross_mask
+        # the fold reads the keys/values of the texts only: the unconditional rows' text states
+        # are zeros (see _conditioning) and a shared text is one row, so only those rows are
+        # projected (on a CPU these GEMMs are most of the job's set-up before its first step)
+        cross_kv = self.decoder.cross_kv(states[:texts].astype(dtype))
+        return [crossfold.fold(layer.encoder_attn, k, v, cross_mask, conditional=conditional, texts=texts)
+                for layer, (k, v) in zip(self.decoder.layers, cross_kv)], cross_mask
 
     def generate_codes(
         self,
@@ -399,48 +400,6 @@ class MusicGen(nn.Module):
         """Compile what a job of up to ``max_frames`` frames runs (planning.warm_up)."""
         return planning.warm_up(self, max_frames, **knobs)
 
-    def decode_audio(self, codes: mx.array, progress: Callable[[float], None] | None = None) -> mx.array:
-        """codes (batch, codebooks, frames) → audio (batch, channels, frames * samples_per_frame),
-        evaluated: nothing else runs meanwhile, so a CPU's BLAS gets every core for it.  Stereo:
-        both channels in one EnCodec batch; takes past 30 s in chunks (encodec_long: same audio,
-        bounded memory).  ``progress`` gets the job's fraction from DECODE_SHARE towards 1 as
-        EnCodec's stages finish (the bar moves instead of waiting)."""
-        stage = None if progress is None else (lambda f: progress(DECODE_SHARE + (1.0 - DECODE_SHARE) * f))
-        with _blas.all_cores():
-            audio = encodec_long.decode(self.audio_decoder, codebooks.split_channels(mx.array(codes), self.audio_channels),
-                                        progress=stage)
-            audio = audio.reshape(-1, self.audio_channels, audio.shape[-1])
-            mx.eval(audio)
-        return audio
-
-    def decode_takes(self, codes: list[mx.array], takes_per_pass: int | None = None,
-                     progress: Callable[[float], None] | None = None) -> list[mx.array]:
-        """Per take codes (codebooks, frames) → audio (channels, frames * samples_per_frame).
-
-        Takes of one length go through EnCodec together, ``takes_per_pass`` at a time (default
-        AUDIO_TAKES_PER_PASS: a GPU, bound by kernel launches, decodes the batch for the price of
-        one take; a CPU's EnCodec costs the same per take batched or not and its activations
-        grow with the batch, so it decodes one at a time).  Takes of different lengths are not
-        padded into one pass: EnCodec's convolutions see past a row's end.  ``progress`` gets
-        the job's fraction from DECODE_SHARE towards 1 as the passes go (decode_audio)."""
-        per_pass = takes_per_pass or (AUDIO_TAKES_PER_PASS if on_gpu() else 1)
-        passes = []
-        for length in sorted({c.shape[-1] for c in codes}):
-            rows = [i for i, c in enumerate(codes) if c.shape[-1] == length]
-            passes += [(length, rows[first : first + per_pass]) for first in range(0, len(rows), per_pass)]
-        audio: list[mx.array | None] = [None] * len(codes)
-        for done, (length, group) in enumerate(passes):
-            if length == 0:  # a take stopped before its first complete frame
-                decoded = mx.zeros((len(group), self.audio_channels, 0), dtype=mx.float32)
-            else:
-                share = None if progress is None else (
-                    lambda f, done=done: progress(DECODE_SHARE + (done + (f - DECODE_SHARE) / (1.0 - DECODE_SHARE))
-                                                  * (1.0 - DECODE_SHARE) / len(passes)))
-                decoded = self.decode_audio(mx.stack([codes[i] for i in group]), share)
-            for j, i in enumerate(group):
-                audio[i] = decoded[j]
-        return audio
-
     def memory_needed(self, takes: list[Take], takes_per_pass: int | None = None) -> int:
         """Bytes a batch needs beyond the loaded weights at its peak (planning.memory_needed)."""
         return planning.memory_needed(self, takes, takes_per_pass)
@@ -450,21 +409,6 @@ class MusicGen(nn.Module):
         if self.tokenizer is None:
             raise ValueError("this MusicGen has no tokenizer; build batch.Take from token ids")
         return Take(tuple(self.tokenizer.encode(prompt)), int(frames), int(seed), prompt_codes, **knobs)
-
-    def encode_audio(self, audio) -> mx.array:
-        """audio (batch, channels, samples) at ``sample_rate`` → codes (batch, num_codebooks,
-        ceil(samples / samples_per_frame)) int32, laid out as the decoder predicts them (stereo:
-        each channel through the mono EnCodec, interleaved)."""
-        audio = mx.array(audio, dtype=mx.float32)
-        if audio.ndim != 3 or audio.shape[1] != self.audio_channels:
-            raise ValueError(f"audio must be (batch, {self.audio_channels}, samples) for this "
-                             f"{'stereo' if self.audio_channels == 2 else 'mono'} model, got shape {tuple(audio.shape)}")
-        with _blas.all_cores():
-            mono = audio.reshape(-1, 1, audio.shape[-1])  # (batch·channels, 1, samples), left before right
-            codes = self.audio_encoder.encode(mono, self.audio_decoder.quantizer)
-            codes = codebooks.join_channels(codes, self.audio_channels)
-            mx.eval(codes)
-        return codes
 
     def generate(
         self,
