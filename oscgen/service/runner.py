@@ -149,7 +149,7 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
 
     def callback(run: _Run, i: int):
         def progress(fraction: float) -> None:
-            decoding.append(True) if not decoding else None
+            decoding[:] = [True]  # decoding began: the model is loaded
             run.fractions[i] = fraction
             if i == run.rows[-1] and not gone(run):  # once a step per job, after all its takes
                 conn.send(("progress", run.id, float(min(run.fractions.values()))))
@@ -211,7 +211,7 @@ def _one_by_one(conn, signals: Signals, run: _Run, output, tag: str, engine_mode
             continue
 
         def progress(fraction: float, n=n, i=i) -> None:
-            decoding.append(True) if not decoding else None
+            decoding[:] = [True]  # decoding began: the model is loaded
             if signals.cancelled(run.id) or signals.take_cancelled(run.id, i + 1):
                 raise Cancelled
             conn.send(("progress", run.id, float((n + fraction) / len(run.rows))))
