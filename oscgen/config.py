@@ -10,9 +10,7 @@ is allowed.
 from __future__ import annotations
 
 import copy
-import ipaddress
 import re
-import string
 import tomllib
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -24,24 +22,17 @@ from oscgen.audio.takes import DEFAULT_CROSSFADE, Bars
 from oscgen import config_takes
 from oscgen.config_learned import save_learned  # noqa: F401 (MIDI learn writes through config.save_learned)
 from oscgen.config_takes import InputConfig, LongConfig
+from oscgen.config_values import (  # noqa: F401 (ConfigError and NAME_FIELDS are config's public names)
+    NAME_FIELDS, ConfigError, _allowed, _get, _host, _int_in, _knob, _name_template, _only, _port, _table, _target)
 from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars, duration_knob
-from oscgen.midi_map import MidiMapConfig, parse_midi_mappings
+from oscgen.midi_config import parse_midi_mappings
+from oscgen.midi_map import MidiMapConfig
 
 BUILTIN = "built-in config.toml"
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
-NAME_FIELDS = ("date", "time", "id", "slug", "model", "seed", "bpm", "bars", "preset")
 TAKE_KEYS = ("sample_rate", "normalize", "peak_db", "loudness_lufs", "fade_in_ms", "fade_out_ms",
              "loop_crossfade_ms", "tempo_text")
 TABLES = ("osc", "output", "defaults", "queue", "worker", "models", "oscquery", "midi", "presets", "input", "long")
-
-
-class ConfigError(ValueError):
-    """A config file (or a flag overriding it) holds something the daemon cannot run with.
-    ``problems`` lists every one found, each a line ``FILE:LINE: what``; str() joins them."""
-
-    def __init__(self, message: str, problems: tuple[str, ...] = ()):
-        self.problems = tuple(problems) or (message,)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -116,6 +107,7 @@ class Config:
     oscquery: OscQueryConfig = OscQueryConfig(enabled=False, port=0, name="", mdns=False)
     worker: WorkerConfig = WorkerConfig(idle_unload_minutes=0.0)
     models: ModelsConfig = ModelsConfig(allow_download=False)
+    max_batch: int = 8  # [queue] max_batch: the most takes waiting jobs may share one pass with
 
 
 def default_text() -> str:
@@ -248,8 +240,9 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     beats = _int_in(_get(def_t, "beats_per_bar", int, where("defaults", "beats_per_bar")), 1, 16, where("defaults", "beats_per_bar"))
 
     queue_t = _table(raw, "queue", source)
-    _only(queue_t, ("length",), where("queue"))
+    _only(queue_t, ("length", "max_batch"), where("queue"))
     queue_length = _int_in(_get(queue_t, "length", int, where("queue", "length")), 0, 1000, where("queue", "length"))
+    max_batch = _int_in(_get(queue_t, "max_batch", int, where("queue", "max_batch")), 1, 64, where("queue", "max_batch"))
 
     oq_t = _table(raw, "oscquery", source)
     _only(oq_t, ("enabled", "port", "name", "mdns"), where("oscquery"))
@@ -276,7 +269,7 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
     return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source,
-                  oscquery=oscquery, worker=worker, models=models, input=inputs, long=long)
+                  oscquery=oscquery, worker=worker, models=models, input=inputs, long=long, max_batch=max_batch)
 
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -367,84 +360,6 @@ def _check_bars_fit(knobs: dict, beats_per_bar: int, where: str) -> None:
             )
 
 
-def _table(raw: dict, name: str, source: str) -> dict:
-    value = raw.get(name, {})
-    if not isinstance(value, dict):
-        raise ConfigError(f"{source}: {name} = {value!r}: must be a table ([{name}])")
-    return value
-
-
-def _only(table: dict, allowed, where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown key {key!r} (allowed: {', '.join(allowed)})")
-
-
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", object: "a value"}
-
-
-def _get(table: dict, key: str, kind: type, where: str):
-    if key not in table:
-        raise ConfigError(f"{where}: missing")
-    value = table[key]
-    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-    if not ok:
-        raise ConfigError(f"{where} = {value!r}: must be {_TYPE_NAMES[kind]}")
-    return value
-
-
-def _int_in(value: int, low: int, high: int, where: str) -> int:
-    if not low <= value <= high:
-        raise ConfigError(f"{where} = {value!r}: must be an integer in [{low}, {high}]")
-    return value
-
-
-def _port(value, where: str, allow_zero: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{where} = {value!r}: must be a UDP port number")
-    return _int_in(value, 0 if allow_zero else 1, 65535, where)
-
-
-def _host(value: str, where: str) -> str:
-    if not value.strip():
-        raise ConfigError(f"{where} = {value!r}: must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
-    return value.strip()
-
-
-def _target(value, where: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
-    if not sep or not host or not port.isdigit():
-        raise ConfigError(f"{where}: {value!r} must be \"host:port\", e.g. \"192.168.1.20:9001\"")
-    return host.strip("[]"), _port(int(port), f"{where}: {value!r}")
-
-
-def _allowed(value, where: str) -> str:
-    if value == "*":
-        return value
-    try:
-        ipaddress.ip_network(value, strict=False)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"{where}: {value!r} must be an IP address (\"192.168.1.20\"), a network (\"192.168.1.0/24\") or \"*\""
-        ) from None
-    return value
-
-
-def _name_template(value: str, where: str) -> str:
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
-    except ValueError as exc:
-        raise ConfigError(f"{where} = {value!r}: {exc}") from None
-    for f in fields:
-        if f not in NAME_FIELDS:
-            raise ConfigError(f"{where} = {value!r}: unknown field {{{f}}} (allowed: {', '.join('{' + n + '}' for n in NAME_FIELDS)})")
-    if "id" not in fields and "time" not in fields:
-        raise ConfigError(f"{where} = {value!r}: must contain {{id}} or {{time}} so file names stay unique")
-    if "/" in value or "\\" in value or value.startswith("."):
-        raise ConfigError(f"{where} = {value!r}: a file name, not a path (no / or \\, no leading dot)")
-    return value
-
-
 def _takes(table: dict, where) -> dict:
     """[output]'s set-ready options, each checked by oscgen.audio's own rule for it."""
     def checked(key, kind, name, scale=1.0, check=None):
@@ -466,10 +381,3 @@ def _takes(table: dict, where) -> dict:
     crossfade = checked("loop_crossfade_ms", object, None, 0.001, lambda v: Bars(1, 120, loop=True, crossfade=v))
     tempo_text = checked("tempo_text", str, None, check=lambda v: Bars(1, 120).prompt("x", v))
     return {"finish": finish, "loop_crossfade": crossfade, "tempo_text": tempo_text}
-
-
-def _knob(name: str, value, where: str):
-    try:
-        return KNOBS[name].check(value)
-    except ValueError as exc:
-        raise ConfigError(f"{where} = {value!r}: {exc}") from None

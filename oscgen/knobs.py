@@ -21,6 +21,7 @@ def duration_knob(max_duration: float = MAX_DURATION) -> "Knob":
     knob = KNOBS["duration"]
     return knob if max_duration == knob.high else dataclasses.replace(knob, high=float(max_duration))
 MAX_PROMPT_CHARS = 2000
+MAX_VARIATIONS = 8  # takes one /oscgen/generate may ask for
 INT32_MAX = 2**31 - 1
 
 
@@ -110,6 +111,8 @@ KNOBS: dict[str, Knob] = {
         Knob("top_p", float, "nucleus sampling (0 = off)", 0.0, 1.0),
         Knob("cfg", float, "classifier-free guidance scale (1 = off, typically 3)", 1.0, 20.0),
         Knob("seed", int, "fixed seed for repeatable output; -1 = a new random seed per job", 0, INT32_MAX, extra=(-1,)),
+        Knob("variations", int, "takes per /oscgen/generate, made together in one batched pass (take i has seed + i - 1); "
+             "each take gets its own WAV, sidecar and /oscgen/done", 1, MAX_VARIATIONS),
         Knob("model", str, "musicgen-small, musicgen-medium, tiny-random, a hub repo id or a local folder"),
     )
 }

@@ -1,7 +1,7 @@
 """MIDI mapping: config mappings -> what a MIDI message means for the daemon.
 
 Kept beside ``config.py`` and ``knobs.py`` at the bottom of the package (like ``knobs.py``):
-config validates the ``[midi]`` mappings with `parse_midi_mappings` before anything starts, and
+config validates the ``[midi]`` mappings with `oscgen.midi_config.parse_midi_mappings` before anything starts, and
 ``oscgen/service/midi.py`` runs `MidiMapper` on what the ports deliver.
 
 Pure and thread-free: `MidiMapper.handle(message, now)` takes a `mido.Message` and the time it
@@ -14,17 +14,18 @@ missing = any channel):
 
     [[midi.cc]]      cc, knob, channel, min, max, curve ("linear" | "exponential"), bits (7 | 14), step
     [[midi.note]]    note, channel, action ("generate" | "preset" | "cancel" | "stop"), preset,
-                     velocity (knob name), velocity_min, velocity_max, velocity_curve
+                     velocity (knob name), velocity_min, velocity_max, velocity_curve,
+                     variations (takes the pad's job makes, 1-8)
     [midi.program]   enabled, channel, first (preset number that program 0 selects)
     [midi]           clock (follow MIDI clock tempo)
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 
-from oscgen.knobs import KNOBS
+from oscgen.knobs import MAX_VARIATIONS
+from oscgen.midi_clock import ClockTempo  # noqa: F401 (part of this module's interface)
 
 # --- actions: what the daemon is asked to do ------------------------------------------------
 
@@ -97,6 +98,7 @@ KNOB_SPECS: dict[str, KnobSpec] = {
     "bpm": KnobSpec(60.0, 180.0),
     "seed": KnobSpec(0, 127, integer=True),
     "loop": KnobSpec(0, 1, integer=True),  # a button: pressed (127) = loop, released (0) = one-shot
+    "variations": KnobSpec(1, MAX_VARIATIONS, integer=True),
 }
 CURVES = ("linear", "exponential")
 NOTE_ACTIONS = ("generate", "preset", "cancel", "stop")
@@ -156,6 +158,7 @@ class NoteMapping:
     preset: int | None = None
     velocity_knob: str | None = None
     velocity_curve: Curve | None = None
+    variations: int | None = None  # takes this pad's job makes; None = the variations knob
 
 
 @dataclass(frozen=True)
@@ -179,206 +182,6 @@ def default_mapping(knob: str, cc: int, channel: int = 0) -> CcMapping:
     spec = KNOB_SPECS[knob]
     return CcMapping(cc=cc, knob=knob, channel=channel,
                      curve=Curve(spec.lo, spec.hi, "linear", spec.integer, spec.step))
-
-
-# --- config parsing (every error names the key, the value and what is allowed) ---------------
-
-
-def _where(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}"
-
-
-def _int(table, key, prefix, lo, hi, default=None, required=False):
-    if key not in table:
-        if required:
-            raise ValueError(f"{_where(prefix, key)} is missing: expected an integer {lo}..{hi}")
-        return default
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{_where(prefix, key)} = {value!r}: expected an integer {lo}..{hi}")
-    return value
-
-
-def _number(table, key, prefix, default):
-    if key not in table:
-        return default
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{_where(prefix, key)} = {value!r}: expected a number")
-    return value
-
-
-def _choice(table, key, prefix, choices, default):
-    value = table.get(key, default)
-    if value not in choices:
-        raise ValueError(f"{_where(prefix, key)} = {value!r}: expected one of {', '.join(map(str, choices))}")
-    return value
-
-
-def _bool(table, key, prefix, default):
-    value = table.get(key, default)
-    if not isinstance(value, bool):
-        raise ValueError(f"{_where(prefix, key)} = {value!r}: expected true or false")
-    return value
-
-
-def _unknown_keys(table, allowed, prefix):
-    extra = sorted(set(table) - set(allowed))
-    if extra:
-        raise ValueError(f"{prefix}: unknown key {extra[0]!r}; allowed: {', '.join(allowed)}")
-
-
-def _curve(table, prefix, knob, min_key="min", max_key="max", curve_key="curve") -> Curve:
-    spec = KNOB_SPECS[knob]
-    lo = _number(table, min_key, prefix, spec.lo)
-    hi = _number(table, max_key, prefix, spec.hi)
-    shape = _choice(table, curve_key, prefix, CURVES, "linear")
-    for key, value in ((min_key, lo), (max_key, hi)):
-        try:
-            KNOBS[knob].check(value, round_floats=True)
-        except ValueError as exc:
-            raise ValueError(f"{_where(prefix, key)} = {value!r}: {exc}") from None
-    if shape == "exponential" and (lo <= 0 or hi <= 0):
-        raise ValueError(f"{_where(prefix, curve_key)} = 'exponential' needs {min_key} and {max_key} above 0 "
-                         f"(got {lo!r}, {hi!r}); use 'linear' for a range that includes 0")
-    step = _number(table, "step", prefix, spec.step) if curve_key == "curve" else spec.step
-    if step is not None and step <= 0:
-        raise ValueError(f"{_where(prefix, 'step')} = {step!r}: expected a number above 0")
-    return Curve(float(lo), float(hi), shape, spec.integer, step)
-
-
-def _knob(table, key, prefix, required=True):
-    if key not in table and not required:
-        return None
-    value = table.get(key)
-    if value not in KNOB_SPECS:
-        raise ValueError(f"{_where(prefix, key)} = {value!r}: expected one of {', '.join(KNOB_SPECS)}")
-    return value
-
-
-CC_KEYS = ("cc", "knob", "channel", "min", "max", "curve", "bits", "step")
-NOTE_KEYS = ("note", "action", "channel", "preset", "velocity", "velocity_min", "velocity_max", "velocity_curve")
-PROGRAM_KEYS = ("enabled", "channel", "first")
-
-
-def parse_cc(table: dict, prefix: str) -> CcMapping:
-    _unknown_keys(table, CC_KEYS, prefix)
-    knob = _knob(table, "knob", prefix)
-    bits = _choice(table, "bits", prefix, (7, 14), 7)
-    cc = _int(table, "cc", prefix, 0, 31 if bits == 14 else 127, required=True)
-    channel = _int(table, "channel", prefix, 0, 16, default=0)
-    return CcMapping(cc=cc, knob=knob, channel=channel, curve=_curve(table, prefix, knob), bits=bits)
-
-
-def parse_note(table: dict, prefix: str) -> NoteMapping:
-    _unknown_keys(table, NOTE_KEYS, prefix)
-    note = _int(table, "note", prefix, 0, 127, required=True)
-    action = _choice(table, "action", prefix, NOTE_ACTIONS, "preset" if "preset" in table else "generate")
-    preset = _int(table, "preset", prefix, 0, 127, required=action == "preset")
-    if action != "preset" and preset is not None:
-        raise ValueError(f"{prefix}.preset is only used with action = 'preset' (action is {action!r})")
-    velocity_knob = _knob(table, "velocity", prefix, required=False)
-    velocity_curve = None
-    if velocity_knob is not None:
-        velocity_curve = _curve(table, prefix, velocity_knob, "velocity_min", "velocity_max", "velocity_curve")
-    elif any(k in table for k in ("velocity_min", "velocity_max", "velocity_curve")):
-        raise ValueError(f"{prefix}: velocity_min/velocity_max/velocity_curve need velocity = KNOB")
-    return NoteMapping(note=note, action=action, channel=_int(table, "channel", prefix, 0, 16, default=0),
-                       preset=preset, velocity_knob=velocity_knob, velocity_curve=velocity_curve)
-
-
-def parse_midi_mappings(midi: dict, prefix: str = "midi") -> MidiMapConfig:
-    """The mapping part of the `[midi]` table (cc, note, program, clock) -> MidiMapConfig.
-    Other `[midi]` keys (enabled, port, virtual, api, ...) are left to the caller."""
-    def array(key):
-        value = midi.get(key, [])
-        if not isinstance(value, list) or not all(t is None or isinstance(t, dict) for t in value):
-            raise ValueError(f"{prefix}.{key}: expected an array of tables ([[{prefix}.{key}]])")
-        return value
-
-    # None: an entry config.py set aside after reporting it (the others keep their numbers)
-    cc = tuple(parse_cc(t, f"{prefix}.cc[{i}]") for i, t in enumerate(array("cc")) if t is not None)
-    notes = tuple(parse_note(t, f"{prefix}.note[{i}]") for i, t in enumerate(array("note")) if t is not None)
-    program_table = midi.get("program", {})
-    if not isinstance(program_table, dict):
-        raise ValueError(f"{prefix}.program: expected a table ([{prefix}.program])")
-    _unknown_keys(program_table, PROGRAM_KEYS, f"{prefix}.program")
-    program = ProgramMapping(
-        enabled=_bool(program_table, "enabled", f"{prefix}.program", True),
-        channel=_int(program_table, "channel", f"{prefix}.program", 0, 16, default=0),
-        first=_int(program_table, "first", f"{prefix}.program", 0, 127, default=0))
-    seen: dict[tuple[int, int], int] = {}
-    for i, m in enumerate(cc):
-        for number in (m.cc, m.cc + 32) if m.bits == 14 else (m.cc,):
-            if (m.channel, number) in seen:
-                raise ValueError(f"{prefix}.cc[{i}]: CC {number} on channel {m.channel or 'any'} is already "
-                                 f"mapped by {prefix}.cc[{seen[(m.channel, number)]}]")
-            seen[(m.channel, number)] = i
-    snap = _number(midi, "clock_snap", prefix, 0.0)
-    if not 0.0 <= snap <= 10.0:
-        raise ValueError(f"{prefix}.clock_snap = {snap!r}: expected a number in [0, 10] (1 = whole BPM, 0 = off)")
-    return MidiMapConfig(cc=cc, notes=notes, program=program, clock=_bool(midi, "clock", prefix, True),
-                         clock_snap=float(snap))
-
-
-# --- MIDI clock -> tempo ----------------------------------------------------------------------
-
-
-class ClockTempo:
-    """BPM from MIDI clock (24 ticks per quarter note).
-
-    A least-squares line through the last `window` tick times: per-tick jitter (USB, a JACK
-    period) averages out instead of landing in the estimate, as it would with the latest
-    interval or a median of intervals.  After a tempo change the estimate settles within one
-    window (4 beats); a gap longer than `gap` seconds (clock stopped) starts a new estimate.
-    A new tempo is announced at most once a beat, and only when it moved by `resolution`."""
-
-    PPQ = 24
-
-    def __init__(self, window: int = 96, min_ticks: int = 24, gap: float = 0.5, report_every: int = 24,
-                 resolution: float = 0.1, snap: float = 0.0):
-        """``snap`` > 0 rounds each estimate to a multiple of it (1: a clock at 128 BPM reads
-        128, not 127.9) and then announces only snapped changes."""
-        self.window, self.min_ticks, self.gap = window, min_ticks, gap
-        self.report_every = report_every
-        self.resolution = max(resolution, snap)
-        self.snap = snap
-        self.times: list[float] = []
-        self.bpm: float | None = None
-        self._since_report = 0
-
-    def reset(self) -> None:
-        self.times.clear()
-        self._since_report = 0
-
-    def tick(self, now: float) -> float | None:
-        """Feed one clock tick; returns a new tempo to announce (rounded), else None."""
-        if self.times and now - self.times[-1] > self.gap:
-            self.reset()
-        self.times.append(now)
-        del self.times[:-self.window]
-        n = len(self.times)
-        if n < self.min_ticks:
-            return None
-        # slope of time vs tick index = seconds per tick
-        mean_i = (n - 1) / 2
-        mean_t = sum(self.times) / n
-        num = sum((i - mean_i) * (t - mean_t) for i, t in enumerate(self.times))
-        den = sum((i - mean_i) ** 2 for i in range(n))
-        seconds_per_tick = num / den
-        if seconds_per_tick <= 0:
-            return None
-        bpm = 60.0 / (seconds_per_tick * self.PPQ)
-        self._since_report += 1
-        first = self.bpm is None
-        if first or self._since_report >= self.report_every:
-            self._since_report = 0
-            step = self.snap or self.resolution
-            rounded = round(round(bpm / step) * step, 3)
-            if first or abs(rounded - self.bpm) >= self.resolution / 2:
-                self.bpm = rounded
-                return rounded
-        return None
 
 
 # --- the mapper -------------------------------------------------------------------------------
@@ -488,7 +291,7 @@ class MidiMapper:
             if m.action in ("cancel", "stop"):
                 actions.append(Cancel() if m.action == "cancel" else Stop())
                 continue
-            overrides = {}
+            overrides = {} if m.variations is None else {"variations": m.variations}
             if m.velocity_knob:
                 overrides[m.velocity_knob] = m.velocity_curve((velocity - 1) / 126)
             actions.append(Generate(preset=m.preset if m.action == "preset" else None, overrides=overrides))
@@ -498,3 +301,11 @@ class MidiMapper:
 def _cc_numbers(m: CcMapping) -> tuple[int, ...]:
     return (m.cc, m.cc + 32) if m.bits == 14 else (m.cc,)
 
+
+def __getattr__(name):
+    # the [midi] config parser lives in oscgen.midi_config (which imports this module's types)
+    if name in ("parse_midi_mappings", "parse_cc", "parse_note"):
+        from oscgen import midi_config
+
+        return getattr(midi_config, name)
+    raise AttributeError(f"module 'oscgen.midi_map' has no attribute {name!r}")

@@ -245,7 +245,7 @@
 					"presentation_rect": [
 						4.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "duration"
@@ -271,7 +271,7 @@
 					"presentation_rect": [
 						4.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -327,9 +327,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						66.0,
+						61.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "bars"
@@ -353,9 +353,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						66.0,
+						61.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -411,9 +411,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						128.0,
+						118.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "bpm"
@@ -437,9 +437,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						128.0,
+						118.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -495,9 +495,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						190.0,
+						175.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "loop"
@@ -521,9 +521,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						190.0,
+						175.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -579,9 +579,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						252.0,
+						232.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "temperature"
@@ -605,9 +605,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						252.0,
+						232.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -663,9 +663,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						314.0,
+						289.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "top_k"
@@ -689,9 +689,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						314.0,
+						289.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -747,9 +747,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						376.0,
+						346.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "top_p"
@@ -773,9 +773,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						376.0,
+						346.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -831,9 +831,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						438.0,
+						403.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "cfg"
@@ -857,9 +857,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						438.0,
+						403.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -915,9 +915,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						500.0,
+						460.0,
 						28.0,
-						60.0,
+						56.0,
 						18.0
 					],
 					"text": "seed"
@@ -941,9 +941,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						500.0,
+						460.0,
 						46.0,
-						58.0,
+						54.0,
 						20.0
 					],
 					"parameter_enable": 0,
@@ -990,6 +990,90 @@
 					"numinlets": 1,
 					"numoutlets": 0,
 					"patching_rect": [
+						875.0,
+						250.0,
+						90.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						517.0,
+						28.0,
+						56.0,
+						18.0
+					],
+					"text": "variations"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-49",
+					"maxclass": "number",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"bang"
+					],
+					"patching_rect": [
+						875.0,
+						275.0,
+						80.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						517.0,
+						46.0,
+						54.0,
+						20.0
+					],
+					"parameter_enable": 0,
+					"varname": "variations",
+					"minimum": 1,
+					"maximum": 8
+				}
+			},
+			{
+				"box": {
+					"id": "obj-50",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						875.0,
+						305.0,
+						90.0,
+						22.0
+					],
+					"text": "/oscgen/variations $1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-51",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						875.0,
+						335.0,
+						90.0,
+						60.0
+					],
+					"text": "takes per generate, 1-8, one pass"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-52",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
 						20.0,
 						410.0,
 						90.0,
@@ -1007,7 +1091,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-49",
+					"id": "obj-53",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -1039,7 +1123,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-50",
+					"id": "obj-54",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1058,7 +1142,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-51",
+					"id": "obj-55",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1077,7 +1161,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-52",
+					"id": "obj-56",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1095,7 +1179,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-53",
+					"id": "obj-57",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1113,7 +1197,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-54",
+					"id": "obj-58",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1128,7 +1212,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-55",
+					"id": "obj-59",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1150,7 +1234,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-56",
+					"id": "obj-60",
 					"maxclass": "textedit",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -1182,7 +1266,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-57",
+					"id": "obj-61",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1201,7 +1285,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-58",
+					"id": "obj-62",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -1220,7 +1304,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-59",
+					"id": "obj-63",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1238,7 +1322,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-60",
+					"id": "obj-64",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1256,7 +1340,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-61",
+					"id": "obj-65",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1271,7 +1355,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-62",
+					"id": "obj-66",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1293,7 +1377,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-63",
+					"id": "obj-67",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1318,7 +1402,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-64",
+					"id": "obj-68",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1336,7 +1420,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-65",
+					"id": "obj-69",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1355,7 +1439,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-66",
+					"id": "obj-70",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1377,7 +1461,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-67",
+					"id": "obj-71",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1402,7 +1486,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-68",
+					"id": "obj-72",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1420,7 +1504,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-69",
+					"id": "obj-73",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1442,7 +1526,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-70",
+					"id": "obj-74",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1467,7 +1551,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-71",
+					"id": "obj-75",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1485,7 +1569,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-72",
+					"id": "obj-76",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1507,7 +1591,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-73",
+					"id": "obj-77",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1532,7 +1616,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-74",
+					"id": "obj-78",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1550,7 +1634,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-75",
+					"id": "obj-79",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1572,7 +1656,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-76",
+					"id": "obj-80",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1597,7 +1681,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-77",
+					"id": "obj-81",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1615,7 +1699,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-78",
+					"id": "obj-82",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1637,7 +1721,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-79",
+					"id": "obj-83",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1662,7 +1746,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-80",
+					"id": "obj-84",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1680,7 +1764,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-81",
+					"id": "obj-85",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1702,7 +1786,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-82",
+					"id": "obj-86",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1727,7 +1811,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-83",
+					"id": "obj-87",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1745,7 +1829,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-84",
+					"id": "obj-88",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -1760,7 +1844,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-85",
+					"id": "obj-89",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1778,7 +1862,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-86",
+					"id": "obj-90",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1796,7 +1880,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-87",
+					"id": "obj-91",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1814,7 +1898,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-88",
+					"id": "obj-92",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1832,7 +1916,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-89",
+					"id": "obj-93",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1850,7 +1934,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-90",
+					"id": "obj-94",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1868,7 +1952,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-91",
+					"id": "obj-95",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1887,7 +1971,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-92",
+					"id": "obj-96",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1905,7 +1989,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-93",
+					"id": "obj-97",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1923,7 +2007,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-94",
+					"id": "obj-98",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1941,7 +2025,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-99",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1959,7 +2043,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-100",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1977,7 +2061,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-101",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1995,7 +2079,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-102",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2013,7 +2097,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-103",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2031,7 +2115,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-104",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2049,7 +2133,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-105",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2067,7 +2151,25 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-106",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						620.0,
+						635.0,
+						55.0,
+						22.0
+					],
+					"text": "set 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-107",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2085,7 +2187,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-108",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2100,7 +2202,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-109",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2115,7 +2217,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-110",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2133,7 +2235,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-111",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 17,
@@ -2167,7 +2269,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-112",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2189,7 +2291,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-113",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2214,7 +2316,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-114",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2232,7 +2334,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-115",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2250,7 +2352,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2268,7 +2370,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-117",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2286,7 +2388,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-118",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2304,7 +2406,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-119",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2322,7 +2424,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-120",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2337,7 +2439,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-121",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2356,7 +2458,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-122",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2374,7 +2476,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-123",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2402,7 +2504,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-124",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2417,7 +2519,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-125",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2437,7 +2539,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-126",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2456,7 +2558,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-127",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2474,7 +2576,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-128",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2496,7 +2598,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-129",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2521,7 +2623,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-130",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2539,7 +2641,171 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-131",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1800.0,
+						320.0,
+						50.0,
+						20.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						560.0,
+						74.0,
+						36.0,
+						18.0
+					],
+					"text": "takes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-132",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1800.0,
+						345.0,
+						45.0,
+						22.0
+					],
+					"text": "t l l"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-133",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1880.0,
+						370.0,
+						80.0,
+						22.0
+					],
+					"text": "zl slice 1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-134",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"int",
+						"int"
+					],
+					"patching_rect": [
+						1880.0,
+						395.0,
+						73.0,
+						22.0
+					],
+					"text": "change -1"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-135",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1880.0,
+						420.0,
+						40.0,
+						22.0
+					],
+					"text": "clear"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-136",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						"float"
+					],
+					"patching_rect": [
+						1800.0,
+						395.0,
+						101.0,
+						22.0
+					],
+					"text": "unpack 0 s 0."
+				}
+			},
+			{
+				"box": {
+					"id": "obj-137",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1800.0,
+						420.0,
+						108.0,
+						22.0
+					],
+					"text": "prepend append"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-138",
+					"maxclass": "umenu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"int",
+						"",
+						""
+					],
+					"patching_rect": [
+						1800.0,
+						450.0,
+						200.0,
+						22.0
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						596.0,
+						72.0,
+						160.0,
+						20.0
+					],
+					"parameter_enable": 0,
+					"varname": "takes"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-139",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2561,7 +2827,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-140",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2579,7 +2845,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-141",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2604,7 +2870,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-142",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2626,7 +2892,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-143",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2651,7 +2917,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-131",
+					"id": "obj-144",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2669,7 +2935,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-132",
+					"id": "obj-145",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2688,7 +2954,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-146",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2706,7 +2972,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-147",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2724,7 +2990,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-148",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2742,7 +3008,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-149",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2760,7 +3026,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-150",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2778,7 +3044,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-151",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2796,7 +3062,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-152",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2814,7 +3080,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-153",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2832,7 +3098,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-154",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2847,7 +3113,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-155",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2862,7 +3128,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-156",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2884,7 +3150,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-157",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2909,7 +3175,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-158",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2924,11 +3190,12 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-159",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 12,
+					"numoutlets": 13,
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -2948,12 +3215,12 @@
 						300.0,
 						22.0
 					],
-					"text": "route /oscgen/param/prompt /oscgen/param/model /oscgen/param/duration /oscgen/param/bars /oscgen/param/bpm /oscgen/param/loop /oscgen/param/temperature /oscgen/param/top_k /oscgen/param/top_p /oscgen/param/cfg /oscgen/param/seed"
+					"text": "route /oscgen/param/prompt /oscgen/param/model /oscgen/param/duration /oscgen/param/bars /oscgen/param/bpm /oscgen/param/loop /oscgen/param/temperature /oscgen/param/top_k /oscgen/param/top_p /oscgen/param/cfg /oscgen/param/seed /oscgen/param/variations"
 				}
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-160",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2971,7 +3238,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-161",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2989,7 +3256,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-162",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3007,7 +3274,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-163",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3025,7 +3292,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-164",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3043,7 +3310,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-165",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3061,7 +3328,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-166",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3079,7 +3346,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-167",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3097,7 +3364,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-168",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3115,7 +3382,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-169",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3133,7 +3400,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-170",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3151,7 +3418,25 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-171",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1065.0,
+						700.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-172",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3166,7 +3451,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-173",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3181,7 +3466,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
+					"id": "obj-174",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3199,7 +3484,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-161",
+					"id": "obj-175",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3218,7 +3503,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-162",
+					"id": "obj-176",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3236,7 +3521,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-163",
+					"id": "obj-177",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3254,7 +3539,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-164",
+					"id": "obj-178",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3272,7 +3557,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-165",
+					"id": "obj-179",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3294,7 +3579,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-166",
+					"id": "obj-180",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3316,7 +3601,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-167",
+					"id": "obj-181",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3338,7 +3623,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-168",
+					"id": "obj-182",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3360,7 +3645,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-169",
+					"id": "obj-183",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3382,7 +3667,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-170",
+					"id": "obj-184",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3407,7 +3692,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-171",
+					"id": "obj-185",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3432,7 +3717,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-172",
+					"id": "obj-186",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3457,7 +3742,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-173",
+					"id": "obj-187",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3485,7 +3770,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-174",
+					"id": "obj-188",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3510,7 +3795,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-175",
+					"id": "obj-189",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3529,7 +3814,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-176",
+					"id": "obj-190",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3547,7 +3832,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-177",
+					"id": "obj-191",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3562,7 +3847,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-178",
+					"id": "obj-192",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3577,7 +3862,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-179",
+					"id": "obj-193",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3596,7 +3881,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-180",
+					"id": "obj-194",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3614,7 +3899,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-181",
+					"id": "obj-195",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3927,7 +4212,7 @@
 						0
 					],
 					"destination": [
-						"obj-51",
+						"obj-2",
 						0
 					]
 				}
@@ -3935,35 +4220,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-51",
+						"obj-53",
+						0
+					],
+					"destination": [
+						"obj-54",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-54",
+						0
+					],
+					"destination": [
+						"obj-55",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-55",
 						1
 					],
 					"destination": [
-						"obj-52",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-52",
-						0
-					],
-					"destination": [
-						"obj-53",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-53",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-56",
 						0
 					]
 				}
@@ -3987,7 +4272,7 @@
 						0
 					],
 					"destination": [
-						"obj-58",
+						"obj-2",
 						0
 					]
 				}
@@ -3995,47 +4280,35 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-58",
+						"obj-60",
+						0
+					],
+					"destination": [
+						"obj-61",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-61",
+						0
+					],
+					"destination": [
+						"obj-62",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-62",
 						1
 					],
 					"destination": [
-						"obj-59",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-59",
-						0
-					],
-					"destination": [
-						"obj-60",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-60",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-64",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-63",
 						0
 					]
 				}
@@ -4047,31 +4320,19 @@
 						0
 					],
 					"destination": [
-						"obj-65",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-65",
-						1
-					],
-					"destination": [
-						"obj-6",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-65",
-						0
-					],
-					"destination": [
 						"obj-64",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-64",
+						0
+					],
+					"destination": [
+						"obj-2",
 						0
 					]
 				}
@@ -4095,6 +4356,30 @@
 						0
 					],
 					"destination": [
+						"obj-69",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-69",
+						1
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-69",
+						0
+					],
+					"destination": [
 						"obj-68",
 						0
 					]
@@ -4103,7 +4388,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-71",
+						"obj-72",
 						0
 					],
 					"destination": [
@@ -4115,11 +4400,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-70",
+						"obj-71",
 						0
 					],
 					"destination": [
-						"obj-71",
+						"obj-72",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-75",
+						0
+					],
+					"destination": [
+						"obj-2",
 						0
 					]
 				}
@@ -4131,7 +4428,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
+						"obj-75",
 						0
 					]
 				}
@@ -4139,11 +4436,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-73",
+						"obj-78",
 						0
 					],
 					"destination": [
-						"obj-74",
+						"obj-2",
 						0
 					]
 				}
@@ -4155,7 +4452,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
+						"obj-78",
 						0
 					]
 				}
@@ -4163,11 +4460,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-76",
+						"obj-81",
 						0
 					],
 					"destination": [
-						"obj-77",
+						"obj-2",
 						0
 					]
 				}
@@ -4179,7 +4476,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
+						"obj-81",
 						0
 					]
 				}
@@ -4187,11 +4484,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-79",
+						"obj-84",
 						0
 					],
 					"destination": [
-						"obj-80",
+						"obj-2",
 						0
 					]
 				}
@@ -4203,43 +4500,7 @@
 						0
 					],
 					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-82",
-						0
-					],
-					"destination": [
-						"obj-83",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-85",
-						0
-					],
-					"destination": [
-						"obj-2",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
-						0
-					],
-					"destination": [
-						"obj-2",
+						"obj-84",
 						0
 					]
 				}
@@ -4259,11 +4520,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-88",
+						"obj-86",
 						0
 					],
 					"destination": [
-						"obj-2",
+						"obj-87",
 						0
 					]
 				}
@@ -4287,7 +4548,7 @@
 						0
 					],
 					"destination": [
-						"obj-91",
+						"obj-2",
 						0
 					]
 				}
@@ -4299,7 +4560,7 @@
 						0
 					],
 					"destination": [
-						"obj-92",
+						"obj-2",
 						0
 					]
 				}
@@ -4319,11 +4580,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
-						1
+						"obj-93",
+						0
 					],
 					"destination": [
-						"obj-93",
+						"obj-2",
 						0
 					]
 				}
@@ -4331,7 +4592,55 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-93",
+						"obj-94",
+						0
+					],
+					"destination": [
+						"obj-95",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						0
+					],
+					"destination": [
+						"obj-96",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-96",
+						0
+					],
+					"destination": [
+						"obj-2",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						1
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-97",
 						0
 					],
 					"destination": [
@@ -4343,11 +4652,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-94",
+						"obj-98",
 						0
 					]
 				}
@@ -4355,7 +4664,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-94",
+						"obj-98",
 						0
 					],
 					"destination": [
@@ -4367,11 +4676,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-95",
+						"obj-99",
 						0
 					]
 				}
@@ -4379,7 +4688,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-99",
 						0
 					],
 					"destination": [
@@ -4391,11 +4700,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-96",
+						"obj-100",
 						0
 					]
 				}
@@ -4403,7 +4712,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-100",
 						0
 					],
 					"destination": [
@@ -4415,11 +4724,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-97",
+						"obj-101",
 						0
 					]
 				}
@@ -4427,7 +4736,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-97",
+						"obj-101",
 						0
 					],
 					"destination": [
@@ -4439,11 +4748,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-98",
+						"obj-102",
 						0
 					]
 				}
@@ -4451,7 +4760,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-98",
+						"obj-102",
 						0
 					],
 					"destination": [
@@ -4463,11 +4772,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-99",
+						"obj-103",
 						0
 					]
 				}
@@ -4475,7 +4784,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-99",
+						"obj-103",
 						0
 					],
 					"destination": [
@@ -4487,11 +4796,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-100",
+						"obj-104",
 						0
 					]
 				}
@@ -4499,7 +4808,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
+						"obj-104",
 						0
 					],
 					"destination": [
@@ -4511,47 +4820,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-101",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-101",
-						0
-					],
-					"destination": [
-						"obj-45",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-91",
-						1
-					],
-					"destination": [
-						"obj-102",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-102",
-						0
-					],
-					"destination": [
-						"obj-56",
+						"obj-105",
 						0
 					]
 				}
@@ -4563,7 +4836,7 @@
 						0
 					],
 					"destination": [
-						"obj-106",
+						"obj-45",
 						0
 					]
 				}
@@ -4571,47 +4844,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
-						0
-					],
-					"destination": [
-						"obj-109",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-109",
-						0
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
+						"obj-95",
 						1
 					],
 					"destination": [
-						"obj-110",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-110",
-						0
-					],
-					"destination": [
-						"obj-108",
+						"obj-106",
 						0
 					]
 				}
@@ -4620,282 +4857,6 @@
 				"patchline": {
 					"source": [
 						"obj-106",
-						3
-					],
-					"destination": [
-						"obj-111",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-111",
-						0
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						4
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-112",
-						0
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						5
-					],
-					"destination": [
-						"obj-113",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-113",
-						0
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						6
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-114",
-						0
-					],
-					"destination": [
-						"obj-108",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						2
-					],
-					"destination": [
-						"obj-116",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-116",
-						1
-					],
-					"destination": [
-						"obj-117",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-117",
-						0
-					],
-					"destination": [
-						"obj-118",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						3
-					],
-					"destination": [
-						"obj-120",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-120",
-						1
-					],
-					"destination": [
-						"obj-121",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-121",
-						1
-					],
-					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-122",
-						0
-					],
-					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-120",
-						0
-					],
-					"destination": [
-						"obj-125",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-125",
-						0
-					],
-					"destination": [
-						"obj-118",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						5
-					],
-					"destination": [
-						"obj-127",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-127",
-						0
-					],
-					"destination": [
-						"obj-128",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						6
-					],
-					"destination": [
-						"obj-131",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-131",
-						0
-					],
-					"destination": [
-						"obj-130",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						6
-					],
-					"destination": [
-						"obj-132",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-132",
-						0
-					],
-					"destination": [
-						"obj-133",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-133",
 						0
 					],
 					"destination": [
@@ -4907,8 +4868,320 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
-						8
+						"obj-95",
+						1
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-107",
+						0
+					],
+					"destination": [
+						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						0
+					],
+					"destination": [
+						"obj-111",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-114",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						1
+					],
+					"destination": [
+						"obj-115",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-115",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						3
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-116",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						4
+					],
+					"destination": [
+						"obj-117",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-117",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						5
+					],
+					"destination": [
+						"obj-118",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-118",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						6
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-119",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						2
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						1
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
+						0
+					],
+					"destination": [
+						"obj-123",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						3
+					],
+					"destination": [
+						"obj-125",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-125",
+						1
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-126",
+						1
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						0
+					],
+					"destination": [
+						"obj-129",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-125",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-130",
+						0
+					],
+					"destination": [
+						"obj-123",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						3
+					],
+					"destination": [
+						"obj-132",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-132",
+						1
+					],
+					"destination": [
+						"obj-133",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-133",
+						0
 					],
 					"destination": [
 						"obj-134",
@@ -4923,18 +5196,6 @@
 						0
 					],
 					"destination": [
-						"obj-130",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						9
-					],
-					"destination": [
 						"obj-135",
 						0
 					]
@@ -4943,20 +5204,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-135",
+						"obj-132",
 						0
-					],
-					"destination": [
-						"obj-130",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						10
 					],
 					"destination": [
 						"obj-136",
@@ -4968,19 +5217,7 @@
 				"patchline": {
 					"source": [
 						"obj-136",
-						0
-					],
-					"destination": [
-						"obj-130",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						12
+						1
 					],
 					"destination": [
 						"obj-137",
@@ -4991,11 +5228,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-137",
+						"obj-135",
 						0
 					],
 					"destination": [
-						"obj-130",
+						"obj-138",
 						0
 					]
 				}
@@ -5003,8 +5240,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
-						13
+						"obj-137",
+						0
 					],
 					"destination": [
 						"obj-138",
@@ -5016,10 +5253,10 @@
 				"patchline": {
 					"source": [
 						"obj-138",
-						0
+						1
 					],
 					"destination": [
-						"obj-130",
+						"obj-126",
 						0
 					]
 				}
@@ -5027,32 +5264,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
-						14
-					],
-					"destination": [
-						"obj-139",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-139",
-						0
-					],
-					"destination": [
-						"obj-130",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						11
+						"obj-111",
+						5
 					],
 					"destination": [
 						"obj-140",
@@ -5067,7 +5280,7 @@
 						0
 					],
 					"destination": [
-						"obj-108",
+						"obj-141",
 						0
 					]
 				}
@@ -5075,20 +5288,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
-						15
-					],
-					"destination": [
-						"obj-142",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-106",
-						7
+						"obj-111",
+						6
 					],
 					"destination": [
 						"obj-144",
@@ -5099,11 +5300,251 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
+						"obj-144",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						6
+					],
+					"destination": [
+						"obj-145",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-145",
+						0
+					],
+					"destination": [
+						"obj-146",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						0
+					],
+					"destination": [
+						"obj-53",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						8
+					],
+					"destination": [
+						"obj-147",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-147",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						9
+					],
+					"destination": [
+						"obj-148",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-148",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						10
+					],
+					"destination": [
+						"obj-149",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-149",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						12
+					],
+					"destination": [
+						"obj-150",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-150",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						13
+					],
+					"destination": [
+						"obj-151",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						14
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						11
+					],
+					"destination": [
+						"obj-153",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						15
+					],
+					"destination": [
+						"obj-155",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						7
+					],
+					"destination": [
+						"obj-157",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
 						16
 					],
 					"destination": [
-						"obj-146",
+						"obj-159",
 						0
 					]
 				}
@@ -5111,11 +5552,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						0
 					],
 					"destination": [
-						"obj-147",
+						"obj-160",
 						0
 					]
 				}
@@ -5123,7 +5564,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-147",
+						"obj-160",
 						0
 					],
 					"destination": [
@@ -5135,11 +5576,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						1
 					],
 					"destination": [
-						"obj-148",
+						"obj-161",
 						0
 					]
 				}
@@ -5147,11 +5588,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-161",
 						0
 					],
 					"destination": [
-						"obj-49",
+						"obj-53",
 						0
 					]
 				}
@@ -5159,11 +5600,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						2
 					],
 					"destination": [
-						"obj-149",
+						"obj-162",
 						0
 					]
 				}
@@ -5171,7 +5612,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-149",
+						"obj-162",
 						0
 					],
 					"destination": [
@@ -5183,11 +5624,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						3
 					],
 					"destination": [
-						"obj-150",
+						"obj-163",
 						0
 					]
 				}
@@ -5195,7 +5636,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-163",
 						0
 					],
 					"destination": [
@@ -5207,11 +5648,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						4
 					],
 					"destination": [
-						"obj-151",
+						"obj-164",
 						0
 					]
 				}
@@ -5219,7 +5660,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-151",
+						"obj-164",
 						0
 					],
 					"destination": [
@@ -5231,11 +5672,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						5
 					],
 					"destination": [
-						"obj-152",
+						"obj-165",
 						0
 					]
 				}
@@ -5243,7 +5684,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-152",
+						"obj-165",
 						0
 					],
 					"destination": [
@@ -5255,11 +5696,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						6
 					],
 					"destination": [
-						"obj-153",
+						"obj-166",
 						0
 					]
 				}
@@ -5267,7 +5708,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-166",
 						0
 					],
 					"destination": [
@@ -5279,11 +5720,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						7
 					],
 					"destination": [
-						"obj-154",
+						"obj-167",
 						0
 					]
 				}
@@ -5291,7 +5732,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-154",
+						"obj-167",
 						0
 					],
 					"destination": [
@@ -5303,11 +5744,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						8
 					],
 					"destination": [
-						"obj-155",
+						"obj-168",
 						0
 					]
 				}
@@ -5315,7 +5756,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-155",
+						"obj-168",
 						0
 					],
 					"destination": [
@@ -5327,11 +5768,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						9
 					],
 					"destination": [
-						"obj-156",
+						"obj-169",
 						0
 					]
 				}
@@ -5339,7 +5780,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-156",
+						"obj-169",
 						0
 					],
 					"destination": [
@@ -5351,95 +5792,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-159",
 						10
 					],
 					"destination": [
-						"obj-157",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-157",
-						0
-					],
-					"destination": [
-						"obj-45",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-146",
-						11
-					],
-					"destination": [
-						"obj-158",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-121",
-						0
-					],
-					"destination": [
-						"obj-160",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-160",
-						0
-					],
-					"destination": [
-						"obj-161",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-161",
-						1
-					],
-					"destination": [
-						"obj-162",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-162",
-						0
-					],
-					"destination": [
-						"obj-163",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-172",
-						0
-					],
-					"destination": [
-						"obj-162",
+						"obj-170",
 						0
 					]
 				}
@@ -5451,7 +5808,19 @@
 						0
 					],
 					"destination": [
-						"obj-163",
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-159",
+						11
+					],
+					"destination": [
+						"obj-171",
 						0
 					]
 				}
@@ -5463,7 +5832,7 @@
 						0
 					],
 					"destination": [
-						"obj-164",
+						"obj-49",
 						0
 					]
 				}
@@ -5471,116 +5840,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-163",
-						0
-					],
-					"destination": [
-						"obj-175",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-164",
-						0
-					],
-					"destination": [
-						"obj-175",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-175",
-						0
-					],
-					"destination": [
-						"obj-176",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-173",
-						0
-					],
-					"destination": [
-						"obj-176",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-176",
-						0
-					],
-					"destination": [
-						"obj-177",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-176",
-						0
-					],
-					"destination": [
-						"obj-177",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-174",
-						0
-					],
-					"destination": [
-						"obj-177",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-91",
-						1
-					],
-					"destination": [
-						"obj-179",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-179",
-						0
-					],
-					"destination": [
-						"obj-180",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-180",
-						0
+						"obj-159",
+						12
 					],
 					"destination": [
 						"obj-172",
@@ -5591,11 +5852,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-179",
+						"obj-126",
 						0
 					],
 					"destination": [
-						"obj-181",
+						"obj-174",
 						0
 					]
 				}
@@ -5603,11 +5864,215 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-181",
+						"obj-174",
 						0
 					],
 					"destination": [
-						"obj-173",
+						"obj-175",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-175",
+						1
+					],
+					"destination": [
+						"obj-176",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-176",
+						0
+					],
+					"destination": [
+						"obj-177",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-186",
+						0
+					],
+					"destination": [
+						"obj-176",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-184",
+						0
+					],
+					"destination": [
+						"obj-177",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-185",
+						0
+					],
+					"destination": [
+						"obj-178",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-177",
+						0
+					],
+					"destination": [
+						"obj-189",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-178",
+						0
+					],
+					"destination": [
+						"obj-189",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-189",
+						0
+					],
+					"destination": [
+						"obj-190",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-187",
+						0
+					],
+					"destination": [
+						"obj-190",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-190",
+						0
+					],
+					"destination": [
+						"obj-191",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-190",
+						0
+					],
+					"destination": [
+						"obj-191",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-188",
+						0
+					],
+					"destination": [
+						"obj-191",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						1
+					],
+					"destination": [
+						"obj-193",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-193",
+						0
+					],
+					"destination": [
+						"obj-194",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-194",
+						0
+					],
+					"destination": [
+						"obj-186",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-193",
+						0
+					],
+					"destination": [
+						"obj-195",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-195",
+						0
+					],
+					"destination": [
+						"obj-187",
 						0
 					]
 				}

@@ -27,7 +27,7 @@ def test_the_shipped_config_is_the_packaged_default():
     c = load_config()
     assert (c.osc.host, c.osc.port, c.osc.reply_port) == ("127.0.0.1", 9000, 9001)
     assert c.defaults["model"] == "musicgen-small" and c.defaults["seed"] == -1 and c.defaults["top_k"] == 250
-    assert c.queue_length == 8 and c.beats_per_bar == 4
+    assert c.queue_length == 8 and c.beats_per_bar == 4 and c.max_batch == 8 and c.defaults["variations"] == 1
     assert [p.name for p in c.presets] == ["ambient", "drums", "piano", "bass"]
     assert c.presets[0].overrides == {"bars": 8.0, "bpm": 70.0}
     assert c.midi.enabled is False
@@ -87,6 +87,10 @@ def test_user_presets_replace_the_shipped_ones_in_their_order(tmp_path):
         ("[output]\nname = \"../{id}\"\n", "a file name, not a path"),
         ("[output]\nsidecar = \"yes\"\n", "[output] sidecar = 'yes': must be true or false"),
         ("[queue]\nlength = -1\n", "[queue] length = -1: must be an integer in [0, 1000]"),
+        ("[queue]\nmax_batch = 0\n", "my.toml:2: [queue] max_batch = 0: must be an integer in [1, 64]"),
+        ("[queue]\nmax_batch = \"4\"\n", "[queue] max_batch = '4': must be an integer"),
+        ("[defaults]\nvariations = 9\n", "[defaults] variations = 9: variations must be an integer in [1, 8], got 9"),
+        ("[output]\nname = \"{id}_{takes}\"\n", "unknown field {takes}"),
         ("[midi]\nenabled = 1\n", "[midi] enabled = 1: must be true or false"),
         ("[midi]\nchannel = 1\n", "[midi]: unknown key 'channel'"),
         ("[presets]\nx = \"just a prompt\"\n", "[presets] x = 'just a prompt': must be a table"),
@@ -168,7 +172,7 @@ def test_every_mistake_is_reported_at_once_each_with_its_line(tmp_path):
         f"{f}:2: [osc] port = 70000: must be an integer in [0, 65535]",
         f"{f}:3: [osc]: unknown key 'prot' (allowed: host, port, reply_port, reply_targets, allowed_hosts)",
         f"{f}:6: [defaults] temperature = 0: temperature must be a number in (0, 10], got 0",
-        f"{f}:10: midi.cc[0].knob = 'temprature': expected one of temperature, cfg, top_k, top_p, duration, bars, bpm, seed, loop",
+        f"{f}:10: midi.cc[0].knob = 'temprature': expected one of temperature, cfg, top_k, top_p, duration, bars, bpm, seed, loop, variations",
         f"{f}:15: midi.cc[1].curve = 'log': expected one of linear, exponential",
         f"{f}:18: [presets] x: 32 bars at 100 bpm is 76.8 s; the longest is 30 s",
         f"{f}:19: [presets] y: needs a prompt",

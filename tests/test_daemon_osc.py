@@ -168,7 +168,8 @@ def test_status_reports_every_knob_and_the_queue(daemon, replies):
     status = replies.wait_for("/oscgen/status", since=since)
     assert status[0] == -1 and status[1] == 0 and isinstance(status[2], str)
     params = {a.rsplit("/", 1)[1] for a, _ in replies.received(since=since) if a.startswith("/oscgen/param/")}
-    assert params == {"prompt", "duration", "bpm", "bars", "loop", "temperature", "top_k", "top_p", "cfg", "seed", "model"}
+    assert params == {"prompt", "duration", "bpm", "bars", "loop", "temperature", "top_k", "top_p", "cfg", "seed", "variations",
+                      "model"}
     assert replies.received("/oscgen/param/model", since=since) == [["tiny-random"]]
 
 

@@ -36,6 +36,10 @@ note = 36
 velocity = "cfg"
 velocity_min = 2.0
 velocity_max = 4.0
+
+[[midi.note]]         # pad 2: two takes in one pass
+note = 37
+variations = 2
 """
 
 
@@ -101,6 +105,17 @@ def test_cc_is_echoed_and_a_pad_generates_a_wav(daemon, replies, tmp_path):
         since = replies.mark()
         daemon.client.send("/oscgen/status")
         assert replies.wait_for("/oscgen/param/cfg", since=since) == [3.0]  # the live knob is untouched
+        # pad 2 asks for variations: one job, two takes, two WAVs; the knob stays 1
+        since = replies.mark()
+        sender.send(mido.Message("note_on", note=37, velocity=100, channel=9))
+        job, _ = replies.wait_for("/oscgen/queued", since=since)
+        first = replies.wait_for("/oscgen/done", lambda a: a[0] == job, since=since, timeout=180)
+        second = replies.wait_for("/oscgen/done", lambda a: a[0] == job and a != first, since=since, timeout=180)
+        takes = [json.loads(open(d[1][:-4] + ".json").read()) for d in (first, second)]
+        assert sorted(t["take"] for t in takes) == [1, 2] and {t["takes"] for t in takes} == {2}
+        since = replies.mark()
+        daemon.client.send("/oscgen/variations")
+        assert replies.wait_for("/oscgen/param/variations", since=since) == [1]
     finally:
         sender.close()
 

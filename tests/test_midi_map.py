@@ -145,6 +145,17 @@ def test_note_velocity_sets_a_knob_for_that_job_only():
     assert 0.6 < soft.overrides["temperature"] < hard.overrides["temperature"] < 1.4
 
 
+def test_a_pad_can_ask_for_variations():
+    m = mapper(note=[{"note": 36, "variations": 4}, {"note": 37, "preset": 1, "variations": 2,
+                                                    "velocity": "temperature"}])
+    assert m.handle(note_on(36)) == [Generate(overrides={"variations": 4})]
+    (preset,) = m.handle(note_on(37, 127))
+    assert preset.preset == 1 and preset.overrides == {"variations": 2, "temperature": 2.0}
+    # and a CC may drive the variations knob, over its whole range
+    m = mapper(cc=[{"cc": 20, "knob": "variations"}])
+    assert m.handle(cc(20, 0)) == [SetKnob("variations", 1)] and m.handle(cc(20, 127)) == [SetKnob("variations", 8)]
+
+
 def test_note_on_with_velocity_zero_is_a_note_off():
     m = mapper(note=[{"note": 36}])
     assert m.handle(note_on(36, 0)) == []
@@ -264,6 +275,8 @@ def test_clock_can_be_ignored():
     ({"note": [{"note": 36, "action": "preset"}]}, r"midi.note\[0\].preset is missing"),
     ({"note": [{"note": 36, "velocity": "loudness"}]}, r"velocity = 'loudness'"),
     ({"note": [{"note": 36, "velocity_min": 0.2}]}, r"need velocity = KNOB"),
+    ({"note": [{"note": 36, "variations": 9}]}, r"midi.note\[0\].variations = 9: expected an integer 1..8"),
+    ({"note": [{"note": 36, "action": "cancel", "variations": 2}]}, r"variations is only used with action"),
     ({"program": {"first": -1}}, r"midi.program.first = -1"),
     ({"clock": "yes"}, r"midi.clock = 'yes': expected true or false"),
     ({"cc": {"cc": 1}}, r"midi.cc: expected an array of tables"),

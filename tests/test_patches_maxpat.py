@@ -187,6 +187,24 @@ def test_done_loads_the_wav_into_a_buffer_that_plays_to_the_speakers(graph):
     assert {(text(b), i) for o, dst, i in graph[1][gain["id"]] for b in [boxes[dst]]} == {("dac~", 0), ("dac~", 1)}
 
 
+def test_the_takes_menu_lists_each_take_of_the_latest_job_and_picks_one_to_preview(graph):
+    boxes, _ = graph
+    (route,) = find(boxes, lambda b: text(b).startswith("route /oscgen/queued"))
+    done_outlet = text(route).split()[1:].index("/oscgen/done")
+    (split,) = [b for b in downstream(graph, route["id"], done_outlet) if text(b) == "t l l"]
+    (menu,) = find(boxes, lambda b: b["maxclass"] == "umenu")
+    (unpack,) = downstream(graph, split["id"], 0)
+    (append,) = downstream(graph, unpack["id"], 1)
+    assert text(append) == "prepend append" and downstream(graph, append["id"]) == [menu]
+    (first,) = downstream(graph, split["id"], 1)  # the id, before the path: a new job clears the menu
+    (change,) = downstream(graph, first["id"])
+    (clear,) = downstream(graph, change["id"], 0)
+    assert (text(first), text(change), text(clear)) == ("zl slice 1", "change -1", "clear")
+    assert downstream(graph, clear["id"]) == [menu]
+    (path_t,) = downstream(graph, menu["id"], 1)  # a picked take: shown and loaded like a new one
+    assert any(text(b) == "prepend replace" for b in downstream(graph, path_t["id"]))
+
+
 def test_the_device_view_shows_every_control_within_live_s_device_height(graph, patcher):
     boxes, _ = graph
     assert patcher["openinpresentation"] == 1

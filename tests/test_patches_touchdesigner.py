@@ -245,7 +245,7 @@ def test_panel_buttons_and_knobs_send_through_the_parameter_execute_dat(td):
     out, _, parexec, ops, peer = td
     panel = ops[out.PANEL]
     kinds = {name: kind for kind, name, _ in panel.page.made}
-    assert {kinds[p] for p in ("Topk", "Seed")} == {"Int"}
+    assert {kinds[p] for p in ("Topk", "Seed", "Variations", "Take")} == {"Int"}
     assert {kinds[p] for p in ("Temperature", "Duration", "Bars", "Bpm", "Topp", "Cfg")} == {"Float"}
     assert {kinds[p] for p in ("Prompt", "Model", "State", "Lastfile", "Lasterror")} == {"Str"}
     assert {kinds[p] for p in ("Generate", "Continue", "Cancel", "Stopjob", "Sync", "Ping", "Play", "Clear",
@@ -332,6 +332,20 @@ def test_job_replies_fill_the_state_table_and_done_loads_the_audio_file_in_chop(
     assert table.value("bad_reply") == "/oscgen/done 4"
     receive(callbacks, "/elsewhere", 1)
     assert table.value("unknown_reply") == "/elsewhere 1"
+
+
+def test_each_take_of_a_job_of_variations_is_shown_and_listed(td):
+    out, callbacks, _, ops, _ = td
+    ops[out.TAKES] = takes = Table()
+    table, panel, audio = ops[out.STATE], ops[out.PANEL], ops[out.AUDIO]
+    panel.par.Variations = 2  # the user turns the knob
+    receive(callbacks, "/oscgen/done", 7, "/music/a_take1.wav", 1.0)
+    receive(callbacks, "/oscgen/done", 7, "/music/a_take2.wav", 1.0)
+    assert panel.par.Take.eval() == 2 and table.value("take") == "2" and audio.par.file.eval() == "/music/a_take2.wav"
+    receive(callbacks, "/oscgen/done", 8, "/music/b.wav", 0.5)
+    assert panel.par.Take.eval() == 1
+    assert takes.rows == [["7", "1", "/music/a_take1.wav", "1.0"], ["7", "2", "/music/a_take2.wav", "1.0"],
+                          ["8", "1", "/music/b.wav", "0.5"]]
 
 
 def test_callbacks_handle_every_reply_the_daemon_sends(td):

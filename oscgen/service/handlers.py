@@ -121,6 +121,16 @@ def cancel_or_stop(daemon, address, args, sender) -> None:
         action(job_id, source=source(sender), reply_to=sender)
 
 
+@handles(f"{PREFIX}/cancel_take")
+def cancel_take(daemon, address, args, sender) -> None:
+    """/oscgen/cancel_take job take: drop one take of a job of variations."""
+    job_id, take = (one_int([a]) for a in args)  # the table's check let exactly two numbers through
+    if job_id is None or take is None:
+        daemon.error(-1, f"{address} expects a job id and a take number, two integers (ii), got {describe(args)}", sender)
+    else:
+        daemon.cancel_take(job_id, take, source=source(sender), reply_to=sender)
+
+
 @handles(f"{PREFIX}/status")
 def status(daemon, address, args, sender) -> None:
     for name, value in daemon.state.snapshot().items():

@@ -8,26 +8,23 @@ the socket; the daemon calls it under its lock (``drain`` takes the lock itself,
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from oscgen.config import Config
-from oscgen.knobs import MAX_DURATION
 from oscgen.progress import Eta
-from oscgen.service import outbox
+from oscgen.service import continue_job, scheduler
 from oscgen.service.clients import Replies
-from oscgen.service import continue_job
 from oscgen.service.models import ModelRules
 from oscgen.service.protocol import PREFIX
 from oscgen.service.state import State
 from oscgen.service.worker import Worker
+from oscgen.service.worker_life import WorkerLife
 
 log = logging.getLogger("oscgen")
 
 CANCEL_GRACE_S = 10.0  # a job that ignores cancel this long (e.g. stuck loading) gets its worker killed
-RESTART_BACKOFF_S = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)  # after quick successive deaths
 
 
 @dataclass
@@ -37,14 +34,15 @@ class Job:
     cancel_deadline: float | None = None  # set by cancel: past it, the worker is killed
     last_progress: float = -1.0  # last fraction sent, to thin progress to ~1% steps
     eta: Eta = field(default_factory=Eta)  # seconds left, from the rate progress arrives at
+    dropped: set = field(default_factory=set)  # takes (1 = the first) cancelled by /oscgen/cancel_take
 
 
-class Jobs:
+class Jobs(WorkerLife):
     def __init__(self, config: Config, state: State, out: Replies, tag: str, verbose: bool = False):
         self.config, self.state, self.out, self.tag, self.verbose = config, state, out, tag, verbose
         self.models = ModelRules.from_config(config)  # what /oscgen/model may name, and what each loads
         self.queue: deque[Job] = deque()
-        self.running: Job | None = None
+        self.batch: list[Job] = []  # the jobs running, together in one pass (service/scheduler.py)
         self.next_id = 1
         self.last_take: str | None = None  # the WAV of the latest job done: what /oscgen/continue continues
         self.worker: Worker | None = None
@@ -61,13 +59,21 @@ class Jobs:
 
     # --- the queue -----------------------------------------------------------------------------
 
+    @property
+    def running(self) -> Job | None:
+        """The first running job (the one /oscgen/status names), or None."""
+        return self.batch[0] if self.batch else None
+
+    def find_running(self, job_id: int) -> Job | None:
+        return next((job for job in self.batch if job.id == job_id), None)
+
     def busy(self) -> bool:
         """A job is running or waiting."""
-        return self.running is not None or bool(self.queue)
+        return bool(self.batch) or bool(self.queue)
 
     def queue_full(self) -> str | None:
         """Why a new job cannot be queued now, or None."""
-        busy = self.running is not None or self.queue
+        busy = self.batch or self.queue
         if busy and len(self.queue) >= self.config.queue_length:
             return (
                 f"queue full: {len(self.queue)} jobs waiting behind job {self.running.id if self.running else '?'} "
@@ -80,55 +86,89 @@ class Jobs:
         self.next_id += 1
         self.queue.append(job)
         log.info(
-            "job %d queued by %s: %r, %.2f s, %s, seed %s",
+            "job %d queued by %s: %r, %.2f s, %s, seed %s%s",
             job.id, source, params["prompt"], params["duration"], params["model"],
             "random" if params["seed"] is None else params["seed"],
+            f", {params['variations']} takes" if params.get("variations", 1) > 1 else "",
         )
         self.out.broadcast(f"{PREFIX}/queued", job.id, len(self.queue) - 1)
         self.dispatch()
         return job
 
     def cancel(self, job_id: int | None, source: str, reply_to=None) -> bool:
-        """Cancel a queued job, or the running one (job_id None or -1 = the running job)."""
+        """Cancel a queued job, or a running one (job_id None or -1 = every running job); a job
+        cancelled in a running batch has its takes dropped, the others finish."""
         if job_id is None or job_id == -1:
-            if self.running is None:
+            if not self.batch:
                 self.out.error(-1, f"{PREFIX}/cancel: no job is running", reply_to)
                 return False
-            job_id = self.running.id
-        for job in self.queue:
-            if job.id == job_id:
-                self.queue.remove(job)
-                log.info("job %d cancelled by %s before it started", job_id, source)
-                self.out.broadcast(f"{PREFIX}/cancelled", job_id)
-                return True
-        if self.running is not None and self.running.id == job_id:
-            if self.running.cancel_deadline is None:
-                log.info("job %d: cancel requested by %s", job_id, source)
-                self.running.cancel_deadline = time.monotonic() + CANCEL_GRACE_S
+            targets = list(self.batch)
+        else:
+            for job in self.queue:
+                if job.id == job_id:
+                    self.queue.remove(job)
+                    log.info("job %d cancelled by %s before it started", job_id, source)
+                    self.out.broadcast(f"{PREFIX}/cancelled", job_id)
+                    return True
+            job = self.find_running(job_id)
+            if job is None:
+                about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
+                self.out.error(about, f"{PREFIX}/cancel: no job {job_id} waiting or running", reply_to)
+                return False
+            targets = [job]
+        for job in targets:
+            if job.cancel_deadline is None:
+                log.info("job %d: cancel requested by %s", job.id, source)
+                job.cancel_deadline = time.monotonic() + CANCEL_GRACE_S
                 if self.worker is not None:
-                    self.worker.cancel(job_id)
-            return True
-        about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
-        self.out.error(about, f"{PREFIX}/cancel: no job {job_id} waiting or running", reply_to)
-        return False
+                    self.worker.cancel(job.id)
+        return True
+
+    def cancel_take(self, job_id: int, take: int, source: str, reply_to=None) -> bool:
+        """Drop one take of a waiting or running job; dropping its last take cancels the job."""
+        where = f"{PREFIX}/cancel_take"
+        job = self.find_running(job_id) or next((j for j in self.queue if j.id == job_id), None)
+        if job is None:
+            about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
+            self.out.error(about, f"{where}: no job {job_id} waiting or running", reply_to)
+            return False
+        takes = int(job.params.get("variations", 1))
+        if not 1 <= take <= takes:
+            self.out.error(job_id, f"{where}: job {job_id} makes take{'s 1-' if takes > 1 else ' '}{takes}, got {take}",
+                           reply_to)
+            return False
+        job.dropped.add(take)
+        if len(job.dropped) == takes:
+            return self.cancel(job_id, source, reply_to)
+        log.info("job %d: take %d cancelled by %s", job_id, take, source)
+        if job in self.queue:
+            job.params = {**job.params, "dropped_takes": sorted(job.dropped)}
+        elif self.worker is not None:
+            self.worker.cancel_take(job_id, take)
+        return True
 
     def stop(self, job_id: int | None, source: str, reply_to=None) -> bool:
-        """End the running job early and keep its audio so far (the worker writes it and
-        reports done as usual); a queued job has made nothing, so it is cancelled."""
-        running = self.running
-        if job_id is None or job_id == -1 or (running is not None and running.id == job_id):
-            if running is None:
+        """End a running job (None or -1: every running one) early and keep its audio so far
+        (the worker writes it and reports done as usual); a queued job has made nothing, so it
+        is cancelled."""
+        if job_id is None or job_id == -1:
+            targets = list(self.batch)
+            if not targets:
                 self.out.error(-1, f"{PREFIX}/stop: no job is running", reply_to)
                 return False
-            log.info("job %d: stop requested by %s (keeping what it made)", running.id, source)
-            if self.worker is not None:
-                self.worker.stop_early(running.id)
-            return True
-        if any(job.id == job_id for job in self.queue):
+        elif self.find_running(job_id) is not None:
+            targets = [self.find_running(job_id)]
+        elif any(job.id == job_id for job in self.queue):
             return self.cancel(job_id, source, reply_to)
-        about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
-        self.out.error(about, f"{PREFIX}/stop: no job {job_id} waiting or running", reply_to)
-        return False
+        else:
+            about = job_id if -2**31 <= job_id < 2**31 else -1  # /oscgen/error's job id is an int32
+            self.out.error(about, f"{PREFIX}/stop: no job {job_id} waiting or running", reply_to)
+            return False
+        for job in targets:
+            log.info("job %d: stop requested by %s (keeping what it made)", job.id, source)
+            if self.worker is not None:
+                self.worker.stop_early(job.id)
+        return True
 
     def cancel_queued(self) -> None:
         while self.queue:
@@ -147,7 +187,7 @@ class Jobs:
 
     def unload(self, reason: str) -> str | None:
         """Ask the worker to free its model; None, or why it cannot now."""
-        if self.running is not None or self.queue:
+        if self.batch or self.queue:
             return "a job is running or waiting; unload when the queue is empty (or /oscgen/clear and cancel first)"
         if self.worker is None or self.warm_model is None:
             return f"no model is loaded (worker {self.worker_state})"
@@ -158,25 +198,36 @@ class Jobs:
         return None
 
     def dispatch(self) -> None:
-        """Hand the next job to the worker if it is free (it queues one message while loading)."""
-        if self.running is not None or not self.queue or self.worker is None:
+        """Hand the next jobs to the worker if it is free (it queues one message while loading):
+        the head of the queue and the waiting jobs that may share its pass (service/scheduler.py)."""
+        if self.batch or not self.queue or self.worker is None:
             return
-        job = self.queue.popleft()
-        if job.params.get(continue_job.AUDIO) == continue_job.LAST_TAKE:
+        head = self.queue[0]
+        if head.params.get(continue_job.AUDIO) == continue_job.LAST_TAKE:
             # "continue" chains: it continues whatever finished last, known only now
             if self.last_take is None:
-                self.out.broadcast(f"{PREFIX}/error", job.id, f"{PREFIX}/continue: no take finished before it, "
+                self.queue.popleft()
+                self.out.broadcast(f"{PREFIX}/error", head.id, f"{PREFIX}/continue: no take finished before it, "
                                    "nothing to continue")
                 self.dispatch()
                 return
-            job.params = {**job.params, continue_job.AUDIO: self.last_take}
+            head.params = {**head.params, continue_job.AUDIO: self.last_take}
+        waiting = [scheduler.Waiting.of(job.id, job.params, bool(job.params.get(continue_job.AUDIO)))
+                   for job in self.queue]
+        chosen = set(scheduler.next_batch(waiting, self.config.max_batch))
+        before = list(self.queue)
+        jobs = [job for job in before if job.id in chosen]
+        self.queue = deque(job for job in before if job.id not in chosen)
         if self.worker_state == "unloaded":  # load first, so /oscgen/ready comes before started
-            self.worker.send("load", job.params["model"], self.warm_knobs())
+            self.worker.send("load", jobs[0].params["model"], self.warm_knobs())
             self.worker_state = "starting"
-        if not self.worker.send("job", {"id": job.id, "params": job.params}):
-            self.queue.appendleft(job)  # the worker is dying; the sentinel brings a new one
+        if not self.worker.send("batch", [{"id": job.id, "params": job.params} for job in jobs]):
+            self.queue = deque(before)  # the worker is dying; the sentinel brings a new one
             return
-        self.running = job
+        if len(jobs) > 1:
+            takes = sum(job.params.get("variations", 1) for job in jobs)
+            log.info("batch: jobs %s start together, %d takes in one pass", ", ".join(str(job.id) for job in jobs), takes)
+        self.batch = jobs
 
     def status(self) -> tuple[int, int, str]:
         """/oscgen/status's arguments: running job id (-1 = none), jobs waiting, worker state."""
@@ -185,7 +236,7 @@ class Jobs:
     # --- timers (the daemon's select timeout) --------------------------------------------------
 
     def timeout(self) -> float:
-        deadlines = [t for t in (self.restart_at, self.running and self.running.cancel_deadline) if t]
+        deadlines = [t for t in (self.restart_at, *(job.cancel_deadline for job in self.batch)) if t]
         if not deadlines:
             return 1.0
         return max(0.0, min(min(deadlines) - time.monotonic(), 1.0))
@@ -196,39 +247,17 @@ class Jobs:
             self.restart_at = None
             self.start_worker()
         idle = self.config.worker.idle_unload_minutes
-        if (idle and self.worker_state == "ready" and self.running is None and not self.queue
+        if (idle and self.worker_state == "ready" and not self.batch and not self.queue
                 and now - self.idle_since >= idle * 60):
             self.unload(f"idle for {idle:g} min ([worker] idle_unload_minutes)")
-        job = self.running
-        if job and job.cancel_deadline and now >= job.cancel_deadline and self.worker is not None:
-            log.warning("job %d ignored cancel for %.0f s; killing the worker", job.id, CANCEL_GRACE_S)
-            job.cancel_deadline = float("inf")  # once; still marks the job as being cancelled
-            self.worker.process.kill()  # reported as cancelled when the sentinel fires
+        for job in self.batch:
+            if job.cancel_deadline and now >= job.cancel_deadline and self.worker is not None:
+                log.warning("job %d ignored cancel for %.0f s; killing the worker", job.id, CANCEL_GRACE_S)
+                job.cancel_deadline = float("inf")  # once; still marks the job as being cancelled
+                self.worker.process.kill()  # reported as cancelled when the sentinel fires
+                break
 
     # --- the worker ----------------------------------------------------------------------------
-
-    def start_worker(self) -> None:
-        model = self.state.get("model")
-        self.worker = Worker(model, self.warm_knobs(), self.config.output, self.tag, self.verbose, self.models)
-        self.worker_state = "starting"
-        self.warm_model = None
-        log.info("worker pid %d starting, loading %s", self.worker.pid, model)
-        self.dispatch()
-
-    def load_model(self, model: str) -> None:
-        if self.worker is not None and model != self.warm_model:
-            self.worker.send("load", model, self.warm_knobs())
-
-    def warm_knobs(self) -> dict:
-        """What a worker warms up for after loading (see oscgen.api.warm_up): the knobs its
-        decode step is compiled for, and the current duration (the cache windows a take of that
-        length reaches, and EnCodec's plans on a GPU).  A longer take later compiles its extra
-        windows itself, once: ~0.5-2 s each on a CPU, where warming all of a 30 s job's
-        windows would hold up a musicgen-small daemon's start by ~12 s."""
-        # a bars take is generated a little past its end (the cut, a loop's tail): warm for that too
-        duration = min(self.state.get("duration") + self.config.output.loop_crossfade + 0.05, MAX_DURATION)
-        return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg"),
-                "max_duration": duration, "audio_duration": duration}
 
     def drain(self, worker: Worker, lock) -> None:
         """Every event the worker has sent, then its death if it died."""
@@ -247,25 +276,28 @@ class Jobs:
 
     def on_event(self, event: tuple) -> None:
         kind = event[0]
-        job = self.running
         if kind == "ready":
             _, model, note = event
             self.warm_model, self.warm_note, self.load_error = model, note, ""
             self.ever_warm = True
-            self.worker_state = "busy" if job else "ready"
+            self.worker_state = "busy" if self.batch else "ready"
             self.quick_deaths = 0
             self.idle_since = time.monotonic()
             log.info("ready: %s%s", model, f" ({note})" if note else "")
             self.out.broadcast(f"{PREFIX}/ready", model, note)
-        elif kind == "unloaded":
+            return
+        if kind == "unloaded":
             _, model, freed = event
             self.warm_model, self.warm_note = None, ""
             if self.worker_state == "unloaded":
                 log.info("unloaded %s (%s), %.0f MB freed", model, self.unload_reason, freed / 1e6)
                 self.out.broadcast(f"{PREFIX}/unloaded", model, self.unload_reason)
-        elif kind == "load_error":
+            return
+        if kind == "load_error":
             self._on_load_error(*event[1:])
-        elif job is None or event[1] != job.id:
+            return
+        job = self.find_running(event[1])
+        if job is None:
             log.debug("stale worker event %r", event)
         elif kind == "started":
             self.worker_state = "busy"
@@ -280,91 +312,20 @@ class Jobs:
                 self.out.broadcast(f"{PREFIX}/progress", job.id, fraction)
                 if seconds is not None:
                     self.out.broadcast(f"{PREFIX}/eta", job.id, round(seconds, 1))
-        else:
-            self.running = None
-            self.idle_since = time.monotonic()
-            self.worker_state = "ready" if self.warm_model else self.worker_state
-            if kind == "done":
-                _, _, path, seconds = event
-                self.last_take = path
-                log.info("job %d done: %s (%.2f s)", job.id, path, seconds)
-                self.out.broadcast(f"{PREFIX}/done", job.id, path, float(seconds))
-            elif kind == "cancelled":
-                log.info("job %d cancelled", job.id)
-                self.out.broadcast(f"{PREFIX}/cancelled", job.id)
-            else:
-                log.warning("job %d failed: %s", job.id, event[2])
-                self.out.broadcast(f"{PREFIX}/error", job.id, event[2])
-            self.dispatch()
-
-    def _on_load_error(self, model: str, message: str, missing: bool) -> None:
-        self.worker_state = "no model"
-        fallback = self.warm_model
-        text = f"model {model!r} did not load: {message}"
-        if self._startup_model_missing(model, missing):
-            # A fresh machine without weights: serve the embedded model, loudly labelled,
-            # rather than a daemon that cannot play at all.  /oscgen/ready says it is noise.
-            fallback_model = self.config.fallback_model
-            text += f"; its weights are not on this machine, serving {fallback_model!r} instead"
-            if fallback_model == "tiny-random":
-                text += " (random weights: NOISE, not music)"
-            self.out.echo(self.state.set_knob("model", fallback_model, "fallback"))
-            self.load_model(fallback_model)
-            self.worker_state = "starting"
-        elif fallback and self.state.get("model") == model:
-            text += f"; staying with {fallback}"
-            self.out.echo(self.state.set_knob("model", fallback, "fallback"))
-            self.worker_state = "ready"
-        else:
-            self.load_error = text
-        log.warning(text)
-        self.out.broadcast(f"{PREFIX}/error", -1, text)
-
-    def _startup_model_missing(self, model: str, missing: bool) -> bool:
-        """True when the model that failed is the configured default, its weights are simply
-        not on this machine, and nothing has been warm yet: the case for the tiny fallback."""
-        return (
-            missing
-            and self.config.fallback_model not in ("", model)
-            and not self.ever_warm
-            and model == self.config.defaults.get("model")
-            and not _is_path(model)  # a mistyped folder is the user's to fix, not to paper over
-        )
-
-    def on_worker_death(self, worker: Worker) -> None:
-        if worker is not self.worker:
-            return
-        reason = worker.exit_reason()
-        worker.stop(timeout=0)
-        self.worker = None
-        self.warm_model = None
-        self.worker_state = "restarting"
-        for action in outbox.recover(self.config.output.folder, lambda tag, pid: tag == self.tag):
-            log.info("%s, left by the worker", action)
-        job, self.running = self.running, None
-        if self.stopping:
-            if job:
-                self.out.broadcast(f"{PREFIX}/cancelled", job.id)
-            return
-        killed_to_cancel = bool(job and job.cancel_deadline)
-        quick = time.monotonic() - worker.started_at < 10.0 and not killed_to_cancel
-        self.quick_deaths = self.quick_deaths + 1 if quick else 0
-        delay = RESTART_BACKOFF_S[min(self.quick_deaths, len(RESTART_BACKOFF_S) - 1)]
-        if killed_to_cancel:
-            log.warning("worker pid %d killed to cancel job %d", worker.pid, job.id)
+        elif kind == "done":  # one take of the job (a job of variations makes several)
+            _, _, path, seconds = event
+            self.last_take = path
+            log.info("job %d done: %s (%.2f s)", job.id, path, seconds)
+            self.out.broadcast(f"{PREFIX}/done", job.id, path, float(seconds))
+        elif kind == "cancelled":
+            log.info("job %d cancelled", job.id)
             self.out.broadcast(f"{PREFIX}/cancelled", job.id)
-        elif job:
-            text = f"the worker process died ({reason}) during job {job.id}; the job is lost, restarting the worker"
-            log.warning(text)
-            self.out.broadcast(f"{PREFIX}/error", job.id, text)
-        else:
-            text = f"the worker process died ({reason}); restarting it"
-            log.warning(text)
-            self.out.broadcast(f"{PREFIX}/error", -1, text)
-        if delay:
-            log.info("restarting the worker in %.0f s", delay)
-        self.restart_at = time.monotonic() + delay
-
-
-def _is_path(model: str) -> bool:
-    return os.path.isabs(os.path.expanduser(model)) or model.startswith(("./", "../", ".\\", "..\\"))
+        elif kind == "error":
+            log.warning("job %d failed: %s", job.id, event[2])
+            self.out.broadcast(f"{PREFIX}/error", job.id, event[2])
+        elif kind == "end":  # the job has said everything; the pass may go on for the others
+            self.batch.remove(job)
+            if not self.batch:
+                self.idle_since = time.monotonic()
+                self.worker_state = "ready" if self.warm_model else self.worker_state
+                self.dispatch()

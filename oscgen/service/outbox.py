@@ -32,9 +32,12 @@ def slugify(text: str, limit: int = SLUG_CHARS) -> str:
 
 
 def file_stem(template: str, job_id: int, prompt: str, model: str, seed: int, when: float | None = None, *,
-              bpm: float | None = None, bars: float | None = None, preset: str | None = None) -> str:
+              bpm: float | None = None, bars: float | None = None, preset: str | None = None,
+              take: int | None = None) -> str:
     """The file name (without extension) for a job, from the ``[output] name`` template;
-    ``bpm`` and ``bars`` only for a take in bars ("" otherwise), ``preset`` its name or ""."""
+    ``bpm`` and ``bars`` only for a take in bars ("" otherwise), ``preset`` its name or "",
+    ``take`` the take's number in a job of several (None: the job's only take).  A template
+    without {take} gets "_take<n>" appended for a job of several, so its takes never share a name."""
     t = time.localtime(when if when is not None else time.time())
     stem = template.format(
         date=time.strftime("%Y%m%d", t),
@@ -46,10 +49,12 @@ def file_stem(template: str, job_id: int, prompt: str, model: str, seed: int, wh
         bpm="" if not bars or bpm is None else f"{bpm:g}",
         bars="" if not bars else f"{bars:g}",
         preset="" if not preset else slugify(preset, 30),
+        take="" if take is None else str(take),
     )
+    suffix = f"_take{take}" if take is not None and "{take}" not in template else ""
     # Belt and braces: whatever the template made, the result is one plain name in the folder.
-    stem = _UNSAFE.sub("-", stem).lstrip(".-")[:STEM_CHARS]
-    return stem or f"oscgen-{job_id:04d}"
+    stem = _UNSAFE.sub("-", stem).lstrip(".-")[:STEM_CHARS - len(suffix)]
+    return (stem or f"oscgen-{job_id:04d}") + suffix
 
 
 def save(folder: Path, stem: str, samples, sample_rate: int, subtype: str, sidecar: dict | None, tag: str = "",

@@ -40,14 +40,19 @@ INBOUND: tuple[Address, ...] = (
     _knob_address("top_p"),
     _knob_address("cfg"),
     _knob_address("seed"),
+    _knob_address("variations"),
     _knob_address("model", note="over OSC a name, never a path: a built-in one, the one the daemon started with, "
                   "or a name in config's [models] (downloads only with [models] allow_download)"),
     Address("/oscgen/preset", "s|i", "load a prompt preset from config by name or number (0 = first), sets the knobs"),
-    Address("/oscgen/generate", "[s...]", "queue a job with the current knobs; a prompt given here is used for this job only"),
+    Address("/oscgen/generate", "[s...]", "queue a job with the current knobs; a prompt given here is used for this job only. "
+            "It makes `variations` takes in one pass, each answered by its own /oscgen/done"),
     Address("/oscgen/continue", "[s]", "queue a continuation with the current knobs: of the last take (when it starts), or of a WAV "
             "named by file name (watched folder, then config [input] folders) or absolute path inside them; the WAV "
             "written is its last [input] prompt_seconds followed by duration seconds of new music"),
-    Address("/oscgen/cancel", "[i]", "cancel job id (queued or running), or the running job"),
+    Address("/oscgen/cancel", "[i]", "cancel job id (queued or running: a running job's takes are dropped, the "
+            "other jobs in its batch finish), or every running job"),
+    Address("/oscgen/cancel_take", "ii", "cancel one take of a job of variations: job id, take number (1 = the first), "
+            "waiting or running; that take is not written, the job's others go on (its last take: the job is cancelled)"),
     Address("/oscgen/stop", "[i]", "end job id (or the running job) early and keep what it made so far: the WAV is "
             "written as usual (whole bars in bars mode, still a loop; a continuation keeps its prompt), unlike cancel; "
             "a queued job is just cancelled"),
@@ -65,7 +70,8 @@ OUTBOUND: tuple[Address, ...] = (
     Address("/oscgen/queued", "ii", "job id, position in the queue (0 = next)"),
     Address("/oscgen/started", "i", "job id"),
     Address("/oscgen/progress", "if", "job id, fraction 0..1 (ends with exactly 1)"),
-    Address("/oscgen/done", "isf", "job id, absolute WAV path, seconds of audio"),
+    Address("/oscgen/done", "isf", "job id, absolute WAV path, seconds of audio: one per take (a job of variations "
+            "sends several, its sidecars say take and seed)"),
     Address("/oscgen/cancelled", "i", "job id"),
     Address("/oscgen/error", "is", "job id (-1 when not about a job), message"),
     Address("/oscgen/param/NAME", "f|i|s", "echo of a knob change, to every known client (NAME as in /oscgen/NAME)"),

@@ -150,6 +150,11 @@ class Daemon:
             self._wake()  # the loop's timeout now includes the cancel deadline
         return cancelled
 
+    def cancel_take(self, job_id: int, take: int, source: str = "midi", reply_to=None) -> bool:
+        """Drop take ``take`` (1 = the first) of job ``job_id``, waiting or running."""
+        with self._lock:
+            return self.jobs.cancel_take(job_id, take, source, reply_to)
+
     def stop(self, job_id: int | None = None, source: str = "midi", reply_to=None) -> bool:
         """End the running job (or job ``job_id``) early, keeping what it made; a queued one is
         cancelled (it made nothing yet)."""
@@ -287,20 +292,19 @@ class Daemon:
         with self._lock:
             jobs.stopping = True
             jobs.cancel_queued()
-            running = jobs.running
-            if running is not None and jobs.worker is not None:
+            for running in jobs.batch if jobs.worker is not None else ():
                 log.info("cancelling job %d", running.id)
                 jobs.worker.cancel(running.id)
         deadline = time.monotonic() + SHUTDOWN_GRACE_S
-        while jobs.running is not None and jobs.worker is not None and time.monotonic() < deadline:
+        while jobs.batch and jobs.worker is not None and time.monotonic() < deadline:
             worker = jobs.worker
             ready = select.select([worker.conn, worker.process.sentinel], [], [], deadline - time.monotonic())[0]
             if ready:
                 jobs.drain(worker, self._lock)
         with self._lock:
-            if jobs.running is not None:  # it did not stop in time: the worker is killed below
-                self.broadcast(f"{PREFIX}/cancelled", jobs.running.id)
-                jobs.running = None
+            for running in jobs.batch:  # it did not stop in time: the worker is killed below
+                self.broadcast(f"{PREFIX}/cancelled", running.id)
+            jobs.batch = []
             self.broadcast(f"{PREFIX}/shutdown", reason)
         if self._midi is not None and hasattr(self._midi, "close"):
             try:

@@ -16,7 +16,7 @@ from oscgen.knobs import KNOBS, MAX_DURATION, duration_from_bars, duration_knob
 
 # Preset and override keys are applied in this order so that e.g. {bars = 16, bpm = 140} is
 # checked at 140 bpm, not at the tempo that was set before.
-_APPLY_ORDER = ("model", "prompt", "bpm", "duration", "bars", "loop", "temperature", "top_k", "top_p", "cfg", "seed")
+_APPLY_ORDER = ("model", "prompt", "bpm", "duration", "bars", "loop", "temperature", "top_k", "top_p", "cfg", "seed", "variations")
 
 
 class State:
@@ -76,8 +76,8 @@ class State:
     def job_params(self, prompt: str | None = None, overrides: dict | None = None, preset=None) -> dict:
         """The knobs a job runs with, frozen now: the current ones, then a preset's, then
         ``overrides``, then ``prompt``.  The live knobs are not changed.  Returns the keyword
-        arguments of ``oscgen.generate`` plus ``bars``, ``bpm``, ``loop``, ``beats_per_bar`` and
-        ``preset`` (name or None): the worker makes a take of them (oscgen.take)."""
+        arguments of ``oscgen.generate`` plus ``bars``, ``bpm``, ``loop``, ``beats_per_bar``,
+        ``variations`` (takes to make) and ``preset`` (name or None): the worker makes a take of them (oscgen.take)."""
         with self._lock:
             values = dict(self._values)
             preset_name = self._preset if prompt is None else None
@@ -101,6 +101,7 @@ class State:
             "top_p": values["top_p"],
             "cfg_scale": values["cfg"],
             "seed": None if values["seed"] == -1 else values["seed"],
+            "variations": values["variations"],
             "bars": values["bars"],
             "bpm": values["bpm"],
             "loop": values["loop"],

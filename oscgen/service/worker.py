@@ -2,22 +2,22 @@
 keeps the model warm and runs one job at a time, so the OSC process never blocks on MLX and a
 crash in generation cannot take the daemon down.
 
-Parent -> worker over a Pipe: ("load", model, warm_knobs), ("job", job dict), ("unload",), ("stop",).
+Parent -> worker over a Pipe: ("load", model, warm_knobs), ("batch", [job dict, ...]) (jobs the
+scheduler starts together: service/runner.py makes every take of them in one pass), ("unload",), ("stop",).
 ``warm_knobs`` (oscgen.api.warm_up's keyword arguments: the daemon's top_k, top_p, cfg_scale and
 duration) are what the worker warms the model up for after loading, so the first job after a
 load is as fast as the next.
 Worker -> parent: ("ready", model, note), ("load_error", model, message, missing), ("started", id),
-("progress", id, fraction), ("done", id, path, seconds), ("cancelled", id), ("error", id, message),
-("unloaded", model, bytes freed).
-Cancel: the parent writes the job id into a shared int; the engine's progress callback sees it
-and raises, which stops generation within a decode step (the engine contract).  Stop: the same
-through a second shared int, read by generate_take's ``stop``: decoding ends and the audio made
-so far is written (whole bars in bars mode).
+("progress", id, fraction), ("done", id, path, seconds) per take, ("cancelled", id), ("error", id,
+message), ("end", id) when a job has said all it will, ("unloaded", model, bytes freed).
+Cancel: the parent writes the job id into a shared array; the engine's progress callback sees it
+within a decode step: the job's takes are dropped (the whole pass stops once every job in it is
+cancelled).  /oscgen/cancel_take: the same for one take, through a third array.  Stop: the same through a second shared array: the job's takes end and the audio
+made so far is written (whole bars in bars mode).
 """
 
 from __future__ import annotations
 
-import datetime
 import logging
 import multiprocessing
 import os
@@ -31,8 +31,8 @@ from oscgen.config import OutputConfig
 log = logging.getLogger("oscgen.worker")
 
 
-class Cancelled(Exception):
-    """Raised from the progress callback to stop a job the parent cancelled."""
+SIGNAL_SLOTS = 32  # cancel / stop requests remembered (job ids, newest overwriting the oldest)
+TAKE_SLOTS = 64  # a take's signal is job id * TAKE_SLOTS + take number (variations are at most 8)
 
 
 class Worker:
@@ -41,11 +41,15 @@ class Worker:
     def __init__(self, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool, models=None):
         ctx = multiprocessing.get_context("spawn")
         self.conn, child_conn = ctx.Pipe()
-        self.cancel_id = ctx.RawValue("q", -1)  # job id to cancel; one aligned int, no lock needed
-        self.stop_id = ctx.RawValue("q", -1)  # job id to end early, keeping its audio
+        # job ids to cancel / to end early keeping their audio: aligned ints the parent writes and
+        # the worker only reads, no lock needed
+        self.cancel_ids = ctx.RawArray("q", [-1] * SIGNAL_SLOTS)
+        self.stop_ids = ctx.RawArray("q", [-1] * SIGNAL_SLOTS)
+        self.take_ids = ctx.RawArray("q", [-1] * SIGNAL_SLOTS)  # job id * TAKE_SLOTS + take to drop
+        self._written = {"cancel": 0, "stop": 0, "take": 0}
         self.process = ctx.Process(
             target=worker_main,
-            args=(child_conn, self.cancel_id, self.stop_id, model, warm_knobs, output, tag, verbose, models),
+            args=(child_conn, (self.cancel_ids, self.stop_ids, self.take_ids), model, warm_knobs, output, tag, verbose, models),
             name="oscgen-worker",
             daemon=True,
         )
@@ -66,10 +70,19 @@ class Worker:
             return False
 
     def cancel(self, job_id: int) -> None:
-        self.cancel_id.value = job_id
+        self._signal("cancel", self.cancel_ids, job_id)
+
+    def cancel_take(self, job_id: int, take: int) -> None:
+        self._signal("take", self.take_ids, job_id * TAKE_SLOTS + take)
 
     def stop_early(self, job_id: int) -> None:
-        self.stop_id.value = job_id
+        self._signal("stop", self.stop_ids, job_id)
+
+    def _signal(self, kind: str, slots, job_id: int) -> None:
+        if job_id in slots[:]:
+            return
+        slots[self._written[kind] % SIGNAL_SLOTS] = job_id
+        self._written[kind] += 1
 
     def exit_reason(self) -> str:
         code = self.process.exitcode
@@ -99,7 +112,7 @@ class Worker:
 # --- in the worker process ---------------------------------------------------------------------
 
 
-def worker_main(conn, cancel_id, stop_id, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool,
+def worker_main(conn, signals, model: str, warm_knobs: dict, output: OutputConfig, tag: str, verbose: bool,
                 models=None) -> None:
     global _models
     _models = models
@@ -127,17 +140,20 @@ def worker_main(conn, cancel_id, stop_id, model: str, warm_knobs: dict, output: 
         if kind == "stop":
             return
         if api is None:
-            job_id = message[1]["id"] if kind == "job" else -1
-            conn.send(("error", job_id, "cannot generate: the engine (oscgen.api) failed to import; see the daemon's log"))
+            for job in message[1] if kind == "batch" else ():
+                conn.send(("error", job["id"], "cannot generate: the engine (oscgen.api) failed to import; see the daemon's log"))
+                conn.send(("end", job["id"]))
         elif kind == "load":
             _warm(conn, api, message[1], message[2], warm)
         elif kind == "unload":
             _unload(conn, api, warm)
-        elif kind == "job":
-            params = message[1]["params"]
-            loaded = _run_job(conn, (cancel_id, stop_id), api, message[1], output, tag)
-            if loaded and params["model"] != warm["model"]:  # loaded and compiled by the job: tells the parent
-                _warm(conn, api, params["model"], None, warm)
+        elif kind == "batch":
+            from oscgen.service.runner import Signals, run_jobs
+
+            model = message[1][0]["params"]["model"]  # the scheduler batches one model's jobs
+            loaded = run_jobs(conn, Signals(*signals, take_slots=TAKE_SLOTS), message[1], output, tag, _engine_model)
+            if loaded and model != warm["model"]:  # loaded and compiled by the jobs: tells the parent
+                _warm(conn, api, model, None, warm)
 
 
 _models = None  # the daemon's ModelRules (service/models.py): model names -> what the engine loads
@@ -193,115 +209,3 @@ def _resident_bytes() -> int:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):  # not Linux: the figure is only for the log
         return 0
-
-
-def _run_job(conn, signals, api, job: dict, output: OutputConfig, tag: str) -> bool:
-    """Run one job, reporting over ``conn``; True if its model got loaded (decoding began).
-    ``signals``: the shared (cancel id, stop id) the parent writes."""
-    from oscgen.service import continue_job, outbox
-    from oscgen.take import generate_take
-
-    job_id = job["id"]
-    params = job["params"]
-    cancel_id, stop_id = signals
-    conn.send(("started", job_id))
-
-    decoding = []
-
-    def progress(fraction: float) -> None:
-        if not decoding:
-            decoding.append(True)
-        if cancel_id.value == job_id:
-            raise Cancelled
-        conn.send(("progress", job_id, float(fraction)))
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            engine_params = {**params, "model": _engine_model(params["model"])}
-            stop = lambda: stop_id.value == job_id  # noqa: E731 (/oscgen/stop: keep what was made)
-            if params.get(continue_job.AUDIO):
-                result = continue_job.run(engine_params, output, progress, stop=stop)
-            else:
-                result = generate_take(**take_arguments(engine_params, output), progress_callback=progress, stop=stop)
-        if cancel_id.value == job_id:
-            raise Cancelled
-    except Cancelled:
-        conn.send(("cancelled", job_id))
-        return bool(decoding)
-    except ValueError as exc:  # bad arguments or an unknown model: the message says which
-        conn.send(("error", job_id, str(exc)))
-        return bool(decoding)
-    except Exception as exc:
-        log.error("job %d failed:\n%s", job_id, traceback.format_exc().rstrip())
-        conn.send(("error", job_id, f"generation failed: {type(exc).__name__}: {exc}"))
-        return bool(decoding)
-
-    sidecar = _sidecar(job, result) if output.sidecar else None
-    stem = outbox.file_stem(output.name, job_id, params["prompt"], params["model"], result.seed,
-                            bpm=params["bpm"], bars=params["bars"], preset=params["preset"])
-    try:
-        path = outbox.save(output.folder, stem, result.audio.numpy(), result.sample_rate, output.subtype, sidecar, tag,
-                           chunks=result.take.chunks())
-    except OSError as exc:
-        conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {exc.strerror or exc}"))
-        return True
-    except Exception as exc:  # whatever else writing raises, the job fails and the worker lives
-        log.error("job %d: writing failed:\n%s", job_id, traceback.format_exc().rstrip())
-        conn.send(("error", job_id, f"could not write the WAV to {output.folder}: {type(exc).__name__}: {exc}"))
-        return True
-    conn.send(("done", job_id, str(path), float(result.duration)))
-    return True
-
-
-def take_arguments(params: dict, output: OutputConfig) -> dict:
-    """oscgen.take.generate_take's arguments for a job: the knobs frozen when it was queued
-    (bars 0 = a take of ``duration`` seconds) and [output]'s finishing options."""
-    args = {k: params[k] for k in ("prompt", "duration", "model", "temperature", "top_k", "top_p", "cfg_scale", "seed",
-                                   "bpm", "beats_per_bar")}
-    return {**args, "bars": params["bars"] or None, "loop": bool(params.get("loop")), "crossfade": output.loop_crossfade,
-            "tempo_text": output.tempo_text, "finish": output.finish, "extend_stride": params.get("extend_stride")}
-
-
-def _sidecar(job: dict, result) -> dict:
-    """Everything needed to regenerate the file: ``oscgen.generate_take(**sidecar["generate"])``."""
-    from oscgen import __version__
-
-    params = job["params"]
-    engine_params = {
-        k: v for k, v in dict(result.params).items() if k not in ("progress_callback", "output_file") and not callable(v)
-    }
-    engine_params["seed"] = result.seed
-    sidecar = {
-        "prompt": params["prompt"],
-        "model": engine_params.get("model", params["model"]),
-        "seed": result.seed,
-        "duration": params["duration"],
-        "temperature": params["temperature"],
-        "top_k": params["top_k"],
-        "top_p": params["top_p"],
-        "cfg_scale": params["cfg_scale"],
-        "bars": params["bars"],
-        "bpm": params["bpm"],
-        "beats_per_bar": params["beats_per_bar"],
-        "loop": bool(params.get("loop")),
-        "preset": params["preset"],
-        "text": result.text,  # what the model was given: the prompt, with the tempo in bars mode
-        "audio_seconds": float(result.duration),
-        "samples": int(result.audio.shape[1]),  # in bars mode exactly round(bars x beats x 60 / bpm x rate)
-        "sample_rate": int(result.sample_rate),
-        "gain_db": round(float(result.take.gain_db), 3),
-        "stopped": bool(result.stopped),  # /oscgen/stop ended it early: what was made until then
-        "job": job["id"],
-        "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "oscgen": __version__,
-        "generate": engine_params,  # oscgen.generate_take(**sidecar["generate"]) makes this file again
-    }
-    if result.stopped and result.take.bars is not None and result.take.bars.musical:
-        sidecar["requested_bars"], sidecar["bars"] = params["bars"], result.take.bars.bars  # the bars kept
-    from oscgen.service import continue_job
-
-    sidecar.update(continue_job.sidecar_fields(params, result))
-    if result.warning:
-        sidecar["note"] = result.warning
-    return sidecar

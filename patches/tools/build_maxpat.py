@@ -30,6 +30,7 @@ FIXED = {
     "dac~": (2, 0, []),
     "gate": (2, 1, [""]),
     "zl": (2, 2, ["", ""]),
+    "change": (1, 3, ["", "int", "int"]),
 }
 TRIGGER_TYPES = {"b": "bang", "l": "", "a": "", "s": "", "f": "float", "i": "int"}
 UNPACK_TYPES = {"0": "int", "0.": "float", "s": ""}
@@ -42,6 +43,7 @@ UI = {  # maxclass: (inlets, outlets, outlettype)
     "slider": (1, 1, [""]),
     "message": (2, 1, [""]),
     "comment": (1, 0, []),
+    "umenu": (1, 3, ["int", "", ""]),  # outlets: index, the item's text, the item's text as a list
 }
 
 
@@ -150,16 +152,17 @@ def build() -> str:
     p.comment("KNOBS: flonum boxes send floats, number boxes ints, as the daemon's table says. "
               "Drag or type, then Return.", 20, 225, 700)
     boxes = {}
+    step = 57  # device view: every knob left of the continue / stop job buttons (x 580)
     for i, knob in enumerate(NUMBER_KNOBS):
         x = 20 + 95 * i
-        p.comment(knob.name, x, 250, 90, present=(4 + 62 * i, 28, 60, 18))
+        p.comment(knob.name, x, 250, 90, present=(4 + step * i, 28, step - 1, 18))
         kind = "flonum" if knob.osc_type == "f" else "number"
         limits = {}
         if knob.range:  # dragging stays within what the daemon accepts
             limits = {"minimum": knob.range[0], "maximum": knob.range[1]}
             if kind == "number":
                 limits = {k: int(v) for k, v in limits.items()}
-        boxes[knob.name] = p.ui(kind, x, 275, 80, 22, present=(4 + 62 * i, 46, 58, 20),
+        boxes[knob.name] = p.ui(kind, x, 275, 80, 22, present=(4 + step * i, 46, step - 3, 20),
                                 parameter_enable=0, varname=knob.name, **limits)
         out = p.msg(f"{knob.address} $1", x, 305, 90)
         p.connect(boxes[knob.name], 0, out)
@@ -266,6 +269,26 @@ def build() -> str:
     full = p.msg("set 1.", rx_x + 200, 370, 50)
     p.connect(done, 0, full)  # id arrives last: the bar ends full
     p.connect(full, 0, progress)
+    # takes: every take of the latest job (variations > 1: one done each) in a menu; picking one
+    # shows it and loads it into the preview.  A new job id clears the menu first.
+    p.comment("takes", rx_x + 820, 320, 50, present=(560, 74, 36, 18))
+    takes_in = p.obj("t l l", rx_x + 820, 345)
+    p.connect(route, 3, takes_in)
+    takes_id = p.obj("zl slice 1", rx_x + 900, 370)
+    p.connect(takes_in, 1, takes_id)
+    new_job = p.obj("change -1", rx_x + 900, 395)
+    p.connect(takes_id, 0, new_job)
+    takes_clear = p.msg("clear", rx_x + 900, 420, 40)
+    p.connect(new_job, 0, takes_clear)
+    takes_path = p.obj("unpack 0 s 0.", rx_x + 820, 395)
+    p.connect(takes_in, 0, takes_path)
+    takes_append = p.obj("prepend append", rx_x + 820, 420)
+    p.connect(takes_path, 1, takes_append)
+    takes = p.ui("umenu", rx_x + 820, 450, 200, 22, present=(596, 72, 160, 20), parameter_enable=0,
+                 varname="takes")
+    p.connect(takes_clear, 0, takes)
+    p.connect(takes_append, 0, takes)
+    p.connect(takes, 1, path_t)  # a picked take: its path, as if it had just arrived
 
     p.comment("error", rx_x, 470, 40, present=(4, 144, 30, 18))
     error_set = p.obj("prepend set", rx_x, 495)

@@ -182,7 +182,7 @@ def build() -> str:
     c.bng(bx + 180, 157, 25, "alive", receive="$0-alive-in", color="#fcfcc4")
 
     # status
-    sy = 445
+    sy = 475
     c.comment(20, sy, "STATUS (from the daemon's replies):", 36)
     c.symbolatom(20, sy + 25, 10, label="state", receive="$0-state-in")
     c.floatatom(200, sy + 25, 5, label="job", receive="$0-job-in")
@@ -190,11 +190,14 @@ def build() -> str:
     c.floatatom(660, sy + 25, 5, label="s_left", receive="$0-eta-in")
     c.symbolatom(20, sy + 55, 70, label="last_file", receive="$0-path-in", label_pos=3)
     c.floatatom(760, sy + 55, 6, label="seconds", receive="$0-seconds-in")
+    c.floatatom(860, sy + 55, 3, label="take", receive="$0-take-in")
     c.listbox(20, sy + 100, 70, label="daemon", receive="$0-daemon-in", label_pos=3)
     c.listbox(20, sy + 145, 70, label="last_error", receive="$0-error-in", label_pos=3)
+    c.comment(20, sy + 190, "With variations > 1 each take of a job arrives as its own done: last_file "
+                            "shows each in turn, take counts them, the Pd window lists them all.", 100)
 
     # preview
-    py = 635
+    py = 695
     c.comment(20, py, "PREVIEW (the finished WAV - turn DSP on to hear it):", 60)
     c.bng(20, py + 25, 25, "play", send="$0-play", receive="$0-play-in")
     c.bng(100, py + 25, 25, "stop", send="$0-stop", receive="$0-stop-in")
@@ -206,7 +209,7 @@ def build() -> str:
     c.comment(700, py + 27, "<- DSP on / off", 20)
 
     # wiring
-    wy = 715
+    wy = 775
     c.comment(20, wy, "WIRING (open to read):", 30)
     x = 20
     for title, canvas in (("send-to-daemon", send_to_daemon()), ("replies", replies()),
@@ -219,5 +222,5 @@ def build() -> str:
     c.connect(inlet, 0, c.obj(760, wy + 50, "s $0-from-inlet"))
     events = c.obj(860, wy + 25, "r $0-events")
     c.connect(events, 0, c.obj(860, wy + 50, "outlet"))
-    c.height = 850
+    c.height = 910
     return c.render() + "\n"

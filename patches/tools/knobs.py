@@ -54,6 +54,7 @@ NUMBER_KNOBS: tuple[Knob, ...] = tuple(
         ("top_p", "nucleus, 0 = off, else 0-1"),
         ("cfg", "prompt guidance, 1 = off"),
         ("seed", "-1 = new random seed per take"),
+        ("variations", "takes per generate, 1-8, one pass"),
     )
 )
 

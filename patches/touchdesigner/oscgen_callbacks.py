@@ -55,12 +55,21 @@ def on_progress(job, fraction):
     status('running', job, fraction)
 
 
+_takes = {}  # job id -> takes finished (variations > 1: one /oscgen/done per take)
+
+
 def on_done(job, path, seconds):
     status('done', job, 1.0)
+    take = _takes[int(job)] = _takes.get(int(job), 0) + 1
     remember('last_file', path)
     remember('seconds', float(seconds))
+    remember('take', take)
     show('Lastfile', path)
     show('Seconds', float(seconds))
+    show('Take', take)
+    takes = op(out.TAKES)
+    if takes is not None:  # every take of every job, to pick from
+        takes.appendRow([int(job), take, path, float(seconds)])
     audio = op(out.AUDIO)
     if audio is not None:
         audio.par.file = path  # the Audio File In CHOP reloads when its file changes

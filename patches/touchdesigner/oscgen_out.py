@@ -25,6 +25,7 @@ KNOBS = {
     'top_p': (float, 0.0),
     'cfg': (float, 3.0),
     'seed': (int, -1),
+    'variations': (int, 1),
     'model': (str, ''),
 }
 
@@ -32,7 +33,7 @@ KNOBS = {
 PAR_TO_KNOB = {
     'Prompt': 'prompt', 'Duration': 'duration', 'Bars': 'bars', 'Bpm': 'bpm', 'Loop': 'loop',
     'Temperature': 'temperature', 'Topk': 'top_k', 'Topp': 'top_p', 'Cfg': 'cfg',
-    'Seed': 'seed', 'Model': 'model',
+    'Seed': 'seed', 'Variations': 'variations', 'Model': 'model',
 }
 KNOB_TO_PAR = {knob: par for par, knob in PAR_TO_KNOB.items()}
 
@@ -43,7 +44,8 @@ PULSES = {'Generate': 'generate_from_panel', 'Continue': 'continue_take', 'Cance
 
 # read-only displays on the panel, filled by the callbacks
 DISPLAYS = {'State': str, 'Job': int, 'Progress': float, 'Secondsleft': float, 'Lastfile': str,
-            'Seconds': float, 'Lasterror': str}
+            'Seconds': float, 'Take': int, 'Lasterror': str}
+TAKES = 'oscgen_takes'      # Table DAT (optional): one row per finished take (job | take | path | seconds)
 
 # the last value the daemon echoed for each knob: a parameter change that merely shows an echo
 # must not be sent back (that would loop between patches and the daemon)

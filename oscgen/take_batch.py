@@ -1,0 +1,166 @@
+"""``generate_take_batch``: several set-ready takes (``oscgen.generate_take``'s bars, loops and
+finishing) decoded together in one pass of the engine's batched core (MusicGen.generate_takes),
+for the daemon's variations and its batches of waiting jobs.
+
+Each row is what ``generate_take(**result.params)`` makes alone (the core's contract: a row
+in a batch draws the same noise as alone; the batched GEMMs round in another order, a last-bit
+difference that practically never changes a drawn code).  Rows share the model and top-k (they
+shape the step); prompt, length, seed, temperature, top-p, guidance, bars and loop are per row.
+A take past the model's 30 s window (windowed) cannot share a pass: ``NotBatchable``.  A batch
+that will not fit in memory is refused before it starts: ``TooBig``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable
+
+import numpy as np
+
+from oscgen import api
+from oscgen.take import _finished, check_take
+
+#: what ``control(row)`` may answer, once a decode step: end the row now and keep its audio so far
+#: (the whole bars or beats made), or end it and drop it (not decoded to audio, None in the results)
+STOP, DROP = "stop", "drop"
+
+_OWN = ("prompt", "duration", "bars", "bpm", "beats_per_bar", "loop", "crossfade", "tempo_text", "finish", "model",
+        "temperature", "top_k", "top_p", "cfg_scale", "seed")
+
+
+class NotBatchable(ValueError):
+    """A request that cannot share a pass (a take past the model's window is made window by window)."""
+
+
+class TooBig(ValueError):
+    """The batch would not fit in memory (checked before anything is decoded)."""
+
+
+def generate_take_batch(
+    requests: list[dict],
+    *,
+    progress_callbacks: list[Callable[[float], None] | None] | None = None,
+    control: Callable[[int], str | None] | None = None,
+) -> list:
+    """Make every request (a dict of ``generate_take``'s arguments among prompt, duration, bars,
+    bpm, beats_per_bar, loop, crossfade, tempo_text, finish, model, temperature, top_k, top_p,
+    cfg_scale and seed; None draws a seed) in one engine pass; returns per request, in order, a
+    GenerationResult (``.take``, ``.text``, ``.stopped`` and ``.params`` as generate_take's), None
+    for a row ``control`` dropped, or the ValueError of a row stopped before it made a beat.
+
+    ``progress_callbacks[i](fraction)`` follows row i (a shorter row is done sooner) and ends at
+    1.0; if one raises, the batch stops and the exception propagates.  ``control(row)`` is asked
+    once a decode step for every row still going: STOP, DROP or None."""
+    if not isinstance(requests, (list, tuple)) or not requests:
+        raise ValueError("requests must be a non-empty list of dicts of generate_take()'s arguments")
+    callbacks = list(progress_callbacks or [None] * len(requests))
+    if len(callbacks) != len(requests):
+        raise ValueError(f"progress_callbacks has {len(callbacks)} entries for {len(requests)} requests")
+    from oscgen import continuation
+    from oscgen.variations import check_memory
+
+    rows = [_plan(i, request) for i, request in enumerate(requests)]
+    model, top_k = rows[0]["params"]["model"], rows[0]["params"]["top_k"]
+    for i, row in enumerate(rows):
+        if (row["params"]["model"], row["params"]["top_k"]) != (model, top_k):
+            raise ValueError(f"requests[{i}]: a batch shares its model and top_k ({model!r}, {top_k}); got "
+                             f"({row['params']['model']!r}, {row['params']['top_k']})")
+        if row["frames"] > continuation.window_frames():
+            raise NotBatchable(f"requests[{i}]: {row['frames'] / api.FRAME_RATE:g} s is past the model's window; "
+                               "a long take is made window by window, alone")
+    engine = api.load_model(model)
+    takes = [dataclasses.replace(engine.take(row["text"], row["frames"], row["params"]["seed"]),
+                                 temperature=row["params"]["temperature"], top_p=row["params"]["top_p"],
+                                 cfg_scale=row["params"]["cfg_scale"]) for row in rows]
+    try:
+        check_memory(engine, takes)
+    except ValueError as exc:
+        raise TooBig(str(exc)) from None
+
+    from oscgen.musicgen import codebooks
+    from oscgen.musicgen.batch import Stop
+    from oscgen.musicgen.pipeline import DECODE_SHARE
+
+    steps = [codebooks.steps_for(t.frames, engine.codebook_delays) for t in takes]
+    longest = max(steps)
+    halt, dropped, ended = Stop(), set(), set()
+
+    def progress(fraction: float) -> None:
+        done = fraction * longest
+        for row, callback in enumerate(callbacks):
+            if control is not None and row not in ended and done < steps[row]:
+                asked = control(row)
+                if asked in (STOP, DROP):
+                    ended.add(row)
+                    halt.stop(row)
+                    if asked == DROP:
+                        dropped.add(row)
+            if callback is not None and row not in dropped:
+                callback(min(DECODE_SHARE, done / steps[row]))
+
+    codes = engine.generate_takes(takes, top_k=top_k, progress=progress, stop=halt)
+    kept = [row for row in range(len(rows)) if row not in dropped]
+
+    def audio_progress(fraction: float) -> None:
+        for row in kept:
+            if callbacks[row] is not None:
+                callbacks[row](fraction)
+
+    audio = engine.decode_takes([codes[row] for row in kept], progress=audio_progress) if kept else []
+    results: list = [None] * len(rows)
+    for row, wave in zip(kept, audio):
+        results[row] = _result(rows[row], np.array(wave), engine, codes[row].shape[-1] < rows[row]["frames"])
+    audio_progress(1.0)
+    return results
+
+
+def _plan(i: int, request: dict) -> dict:
+    """One request checked as generate_take checks it (ValueError naming the request)."""
+    if not isinstance(request, dict):
+        raise ValueError(f"requests[{i}] must be a dict of generate_take()'s arguments, got {type(request).__name__}")
+    unknown = sorted(set(request) - set(_OWN))
+    if unknown:
+        raise ValueError(f"requests[{i}]: unknown or unbatchable argument(s) {', '.join(unknown)}")
+    if "prompt" not in request:
+        raise ValueError(f"requests[{i}]: prompt is required")
+    args = {**_defaults(), **request}
+    try:
+        plan = check_take(args["prompt"], args["duration"], args["bars"], args["bpm"], args["beats_per_bar"],
+                          args["loop"], args["crossfade"], args["tempo_text"], args["finish"], args["temperature"],
+                          args["top_k"], args["top_p"], args["cfg_scale"], args["seed"], None)
+    except ValueError as exc:
+        raise ValueError(f"requests[{i}]: {exc}") from None
+    spec, finish, knobs = plan["length"], plan["finish"], plan["knobs"]
+    rate = finish.rate(api.SAMPLE_RATE)
+    frames = api.frames_for(knobs["duration"]) if spec is None else spec.frames(api.FRAME_RATE, rate)
+    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(api.RANDOM_SEED_BOUND)
+    musical = spec is not None and spec.musical
+    params = {
+        "prompt": args["prompt"], "duration": None if musical else knobs["duration"],
+        "bars": spec.bars if musical else None, "bpm": args["bpm"], "beats_per_bar": args["beats_per_bar"],
+        "loop": bool(args["loop"]), "crossfade": args["crossfade"], "tempo_text": args["tempo_text"],
+        "finish": dataclasses.asdict(finish), "model": args["model"], "temperature": knobs["temperature"],
+        "top_k": knobs["top_k"], "top_p": knobs["top_p"], "cfg_scale": knobs["cfg_scale"], "seed": seed,
+        "output_file": None, "extend_stride": None,
+    }
+    return {"params": params, "spec": spec, "finish": finish, "text": plan["text"], "frames": frames}
+
+
+def _result(row: dict, audio: np.ndarray, engine, stopped: bool):
+    """The finished take of one row, or the ValueError of one stopped before a beat was made."""
+    try:
+        take = _finished(audio, engine.sample_rate, row["finish"], row["spec"], stopped)
+    except ValueError as exc:
+        return exc
+    return api._result(api.AudioData(take.audio, take.sample_rate), row["params"]["seed"], row["params"], engine,
+                       take=take, text=row["text"], stopped=stopped)
+
+
+def _defaults() -> dict:
+    import inspect
+
+    from oscgen.take import generate_take
+
+    return {name: p.default for name, p in inspect.signature(generate_take).parameters.items()
+            if p.default is not inspect.Parameter.empty}

@@ -1,0 +1,89 @@
+"""The worker's batch runner (oscgen/service/runner.py) in this process, with the tiny model: what
+it reports over the pipe when a batch does not fit in memory (split into its jobs, or refused
+before it starts), and for a job cancelled before its batch's first step."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from oscgen import variations
+from oscgen.config import load_config
+from oscgen.service.runner import Signals, run_jobs
+
+
+class Pipe:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+
+    def kinds(self, job_id):
+        return [m[0] for m in self.sent if m[1] == job_id]
+
+
+def job(job_id, prompt, variations=1, seed=5):
+    return {"id": job_id, "params": {
+        "prompt": prompt, "duration": 0.5, "model": "tiny-random", "temperature": 1.0, "top_k": 250, "top_p": 0.0,
+        "cfg_scale": 3.0, "seed": seed, "variations": variations, "bars": 0.0, "bpm": 120.0, "loop": 0,
+        "beats_per_bar": 4, "preset": None, "extend_stride": 18.0}}
+
+
+@pytest.fixture
+def output(tmp_path):
+    return dataclasses.replace(load_config().output, folder=tmp_path)
+
+
+def signals(cancelled=()):
+    return Signals([*cancelled, -1], [-1], [-1])
+
+
+def run(jobs, output, sig=None):
+    pipe = Pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        run_jobs(pipe, sig or signals(), jobs, output, "test", lambda name: name)
+    return pipe
+
+
+def needs(takes):
+    """Bytes ``takes`` 0.5 s takes need in one pass, as the memory check computes it."""
+    from oscgen import api
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        engine = api.load_model("tiny-random")
+    return engine.memory_needed([engine.take("a", 25, 0)] * takes)
+
+
+def test_a_batch_too_big_together_runs_its_jobs_one_pass_each(monkeypatch, output):
+    assert needs(4) > needs(2)
+    monkeypatch.setattr(variations, "free_memory", lambda: needs(2))  # room for one job's 2 takes, not 4
+    pipe = run([job(1, "first", variations=2), job(2, "second", variations=2)], output)
+    for job_id in (1, 2):
+        kinds = pipe.kinds(job_id)
+        assert kinds[0] == "started" and set(kinds[1:-3]) == {"progress"} and kinds[-3:] == ["done", "done", "end"]
+        for path in [m[2] for m in pipe.sent if m[:2] == ("done", job_id)]:
+            assert json.loads(Path(path).with_suffix(".json").read_text())["batch"] == {"jobs": [job_id], "takes": 2}
+
+
+def test_a_job_too_big_alone_is_refused_before_it_starts(monkeypatch, output, tmp_path):
+    monkeypatch.setattr(variations, "free_memory", lambda: 0)
+    pipe = run([job(1, "four takes", variations=4)], output)
+    assert pipe.kinds(1) == ["started", "error", "end"]
+    message = next(m[2] for m in pipe.sent if m[0] == "error")
+    assert "a batch of 4 take(s)" in message and "fewer variations" in message
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_job_cancelled_before_its_batch_steps_is_dropped_and_the_other_written(output, tmp_path):
+    pipe = run([job(1, "kept", variations=2), job(2, "dropped")], output, signals(cancelled=[2]))
+    assert pipe.kinds(2) == ["started", "cancelled", "end"]
+    assert pipe.kinds(1).count("done") == 2 and pipe.kinds(1)[-1] == "end"
+    names = sorted(p.name for p in tmp_path.glob("*.wav"))
+    assert len(names) == 2 and all("_kept_take" in n for n in names)
