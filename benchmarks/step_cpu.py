@@ -1,22 +1,28 @@
 """Variants of the CPU decode step against each other, in one process (issue 11: where the time
 above the weight matmuls goes, on a host shared with other work).
 
-    python benchmarks/step_cpu.py [--rounds 4] [--steps 24] [--windows 256,512] [--json out.json]
+    python benchmarks/step_cpu.py [--steps 40] [--windows 256,512] [--only addmm] [--json out.json]
 
 Loads the bench's random musicgen-small checkpoint (``oscgen bench`` writes it once into the
-oscgen cache) and runs the pipeline's compiled guided top-k 250 step (one take: 2 rows) for
-``--steps`` positions near the end of each cache window, once per variant, the variants
-interleaved for ``--rounds`` rounds.  Per variant: the process's CPU time and the wall time
-per step, each the lower quartile of the round's steps, then the best round; and the ratio to
-``current``.  CPU time counts what this process ran (descheduling by other processes does
-not), so it is the steadier figure on a loaded host.  Variants (module switches flipped
-between rounds, each retraced):
+oscgen cache) and traces the pipeline's compiled guided top-k 250 step (one take: 2 rows) once
+per variant (module switches set while it traces).  Then, for ``--steps`` positions near the
+end of each cache window, it runs at every position each variant's step once, in a rotating
+order, each on its own cache: paired samples that meet the same moments of load from other
+processes.  Per variant: the median CPU and wall ms per step, and the median over positions
+of its ratio to ``current`` at the same position.  CPU time counts what this process ran
+(descheduling by other processes does not), so it is the steadier figure on a loaded host.
+Variants:
 
 - ``current``: the step as it ships;
 - ``addmm``: the residual adds as ``mx.addmm`` (decoder.ADDMM_ON_CPU), what a GPU runs;
 - ``no self-attention``: the step without reading the cache (wrong output: the price of
   attending over the window);
 - ``no layer norms``: every LayerNorm an identity (wrong output: their price).
+
+Then a job's set-up before its first step (T5 on a 19-token prompt, the cross-attention
+keys/values and their fold), as ``generate_takes`` runs it, against projecting every row of the
+guided batch as the code did before (the fold reads only the text's row): best and median wall
+ms of ``--rounds`` × 2 interleaved runs.
 """
 
 from __future__ import annotations
@@ -56,24 +62,67 @@ def job_inputs(engine: MusicGen, steps: int) -> tuple:
     return keys, knobs, frames, table, cross_kv, cross_mask
 
 
-def timed_steps(engine: MusicGen, inputs: tuple, window: int, steps: int) -> tuple[float, float]:
-    """``steps`` steps ending at the window's last position, each evaluated before the next →
-    (CPU ms, wall ms) per step, lower quartiles (after 2 steps of tracing)."""
+def paired_steps(engine: MusicGen, inputs: tuple, window: int, steps: int, cases: dict) -> dict:
+    """Every variant's compiled step traced once (its switch set while it traces), then
+    ``steps`` positions ending at the window's last one, at each position every variant's step
+    once, in a rotating order, each on its own cache and evaluated before the next: the
+    variants meet the same moments of load.  → per variant the lists of CPU and wall ms."""
     keys, knobs, frames, table, cross_kv, cross_mask = inputs
+    first = window - steps
+    compiled, caches = {}, {}
+    for name, (setup, teardown) in cases.items():
+        setup()
+        try:
+            engine._compiled_steps.clear()
+            compiled[name] = engine._step(250, False, True)
+            cache = engine.decoder.new_cache(2, window)
+            tokens = mx.full((1, engine.num_codebooks), 7, dtype=mx.int32)
+            out = compiled[name](tokens, mx.array(first - 1, dtype=mx.int32), keys[first - 1], knobs, frames, table,
+                                 cache, cross_kv, cross_mask)  # traces with the switch set
+            mx.eval(out)
+            caches[name] = out
+        finally:
+            teardown()
     engine._compiled_steps.clear()
-    step = engine._step(250, False, True)
-    cache = engine.decoder.new_cache(2, window)
-    tokens = mx.full((1, engine.num_codebooks), 7, dtype=mx.int32)
-    mx.eval(cache, tokens)
-    cpu, wall = [], []
-    for t in range(window - steps - 2, window):
-        c0, w0 = time.process_time(), time.perf_counter()
-        tokens, cache = step(tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames, table, cache, cross_kv, cross_mask)
-        mx.eval(tokens, cache)
-        cpu.append(time.process_time() - c0)
-        wall.append(time.perf_counter() - w0)
-    quartile = lambda xs: 1e3 * sorted(xs[2:])[len(xs[2:]) // 4]  # noqa: E731
-    return quartile(cpu), quartile(wall)
+    names = list(cases)
+    times = {name: ([], []) for name in names}
+    for t in range(first, window):
+        shift = t % len(names)
+        for name in names[shift:] + names[:shift]:
+            tokens, cache = caches[name]
+            c0, w0 = time.process_time(), time.perf_counter()
+            out = compiled[name](tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames, table, cache, cross_kv, cross_mask)
+            mx.eval(out)
+            times[name][0].append(1e3 * (time.process_time() - c0))
+            times[name][1].append(1e3 * (time.perf_counter() - w0))
+            caches[name] = out
+    return times
+
+
+def setup_ms(engine: MusicGen, rounds: int) -> dict:
+    """A guided one-take job's set-up: T5, cross-attention keys/values, fold (wall ms)."""
+    from oscgen.musicgen import crossfold
+    from oscgen.musicgen.batch import Take
+
+    take = Take(tuple(range(1, 20)), 500)
+
+    def current():
+        states, mask, texts = engine._batch_conditioning([take], True)
+        return engine._cross_attention(states, mask, 503, 1, texts)
+
+    def every_row():
+        states, mask, texts = engine._batch_conditioning([take], True)
+        cross_mask = decoder_lib.additive_mask(mask)
+        return [crossfold.fold(layer.encoder_attn, k, v, cross_mask)
+                for layer, (k, v) in zip(engine.decoder.layers, engine.decoder.cross_kv(states))]
+
+    times = {"current": [], "every row projected": []}
+    for _ in range(2 * rounds):
+        for name, fn in (("current", current), ("every row projected", every_row)):
+            start = time.perf_counter()
+            mx.eval(fn())
+            times[name].append(1e3 * (time.perf_counter() - start))
+    return {name: {"best_ms": round(min(t), 1), "median_ms": round(statistics.median(t), 1)} for name, t in times.items()}
 
 
 def _no_self_attention(self, x, mask, cache=None):
@@ -106,8 +155,8 @@ def variants() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=4, help="set-up runs per variant, times 2")
+    parser.add_argument("--steps", type=int, default=40, help="positions per window")
     parser.add_argument("--windows", default="256,512")
     parser.add_argument("--only", default=None, help="comma-separated variant names (default: all)")
     parser.add_argument("--json", default=None)
@@ -121,32 +170,28 @@ def main() -> None:
     cases = variants()
     if args.only:
         cases = {name: cases[name] for name in ["current", *args.only.split(",")] if name in cases}
-    results = {w: {name: [] for name in cases} for w in windows}
-    for _ in range(args.rounds):
-        for window in windows:
-            for name, (setup, teardown) in cases.items():
-                setup()
-                try:
-                    results[window][name].append(timed_steps(engine, inputs, window, args.steps))
-                finally:
-                    teardown()
     report = {"cpu": _blas.cpu_model(), "blas": _blas.ACTIVE_BLAS, "mkl_threads": _blas.default_threads(),
               "load_average": os.getloadavg(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "rounds": args.rounds, "steps": args.steps, "windows": {}}
+              "steps": args.steps, "windows": {}}
     print(f"{report['cpu']}, MKL {report['mkl_threads']} thread(s), load average "
           f"{report['load_average'][0]:.1f}, {report['date']}")
     for window in windows:
-        rows = results[window]
-        best = {name: (min(c for c, _ in r), min(w for _, w in r)) for name, r in rows.items()}
-        ref_cpu, ref_wall = best["current"]
-        report["windows"][window] = {name: {"cpu_ms": round(c, 2), "wall_ms": round(w, 2),
-                                            "cpu_ratio": round(c / ref_cpu, 3), "wall_ratio": round(w / ref_wall, 3),
-                                            "cpu_ms_rounds": [round(x, 2) for x, _ in rows[name]]}
-                                     for name, (c, w) in best.items()}
-        print(f"window {window} (positions {window - args.steps}..{window - 1}):")
-        for name, (c, w) in best.items():
-            print(f"  {name:20s} CPU {c:7.2f} ms ({c / ref_cpu:5.3f})   wall {w:7.2f} ms ({w / ref_wall:5.3f})"
-                  f"   rounds {statistics.median(c for c, _ in rows[name]):.1f}")
+        times = paired_steps(engine, inputs, window, args.steps, cases)
+        ref_cpu, ref_wall = times["current"]
+        rows = {}
+        print(f"window {window} (positions {window - args.steps}..{window - 1}), medians over the positions:")
+        for name, (cpu, wall) in times.items():
+            cpu_ratio = statistics.median(c / r for c, r in zip(cpu, ref_cpu))
+            wall_ratio = statistics.median(w / r for w, r in zip(wall, ref_wall))
+            rows[name] = {"cpu_ms": round(statistics.median(cpu), 2), "wall_ms": round(statistics.median(wall), 2),
+                          "cpu_ratio": round(cpu_ratio, 3), "wall_ratio": round(wall_ratio, 3)}
+            print(f"  {name:20s} CPU {rows[name]['cpu_ms']:7.2f} ms ({cpu_ratio:5.3f})"
+                  f"   wall {rows[name]['wall_ms']:7.2f} ms ({wall_ratio:5.3f})")
+        report["windows"][window] = rows
+    report["setup"] = setup_ms(engine, args.rounds)
+    print("job set-up (T5 + cross-attention keys/values + fold):")
+    for name, t in report["setup"].items():
+        print(f"  {name:20s} best {t['best_ms']:7.1f} ms   median {t['median_ms']:7.1f} ms")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
 

@@ -141,9 +141,9 @@ def add_linear(x: mx.array, layer: nn.Module, h: mx.array) -> mx.array:
     """x + layer(h).  On a GPU, for a plain bias-free Linear, that is one GEMM accumulating into
     x (``addmm``): a GPU decode step is bound by kernel launches, and this saves the separate add
     three times a layer.  Not on a CPU: there MKL runs a 2-row ``addmm`` (beta = 1) through its
-    GEMV kernels, ~20 % slower on the weight reads than the plain ``x @ W.T`` (its small-GEMM
-    kernel), while the separate add is one cheap fused elementwise op (benchmarks/step_cpu.py;
-    out_proj and fc2 are 40 % of a step's weight bytes).  Quantized layers add afterwards."""
+    GEMV kernels, slower on the weight reads than the plain ``x @ W.T`` (its small-GEMM kernel)
+    plus one fused elementwise add: 0-3 % of a musicgen-small step (benchmarks/step_cpu.py,
+    benchmarks/RESULTS.md).  Quantized layers add afterwards."""
     if ((on_gpu() or ADDMM_ON_CPU) and type(layer) is nn.Linear and "bias" not in layer
             and not wxt_form(h.size // h.shape[-1])):
         return mx.addmm(x, h, layer.weight.T)
