@@ -261,3 +261,46 @@ def test_the_worker_says_ready_only_after_warming_up_for_the_daemons_knobs(monke
     worker._warm(Conn(), api, "tiny-random", knobs, {"model": None})
     assert events == [(("ready", "tiny-random", f"tiny-random: {api.NOISE_WARNING}"), [("tiny-random", knobs)])]
     assert (3, True, False) in api.load_model("tiny-random")._compiled_steps  # (top_k, top_p on, guided)
+
+
+def test_a_worker_that_dies_after_a_jobs_last_done_loses_nothing(replies, tmp_path):
+    """The worker reports each take's done, then the job's end: a death between the two (a
+    SIGKILL, a power cut) must not tell the patch that a job it already has was lost."""
+    import dataclasses
+
+    from oscgen.config import with_overrides
+    from oscgen.service.jobs import Job
+    from oscgen.service.server import Daemon
+
+    config = with_overrides(load_config(), port=0, out=str(tmp_path))
+    config = dataclasses.replace(config, osc=dataclasses.replace(config.osc, reply_targets=(("127.0.0.1", replies.port),)))
+    daemon = Daemon(config)  # not serving: the worker below is a stand-in that has just died
+
+    class DeadWorker:
+        pid, started_at = 4242, 0.0
+
+        def exit_reason(self):
+            return "killed by SIGKILL"
+
+        def stop(self, timeout=0):
+            pass
+
+    try:
+        jobs = daemon.jobs
+        two_takes = Job(7, {**daemon.state.job_params(), "variations": 2})
+        one_take = Job(8, daemon.state.job_params())
+        jobs.batch += [one_take, two_takes]
+        jobs.worker = worker = DeadWorker()
+        jobs.on_event(("done", 8, str(tmp_path / "a.wav"), 0.5))  # job 8 has all it makes
+        jobs.on_event(("done", 7, str(tmp_path / "b.wav"), 0.5))  # job 7: one take of two
+        since = replies.mark()
+        jobs.on_worker_death(worker)
+        first = replies.wait_for("/oscgen/error", since=since)  # job 8 (first in the batch) would come first
+        assert first[0] == 7 and "job is lost" in first[1]
+        jobs.batch, jobs.worker = [one_take], worker  # and alone: the idle-death message
+        since = replies.mark()
+        jobs.on_worker_death(worker)
+        assert replies.wait_for("/oscgen/error", since=since)[0] == -1
+    finally:
+        daemon.request_stop("test")
+        daemon._shutdown()

@@ -105,7 +105,10 @@ def test_status_floods_are_rate_limited_per_host_and_ping_never_is(tmp_path, rep
         # the token bucket: a burst, then REPLY_RATE a second (the kernel may drop some, never add)
         assert 1 <= answered <= REPLY_BURST + REPLY_RATE * elapsed + 1, (answered, elapsed)
         told = [a for a in replies.received("/oscgen/error", since=since) if "larger than their request" in a[1]]
-        assert len(told) == 1 and told[0][1].startswith("/oscgen/")
+        # told once per flood; a flood counts as new only after a whole refill (REPLY_BURST /
+        # REPLY_RATE seconds) without a drop, which only a starved daemon mid-flood can see
+        floods = 1 + int(elapsed // (REPLY_BURST / REPLY_RATE))
+        assert 1 <= len(told) <= floods and told[0][1].startswith("/oscgen/"), (told, elapsed)
         time.sleep(1.0)  # tokens come back: the next status is answered in full
         since = replies.mark()
         daemon.client.send_raw(status)

@@ -35,6 +35,12 @@ class Job:
     last_progress: float = -1.0  # last fraction sent, to thin progress to ~1% steps
     eta: Eta = field(default_factory=Eta)  # seconds left, from the rate progress arrives at
     dropped: set = field(default_factory=set)  # takes (1 = the first) cancelled by /oscgen/cancel_take
+    delivered: int = 0  # takes reported done
+
+    @property
+    def complete(self) -> bool:
+        """Every take it makes has been reported done (its "end" may still be on the way)."""
+        return self.delivered + len(self.dropped) >= int(self.params.get("variations", 1))
 
 
 class Jobs(WorkerLife):
@@ -315,6 +321,7 @@ class Jobs(WorkerLife):
         elif kind == "done":  # one take of the job (a job of variations makes several)
             _, _, path, seconds = event
             self.last_take = path
+            job.delivered += 1
             log.info("job %d done: %s (%.2f s)", job.id, path, seconds)
             self.out.broadcast(f"{PREFIX}/done", job.id, path, float(seconds))
         elif kind == "cancelled":
