@@ -104,10 +104,16 @@ def test_one_generate_makes_n_takes_each_with_its_wav_sidecar_and_done(daemon, r
     assert np.max(np.abs(written.T - alone.audio.numpy())) <= 1.0 / 32768 + 1e-6  # PCM_16
 
 
-def test_waiting_jobs_start_together_as_one_batch(daemon, replies, tmp_path):
+def _busy_with_a_blocker(daemon, replies) -> int:
+    """A long job running, so the jobs queued next wait (and can start together after it)."""
     _set(daemon, replies, "duration", 20.0)
     blocker = _queue(daemon, replies, "long", "blocker")
     replies.wait_for("/oscgen/started", lambda a: a[0] == blocker, timeout=60)
+    return blocker
+
+
+def test_waiting_jobs_start_together_as_one_batch(daemon, replies, tmp_path):
+    blocker = _busy_with_a_blocker(daemon, replies)
     _set(daemon, replies, "duration", 0.5)
     _set(daemon, replies, "variations", 2)
     first = _queue(daemon, replies, "first", "job")
@@ -126,9 +132,7 @@ def test_waiting_jobs_start_together_as_one_batch(daemon, replies, tmp_path):
 
 
 def test_cancelling_one_job_of_a_running_batch_drops_its_takes_and_the_other_finishes(daemon, replies, tmp_path):
-    _set(daemon, replies, "duration", 20.0)
-    blocker = _queue(daemon, replies, "long", "blocker")
-    replies.wait_for("/oscgen/started", lambda a: a[0] == blocker, timeout=60)
+    blocker = _busy_with_a_blocker(daemon, replies)
     _set(daemon, replies, "variations", 2)
     doomed = _queue(daemon, replies, "cancelled", "in", "its", "batch")
     _set(daemon, replies, "variations", 1)
@@ -149,9 +153,7 @@ def test_cancelling_one_job_of_a_running_batch_drops_its_takes_and_the_other_fin
 
 
 def test_cancel_take_drops_one_take_of_a_waiting_or_running_job(daemon, replies, tmp_path):
-    _set(daemon, replies, "duration", 20.0)
-    blocker = _queue(daemon, replies, "long", "blocker")
-    replies.wait_for("/oscgen/started", lambda a: a[0] == blocker, timeout=60)
+    blocker = _busy_with_a_blocker(daemon, replies)
     _set(daemon, replies, "duration", 0.5)
     _set(daemon, replies, "variations", 3)
     _set(daemon, replies, "seed", 40)
