@@ -23,6 +23,7 @@ from oscgen.audio import sound_format, write_audio
 SAMPLE_RATE = 32000
 FRAME_RATE = 50  # EnCodec 32 kHz: one code frame per 640 samples
 MAX_DURATION = 30.0
+MAX_TAKES = 64  # takes in one batched pass (generate_variations, generate_batch, warm_up)
 MAX_SEED = 2**32 - 1
 #: Random seeds are drawn below this, so they fit an OSC int32 when the daemon reports them.
 RANDOM_SEED_BOUND = 2**31
@@ -350,19 +351,21 @@ def warm_up(
     cfg_scale: float = 3.0,
     max_duration: float = MAX_DURATION,
     audio_duration: float = 1.0,
+    takes: int = 1,
 ) -> dict[str, float]:
-    """Load ``model`` and compile everything a job with these knobs and a short prompt runs, for
-    any duration up to ``max_duration`` (see MusicGen.warm_up); returns the seconds each part
-    took.  Later ``generate`` calls with the same top_k / top_p on / guidance on then start at
+    """Load ``model`` and compile everything a job of ``takes`` variations with these knobs and
+    a short prompt runs, for any duration up to ``max_duration`` (see MusicGen.warm_up); returns
+    the seconds each part took.  Later ``generate`` calls with the same top_k / top_p on / guidance on then start at
     full speed instead of paying for tracing (a CPU) or kernel compilation (a fresh GPU).
     EnCodec is run on ``audio_duration`` seconds: on a GPU its convolutions are planned per
     length, so the duration the next takes will have is the one worth warming."""
     knobs = check_arguments("warm-up", max_duration, 1.0, top_k, top_p, cfg_scale, None, None)
     audio = _real("audio_duration", audio_duration, 0.0, MAX_DURATION, low_open=True,
                   rule=f"in (0, {MAX_DURATION:g}] seconds")
+    takes = _integer("takes", takes, 1, MAX_TAKES, rule=f"in [1, {MAX_TAKES}]")
     engine = load_model(model)
     return engine.warm_up(frames_for(knobs["duration"]), top_k=knobs["top_k"], top_p=knobs["top_p"],
-                          cfg_scale=knobs["cfg_scale"], audio_frames=frames_for(audio))
+                          cfg_scale=knobs["cfg_scale"], audio_frames=frames_for(audio), takes=takes)
 
 
 def __getattr__(name):

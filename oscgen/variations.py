@@ -22,7 +22,7 @@ import numpy as np
 from oscgen import api
 
 #: The most takes one call may ask for (memory refuses most long batches well before this).
-MAX_TAKES = 64
+MAX_TAKES = api.MAX_TAKES
 
 
 def generate_variations(

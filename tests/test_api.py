@@ -320,3 +320,18 @@ def test_progress_keeps_moving_through_encodec_and_ends_at_exactly_one():
     engine = api.load_model(TINY)
     assert len(encodec) == len(engine.audio_decoder.decoder.layers) - 1  # every stage but the last
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and fractions.count(1.0) == 1
+
+
+def test_warm_up_for_variations_leaves_nothing_to_compile_for_a_batch(monkeypatch):
+    """The daemon warms for its variations knob: a first pass of that many takes traces no step."""
+    from oscgen import variations
+
+    api.warm_up(TINY, top_k=7, cfg_scale=3.0, max_duration=1.0, audio_duration=0.2, takes=3)
+    engine = api.load_model(TINY)
+    traces = []
+    step = engine.decoder.step
+    monkeypatch.setattr(engine.decoder, "step", lambda *args: traces.append(1) or step(*args))
+    takes = variations.generate_variations("warm three", n=3, duration=1.0, model=TINY, top_k=7, seed=4)
+    assert len(takes) == 3 and traces == []
+    with pytest.raises(ValueError, match="takes"):
+        api.warm_up(TINY, takes=0)

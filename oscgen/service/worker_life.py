@@ -33,14 +33,14 @@ class WorkerLife:
 
     def warm_knobs(self) -> dict:
         """What a worker warms up for after loading (see oscgen.api.warm_up): the knobs its
-        decode step is compiled for, and the current duration (the cache windows a take of that
-        length reaches, and EnCodec's plans on a GPU).  A longer take later compiles its extra
-        windows itself, once: ~0.5-2 s each on a CPU, where warming all of a 30 s job's
-        windows would hold up a musicgen-small daemon's start by ~12 s."""
+        decode step is compiled for, the variations knob (the rows of its batch), and the current
+        duration (the cache windows a take of that length reaches, and EnCodec's plans on a GPU).
+        A longer take later compiles its extra windows itself, once: ~0.5-2 s each on a CPU, where
+        warming all of a 30 s job's windows would hold up a musicgen-small daemon's start by ~12 s."""
         # a bars take is generated a little past its end (the cut, a loop's tail): warm for that too
         duration = min(self.state.get("duration") + self.config.output.loop_crossfade + 0.05, MAX_DURATION)
         return {"top_k": self.state.get("top_k"), "top_p": self.state.get("top_p"), "cfg_scale": self.state.get("cfg"),
-                "max_duration": duration, "audio_duration": duration}
+                "max_duration": duration, "audio_duration": duration, "takes": self.state.get("variations")}
 
     def _on_load_error(self, model: str, message: str, missing: bool) -> None:
         self.worker_state = "no model"
