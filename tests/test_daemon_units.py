@@ -263,7 +263,7 @@ def test_the_worker_says_ready_only_after_warming_up_for_the_daemons_knobs(monke
     assert (3, True, False) in api.load_model("tiny-random")._compiled_steps  # (top_k, top_p on, guided)
 
 
-def test_a_worker_that_dies_after_a_jobs_last_done_loses_nothing(replies, tmp_path):
+def test_a_job_is_over_at_its_last_done_so_a_later_death_or_stop_is_not_about_it(replies, tmp_path):
     """The worker reports each take's done, then the job's end: a death between the two (a
     SIGKILL, a power cut) must not tell the patch that a job it already has was lost."""
     import dataclasses
@@ -293,11 +293,12 @@ def test_a_worker_that_dies_after_a_jobs_last_done_loses_nothing(replies, tmp_pa
         jobs.worker = worker = DeadWorker()
         jobs.on_event(("done", 8, str(tmp_path / "a.wav"), 0.5))  # job 8 has all it makes
         jobs.on_event(("done", 7, str(tmp_path / "b.wav"), 0.5))  # job 7: one take of two
+        assert jobs.batch == [two_takes]  # job 8 left at its last done; a stop or cancel now is not about it
         since = replies.mark()
         jobs.on_worker_death(worker)
         first = replies.wait_for("/oscgen/error", since=since)  # job 8 (first in the batch) would come first
         assert first[0] == 7 and "job is lost" in first[1]
-        jobs.batch, jobs.worker = [one_take], worker  # and alone: the idle-death message
+        jobs.worker = worker  # and with nothing running: the idle-death message
         since = replies.mark()
         jobs.on_worker_death(worker)
         assert replies.wait_for("/oscgen/error", since=since)[0] == -1

@@ -324,6 +324,8 @@ class Jobs(WorkerLife):
             job.delivered += 1
             log.info("job %d done: %s (%.2f s)", job.id, path, seconds)
             self.out.broadcast(f"{PREFIX}/done", job.id, path, float(seconds))
+            if job.complete:  # over for the patch now: a stop or cancel after this is not about it
+                self._finished(job)
         elif kind == "cancelled":
             log.info("job %d cancelled", job.id)
             self.out.broadcast(f"{PREFIX}/cancelled", job.id)
@@ -331,8 +333,13 @@ class Jobs(WorkerLife):
             log.warning("job %d failed: %s", job.id, event[2])
             self.out.broadcast(f"{PREFIX}/error", job.id, event[2])
         elif kind == "end":  # the job has said everything; the pass may go on for the others
-            self.batch.remove(job)
-            if not self.batch:
-                self.idle_since = time.monotonic()
-                self.worker_state = "ready" if self.warm_model else self.worker_state
-                self.dispatch()
+            self._finished(job)
+
+    def _finished(self, job: Job) -> None:
+        """``job`` leaves the running batch (its last take done, or its end); the worker takes
+        the next batch once none is left (it reads them in order after its current pass)."""
+        self.batch.remove(job)
+        if not self.batch:
+            self.idle_since = time.monotonic()
+            self.worker_state = "ready" if self.warm_model else self.worker_state
+            self.dispatch()

@@ -87,8 +87,6 @@ class WorkerLife:
         for action in outbox.recover(self.config.output.folder, lambda tag, pid: tag == self.tag):
             log.info("%s, left by the worker", action)
         batch, self.batch = self.batch, []
-        # a job whose takes were all reported done is not lost, even if the worker died before its "end"
-        batch = [job for job in batch if not job.complete]
         if self.stopping:
             for job in batch:
                 self.out.broadcast(f"{PREFIX}/cancelled", job.id)
