@@ -106,6 +106,41 @@ def measure_matmuls(counts: list[int], rounds: int = 2, repeats: int = 3) -> dic
     return best
 
 
+FORM_ROWS = (8, 16)  # the batch rows (4 and 8 guided takes) whose GEMM form is measured
+
+
+def measure_forms(rows=FORM_ROWS, rounds: int = 2, repeats: int = 2) -> dict[int, tuple[float, float]]:
+    """Seconds of one pass over decode-shaped weights at each row count, as x @ W.T and as
+    (W @ x.T).T (layers.matmul_t's two forms), the best of ``rounds`` interleaved rounds."""
+    import mlx.core as mx
+
+    shapes = probe_shapes()
+    weights = [mx.full(shape, 0.02, dtype=mx.float32) for shape in shapes]
+    mx.eval(weights)
+    best = {}
+    for _ in range(rounds):
+        for n in rows:
+            xs = [mx.random.normal((n, w.shape[1])) for w in weights]
+            mx.eval(xs)
+            plain = best_seconds(lambda: mx.eval([x @ w.T for x, w in zip(xs, weights)]), repeats)
+            wxt = best_seconds(lambda: mx.eval([(w @ x.T).T for x, w in zip(xs, weights)]), repeats)
+            old = best.get(n, (plain, wxt))
+            best[n] = (min(old[0], plain), min(old[1], wxt))
+    return best
+
+
+def choose_form(forms: dict[int, tuple[float, float]]) -> int | None:
+    """The fewest rows from which (W @ x.T).T is the faster form at every measured count up
+    (by more than 5 %: noise keeps x @ W.T, the form a single take uses); None: never."""
+    chosen = None
+    for n in sorted(forms, reverse=True):
+        plain, wxt = forms[n]
+        if wxt >= plain * 0.95:
+            break
+        chosen = n
+    return chosen
+
+
 def measure_steps(engine, counts: list[int], frames: int = 24, rounds: int = 2) -> dict[int, float]:
     """Median ms of the real decode step (guided, top_k 250: the defaults) at each MKL thread
     count, from the engine's per-step progress reports; the best median over ``rounds``
@@ -153,11 +188,16 @@ def calibrate(engine=None, model: str | None = None, write: bool = True) -> dict
     try:
         matmul_gbs = measure_matmuls(counts)
         step_ms = measure_steps(engine, counts) if engine is not None else None
+        threads = choose(matmul_gbs, step_ms)
+        _blas.set_threads(threads)  # the batch's GEMM form at the count it will decode at
+        forms = measure_forms()
     finally:
         _blas.set_threads(_blas.default_threads())
     record = {
         "key": _blas.host_key(),
-        "decode_threads": choose(matmul_gbs, step_ms),
+        "decode_threads": threads,
+        "wxt_min_rows": choose_form(forms),
+        "form_ms": {str(n): [round(a * 1e3, 1), round(b * 1e3, 1)] for n, (a, b) in forms.items()},
         "decided_by": "decode step" if step_ms else "matmul bandwidth",
         "matmul_gbs": {str(n): round(v, 2) for n, v in matmul_gbs.items()},
         "step_ms": {str(n): round(v, 2) for n, v in step_ms.items()} if step_ms else None,
@@ -201,8 +241,22 @@ def describe(record: dict | None) -> str:
     if record.get("step_ms"):
         ms = ", ".join(f"{n}: {v:.1f}" for n, v in record["step_ms"].items())
         text += f"; {record['step_model']} step ms by threads {ms}"
+    if record.get("form_ms"):
+        rows = record.get("wxt_min_rows")
+        forms = ", ".join(f"{n} rows {a:.0f} / {b:.0f}" for n, (a, b) in record["form_ms"].items())
+        text += (f"; batches {'from ' + str(rows) + ' rows as (W @ x.T).T' if rows else 'as x @ W.T at every size'}"
+                 f" (ms x @ W.T / (W @ x.T).T: {forms})")
     load = record.get("load_average")
     if isinstance(load, (int, float)) and load > record["key"]["cores"]:
         text += (f"; measured at load average {load:.1f} on {record['key']['cores']} cores: "
                  "redo it on a quiet machine (oscgen doctor --calibrate)")
     return text
+
+
+def gemm_form_rows(default: int | None) -> int | None:
+    """layers.WXT_MIN_ROWS for this host: the calibration's measured choice where it made one,
+    else ``default`` (no calibration yet, or one from before the form was measured)."""
+    record = _blas.read_calibration()
+    if record is None or "wxt_min_rows" not in record:
+        return default
+    return record["wxt_min_rows"]

@@ -41,6 +41,16 @@ def test_the_real_step_decides_when_timed_and_ties_go_to_more_threads():
     assert calibrate.choose({1: 30.0, 2: 20.0, 4: 29.5}) == 4
 
 
+def test_the_batch_gemm_form_is_the_measured_faster_one_from_the_fewest_rows():
+    # (x @ W.T, (W @ x.T).T) seconds a pass, as oscgen bench --batch measured them (RESULTS.md)
+    intel = {8: (0.523, 0.418), 16: (0.608, 0.384)}
+    amd = {8: (0.159, 0.263), 16: (0.202, 0.235)}
+    assert calibrate.choose_form(intel) == 8
+    assert calibrate.choose_form(amd) is None  # x @ W.T at every size
+    assert calibrate.choose_form({8: (0.30, 0.33), 16: (0.61, 0.38)}) == 16
+    assert calibrate.choose_form({8: (0.40, 0.39), 16: (0.40, 0.30)}) == 16  # within 5 %: x @ W.T
+
+
 @needs_mkl
 def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_path):
     env = _env(tmp_path)
@@ -54,12 +64,15 @@ def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_p
     assert all(v > 0 for v in record["matmul_gbs"].values())
     assert record["decode_threads"] == calibrate.choose({int(n): v for n, v in record["matmul_gbs"].items()})
     assert record["decided_by"] == "matmul bandwidth" and record["step_ms"] is None
+    forms = {int(n): tuple(v) for n, v in record["form_ms"].items()}
+    assert sorted(forms) == list(calibrate.FORM_ROWS) and record["wxt_min_rows"] == calibrate.choose_form(forms)
     # `doctor` (no flag) shows the cached choice and what each count reached
     shown = run_oscgen("doctor", env=env)
     line = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "calibration")
     assert f"{record['decode_threads']} decode thread(s), by matmul bandwidth" in line
     for n, v in record["matmul_gbs"].items():
         assert f"{n}: {v:.1f}" in line
+    assert "batches " in line and "(W @ x.T).T" in line
     blas = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "blas")
     assert "(calibrated)" in blas
 
@@ -111,12 +124,14 @@ def test_a_fresh_process_decodes_at_the_cached_choice(tmp_path, chosen):
 @needs_mkl
 def test_the_first_model_load_calibrates_once(tmp_path):
     env = _env(tmp_path, OSCGEN_CALIBRATE="1")
-    load = "import oscgen\nfrom oscgen import api, _blas\napi.load_model('tiny-random')\nprint(_blas.calibration_file())\n"
+    load = ("import oscgen\nfrom oscgen import api, _blas\nfrom oscgen.musicgen import layers\n"
+            "api.load_model('tiny-random')\nprint(layers.WXT_MIN_ROWS)\nprint(_blas.calibration_file())\n")
     result = run_python(load, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    path = result.stdout.strip().splitlines()[-1]
+    form, path = result.stdout.strip().splitlines()[-2:]
     record = json.loads(open(path).read())
     assert record["decided_by"] == "matmul bandwidth"
+    assert form == str(record["wxt_min_rows"])  # the batches' GEMM form this host measured
     # cached: the next load does not measure again
     before = open(path).read()
     assert run_python(load, env=env, timeout=300).returncode == 0

@@ -68,16 +68,18 @@ def activation(name: str):
 
 
 # On a CPU, MKL streams a (out, in) weight fastest as x @ Wᵀ for the couple of rows one take
-# (and its guidance row) has, but falls off as rows are added, while (W @ xᵀ)ᵀ reads the same
-# weight at about one speed for any count: from this many rows (a batch of takes) the step
-# uses that form (`oscgen bench --batch` measures both per row count; benchmarks/RESULTS.md).
-# A GPU's GEMMs have no such cliff.
-WXT_MIN_ROWS = 8
+# (and its guidance row) has; on some hosts it falls off as rows are added while (W @ xᵀ)ᵀ reads
+# the same weight at about one speed for any count (an Intel Xeon: from 8 rows), on others x @ Wᵀ
+# stays faster at every count (an AMD EPYC; benchmarks/RESULTS.md).  So the row count from which
+# a batch uses (W @ xᵀ)ᵀ is measured per host (oscgen/calibrate.py: None = never), set here when
+# a model loads; DEFAULT_WXT_MIN_ROWS until a calibration has said.  A GPU's GEMMs have no cliff.
+DEFAULT_WXT_MIN_ROWS = 8
+WXT_MIN_ROWS: int | None = DEFAULT_WXT_MIN_ROWS
 
 
 def wxt_form(rows: int) -> bool:
     """Whether a linear over ``rows`` rows runs as (W @ xᵀ)ᵀ (decided when a step is traced)."""
-    return rows >= WXT_MIN_ROWS and not on_gpu()
+    return WXT_MIN_ROWS is not None and rows >= WXT_MIN_ROWS and not on_gpu()
 
 
 def matmul_t(x: mx.array, weight: mx.array) -> mx.array:

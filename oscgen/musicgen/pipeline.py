@@ -38,7 +38,7 @@ from oscgen import calibrate
 from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import codebooks, encodec, encodec_encoder, planning, quantize, weights
+from oscgen.musicgen import codebooks, encodec, encodec_encoder, layers, planning, quantize, weights
 from oscgen.musicgen.cuda.step import FusedStep
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
@@ -129,8 +129,9 @@ class MusicGen(AudioSide, nn.Module):
             )
 
         instance.load_converted(quantize.lowered_for_loading(instance, read_params, dtype, bits, group_size))
-        if not on_gpu():  # MKL's decode thread count, measured once per host (oscgen/calibrate.py)
+        if not on_gpu():  # MKL's decode thread count and batches' GEMM form, measured once per host
             calibrate.ensure_calibrated()
+            layers.WXT_MIN_ROWS = calibrate.gemm_form_rows(layers.DEFAULT_WXT_MIN_ROWS)
         instance.name = model
         instance.model_dir = Path(model_dir)
         instance.random_weights = weights.is_random_weights(model_dir)
