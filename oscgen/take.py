@@ -67,20 +67,12 @@ def generate_take(
         from oscgen.continuation import check_stride
 
         extend_stride = check_stride(extend_stride)
-    rate = finish.rate(api.SAMPLE_RATE)
-    frames = api.frames_for(knobs["duration"]) if spec is None else spec.frames(api.FRAME_RATE, rate)
     if stop is not None and not callable(stop):
         raise ValueError(f"stop must be callable() -> bool or None, got {stop!r}")
-    audio, engine, seed, stopped = api._run(text, frames, model, knobs, stop=stop, extend_stride=extend_stride)
+    audio, engine, seed, stopped = api._run(text, plan["frames"], model, knobs, stop=stop, extend_stride=extend_stride)
     take = _finished(audio, engine.sample_rate, finish, spec, stopped)
-    params = {
-        "prompt": prompt, "duration": None if spec is not None and spec.musical else knobs["duration"],
-        "bars": spec.bars if spec is not None and spec.musical else None, "bpm": bpm, "beats_per_bar": beats_per_bar,
-        "loop": bool(loop), "crossfade": crossfade, "tempo_text": tempo_text, "finish": dataclasses.asdict(finish),
-        "model": model, "temperature": knobs["temperature"], "top_k": knobs["top_k"], "top_p": knobs["top_p"],
-        "cfg_scale": knobs["cfg_scale"], "seed": seed, "output_file": None if output_file is None else str(output_file),
-        "extend_stride": extend_stride,
-    }
+    params = take_params(plan, prompt, bpm, beats_per_bar, loop, crossfade, tempo_text, model, seed,
+                         output_file=None if output_file is None else str(output_file), extend_stride=extend_stride)
     result = api._result(api.AudioData(take.audio, take.sample_rate), seed, params, engine, take=take, text=text,
                          stopped=stopped)
     if output_file is not None:
@@ -93,7 +85,7 @@ def check_take(prompt, duration=None, bars=None, bpm=120.0, beats_per_bar=4, loo
                seed=None, progress_callback=None) -> dict:
     """Check every argument of ``generate_take`` (ValueError naming the first bad one) before
     any model loads; returns {"length": Bars or None, "finish": Finish, "knobs": the checked
-    sampling knobs, "text": what the model will be given}."""
+    sampling knobs, "text": what the model will be given, "frames": the frames to decode}."""
     spec = _length(duration, bars, bpm, beats_per_bar, loop, crossfade)
     finish = _finish(finish)
     if not isinstance(tempo_text, str):
@@ -107,7 +99,24 @@ def check_take(prompt, duration=None, bars=None, bpm=120.0, beats_per_bar=4, loo
         text = prompt if spec is None else spec.prompt(prompt, tempo_text)
     except (KeyError, ValueError, IndexError) as exc:
         raise ValueError(f"tempo_text {tempo_text!r}: {exc} (fields: {{bpm}}, {{bars}}, {{beats_per_bar}})") from None
-    return {"length": spec, "finish": finish, "knobs": knobs, "text": text}
+    frames = (api.frames_for(knobs["duration"]) if spec is None
+              else spec.frames(api.FRAME_RATE, finish.rate(api.SAMPLE_RATE)))
+    return {"length": spec, "finish": finish, "knobs": knobs, "text": text, "frames": frames}
+
+
+def take_params(plan: dict, prompt, bpm, beats_per_bar, loop, crossfade, tempo_text, model, seed,
+                output_file: str | None = None, extend_stride: float | None = None) -> dict:
+    """``result.params`` of a take checked by check_take and made with ``seed``: the arguments
+    that make it again with ``generate_take(**params)``."""
+    spec, knobs = plan["length"], plan["knobs"]
+    musical = spec is not None and spec.musical
+    return {
+        "prompt": prompt, "duration": None if musical else knobs["duration"],
+        "bars": spec.bars if musical else None, "bpm": bpm, "beats_per_bar": beats_per_bar,
+        "loop": bool(loop), "crossfade": crossfade, "tempo_text": tempo_text, "finish": dataclasses.asdict(plan["finish"]),
+        "model": model, "temperature": knobs["temperature"], "top_k": knobs["top_k"], "top_p": knobs["top_p"],
+        "cfg_scale": knobs["cfg_scale"], "seed": seed, "output_file": output_file, "extend_stride": extend_stride,
+    }
 
 
 def _finished(audio, sample_rate: int, finish: Finish, spec: Bars | None, stopped: bool):

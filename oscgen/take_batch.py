@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from oscgen import api
-from oscgen.take import _finished, check_take
+from oscgen.take import _finished, check_take, take_params
 
 #: what ``control(row)`` may answer, once a decode step: end the row now and keep its audio so far
 #: (the whole bars or beats made), or end it and drop it (not decoded to audio, None in the results)
@@ -131,20 +131,11 @@ def _plan(i: int, request: dict) -> dict:
                           args["top_k"], args["top_p"], args["cfg_scale"], args["seed"], None)
     except ValueError as exc:
         raise ValueError(f"requests[{i}]: {exc}") from None
-    spec, finish, knobs = plan["length"], plan["finish"], plan["knobs"]
-    rate = finish.rate(api.SAMPLE_RATE)
-    frames = api.frames_for(knobs["duration"]) if spec is None else spec.frames(api.FRAME_RATE, rate)
-    seed = knobs["seed"] if knobs["seed"] is not None else secrets.randbelow(api.RANDOM_SEED_BOUND)
-    musical = spec is not None and spec.musical
-    params = {
-        "prompt": args["prompt"], "duration": None if musical else knobs["duration"],
-        "bars": spec.bars if musical else None, "bpm": args["bpm"], "beats_per_bar": args["beats_per_bar"],
-        "loop": bool(args["loop"]), "crossfade": args["crossfade"], "tempo_text": args["tempo_text"],
-        "finish": dataclasses.asdict(finish), "model": args["model"], "temperature": knobs["temperature"],
-        "top_k": knobs["top_k"], "top_p": knobs["top_p"], "cfg_scale": knobs["cfg_scale"], "seed": seed,
-        "output_file": None, "extend_stride": None,
-    }
-    return {"params": params, "spec": spec, "finish": finish, "text": plan["text"], "frames": frames}
+    seed = plan["knobs"]["seed"] if plan["knobs"]["seed"] is not None else secrets.randbelow(api.RANDOM_SEED_BOUND)
+    params = take_params(plan, args["prompt"], args["bpm"], args["beats_per_bar"], args["loop"], args["crossfade"],
+                         args["tempo_text"], args["model"], seed)
+    return {"params": params, "spec": plan["length"], "finish": plan["finish"], "text": plan["text"],
+            "frames": plan["frames"]}
 
 
 def _result(row: dict, audio: np.ndarray, engine, stopped: bool):
