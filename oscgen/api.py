@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from oscgen.audio import sound_format, write_audio
+from oscgen.knobs import MAX_DURATION  # noqa: F401 (re-exported: the knob table's, one source)
 
 SAMPLE_RATE = 32000
 FRAME_RATE = 50  # EnCodec 32 kHz: one code frame per 640 samples
-MAX_DURATION = 30.0
 MAX_TAKES = 64  # takes in one batched pass (generate_variations, generate_batch, warm_up)
 MAX_SEED = 2**32 - 1
 #: Random seeds are drawn below this, so they fit an OSC int32 when the daemon reports them.
