@@ -58,7 +58,6 @@ class _Run:
         self.rows = [i for i in range(self.takes) if i + 1 not in dropped]  # the takes to make (0 = the first)
         self.fractions = {i: 0.0 for i in self.rows}
         self.ended = False
-        self.written = 0
 
     def end(self, conn, kind: str | None = None, *args) -> None:
         """Report ``kind`` (cancelled, error) if given, then that the job is over; once."""
@@ -191,7 +190,6 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
             conn.send(("error", run.id, f"take {i + 1}: {result}" if run.takes > 1 else str(result)))
             continue
         write(conn, run.id, run.params, result, output, tag, take=(i + 1, run.takes), batch=batch)
-        run.written += 1
     for run in runs:
         run.end(conn)
     return True
