@@ -191,9 +191,9 @@ def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: in
     window, HD = cache.shape[3], cache.shape[4]
     F = weights["w_fc1"].shape[0]
     HT = cross["a"].shape[0]
-    S = max(1, blocks // (B * heads))
-    smem = layer_shared_bytes(B, D, F, HT, HD, window, x.dtype.size, tensor_cores(B, x.dtype))
     template = layer_template(x.dtype, B, D, heads, HD, F, HT, blocks)
+    S, tc = dict(template)["S"], dict(template)["TC"]  # attention splits, tensor cores: the template's
+    smem = layer_shared_bytes(B, D, F, HT, HD, window, x.dtype.size, tc)
     inputs = [x, pos, weights["ln1_w"], weights["ln1_b"], weights["w_qkv"], cache, weights["w_o"],
               weights["ln2_w"], weights["ln2_b"], cross["a"], cross["bt"], cross["mask"], cross["cond"],
               weights["ln3_w"], weights["ln3_b"], weights["w_fc1"], weights["w_fc2"], next_weight, bar]
@@ -213,7 +213,7 @@ def head(x, weights: dict, noise, knobs, top_k, pos, frames, delays, next_weight
     V = weights["w_head"].shape[0] // codebooks
     template = head_template(x.dtype, B, prompts, guided, D, codebooks, V, greedy, knobs.ndim == 2, frames.ndim == 1,
                              start_token, blocks)
-    tc = tensor_cores(B, x.dtype)
+    tc = dict(template)["TC"]
     smem = head_shared_bytes(B, D, x.dtype.size, tc)
     tokens, logits, _ = _kernel("head", smem)(
         inputs=[x, weights["lnf_w"], weights["lnf_b"], weights["w_head"], noise, knobs, top_k, pos, frames, delays,
