@@ -6,7 +6,7 @@
 #   call 1 (carry .gpu1):  bash benchmarks/gpu_lease.sh stage1 [small|medium ...]
 #       stashes part 1, reports the machine, writes the random checkpoints (default: both)
 #   call 2 (carry .gpu2, right after call 1, while the machine is warm):
-#                          bash benchmarks/gpu_lease.sh stage2 [bench|profile]
+#                          bash benchmarks/gpu_lease.sh stage2 [bench|profile|kernels|batch|mma|batchbench|verify]
 #       installs MLX-CUDA (+ soundfile, not in the image), then runs the benchmarks against
 #       transformers (bench, the default), checks the CUDA step's kernels against the portable
 #       step and times both (kernels: benchmarks/cuda_check.py, then the small bench), or
@@ -69,6 +69,14 @@ stage2)
         --batch $([ $rows = 2 ] && echo 1 || echo 8) --json $OUT/cuda-check-mma-rows$rows.json 2>&1 | tee $OUT/cuda-check-mma-rows$rows.log | tail -n 14
     done
     timeout 150 python3 benchmarks/cuda_check.py $small --dtypes float16 --batch 8 --steps 60 --json $OUT/cuda-check-cores-batch8.json 2>&1 | tail -n 8
+  elif [ "${2:-bench}" = batchbench ]; then
+    # issue 17's bench on the GPU: 1/2/4/8 takes of 10 s in one pass against transformers' batched
+    # generate, both float16; once with the tensor-core GEMVs (rows >= 4) and once without
+    for rows in 4 0; do
+      OSCGEN_CUDA_MMA_ROWS=$rows timeout 280 python3 -m oscgen bench --device gpu --batch 1,2,4,8 --duration 10 \
+        --dtype float16 --reference-dtype float16 $([ $rows = 0 ] && echo --no-reference) \
+        --json $OUT/gpu-batch-small-f16-mma$rows.json 2>&1 | tee $OUT/gpu-batch-mma$rows.log | tail -n 12
+    done
   elif [ "${2:-bench}" = verify ]; then
     # a short re-check of the current code: one take and eight, float16, fewer steps
     timeout 200 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/cuda-check-verify.json 2>&1 | tee $OUT/cuda-check-verify.log | tail -n 12

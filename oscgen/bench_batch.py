@@ -25,10 +25,12 @@ PROMPT = "upbeat jazz piano solo with brushed drums"
 def _oscgen_side(spec: dict) -> dict:
     import mlx.core as mx
 
+    from oscgen.bench.oscgen_side import mlx_device
     from oscgen.musicgen import layers
     from oscgen.musicgen.pipeline import MusicGen
 
-    engine = MusicGen.from_pretrained(spec["path"])
+    mlx_device(spec["device"])
+    engine = MusicGen.from_pretrained(spec["path"], dtype=spec["dtype"])
     frames = spec["frames"]
     base = mx.get_active_memory()
 
@@ -48,8 +50,12 @@ def _oscgen_side(spec: dict) -> dict:
         wall = min(job(n) for _ in range(spec["repeats"]))
         rows.append({"takes": n, "wall_s": wall, "peak_mb": (mx.get_peak_memory() - base) / 1e6,
                      "estimate_mb": engine.memory_needed([engine.take(PROMPT, frames)] * n) / 1e6})
-    result = {"rows": rows}
-    if not layers.on_gpu():
+    result = {"rows": rows, "device": str(mx.default_device())}
+    if layers.on_gpu():
+        from oscgen.bench.oscgen_side import gpu_name
+
+        result["device"] += f" ({gpu_name()})"
+    else:
         result["gemm"] = _gemm_forms(engine, sorted({2 * n for n in spec["sizes"]}))
     return result
 
@@ -89,18 +95,25 @@ def _transformers_side(spec: dict) -> dict:
     import torch
     from transformers import AutoTokenizer, MusicgenForConditionalGeneration
 
+    from oscgen.bench.transformers_side import torch_device, torch_sync
+
     torch.set_num_threads(spec["threads"])
-    model = MusicgenForConditionalGeneration.from_pretrained(spec["path"]).eval()
+    device = torch_device(spec["device"])
+    sync = torch_sync(device)
+    model = MusicgenForConditionalGeneration.from_pretrained(spec["path"], dtype=getattr(torch, spec["reference_dtype"]))
+    model = model.to(device).eval()
     tokenizer = AutoTokenizer.from_pretrained(spec["path"])
     delay = model.config.decoder.num_codebooks - 1
 
     def job(n: int) -> float:
-        inputs = tokenizer([PROMPT] * n, return_tensors="pt")
+        inputs = tokenizer([PROMPT] * n, return_tensors="pt").to(device)
         torch.manual_seed(spec["seed"])
+        sync()
         start = time.perf_counter()
-        with torch.no_grad():
+        with torch.inference_mode():
             model.generate(**inputs, do_sample=True, top_k=spec["top_k"], guidance_scale=3.0,
                            max_new_tokens=spec["frames"] + delay)
+        sync()
         return time.perf_counter() - start
 
     job(1)
@@ -122,9 +135,11 @@ def _run_side(side: str, spec: dict, env: dict) -> dict:
 
 def run(model: str = "small", sizes: tuple[int, ...] = (1, 2, 4, 8), duration: float = 2.0, seed: int = 1234,
         top_k: int = 250, repeats: int = 1, reference: bool = True, threads: int | None = None,
+        device: str = "cpu", dtype: str = "float32", reference_dtype: str = "float32",
         json_path: str | None = None, out=sys.stdout) -> dict:
-    """Both sides over ``sizes`` variations of ``duration`` seconds; prints the table and
-    returns (and with ``json_path`` writes) the report."""
+    """Both sides over ``sizes`` variations of ``duration`` seconds, on ``device`` (cpu, gpu:
+    MLX's gpu and torch's cuda, auto), oscgen's decoder in ``dtype`` and transformers' model in
+    ``reference_dtype``; prints the table and returns (and with ``json_path`` writes) the report."""
     from oscgen import _blas, bench
 
     if not sizes or any(n < 1 for n in sizes):
@@ -132,10 +147,12 @@ def run(model: str = "small", sizes: tuple[int, ...] = (1, 2, 4, 8), duration: f
     threads = threads or _blas.usable_cores()
     path = bench.ensure_checkpoint(model)
     spec = {"path": str(path), "frames": max(1, round(duration * 50)), "sizes": list(sizes), "seed": seed,
-            "top_k": top_k, "repeats": repeats, "threads": threads}
+            "top_k": top_k, "repeats": repeats, "threads": threads, "device": device, "dtype": dtype,
+            "reference_dtype": reference_dtype}
     # oscgen picks MKL's threads itself from its cores (_blas.py); torch gets ``threads``
     env = {**os.environ, "OSCGEN_CPU_THREADS": str(threads)}
     report = {"model": model, "duration_s": duration, "threads": threads, "host": _cpu_name(),
+              "device": device, "dtype": dtype, "reference_dtype": reference_dtype,
               "date": time.strftime("%Y-%m-%d"), "load_average": os.getloadavg()[0],
               "oscgen": _run_side("oscgen", spec, env)}
     if reference:
@@ -162,7 +179,8 @@ def format_table(report: dict) -> str:
     theirs = {r["takes"]: r for r in report.get("transformers", {}).get("rows", [])}
     one = ours[0]["wall_s"] if ours[0]["takes"] == 1 else None  # batch 1's wall: the x batch1 column
     lines = [f"batch bench: {report['model']}, {report['duration_s']:g} s takes, {report['threads']} threads, "
-             f"{report['host']}, {report['date']} (load average {report['load_average']:.1f} -> "
+             f"{report['host']}, {report.get('device', 'cpu')} (oscgen {report.get('dtype', 'float32')}, "
+             f"transformers {report.get('reference_dtype', 'float32')}), {report['date']} (load average {report['load_average']:.1f} -> "
              f"{report['load_average_after']:.1f})",
              f"{'takes':>5} {'wall s':>8} {'s/take':>7} {'takes/min':>9} {'x batch1':>8} {'peak MB':>8} "
              f"{'est MB':>7} {'tf wall s':>9} {'tf takes/min':>12} {'vs tf':>6}"]

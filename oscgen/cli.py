@@ -309,7 +309,8 @@ def cmd_bench(args) -> int:
         from oscgen import bench_batch
 
         bench_batch.run(model=args.model, sizes=args.batch, duration=args.duration, seed=args.seed, top_k=args.top_k,
-                        reference=not args.no_reference, threads=args.threads, json_path=args.json)
+                        reference=not args.no_reference, threads=args.threads, device=args.device, dtype=args.dtype,
+                        reference_dtype=(args.reference_dtype or ["float32"])[0], json_path=args.json)
         return 0
 
     bench.run_bench(

@@ -173,13 +173,15 @@ def test_the_tensor_core_gemv_layout_computes_the_product(rows, k, batch):
     np.testing.assert_allclose(reference.gemv_mma(W, xs), W @ xs.T, rtol=1e-12, atol=1e-12)
 
 
-def test_tensor_cores_stay_off_until_run_on_a_gpu_and_fit_shared_memory_when_on(monkeypatch):
+def test_tensor_cores_take_two_takes_up_and_fit_shared_memory(monkeypatch):
     from oscgen.musicgen.cuda import kernels
     from oscgen.musicgen.cuda.step import MAX_SHARED_BYTES
 
-    assert kernels.TENSOR_CORE_ROWS is None and not kernels.tensor_cores(16, mx.float16)
-    monkeypatch.setattr(kernels, "TENSOR_CORE_ROWS", 4)
-    assert kernels.tensor_cores(16, mx.float16) and not kernels.tensor_cores(2, mx.float16)
+    monkeypatch.setattr(kernels, "TENSOR_CORE_ROWS", None)  # OSCGEN_CUDA_MMA_ROWS=0: CUDA cores only
+    assert not kernels.tensor_cores(16, mx.float16)
+    monkeypatch.setattr(kernels, "TENSOR_CORE_ROWS", 4)  # the default, measured on an H200
+    assert kernels.tensor_cores(16, mx.float16) and kernels.tensor_cores(4, mx.float16)
+    assert not kernels.tensor_cores(2, mx.float16)  # one take stays on the CUDA cores (faster there)
     assert not kernels.tensor_cores(16, mx.float32)  # no 32-bit mma path: the CUDA cores
     # musicgen-small, 8 takes with guidance: staged activations + the partial tiles
     assert kernels.layer_shared_bytes(16, 1024, 4096, 16 * 19, 64, 512, 2, True) <= MAX_SHARED_BYTES

@@ -64,6 +64,14 @@ class _MlxClock:
         self.progress.clear()
 
 
+def mlx_device(device: str) -> None:
+    """The bench's --device (cpu, gpu, auto) as MLX's default device (auto: MLX's own choice)."""
+    import mlx.core as mx
+
+    if device in ("cpu", "gpu"):
+        mx.set_default_device(mx.cpu if device == "cpu" else mx.gpu)
+
+
 def worker(spec: dict) -> dict:
     import oscgen  # noqa: F401  (MKL before mlx)
     from oscgen import _blas, api
@@ -71,10 +79,7 @@ def worker(spec: dict) -> dict:
     import mlx.core as mx
 
     progress = Progress("oscgen")
-    if spec["device"] == "cpu":
-        mx.set_default_device(mx.cpu)
-    elif spec["device"] == "gpu":
-        mx.set_default_device(mx.gpu)
+    mlx_device(spec["device"])
 
     progress("loading", 0.0, force=True)
     mx.reset_peak_memory()
@@ -143,7 +148,7 @@ def worker(spec: dict) -> dict:
     result["audio_sha"] = timing["audio_sha"]
     progress("matmul bandwidth", 0.0, force=True)
     result.update(_mlx_read_bandwidth(spec["config"], spec["dtype"], spec["quantize"], spec["threads"]))
-    result["device"] = str(mx.default_device()) + (f" ({_gpu_name()})" if on_gpu else "")
+    result["device"] = str(mx.default_device()) + (f" ({gpu_name()})" if on_gpu else "")
     result["blas"] = _blas.ACTIVE_BLAS
     result["decode_threads"] = decode_threads  # MKL's, as oscgen chose them (calibration, _blas.py)
     result["blas_threads"] = _blas.describe_threads()
@@ -151,7 +156,7 @@ def worker(spec: dict) -> dict:
     return result
 
 
-def _gpu_name() -> str:
+def gpu_name() -> str:
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True)
         return out.stdout.strip().splitlines()[0]

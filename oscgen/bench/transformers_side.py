@@ -10,7 +10,17 @@ from oscgen.bench.common import (OPTIONAL_METRICS, Progress, copy_bandwidth, pea
                                  read_bandwidth, side_metrics, thread_counts)
 
 
-def _torch_sync(device: str):
+def torch_device(device: str) -> str:
+    """The bench's --device (cpu, gpu, auto) as torch's: cuda, else mps, else cpu."""
+    import torch
+
+    if device not in ("gpu", "auto"):
+        return device
+    mps = getattr(torch.backends, "mps", None)
+    return "cuda" if torch.cuda.is_available() else "mps" if mps and mps.is_available() else "cpu"
+
+
+def torch_sync(device: str):
     """Waits for the device's queued work (timestamps on a GPU are otherwise launch times)."""
     import torch
 
@@ -30,7 +40,7 @@ def _torch_read_bandwidth(config: dict, torch_dtype, device: str, threads: int) 
     shapes = probe_shapes(config)
     weights = [torch.full((o, i), 0.02, dtype=torch_dtype, device=device) for o, i in shapes]
     xs = {i: torch.full((2, i), 0.5, dtype=torch_dtype, device=device) for _, i in shapes}
-    sync = _torch_sync(device)
+    sync = torch_sync(device)
 
     def one_pass():
         with torch.inference_mode():
@@ -103,12 +113,9 @@ def worker(spec: dict) -> dict:
     hf_logging.set_verbosity_error()
     progress = Progress(f"transformers {spec['reference_dtype']}")
     torch.set_num_threads(spec["threads"])
-    device = spec["device"]
-    if device in ("gpu", "auto"):
-        mps = getattr(torch.backends, "mps", None)
-        device = "cuda" if torch.cuda.is_available() else "mps" if mps and mps.is_available() else "cpu"
+    device = torch_device(spec["device"])
     torch_dtype = getattr(torch, spec["reference_dtype"])
-    sync = _torch_sync(device)
+    sync = torch_sync(device)
 
     progress("loading", 0.0, force=True)
     t0 = time.perf_counter()

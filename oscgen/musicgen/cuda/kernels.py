@@ -90,11 +90,11 @@ def split_k(rows: int, blocks: int) -> int:
 
 
 #: The GEMVs on the tensor cores (gemv_mma, 16-bit weights only) from this many activation rows
-#: up (rows = takes x 2 with guidance); fewer rows stay on the CUDA cores (gemv_cores).  Off
-#: (None) until it has run on a GPU: written and compiled for sm_90a (benchmarks/cuda_compile.py)
-#: when the session's device time was spent.  OSCGEN_CUDA_MMA_ROWS=4 turns it on from 2 takes up;
-#: benchmarks/gpu_lease.sh stage2 mma checks it against the portable step and times both.
-TENSOR_CORE_ROWS = int(os.environ.get("OSCGEN_CUDA_MMA_ROWS", "0")) or None
+#: up (rows = takes x 2 with guidance); fewer rows stay on the CUDA cores (gemv_cores).  Measured
+#: on an H200 (2026-12-02, benchmarks/RESULTS.md): at 2 rows the tensor cores are slower (1.56 vs
+#: 1.43 ms a small float16 step), from 4 rows faster (8 takes: 2.53 vs 4.19 ms).
+#: OSCGEN_CUDA_MMA_ROWS=N moves the threshold; 0 keeps every GEMV on the CUDA cores.
+TENSOR_CORE_ROWS = int(os.environ.get("OSCGEN_CUDA_MMA_ROWS", "4")) or None
 
 
 def tensor_cores(rows: int, dtype) -> bool:
