@@ -5,6 +5,10 @@ Loading Intel MKL (the PyPI ``mkl`` wheel puts ``libmkl_rt.so.*`` in the environ
 with RTLD_GLOBAL first makes MLX's matmuls use it: ~5x the bandwidth on the decode step.
 This module must be imported before ``mlx.core`` anywhere in the process; ``oscgen/__init__``
 does that.  Set ``OSCGEN_BLAS=bundled`` to skip it.
+
+Where OpenBLAS is installed too (cmeel-openblas), batch-shaped calls (several takes) can go to
+it instead: oscgen/_blas_rows.py, the row range measured per host by oscgen/calibrate.py.
+``OSCGEN_BLAS=mkl`` keeps MKL alone.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ from pathlib import Path
 ACTIVE_BLAS = "bundled"
 #: The MKL library loaded under MLX, when it is.
 _mkl: ctypes.CDLL | None = None
+#: MKL and OpenBLAS under MLX at once, by row count (_blas_rows.Router), when both load.
+router = None
+#: Why there is no router, for ``doctor``.
+ROUTER_MISSING = ""
 #: Whether oscgen chooses MKL's thread count (the user did not fix it with MKL_NUM_THREADS).
 _threads_are_ours = False
 #: default_threads(), read once from the calibration (apply_calibration reads it again).
@@ -125,6 +133,7 @@ def apply_calibration() -> None:
     _decode_threads = None
     if threads_are_ours():
         _mkl.MKL_Set_Num_Threads(default_threads())
+    route_as_calibrated()
 
 
 def oscgen_cores() -> int:
@@ -154,9 +163,21 @@ def preload() -> str:
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
         ACTIVE_BLAS = "bundled"
         return ACTIVE_BLAS
-    global _mkl, _threads_are_ours
+    global _mkl, _threads_are_ours, router, ROUTER_MISSING
+    # the router only where oscgen may choose (OSCGEN_BLAS=mkl: MKL alone, as before it)
+    routed = os.environ.get("OSCGEN_BLAS", "").lower() != "mkl"
+    paths = _candidate_paths()
+    shim = openblas = None
+    if paths and routed:  # the row router's cblas_sgemm must be in the global namespace before MKL's
+        from oscgen import _blas_rows
+
+        try:
+            openblas, openblas_path = _blas_rows.load_openblas()
+            shim = _blas_rows.load_shim()
+        except OSError as exc:
+            ROUTER_MISSING = str(exc)
     failures = []
-    for path in _candidate_paths():
+    for path in paths:
         try:
             _mkl = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
         except OSError as exc:  # a broken or foreign-arch MKL: try the next, say why in `doctor`
@@ -166,14 +187,38 @@ def preload() -> str:
         # must not mistake oscgen's choice for the user's MKL_NUM_THREADS
         _threads_are_ours = "MKL_NUM_THREADS" not in os.environ
         ACTIVE_BLAS = f"mkl ({path})"
+        if shim is not None:
+            router = _blas_rows.Router(shim, openblas, openblas_path, _mkl)
+            ACTIVE_BLAS += f" + openblas ({openblas_path})"
+            route_as_calibrated()
         if _threads_are_ours:
             _mkl.MKL_Set_Num_Threads(default_threads())
         return ACTIVE_BLAS
+    if shim is not None:  # loaded for an MKL that then failed: OpenBLAS takes every call
+        router = _blas_rows.Router(shim, openblas, openblas_path, openblas)
     if failures:
         ACTIVE_BLAS = f"bundled ({'; '.join(failures)})"
     else:
         ACTIVE_BLAS = "bundled (no libmkl_rt in this environment; pip install mkl)"
     return ACTIVE_BLAS
+
+
+def route_as_calibrated() -> None:
+    """The router's rows and OpenBLAS's threads as this host's calibration measured them (no
+    rows, all cores, until it has)."""
+    if router is None:
+        return
+    record = read_calibration() or {}
+    threads = record.get("openblas_threads")
+    router.set_threads(threads if isinstance(threads, int) and 1 <= threads <= oscgen_cores() else oscgen_cores())
+    router.route(calibrated_rows())
+
+
+def calibrated_rows() -> tuple[int, int] | None:
+    """The row range this host's calibration sends to OpenBLAS (None: none, or not measured)."""
+    record = read_calibration()
+    rows = record.get("openblas_rows") if record else None
+    return tuple(rows) if isinstance(rows, list) and len(rows) == 2 else None
 
 
 def mkl_threads() -> int | None:

@@ -4,7 +4,7 @@ against transformers' batched ``generate`` in the same run, on random weights at
 Per batch size: wall time of the whole job (text, decoding, EnCodec) for that many variations of
 one prompt, wall time per take, takes per minute, and (oscgen) MLX's peak memory beyond the
 weights; the ratio of each batch size's time to batch 1's; oscgen's throughput over
-transformers'.  On a CPU also the GEMM-form sweep behind layers.WXT_MIN_ROWS: the decoder's
+transformers'.  On a CPU also the GEMM-form sweep behind layers.WXT_ROWS (oscgen/gemm_plan.py): the decoder's
 weights streamed as x @ Wᵀ and as (W @ xᵀ)ᵀ at each row count the batch sizes make.  Each side
 runs in its own process (one model load, every batch size in turn, a warm-up job first).
 """

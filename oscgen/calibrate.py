@@ -26,7 +26,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from oscgen import _blas
+from oscgen import _blas, gemm_plan
 
 #: Decode-shaped matrices per layer (out, in) at musicgen-small's width: fused q/k/v, the
 #: self-attention output, the feed-forward pair (cross-attention is folded to a few columns).
@@ -55,11 +55,14 @@ def probe_shapes(layer_shapes=LAYER_SHAPES, probe_bytes: int = PROBE_BYTES, byte
 
 def mlx_matmul_pass(shapes, dtype: str = "float32", quantize: int | None = None) -> tuple[Callable[[], None], int]:
     """(one_pass, bytes): ``one_pass`` runs ``x @ W.T`` with x of 2 rows for every matrix of
-    ``shapes`` (in ``dtype``, quantized to ``quantize`` bits if set) and waits for the result;
+    ``shapes`` (in ``dtype``, quantized to ``quantize`` bits if set; in the GEMM form a 2-row
+    step uses on this host, layers.matmul_t) and waits for the result;
     ``bytes`` is what a pass reads (scales and biases included).  The weights are a constant:
     a dense matmul's speed does not depend on the values, and drawing 256 MB of random numbers
     would cost more than the measurement."""
     import mlx.core as mx
+
+    from oscgen.musicgen import layers
 
     mx.random.seed(0)
     dt = getattr(mx, dtype)
@@ -74,7 +77,7 @@ def mlx_matmul_pass(shapes, dtype: str = "float32", quantize: int | None = None)
     def matmul(x, w):
         if quantize:
             return mx.quantized_matmul(x, *w, transpose=True, group_size=64, bits=quantize)
-        return x @ w[0].T
+        return layers.matmul_t(x, w[0])
 
     def one_pass():
         mx.eval([matmul(xs[in_f], w) for (_, in_f), w in zip(shapes, weights)])
@@ -94,76 +97,73 @@ def best_seconds(one_pass: Callable[[], None], repeats: int) -> float:
     return min(times)
 
 
-def measure_matmuls(counts: list[int], rounds: int = 2, repeats: int = 3) -> dict[int, float]:
-    """GB/s of decode-shaped ``x @ W.T`` at each MKL thread count: the best over ``rounds``
-    interleaved rounds."""
-    one_pass, nbytes = mlx_matmul_pass(probe_shapes())
-    best = {n: 0.0 for n in counts}
+def measure_matmuls(counts: list[int], rounds: int = 2, repeats: int = 3) -> tuple[dict[int, float], dict[int, bool]]:
+    """(GB/s, whether (W @ x.T).T was the faster form) of a decode-shaped pass (2 rows: one
+    guided take) at each MKL thread count, in the faster of its two GEMM forms (gemm_plan: the
+    forms thread differently, so the count and the form are chosen together); the best over
+    ``rounds`` interleaved rounds."""
+    import mlx.core as mx
+
+    weights = probe_weights()
+    xs = [mx.random.normal((2, w.shape[1])) for w in weights]
+    mx.eval(xs)
+    nbytes = sum(w.nbytes for w in weights)
+    plain = lambda: mx.eval([x @ w.T for x, w in zip(xs, weights)])  # noqa: E731
+    wxt = lambda: mx.eval([(w @ x.T).T for x, w in zip(xs, weights)])  # noqa: E731
+    best = {n: [float("inf"), float("inf")] for n in counts}
     for _ in range(rounds):
         for n in counts:
             _blas.set_threads(n)
-            best[n] = max(best[n], nbytes / best_seconds(one_pass, repeats) / 1e9)
-    return best
+            best[n] = [min(best[n][0], best_seconds(plain, repeats)), min(best[n][1], best_seconds(wxt, repeats))]
+    gbs = {n: nbytes / min(t) / 1e9 for n, t in best.items()}
+    return gbs, {n: t[1] < t[0] * gemm_plan.MARGIN for n, t in best.items()}
 
 
-FORM_ROWS = (8, 16)  # the batch rows (4 and 8 guided takes) whose GEMM form is measured
-
-
-def measure_forms(rows=FORM_ROWS, rounds: int = 2, repeats: int = 2) -> dict[int, tuple[float, float]]:
-    """Seconds of one pass over decode-shaped weights at each row count, as x @ W.T and as
-    (W @ x.T).T (layers.matmul_t's two forms), the best of ``rounds`` interleaved rounds."""
+def probe_weights() -> list:
+    """Constant decode-shaped float32 weights, PROBE_BYTES of them (see mlx_matmul_pass)."""
     import mlx.core as mx
 
-    shapes = probe_shapes()
-    weights = [mx.full(shape, 0.02, dtype=mx.float32) for shape in shapes]
+    weights = [mx.full(shape, 0.02, dtype=mx.float32) for shape in probe_shapes()]
     mx.eval(weights)
-    best = {}
-    for _ in range(rounds):
-        for n in rows:
-            xs = [mx.random.normal((n, w.shape[1])) for w in weights]
-            mx.eval(xs)
-            plain = best_seconds(lambda: mx.eval([x @ w.T for x, w in zip(xs, weights)]), repeats)
-            wxt = best_seconds(lambda: mx.eval([(w @ x.T).T for x, w in zip(xs, weights)]), repeats)
-            old = best.get(n, (plain, wxt))
-            best[n] = (min(old[0], plain), min(old[1], wxt))
-    return best
+    return weights
 
 
-def choose_form(forms: dict[int, tuple[float, float]]) -> int | None:
-    """The fewest rows from which (W @ x.T).T is the faster form at every measured count up
-    (by more than 5 %: noise keeps x @ W.T, the form a single take uses); None: never."""
-    chosen = None
-    for n in sorted(forms, reverse=True):
-        plain, wxt = forms[n]
-        if wxt >= plain * 0.95:
-            break
-        chosen = n
-    return chosen
-
-
-def measure_steps(engine, counts: list[int], frames: int = 24, rounds: int = 2) -> dict[int, float]:
+def measure_steps(engine, counts: list[int], wxt: dict[int, bool] | None = None, frames: int = 24,
+                  rounds: int = 2) -> dict[int, float]:
     """Median ms of the real decode step (guided, top_k 250: the defaults) at each MKL thread
-    count, from the engine's per-step progress reports; the best median over ``rounds``
-    interleaved rounds.  The first job traces and compiles the step: not timed."""
+    count, in the GEMM form ``wxt`` says is that count's faster (measure_matmuls), from the
+    engine's per-step progress reports; the best median over ``rounds`` interleaved rounds.  The
+    first job at each setting traces and compiles the step: not timed."""
     import mlx.core as mx
+
+    from oscgen.musicgen import layers
 
     input_ids = mx.array([[0] * 12], dtype=mx.int32)
     stamps: list[float] = []
+    before = layers.WXT_ROWS
 
-    def job():
+    def job(n):
+        _blas.set_threads(n)
+        form = ((2, 2),) if wxt and wxt.get(n) else ()
+        if form != layers.WXT_ROWS:  # the step is traced per form
+            layers.WXT_ROWS = form
+            engine._compiled_steps.clear()
         stamps.clear()
         engine.generate_codes(input_ids, frames, progress=lambda fraction: stamps.append(time.perf_counter()))
         gaps = [(b - a) * 1e3 for a, b in zip(stamps, stamps[1:-1])]  # the last report follows the loop
         return statistics.median(gaps[2:])  # the first steps also pay for the cross-attention fold
 
-    _blas.set_threads(counts[-1])
-    job()
-    best = {n: float("inf") for n in counts}
-    for _ in range(rounds):
+    try:
         for n in counts:
-            _blas.set_threads(n)
-            best[n] = min(best[n], job())
-    return best
+            job(n)
+        best = {n: float("inf") for n in counts}
+        for _ in range(rounds):
+            for n in counts:
+                best[n] = min(best[n], job(n))
+        return best
+    finally:
+        layers.WXT_ROWS = before
+        engine._compiled_steps.clear()
 
 
 def choose(matmul_gbs: dict[int, float], step_ms: dict[int, float] | None = None) -> int:
@@ -186,18 +186,17 @@ def calibrate(engine=None, model: str | None = None, write: bool = True) -> dict
     counts = candidates()
     started = time.perf_counter()
     try:
-        matmul_gbs = measure_matmuls(counts)
-        step_ms = measure_steps(engine, counts) if engine is not None else None
+        matmul_gbs, wxt = measure_matmuls(counts)
+        step_ms = measure_steps(engine, counts, wxt) if engine is not None else None
         threads = choose(matmul_gbs, step_ms)
-        _blas.set_threads(threads)  # the batch's GEMM form at the count it will decode at
-        forms = measure_forms()
+        _blas.set_threads(threads)  # each row count's library and GEMM form at the count it will decode at
+        plan = gemm_plan.measure(probe_weights(), counts)
     finally:
         _blas.set_threads(_blas.default_threads())
     record = {
         "key": _blas.host_key(),
         "decode_threads": threads,
-        "wxt_min_rows": choose_form(forms),
-        "form_ms": {str(n): [round(a * 1e3, 1), round(b * 1e3, 1)] for n, (a, b) in forms.items()},
+        **plan,
         "decided_by": "decode step" if step_ms else "matmul bandwidth",
         "matmul_gbs": {str(n): round(v, 2) for n, v in matmul_gbs.items()},
         "step_ms": {str(n): round(v, 2) for n, v in step_ms.items()} if step_ms else None,
@@ -237,15 +236,12 @@ def describe(record: dict | None) -> str:
     if "skipped" in record:
         return record["skipped"]
     gbs = ", ".join(f"{n}: {v:.1f}" for n, v in record["matmul_gbs"].items())
-    text = f"{record['decode_threads']} decode thread(s), by {record['decided_by']} ({record['date']}); x @ W.T GB/s by threads {gbs}"
+    text = f"{record['decode_threads']} decode thread(s), by {record['decided_by']} ({record['date']}); GB/s by threads {gbs}"
     if record.get("step_ms"):
         ms = ", ".join(f"{n}: {v:.1f}" for n, v in record["step_ms"].items())
         text += f"; {record['step_model']} step ms by threads {ms}"
-    if record.get("form_ms"):
-        rows = record.get("wxt_min_rows")
-        forms = ", ".join(f"{n} rows {a:.0f} / {b:.0f}" for n, (a, b) in record["form_ms"].items())
-        text += (f"; batches {'from ' + str(rows) + ' rows as (W @ x.T).T' if rows else 'as x @ W.T at every size'}"
-                 f" (ms x @ W.T / (W @ x.T).T: {forms})")
+    if record.get("plan_ms"):
+        text += "; " + gemm_plan.describe(record)
     load = record.get("load_average")
     if isinstance(load, (int, float)) and load > record["key"]["cores"]:
         text += (f"; measured at load average {load:.1f} on {record['key']['cores']} cores: "
@@ -253,10 +249,6 @@ def describe(record: dict | None) -> str:
     return text
 
 
-def gemm_form_rows(default: int | None) -> int | None:
-    """layers.WXT_MIN_ROWS for this host: the calibration's measured choice where it made one,
-    else ``default`` (no calibration yet, or one from before the form was measured)."""
-    record = _blas.read_calibration()
-    if record is None or "wxt_min_rows" not in record:
-        return default
-    return record["wxt_min_rows"]
+def wxt_rows() -> tuple[tuple[int, int], ...]:
+    """layers.WXT_ROWS for this host: the calibration's plan, else none (x @ W.T throughout)."""
+    return gemm_plan.wxt_rows(_blas.read_calibration()) or ()

@@ -73,7 +73,7 @@ def check_blas() -> list[Check]:
 
     active = _blas.ACTIVE_BLAS
     if active.startswith("mkl"):
-        return [Check(OK, "blas", f"{active}, {_blas.describe_threads()}"), check_calibration()]
+        return [Check(OK, "blas", f"{active}, {_blas.describe_threads()}"), check_router(), check_calibration()]
     wants_mkl = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
     if not wants_mkl:
         return [Check(OK, "blas", f"{active} (MLX's own; MKL is only used on x86-64 Linux)")]
@@ -81,6 +81,20 @@ def check_blas() -> list[Check]:
         return [Check(INFO, "blas", active, "unset OSCGEN_BLAS to use MKL (faster decoding)")]
     return [Check(WARN, "blas", f"{active}: MLX's reference BLAS is several times slower",
                   "pip install mkl (oscgen preloads it automatically)")]
+
+
+def check_router() -> Check:
+    """Whether batch-shaped matmuls can go to OpenBLAS (oscgen/_blas_rows.py), and which do."""
+    from oscgen import _blas
+
+    if _blas.router is None:
+        if os.environ.get("OSCGEN_BLAS", "").lower() == "mkl":
+            return Check(INFO, "blas rows", "MKL takes every row count (OSCGEN_BLAS=mkl)")
+        return Check(INFO, "blas rows", f"MKL takes every row count: {_blas.ROUTER_MISSING}",
+                     "several takes at once may decode faster on OpenBLAS; see the message")
+    rows = _blas.router.rows
+    where = f"rows {rows[0]}-{rows[1]} on OpenBLAS" if rows else "every row count on MKL (calibration chose so, or has not run)"
+    return Check(OK, "blas rows", f"{where}; {_blas.router.version()}")
 
 
 def check_calibration() -> Check:

@@ -223,13 +223,13 @@ def test_warm_up_for_variations_compiles_what_the_batch_runs(pair, monkeypatch):
 
 
 def test_the_rows_gemm_form_keeps_transformers_greedy_codes(monkeypatch):
-    """Every linear as (W @ xᵀ)ᵀ (the form batches of WXT_MIN_ROWS rows or more use on a CPU):
-    the same codes as transformers."""
+    """Every linear as (W @ xᵀ)ᵀ (the form layers.WXT_ROWS' row counts use on a CPU): the same
+    codes as transformers."""
     from oscgen.musicgen import layers
 
     reference, model = ckpt.mlx_pair()
     expected = _reference_codes(reference, TEXTS, 20 + 3, 3.0)
-    monkeypatch.setattr(layers, "WXT_MIN_ROWS", 1)
+    monkeypatch.setattr(layers, "WXT_ROWS", ((1, 1 << 20),))
     monkeypatch.setattr(crossfold, "worth_folding", lambda *a: True)
     monkeypatch.setattr(pipeline, "FOLD_MIN_STEPS", 1)
     codes = model.generate_takes([Take(text, 20, cfg_scale=3.0) for text in TEXTS], top_k=1)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from oscgen import _blas, calibrate
+from oscgen import _blas, calibrate, gemm_plan
 from tests._io_fixtures import run_oscgen, run_python
 
 HAS_MKL = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64") and bool(_blas._candidate_paths())
@@ -41,14 +41,31 @@ def test_the_real_step_decides_when_timed_and_ties_go_to_more_threads():
     assert calibrate.choose({1: 30.0, 2: 20.0, 4: 29.5}) == 4
 
 
-def test_the_batch_gemm_form_is_the_measured_faster_one_from_the_fewest_rows():
-    # (x @ W.T, (W @ x.T).T) seconds a pass, as oscgen bench --batch measured them (RESULTS.md)
-    intel = {8: (0.523, 0.418), 16: (0.608, 0.384)}
-    amd = {8: (0.159, 0.263), 16: (0.202, 0.235)}
-    assert calibrate.choose_form(intel) == 8
-    assert calibrate.choose_form(amd) is None  # x @ W.T at every size
-    assert calibrate.choose_form({8: (0.30, 0.33), 16: (0.61, 0.38)}) == 16
-    assert calibrate.choose_form({8: (0.40, 0.39), 16: (0.40, 0.30)}) == 16  # within 5 %: x @ W.T
+def _times(**rows):
+    """{rows: {way: seconds}} from n<rows>=(x @ W.T, (W @ x.T).T[, OpenBLAS])."""
+    ways = (gemm_plan.PLAIN, gemm_plan.WXT, gemm_plan.OPENBLAS)
+    return {int(n[1:]): dict(zip(ways, t)) for n, t in rows.items()}
+
+
+def test_each_row_count_takes_its_measured_fastest_way():
+    # a 2-core AMD EPYC, MKL on 2 threads (oscgen bench --batch's sweep, 2026-12-02, ms)
+    amd = _times(n1=(60, 40, 90), n2=(67, 44, 93), n4=(109, 75, 69), n8=(139, 112, 68), n16=(150, 97, 75),
+                 n32=(200, 150, 100))
+    assert gemm_plan.choose_plan(amd) == {"openblas_rows": [4, 32], "wxt_rows": [[1, 3]]}
+    # an Intel Xeon without OpenBLAS: x @ W.T for one take, (W @ x.T).T from 8 rows (RESULTS.md)
+    intel = _times(n2=(125, 249), n4=(298, 331), n8=(523, 418), n16=(608, 384))
+    assert gemm_plan.choose_plan(intel) == {"openblas_rows": None, "wxt_rows": [[8, 16]]}
+    # within MARGIN: the default stays; OpenBLAS takes the one run of wins that saves the most
+    close = _times(n1=(100, 100, 94), n2=(100, 97, 98), n4=(100, 120, 80), n8=(100, 70, 90), n16=(100, 120, 50),
+                   n32=(100, 120, 60))
+    assert gemm_plan.choose_plan(close) == {"openblas_rows": [16, 32], "wxt_rows": [[8, 15]]}
+    assert gemm_plan.choose_plan(_times(n2=(10, 20, 30))) == {"openblas_rows": None, "wxt_rows": []}
+
+
+def test_a_measured_count_covers_the_rows_up_to_the_next():
+    assert gemm_plan._spans([1, 2, 4, 8], [True, True, False, True]) == [[1, 3], [8, 8]]
+    assert gemm_plan._spans([2, 4, 8], [False, True, True]) == [[4, 8]]
+    assert gemm_plan._spans([2, 4], [False, False]) == []
 
 
 @needs_mkl
@@ -64,15 +81,25 @@ def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_p
     assert all(v > 0 for v in record["matmul_gbs"].values())
     assert record["decode_threads"] == calibrate.choose({int(n): v for n, v in record["matmul_gbs"].items()})
     assert record["decided_by"] == "matmul bandwidth" and record["step_ms"] is None
-    forms = {int(n): tuple(v) for n, v in record["form_ms"].items()}
-    assert sorted(forms) == list(calibrate.FORM_ROWS) and record["wxt_min_rows"] == calibrate.choose_form(forms)
+    # every way at every planned row count (OpenBLAS too: setup.sh installs it beside MKL), and
+    # the choice by choose_plan's rule
+    assert _blas.router is not None, _blas.ROUTER_MISSING
+    plan = {int(n): ways for n, ways in record["plan_ms"].items()}
+    assert sorted(plan) == list(gemm_plan.PLAN_ROWS)
+    assert all(sorted(ways) == sorted([gemm_plan.PLAIN, gemm_plan.WXT, gemm_plan.OPENBLAS]) and min(ways.values()) > 0
+               for ways in plan.values())
+    chosen = gemm_plan.choose_plan(plan)
+    assert record["openblas_rows"] == chosen["openblas_rows"] and record["wxt_rows"] == chosen["wxt_rows"]
+    assert record["openblas_threads"] in counts
     # `doctor` (no flag) shows the cached choice and what each count reached
     shown = run_oscgen("doctor", env=env)
     line = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "calibration")
     assert f"{record['decode_threads']} decode thread(s), by matmul bandwidth" in line
     for n, v in record["matmul_gbs"].items():
         assert f"{n}: {v:.1f}" in line
-    assert "batches " in line and "(W @ x.T).T" in line
+    assert "x@Wt / (W@xt)t / openblas" in line
+    rows = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "blas rows")
+    assert (f"rows {record['openblas_rows'][0]}-" if record["openblas_rows"] else "every row count on MKL") in rows
     blas = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "blas")
     assert "(calibrated)" in blas
 
@@ -125,13 +152,13 @@ def test_a_fresh_process_decodes_at_the_cached_choice(tmp_path, chosen):
 def test_the_first_model_load_calibrates_once(tmp_path):
     env = _env(tmp_path, OSCGEN_CALIBRATE="1")
     load = ("import oscgen\nfrom oscgen import api, _blas\nfrom oscgen.musicgen import layers\n"
-            "api.load_model('tiny-random')\nprint(layers.WXT_MIN_ROWS)\nprint(_blas.calibration_file())\n")
+            "api.load_model('tiny-random')\nprint(list(layers.WXT_ROWS))\nprint(_blas.calibration_file())\n")
     result = run_python(load, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     form, path = result.stdout.strip().splitlines()[-2:]
     record = json.loads(open(path).read())
     assert record["decided_by"] == "matmul bandwidth"
-    assert form == str(record["wxt_min_rows"])  # the batches' GEMM form this host measured
+    assert form == str([tuple(r) for r in record["wxt_rows"]])  # the GEMM forms this host measured
     # cached: the next load does not measure again
     before = open(path).read()
     assert run_python(load, env=env, timeout=300).returncode == 0

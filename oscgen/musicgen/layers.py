@@ -67,19 +67,18 @@ def activation(name: str):
         raise ValueError(f"unsupported activation {name!r} (supported: {', '.join(sorted(_ACTIVATIONS))})") from None
 
 
-# On a CPU, MKL streams a (out, in) weight fastest as x @ Wᵀ for the couple of rows one take
-# (and its guidance row) has; on some hosts it falls off as rows are added while (W @ xᵀ)ᵀ reads
-# the same weight at about one speed for any count (an Intel Xeon: from 8 rows), on others x @ Wᵀ
-# stays faster at every count (an AMD EPYC; benchmarks/RESULTS.md).  So the row count from which
-# a batch uses (W @ xᵀ)ᵀ is measured per host (oscgen/calibrate.py: None = never), set here when
-# a model loads; DEFAULT_WXT_MIN_ROWS until a calibration has said.  A GPU's GEMMs have no cliff.
-DEFAULT_WXT_MIN_ROWS = 8
-WXT_MIN_ROWS: int | None = DEFAULT_WXT_MIN_ROWS
+# On a CPU the same weight streams at different speeds as x @ Wᵀ and as (W @ xᵀ)ᵀ, depending on
+# the host, the BLAS and the row count (a 2-core AMD EPYC with MKL on 2 threads: one take 67 vs
+# 44 ms a pass over musicgen-small's decoder; an Intel Xeon: x @ Wᵀ for one take, (W @ xᵀ)ᵀ from
+# four; benchmarks/RESULTS.md).  So the row counts that run as (W @ xᵀ)ᵀ are measured per host
+# (oscgen/gemm_plan.py) and set here when a model loads: inclusive (lo, hi) ranges, empty until a
+# calibration has said.  A GPU's GEMMs have no such cliff: x @ Wᵀ there.
+WXT_ROWS: tuple[tuple[int, int], ...] = ()
 
 
 def wxt_form(rows: int) -> bool:
     """Whether a linear over ``rows`` rows runs as (W @ xᵀ)ᵀ (decided when a step is traced)."""
-    return WXT_MIN_ROWS is not None and rows >= WXT_MIN_ROWS and not on_gpu()
+    return not on_gpu() and any(lo <= rows <= hi for lo, hi in WXT_ROWS)
 
 
 def matmul_t(x: mx.array, weight: mx.array) -> mx.array:

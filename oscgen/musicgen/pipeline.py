@@ -129,9 +129,9 @@ class MusicGen(AudioSide, nn.Module):
             )
 
         instance.load_converted(quantize.lowered_for_loading(instance, read_params, dtype, bits, group_size))
-        if not on_gpu():  # MKL's decode thread count and batches' GEMM form, measured once per host
+        if not on_gpu():  # MKL's decode thread count and each row count's GEMM plan, measured once per host
             calibrate.ensure_calibrated()
-            layers.WXT_MIN_ROWS = calibrate.gemm_form_rows(layers.DEFAULT_WXT_MIN_ROWS)
+            layers.WXT_ROWS = calibrate.wxt_rows()
         instance.name = model
         instance.model_dir = Path(model_dir)
         instance.random_weights = weights.is_random_weights(model_dir)

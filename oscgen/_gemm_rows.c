@@ -1,0 +1,35 @@
+/* cblas_sgemm for MLX, routed by its row count M to one of two BLAS libraries.
+ *
+ * Loaded with RTLD_GLOBAL before MLX (oscgen/_blas_rows.py), so MLX's matmuls call this one.
+ * Rows in [wide_from, wide_to] go to `wide`, every other call to `narrow`.  Why: on a 2-core
+ * AMD EPYC, MKL streams a 2-row decode matmul fastest (67 ms over musicgen-small's decoder
+ * weights against OpenBLAS's 93) while OpenBLAS streams 4-16 rows up to 1.8x faster (76-81 ms
+ * against MKL's 109-150), and which wins where is measured per host (oscgen/calibrate.py).
+ * Written by hand: BLAS forwarders (libblastrampoline, FlexiBLAS) pick one library per
+ * process, none per call shape.  The CBLAS enums are ints in the C ABI. */
+
+typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                         const float *a, int lda, const float *b, int ldb, float beta, float *c,
+                         int ldc);
+
+static sgemm_fn narrow, wide;
+static int wide_from = 1, wide_to = 0; /* empty: every call to `narrow` */
+static unsigned long calls[2];         /* narrow, wide: for tests and doctor (racy, advisory) */
+
+void oscgen_gemm_rows_route(sgemm_fn narrow_fn, sgemm_fn wide_fn, int from_rows, int to_rows) {
+    narrow = narrow_fn;
+    wide = wide_fn;
+    wide_from = from_rows;
+    wide_to = to_rows;
+}
+
+int oscgen_gemm_rows_wide(int m) { return wide && m >= wide_from && m <= wide_to; }
+
+unsigned long oscgen_gemm_rows_calls(int to_wide) { return calls[to_wide != 0]; }
+
+void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                 const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    int w = oscgen_gemm_rows_wide(m);
+    calls[w]++;
+    (w ? wide : narrow)(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}

@@ -1,0 +1,85 @@
+"""Batch-shaped matmuls on OpenBLAS, the rest on MKL, inside one process (oscgen/_blas_rows.py):
+MLX really calls the router, each row count reaches the library its route says, the results
+are the same matmul either way (the range's rule: test_calibrate.py).  Which library is faster on this host decides nothing here (benchmarks measure that)."""
+
+import platform
+import sys
+
+import numpy as np
+import pytest
+
+from oscgen import _blas
+from tests._io_fixtures import run_python
+
+# setup.sh installs both (cmeel-openblas from pyproject, libgfortran5 with apt): on x86-64 Linux
+# a missing router is a broken install, not a reason to skip
+X86_LINUX = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
+needs_x86_linux = pytest.mark.skipif(not X86_LINUX, reason="MKL and OpenBLAS go under MLX on x86-64 Linux only")
+
+
+@pytest.fixture
+def router():
+    assert _blas.router is not None, f"no BLAS row router: {_blas.ROUTER_MISSING or _blas.ACTIVE_BLAS}"
+    before = _blas.router.rows
+    yield _blas.router
+    _blas.router.route(before)
+
+
+def _matmul(rows: int, seed: int = 0):
+    import mlx.core as mx
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((rows, 384)).astype(np.float32)
+    w = rng.standard_normal((256, 384)).astype(np.float32)
+    return np.array(mx.array(x) @ mx.array(w).T), x @ w.T
+
+
+@needs_x86_linux
+def test_mlx_matmuls_go_where_the_route_sends_them(router):
+    router.route((4, 16))
+    assert [router.wide(n) for n in (1, 2, 3, 4, 8, 16, 17, 64)] == [False] * 3 + [True] * 3 + [False] * 2
+    for rows, to_openblas in ((2, False), (4, True), (16, True), (32, False)):
+        before = router.calls()
+        got, want = _matmul(rows)
+        after = router.calls()
+        assert after[to_openblas] > before[to_openblas] and after[not to_openblas] == before[not to_openblas], rows
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+    router.route(None)  # no range: every call to MKL
+    before = router.calls()
+    _matmul(8)
+    assert router.calls()[1] == before[1] and router.calls()[0] > before[0]
+
+
+@needs_x86_linux
+def test_both_libraries_give_the_same_batched_takes(router):
+    """Eight guided rows through the tiny model, routed to OpenBLAS and to MKL: the same codes
+    (greedy, so any difference beyond float rounding would show as a token)."""
+    import mlx.core as mx
+
+    from oscgen import api
+
+    engine = api.load_model("tiny-random")
+    takes = [engine.take(f"take {i} of a test", 12, seed=i) for i in range(4)]
+    codes = {}
+    for route in ((4, 64), None):
+        router.route(route)
+        before = router.calls()
+        codes[route] = np.array(engine.generate_takes(takes, top_k=1))
+        assert router.calls()[1] > before[1] if route else router.calls()[1] == before[1]
+    np.testing.assert_array_equal(codes[(4, 64)], codes[None])
+    mx.clear_cache()
+
+
+@needs_x86_linux
+def test_a_fresh_process_routes_as_its_host_was_calibrated(tmp_path):
+    env = {"OSCGEN_BLAS": None, "MKL_NUM_THREADS": None, "OSCGEN_CPU_THREADS": None,
+           "OSCGEN_CACHE": str(tmp_path / "cache")}
+    show = "import oscgen, json\nfrom oscgen import _blas\nprint(_blas.router and _blas.router.rows)\n"
+    assert run_python(show, env=env).stdout.strip() == "None"  # uncalibrated: MKL takes everything
+    write = ("import oscgen, json\nfrom oscgen import _blas\np = _blas.calibration_file()\n"
+             "p.parent.mkdir(parents=True)\np.write_text(json.dumps({'key': _blas.host_key(), "
+             "'decode_threads': 1, 'openblas_threads': 1, 'openblas_rows': [4, 16]}))\n")
+    assert run_python(write, env=env).returncode == 0
+    assert run_python(show, env=env).stdout.strip() == "(4, 16)"
+    # OSCGEN_BLAS=mkl: no router at all, as before it existed
+    assert run_python(show, env={**env, "OSCGEN_BLAS": "mkl"}).stdout.strip() == "None"
