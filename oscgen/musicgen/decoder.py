@@ -6,7 +6,7 @@ LayerNorm and one linear head per codebook.  No attention projection has a bias.
 
 Two ways to run it:
 - ``__call__``: a whole code sequence at once with a causal mask (parity tests, prompts);
-- ``step``: one position with a self-attention cache allocated a window (CACHE_BLOCK positions)
+- ``step``: one position with a self-attention cache allocated a window (pipeline.cache_block() positions)
   at a time and the cross-attention keys/values computed once per generation (``cross_kv``).
   Shapes are fixed per window, so the pipeline can ``mx.compile`` it.
 """

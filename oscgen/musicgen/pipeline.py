@@ -48,9 +48,23 @@ from oscgen.musicgen.pipeline_audio import AUDIO_TAKES_PER_PASS, DECODE_SHARE, A
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
 from oscgen.musicgen.tokenizer import T5Tokenizer
 
-# The self-attention cache grows by this many positions at a time and attention reads all of it
+# The self-attention cache grows a window of positions at a time and attention reads all of it
 # (later positions masked), so a step compiles once per window, not once per position or job.
+# A GPU's fused kernels are built per window: CACHE_BLOCK there.  A CPU streams the padded
+# float32 window from memory every step, so it grows by at most CPU_CACHE_BLOCK and reads less
+# padding: 2-core AMD EPYC, 2026-12-02, musicgen-small, decoding 4 takes of 2 s 15.0 / 11.8 /
+# 11.3 s and one 8.2-9.1 s with blocks of 256 / 128 / 64 (benchmarks/RESULTS.md); each window is
+# one more step shape for the warm-up to trace (a 30 s warm-up: 7 / ~12 / 22 s), so 128.  Audio
+# prompts are prefilled in chunks of CACHE_BLOCK positions on either.
 CACHE_BLOCK = 256
+CPU_CACHE_BLOCK = 128
+
+
+def cache_block() -> int:
+    """Positions the self-attention cache grows by on the current device."""
+    return CACHE_BLOCK if on_gpu() else min(CACHE_BLOCK, CPU_CACHE_BLOCK)
+
+
 # Sinusoidal position rows precomputed per engine (grown if a job needs more): a fixed-shape
 # input, so jobs of different lengths share compiled steps.  30 s is 1503 positions.
 POSITIONS = 2048
@@ -339,7 +353,8 @@ class MusicGen(AudioSide, nn.Module):
         steps = max(lengths)
         states, mask, texts = self._batch_conditioning(takes, guided)
         cross_kv, cross_mask = self._cross_attention(states, mask, steps, B, texts)
-        cache = self.decoder.new_cache(states.shape[0], CACHE_BLOCK)
+        block = cache_block()
+        cache = self.decoder.new_cache(states.shape[0], block)
         positions_table = self._positions_table(steps)
         keys = batch_lib.key_table(takes, delay, steps)
         forced = batch_lib.forced_table(takes, delay, positions_table.shape[0])
@@ -356,8 +371,8 @@ class MusicGen(AudioSide, nn.Module):
         if first:
             cache, tokens, generated = self._prefill(takes, first, cache, positions_table, cross_kv, cross_mask, guided)
         for t in range(first, steps):
-            if t == cache[0].shape[3]:  # a block more of cache, once every CACHE_BLOCK steps
-                cache = self.decoder.grow_cache(cache, t + CACHE_BLOCK)
+            if t == cache[0].shape[3]:  # a block more of cache, once every `block` steps
+                cache = self.decoder.grow_cache(cache, t + block)
             tokens, cache = step(
                 tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames_arr,
                 positions_table, cache, cross_kv, cross_mask, *extra,
@@ -390,7 +405,7 @@ class MusicGen(AudioSide, nn.Module):
         count, the tokens of positions 1 .. count as the steps would have made them)."""
         known = mx.array(batch_lib.known_positions(takes, self.codebook_delays, self.start_token_id, count))
         while cache[0].shape[3] <= count:
-            cache = self.decoder.grow_cache(cache, cache[0].shape[3] + CACHE_BLOCK)
+            cache = self.decoder.grow_cache(cache, cache[0].shape[3] + cache_block())
         rows = known[:, :, :count]
         cache = self.decoder.prefill(mx.concatenate([rows, rows]) if guided else rows, positions_table, cache,
                                      cross_kv, cross_mask, CACHE_BLOCK)

@@ -59,7 +59,8 @@ def warm_up(
         mx.eval(cross_kv, cross_mask)
         step = model._step(top_k, use_top_p, guided, model._uses_fused(cross_kv, states.shape[0], use_top_p))
         lap(f"text {text}")
-        for window in range(pipeline.CACHE_BLOCK, steps + pipeline.CACHE_BLOCK, pipeline.CACHE_BLOCK):
+        block = pipeline.cache_block()
+        for window in range(block, steps + block, block):
             cache = model.decoder.new_cache(states.shape[0], window)
             out = step(tokens, mx.array(window - 1, dtype=mx.int32), keys, knobs, frames,
                        positions_table, cache, cross_kv, cross_mask)
@@ -83,13 +84,14 @@ def memory_needed(model, takes: list[Take], takes_per_pass: int | None = None) -
     --batch`'s est MB column)."""
     rows = len(takes) * (2 if any(t.cfg_scale > 1.0 for t in takes) else 1)
     steps = max(codebooks.steps_for(t.frames, model.codebook_delays) for t in takes)
-    window = -(-steps // pipeline.CACHE_BLOCK) * pipeline.CACHE_BLOCK
+    block = pipeline.cache_block()
+    window = -(-steps // block) * block
     text = -(-max(len(t.input_ids) for t in takes) // pipeline.TEXT_BLOCK) * pipeline.TEXT_BLOCK
     config = model.decoder.config
     head_dim = model.decoder.padded_head_dim or config.head_dim
     itemsize = model.decoder.dtype.size
     per_position = config.num_hidden_layers * 2 * rows * config.num_attention_heads * head_dim * itemsize
-    cache = per_position * (2 * window - pipeline.CACHE_BLOCK)
+    cache = per_position * (2 * window - block)
     # keys/values of every row, and the folded pairs (heads x text rows of hidden size) of every take
     cross = config.num_hidden_layers * 2 * (rows + len(takes) * config.num_attention_heads) * text * config.hidden_size * itemsize
     logits = 4 * rows * model.num_codebooks * model.vocab_size * 4  # logits, guidance, noise, scores: float32
