@@ -18,7 +18,7 @@ core, ``generate_takes``, a batch of takes (batch.py) decoded in one pass:
 - stereo checkpoints interleave left and right codebooks, each channel decoded (and prompts
   encoded) by the same mono EnCodec.
 
-The decode step (decoder + guidance + sampling + delay mask) is one ``mx.compile``d function
+The decode step (decoder + guidance + sampling + delay mask, pipeline_step.py) is one ``mx.compile``d function
 with fixed shapes per cache window: the self-attention cache grows a block of positions at a
 time (no per-step concatenation), the cross-attention keys/values are computed once, and the
 position, the per-take PRNG keys, lengths and knobs are array inputs.
@@ -38,14 +38,13 @@ from oscgen import calibrate
 from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import codebooks, encodec, encodec_encoder, layers, planning, quantize, weights
+from oscgen.musicgen import codebooks, encodec, encodec_encoder, layers, pipeline_step, planning, quantize, weights
 from oscgen.musicgen.cuda.step import FusedStep
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
 from oscgen.musicgen.batch import Stop, Take
 from oscgen.musicgen.convert import CONVERSION_TAG, convert_weights, decoder_start_token_id  # noqa: F401 (re-exported)
 from oscgen.musicgen.pipeline_audio import AUDIO_TAKES_PER_PASS, DECODE_SHARE, AudioSide  # noqa: F401 (re-exported)
-from oscgen.musicgen.sampling import classifier_free_guidance, sample
 from oscgen.musicgen.tokenizer import T5Tokenizer
 
 # The self-attention cache grows a window of positions at a time and attention reads all of it
@@ -204,54 +203,14 @@ class MusicGen(AudioSide, nn.Module):
     # ---------------------------------------------------------------- decoding
 
     def _step(self, top_k: int, use_top_p: bool, guided: bool, fused: bool = False, forced: bool = False) -> Callable:
-        """The compiled decode step for one static configuration (cached; MLX traces it again
-        for each new input shape: one per cache window, text length and batch size).
-
-        Per row of the batch: its tokens at ``position``, its PRNG key for this step and its
-        length in ``frames``; with ``forced``, a (batch, codebooks, width) table of codes to
-        force (batch.forced_table); ``knobs`` (batch, 3): cfg_scale, temperature, top_p per row.
-        ``fused``: the CUDA kernels' step (cuda/step.py), same inputs and outputs, for batches
-        whose takes share their knobs and length and force nothing (_uses_fused)."""
+        """The compiled decode step for one static configuration (pipeline_step.py), cached;
+        MLX traces it again for each new input shape: one per cache window, text length and
+        batch size.  ``fused``: on the CUDA kernels; ``forced``: with a table of prompt codes."""
         signature = (top_k, use_top_p, guided) + (("cuda",) if fused else ()) + (("forced",) if forced else ())
-        if signature in self._compiled_steps:
-            return self._compiled_steps[signature]
-        delay = mx.array(self.codebook_delays, dtype=mx.int32)[None]
-        start_token = self.start_token_id
-        if fused:
-            def tokens_only(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv):
-                # the kernels take one set of knobs and one length: every row's (see _uses_fused)
-                return self._fused.step(tokens, position, keys, knobs[0], frames[0], positions_table, cache, cross_kv,
-                                        top_k=top_k, guided=guided, start_token=start_token, delays=delay[0])[0]
-
-            compiled_fused = mx.compile(tokens_only)
-
-            def fused_step(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv, cross_mask):
-                # the kernels wrote this position's keys/values into the cache arrays in place
-                return compiled_fused(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv), cache
-
-            self._compiled_steps[signature] = fused_step
-            return fused_step
-
-        def step(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv, cross_mask, *table):
-            # per row (batch, 1, 1): broadcast over codebooks and vocabulary
-            cfg_scale, temperature, top_p = (knobs[:, i, None, None] for i in range(3))
-            rows = mx.concatenate([tokens, tokens], axis=0) if guided else tokens
-            logits, cache = self.decoder.step(rows, position, positions_table, cache, cross_kv, cross_mask)
-            logits = logits.astype(mx.float32)  # guidance and sampling in float32 whatever the weights
-            if guided:
-                logits = classifier_free_guidance(logits, cfg_scale)
-            next_tokens = sample(logits, keys, temperature, top_k, top_p, use_top_p)
-            if table:  # prompt codes: what the position holds overrides the draw
-                prompt = mx.take(table[0], position, axis=2)
-                next_tokens = mx.where(prompt == batch_lib.FREE, next_tokens, prompt)
-            # delay pattern: codebook k holds codes at positions delay[k]+1 .. frames+delay[k]
-            next_position = position + 1
-            inside = (next_position > delay) & (next_position <= frames[:, None] + delay)
-            return mx.where(inside, next_tokens, start_token), cache
-
-        compiled = mx.compile(step)
-        self._compiled_steps[signature] = compiled
-        return compiled
+        if signature not in self._compiled_steps:
+            self._compiled_steps[signature] = (pipeline_step.fused(self, top_k, guided) if fused else
+                                               mx.compile(pipeline_step.portable(self, top_k, use_top_p, guided)))
+        return self._compiled_steps[signature]
 
     def _fit_to_device(self) -> None:
         """On an NVIDIA GPU, the decode step's CUDA kernels where the decoder's layout fits
