@@ -62,6 +62,11 @@ def needs(takes):
 
 
 def test_a_batch_too_big_together_runs_its_jobs_one_pass_each(monkeypatch, output):
+    from oscgen.musicgen import planning
+
+    # a CPU decodes EnCodec one take at a time, so only the decoding part of the need grows with
+    # the batch; for the tiny model EnCodec's part is the larger: leave it out here
+    monkeypatch.setattr(planning, "AUDIO_BYTES_PER_SAMPLE", 0)
     assert needs(4) > needs(2)
     monkeypatch.setattr(variations, "free_memory", lambda: needs(2))  # room for one job's 2 takes, not 4
     pipe = run([job(1, "first", variations=2), job(2, "second", variations=2)], output)

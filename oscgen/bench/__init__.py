@@ -22,7 +22,7 @@ sampling settings and thread count.  A side's numbers:
                           weights + activations, without the allocator's cache or the
                           process's libraries (which ``peak_rss_mb`` includes)
 - ``first_progress_s``    from the call to the first progress report
-- ``matmul_gbs``          the side's best ``x @ W.T`` read bandwidth on the decode-step shapes
+- ``matmul_gbs``          the side's best 2-row ``x @ W.T`` read bandwidth on the decode-step shapes (oscgen: in the GEMM form its step uses on this host, gemm_plan.py)
                           (GB/s of weights read; ``read_gbs``: at each thread count 1..threads)
 - ``floor_ms``            decoder weight bytes the side reads per step / the best read bandwidth
                           of the whole run: the maximum over both sides and every thread count

@@ -34,7 +34,7 @@ METRICS = [
     ("peak_mlx_mb", "peak MLX memory, job (MB)", "low", "{:.0f}"),
     ("first_progress_s", "first progress (s)", "low", "{:.3f}"),
     ("load_s", "model load (s)", "low", "{:.2f}"),
-    ("matmul_gbs", "matmul bandwidth, x @ W.T (GB/s)", "high", "{:.1f}"),
+    ("matmul_gbs", "matmul bandwidth, 2-row x @ W.T (GB/s)", "high", "{:.1f}"),
     ("weight_mb_per_step", "decoder weights read per step (MB)", "low", "{:.0f}"),
     ("floor_ms", "weight-bandwidth floor (ms/step)", "low", "{:.2f}"),
     ("step_over_floor", "step median / floor", "low", "{:.2f}"),

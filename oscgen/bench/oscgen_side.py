@@ -12,7 +12,7 @@ from oscgen.bench.common import (FRAME_RATE, Progress, copy_bandwidth, peak_rss_
 
 
 def _mlx_read_bandwidth(config: dict, dtype: str, quantize: int | None, threads: int) -> dict:
-    """x @ W.T on the decode-step shapes, in oscgen's dtype / quantization, at each MKL thread
+    """x @ W.T on the decode-step shapes (in the GEMM form a 2-row step uses here), in oscgen's dtype / quantization, at each MKL thread
     count up to ``threads`` on a CPU; on a GPU once, plus a large device-to-device copy."""
     import mlx.core as mx
 
