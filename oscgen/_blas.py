@@ -196,7 +196,8 @@ def preload() -> str:
         return ACTIVE_BLAS
     if shim is not None:  # loaded for an MKL that then failed: OpenBLAS takes every call
         router = _blas_rows.Router(shim, openblas, openblas_path, openblas)
-    if failures:
+        ACTIVE_BLAS = f"openblas ({openblas_path}; MKL did not load: {'; '.join(failures)})"
+    elif failures:
         ACTIVE_BLAS = f"bundled ({'; '.join(failures)})"
     else:
         ACTIVE_BLAS = "bundled (no libmkl_rt in this environment; pip install mkl)"
