@@ -124,6 +124,19 @@ def _ids(runs) -> str:
     return ", ".join(str(run.id) for run in runs)
 
 
+def _end_failed(conn, runs, exc: Exception) -> None:
+    """End ``runs`` with an error the performer can act on: a ValueError's own message (bad
+    arguments or an unknown model: it says which), else "generation failed" and the traceback
+    in the log.  Call from an ``except`` block."""
+    if isinstance(exc, ValueError):
+        message = re.sub(r"^requests\[\d+\]: ", "", str(exc))
+    else:
+        log.error("job(s) %s failed:\n%s", _ids(runs), traceback.format_exc().rstrip())
+        message = f"generation failed: {type(exc).__name__}: {exc}"
+    for run in runs:
+        run.end(conn, "error", message)
+
+
 def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_model) -> bool:
     from oscgen.take_batch import DROP, STOP, NotBatchable, TooBig, generate_take_batch
 
@@ -169,15 +182,8 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
         for run in runs:
             run.end(conn, "cancelled")
         return bool(decoding)
-    except ValueError as exc:  # bad arguments or an unknown model: the message says which
-        message = re.sub(r"^requests\[\d+\]: ", "", str(exc))
-        for run in runs:
-            run.end(conn, "error", message)
-        return bool(decoding)
     except Exception as exc:
-        log.error("jobs %s failed:\n%s", _ids(runs), traceback.format_exc().rstrip())
-        for run in runs:
-            run.end(conn, "error", f"generation failed: {type(exc).__name__}: {exc}")
+        _end_failed(conn, runs, exc)
         return bool(decoding)
     for row, result in enumerate(results):
         run, i = rows[row]
@@ -230,12 +236,8 @@ def _one_by_one(conn, signals: Signals, run: _Run, output, tag: str, engine_mode
                 continue  # that take only: the next one
             run.end(conn, "cancelled")
             return bool(decoding)
-        except ValueError as exc:
-            run.end(conn, "error", str(exc))
-            return bool(decoding)
         except Exception as exc:
-            log.error("job %d failed:\n%s", run.id, traceback.format_exc().rstrip())
-            run.end(conn, "error", f"generation failed: {type(exc).__name__}: {exc}")
+            _end_failed(conn, [run], exc)
             return bool(decoding)
         if not write(conn, run.id, run.params, result, output, tag, take=(i + 1, run.takes)):
             break
