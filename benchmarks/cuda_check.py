@@ -145,14 +145,15 @@ def decode_timing(engine: MusicGen, fused: bool, steps: int, prompts: int = 1) -
     return {"fused": fused, "prompts": prompts, **step_profile.timed_loop(engine, step, tokens, cache, job, steps)}
 
 
-def stage_profile(engine: MusicGen, position: int, launches: int = 30) -> dict:
+def stage_profile(engine: MusicGen, position: int, launches: int = 30, prompts: int = 1) -> dict:
     """µs per stage of the first layer's kernel (block 0's clock, median over ``launches``
-    single launches at ``position``), with and without the L2 prefetch of later stages' weights."""
+    single launches at ``position``) for ``prompts`` guided takes of one prompt (2 x prompts
+    rows), with and without the L2 prefetch of later stages' weights."""
     dec = engine.decoder
-    cross_kv, _ = job_inputs(engine, position + 1)
+    cross_kv, _ = job_inputs(engine, position + 1, prompts)
     window = -(-(position + 1) // pipeline.CACHE_BLOCK) * pipeline.CACHE_BLOCK
-    cache = dec.new_cache(2, window)
-    x = (mx.random.normal((2, dec.config.hidden_size)) * 0.5).astype(dec.dtype)
+    cache = dec.new_cache(2 * prompts, window)
+    x = (mx.random.normal((2 * prompts, dec.config.hidden_size)) * 0.5).astype(dec.dtype)
     layer = dec.layers[0]
     folded = cross_kv[0]
     cross = {"a": cuda_step.score_rows(folded, dec.config.hidden_size), "bt": folded["bt"], "mask": folded["mask"],
@@ -233,8 +234,17 @@ def main() -> int:
     parser.add_argument("--time-steps", type=int, default=503)
     parser.add_argument("--batch", type=int, default=0,
                         help="instead: check float16 at this many takes of one prompt, and time the step at 1 and at it")
+    parser.add_argument("--stages", type=int, nargs="+", default=None, metavar="TAKES",
+                        help="instead: only the first layer's per-stage µs (float16) at these numbers of takes")
     parser.add_argument("--json")
     args = parser.parse_args()
+    if args.stages:
+        engine = load(args.checkpoint, "float16")
+        report = {str(n): {str(p): stage_profile(engine, p, prompts=n) for p in (100, 500)} for n in args.stages}
+        print(json.dumps(report, indent=1), flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+        return 0
     if args.batch:
         return batch_main(args)
 
