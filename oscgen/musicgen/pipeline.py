@@ -53,7 +53,7 @@ from oscgen.musicgen.tokenizer import T5Tokenizer
 # float32 window from memory every step, so it grows by at most CPU_CACHE_BLOCK and reads less
 # padding: 2-core AMD EPYC, 2026-12-02, musicgen-small, decoding 4 takes of 2 s 15.0 / 11.8 /
 # 11.3 s and one 8.2-9.1 s with blocks of 256 / 128 / 64 (benchmarks/RESULTS.md); each window is
-# one more step shape for the warm-up to trace (a 30 s warm-up: 7 / ~12 / 22 s), so 128.  Audio
+# one more step shape for the warm-up to trace (a 30 s warm-up: 7 / 16 / 22 s), so 128.  Audio
 # prompts are prefilled in chunks of CACHE_BLOCK positions on either.
 CACHE_BLOCK = 256
 CPU_CACHE_BLOCK = 128
