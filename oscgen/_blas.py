@@ -29,8 +29,9 @@ ACTIVE_BLAS = "bundled"
 _mkl: ctypes.CDLL | None = None
 #: MKL and OpenBLAS under MLX at once, by row count (_blas_rows.Router), when both load.
 router = None
-#: Why there is no router, for ``doctor``.
+#: Why there is no router, for ``doctor``: OPTED_OUT, or what failed.
 ROUTER_MISSING = ""
+OPTED_OUT = "OSCGEN_BLAS=mkl"
 #: Whether oscgen chooses MKL's thread count (the user did not fix it with MKL_NUM_THREADS).
 _threads_are_ours = False
 #: default_threads(), read once from the calibration (apply_calibration reads it again).
@@ -164,11 +165,11 @@ def preload() -> str:
         ACTIVE_BLAS = "bundled"
         return ACTIVE_BLAS
     global _mkl, _threads_are_ours, router, ROUTER_MISSING
-    # the router only where oscgen may choose (OSCGEN_BLAS=mkl: MKL alone, as before it)
-    routed = os.environ.get("OSCGEN_BLAS", "").lower() != "mkl"
     paths = _candidate_paths()
     shim = openblas = None
-    if paths and routed:  # the row router's cblas_sgemm must be in the global namespace before MKL's
+    if os.environ.get("OSCGEN_BLAS", "").lower() == "mkl":  # MKL alone, as before the router
+        ROUTER_MISSING = OPTED_OUT
+    elif paths:  # the row router's cblas_sgemm must be in the global namespace before MKL's
         from oscgen import _blas_rows
 
         try:
@@ -210,16 +211,9 @@ def route_as_calibrated() -> None:
     if router is None:
         return
     record = read_calibration() or {}
-    threads = record.get("openblas_threads")
+    threads, rows = record.get("openblas_threads"), record.get("openblas_rows")
     router.set_threads(threads if isinstance(threads, int) and 1 <= threads <= oscgen_cores() else oscgen_cores())
-    router.route(calibrated_rows())
-
-
-def calibrated_rows() -> tuple[int, int] | None:
-    """The row range this host's calibration sends to OpenBLAS (None: none, or not measured)."""
-    record = read_calibration()
-    rows = record.get("openblas_rows") if record else None
-    return tuple(rows) if isinstance(rows, list) and len(rows) == 2 else None
+    router.route(tuple(rows) if isinstance(rows, list) and len(rows) == 2 else None)
 
 
 def mkl_threads() -> int | None:

@@ -39,17 +39,15 @@ class Router:
     def route(self, rows: tuple[int, int] | None) -> None:
         self.rows = tuple(rows) if rows else None
         lo, hi = self.rows or (1, 0)
-        self.shim.oscgen_gemm_rows_route(self._narrow, self._wide, ctypes.c_int(lo), ctypes.c_int(hi))
+        self.shim.oscgen_gemm_rows_route(self._narrow, self._wide, lo, hi)
 
     def wide(self, rows: int) -> bool:
         """Whether a call of ``rows`` rows goes to OpenBLAS now."""
-        return bool(self.shim.oscgen_gemm_rows_wide(ctypes.c_int(rows)))
+        return bool(self.shim.oscgen_gemm_rows_wide(rows))
 
     def calls(self) -> tuple[int, int]:
         """(to MKL, to OpenBLAS): the calls routed so far in this process."""
-        get = self.shim.oscgen_gemm_rows_calls
-        get.restype = ctypes.c_ulong
-        return get(0), get(1)
+        return self.shim.oscgen_gemm_rows_calls(0), self.shim.oscgen_gemm_rows_calls(1)
 
     def set_threads(self, threads: int) -> None:
         self.openblas.openblas_set_num_threads(ctypes.c_int(int(threads)))
@@ -110,6 +108,8 @@ def load_shim() -> ctypes.CDLL:
     shim = ctypes.CDLL(str(build_shim()), mode=ctypes.RTLD_GLOBAL)
     shim.oscgen_gemm_rows_route.restype = None
     shim.oscgen_gemm_rows_route.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    shim.oscgen_gemm_rows_wide.argtypes = [ctypes.c_int]
+    shim.oscgen_gemm_rows_calls.argtypes, shim.oscgen_gemm_rows_calls.restype = [ctypes.c_int], ctypes.c_ulong
     return shim
 
 

@@ -14,7 +14,7 @@ typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int 
 
 static sgemm_fn narrow, wide;
 static int wide_from = 1, wide_to = 0; /* empty: every call to `narrow` */
-static unsigned long calls[2];         /* narrow, wide: for tests and doctor (racy, advisory) */
+static unsigned long calls[2];         /* narrow, wide: for tests (racy, advisory) */
 
 void oscgen_gemm_rows_route(sgemm_fn narrow_fn, sgemm_fn wide_fn, int from_rows, int to_rows) {
     narrow = narrow_fn;

@@ -61,24 +61,13 @@ def _oscgen_side(spec: dict) -> dict:
 
 
 def _gemm_forms(engine, row_counts: list[int], repeats: int = 5) -> list[dict]:
-    """ms to stream every decoder linear once, per row count, in both forms (best of
-    ``repeats``, forms interleaved so the host's noise hits both alike)."""
-    import mlx.core as mx
+    """ms to stream every decoder linear once, per row count, each way gemm_plan times (x @ Wᵀ
+    and (W @ xᵀ)ᵀ on MKL, x @ Wᵀ on OpenBLAS where the row router is loaded)."""
+    from oscgen import gemm_plan
 
     weights = [layer.weight for layer in _linears(engine.decoder)]
-    out = []
-    for rows in row_counts:
-        xs = {w.shape[1]: mx.random.normal((rows, w.shape[1])) for w in weights}
-        mx.eval(xs)
-        best = {"x@Wt": float("inf"), "(W@xt)t": float("inf")}
-        for _ in range(repeats):
-            for form in best:
-                outs = [xs[w.shape[1]] @ w.T if form == "x@Wt" else (w @ xs[w.shape[1]].T).T for w in weights]
-                start = time.perf_counter()
-                mx.eval(outs)
-                best[form] = min(best[form], (time.perf_counter() - start) * 1000)
-        out.append({"rows": rows, **{f"{form}_ms": ms for form, ms in best.items()}})
-    return out
+    times = gemm_plan.measure_plan(weights, row_counts, repeats)
+    return [{"rows": n, **{f"{way}_ms": t * 1000 for way, t in ways.items()}} for n, ways in times.items()]
 
 
 def _linears(decoder):
@@ -194,7 +183,8 @@ def format_table(report: dict) -> str:
             cells += [f"{ref['wall_s']:9.2f}", f"{60 * n / ref['wall_s']:12.1f}", f"{ref['wall_s'] / wall:5.2f}x"]
         lines.append(" ".join(cells))
     for row in report["oscgen"].get("gemm", []):
-        lines.append(f"  GEMM forms at {row['rows']:>2} rows: x @ Wt {row['x@Wt_ms']:6.1f} ms, "
+        openblas = f", x @ Wt on OpenBLAS {row['openblas_ms']:6.1f} ms" if "openblas_ms" in row else ""
+        lines.append(f"  GEMM forms at {row['rows']:>2} rows: x @ Wt on MKL {row['x@Wt_ms']:6.1f} ms{openblas}, "
                      f"(W @ xt)t {row['(W@xt)t_ms']:6.1f} ms per pass over the decoder's weights")
     return "\n".join(lines)
 

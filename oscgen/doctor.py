@@ -88,8 +88,8 @@ def check_router() -> Check:
     from oscgen import _blas
 
     if _blas.router is None:
-        if os.environ.get("OSCGEN_BLAS", "").lower() == "mkl":
-            return Check(INFO, "blas rows", "MKL takes every row count (OSCGEN_BLAS=mkl)")
+        if _blas.ROUTER_MISSING == _blas.OPTED_OUT:
+            return Check(INFO, "blas rows", f"MKL takes every row count ({_blas.OPTED_OUT})")
         return Check(INFO, "blas rows", f"MKL takes every row count: {_blas.ROUTER_MISSING}",
                      "several takes at once may decode faster on OpenBLAS; see the message")
     rows = _blas.router.rows

@@ -27,31 +27,38 @@ PLAIN, WXT, OPENBLAS = "x@Wt", "(W@xt)t", "openblas"
 MARGIN = 0.95
 
 
-def measure_plan(weights: list, rows=PLAN_ROWS, repeats: int = 2) -> dict[int, dict[str, float]]:
-    """Seconds of one pass over ``weights`` at each row count, each way (OpenBLAS only where
-    the router is loaded)."""
+def passes(weights: list, rows: int) -> dict:
+    """{PLAIN: one pass of x @ W.T, WXT: one pass of (W @ x.T).T} over ``weights`` (each waits for
+    its result), x random with ``rows`` rows; which library PLAIN reaches is the router's route."""
     import mlx.core as mx
 
+    xs = [mx.random.normal((rows, w.shape[1])) for w in weights]
+    mx.eval(xs)
+    return {PLAIN: lambda: mx.eval([x @ w.T for x, w in zip(xs, weights)]),
+            WXT: lambda: mx.eval([(w @ x.T).T for x, w in zip(xs, weights)])}
+
+
+def measure_plan(weights: list, rows=PLAN_ROWS, repeats: int = 2) -> dict[int, dict[str, float]]:
+    """Seconds of one pass over ``weights`` at each row count, each way (OpenBLAS only where
+    the router is loaded); the router's route is left as it was."""
     from oscgen.calibrate import best_seconds
 
     router = _blas.router
+    before = router.rows if router is not None else None
     out = {}
     try:
         for n in rows:
-            xs = [mx.random.normal((n, w.shape[1])) for w in weights]
-            mx.eval(xs)
-            plain = lambda: mx.eval([x @ w.T for x, w in zip(xs, weights)])  # noqa: E731
-            wxt = lambda: mx.eval([(w @ x.T).T for x, w in zip(xs, weights)])  # noqa: E731
+            one_pass = passes(weights, n)
             if router is not None:
                 router.route(None)
-            times = {PLAIN: best_seconds(plain, repeats), WXT: best_seconds(wxt, repeats)}
+            times = {way: best_seconds(run, repeats) for way, run in one_pass.items()}
             if router is not None:
                 router.route((n, n))
-                times[OPENBLAS] = best_seconds(plain, repeats)
+                times[OPENBLAS] = best_seconds(one_pass[PLAIN], repeats)
             out[n] = times
     finally:
         if router is not None:
-            router.route(_blas.calibrated_rows())
+            router.route(before)
     return out
 
 
@@ -92,23 +99,21 @@ def choose_plan(times: dict[int, dict[str, float]]) -> dict:
 
 
 def measure_openblas_threads(weights: list, counts: list[int], rows: int = 8, repeats: int = 3) -> dict[int, float]:
-    """Seconds of one pass at ``rows`` rows on OpenBLAS at each of its thread counts."""
-    import mlx.core as mx
-
+    """Seconds of one pass at ``rows`` rows on OpenBLAS at each of its thread counts (the
+    router's route is left as it was; the caller sets the threads it chooses)."""
     from oscgen.calibrate import best_seconds
 
     router = _blas.router
-    xs = [mx.random.normal((rows, w.shape[1])) for w in weights]
-    mx.eval(xs)
+    one_pass, before = passes(weights, rows)[PLAIN], router.rows
     router.route((rows, rows))
     try:
         best = {}
         for n in counts:
             router.set_threads(n)
-            best[n] = best_seconds(lambda: mx.eval([x @ w.T for x, w in zip(xs, weights)]), repeats)
+            best[n] = best_seconds(one_pass, repeats)
         return best
     finally:
-        router.route(_blas.calibrated_rows())
+        router.route(before)
 
 
 def measure(weights: list, thread_counts: list[int]) -> dict:
