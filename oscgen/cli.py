@@ -308,6 +308,14 @@ def cmd_bench(args) -> int:
     if args.batch:
         from oscgen import bench_batch
 
+        # what the single-job bench takes and a batch run would silently drop
+        for flag, given in (("--steps", args.steps is not None), ("--quantize", args.quantize is not None),
+                            ("--reference-dtype (more than one)", len(args.reference_dtype or []) > 1)):
+            if given:
+                print(f"oscgen bench: {flag} does not go with --batch (--duration sets the takes' length)",
+                      file=sys.stderr)
+                return 2
+
         bench_batch.run(model=args.model, sizes=args.batch, duration=args.duration, seed=args.seed, top_k=args.top_k,
                         reference=not args.no_reference, threads=args.threads, device=args.device, dtype=args.dtype,
                         reference_dtype=(args.reference_dtype or ["float32"])[0], json_path=args.json)

@@ -24,3 +24,10 @@ def test_batch_bench_reports_every_batch_size_for_both_sides(tmp_path):
 def test_batch_sizes_are_checked_by_the_flag():
     proc = subprocess.run([sys.executable, "-m", "oscgen", "bench", "--batch", "1,x"], capture_output=True, text=True)
     assert proc.returncode == 2 and "--batch" in proc.stderr and "integers separated by commas" in proc.stderr
+
+
+def test_flags_a_batch_run_would_drop_are_refused():
+    for extra in (["--steps", "50"], ["--quantize", "8"], ["--reference-dtype", "float32", "--reference-dtype", "float16"]):
+        proc = subprocess.run([sys.executable, "-m", "oscgen", "bench", "--batch", "1", "--model", "tiny-random", *extra],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and extra[0] in proc.stderr and "does not go with --batch" in proc.stderr, extra
