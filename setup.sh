@@ -5,9 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# liblo-tools: oscsend/oscdump; jackd2: MIDI without hardware; puredata-core: the Pd patch headless;
-# libgfortran5: the runtime OpenBLAS (cmeel-openblas) links against.
-APT_PACKAGES="python3-venv liblo-tools jackd2 puredata-core libsndfile1 libgfortran5"
+# liblo-tools: oscsend/oscdump; jackd2: MIDI without hardware; puredata-core: the Pd patch headless.
+APT_PACKAGES="python3-venv liblo-tools jackd2 puredata-core libsndfile1"
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -q >/dev/null

@@ -6,7 +6,7 @@ with RTLD_GLOBAL first makes MLX's matmuls use it: ~5x the bandwidth on the deco
 This module must be imported before ``mlx.core`` anywhere in the process; ``oscgen/__init__``
 does that.  Set ``OSCGEN_BLAS=bundled`` to skip it.
 
-Where OpenBLAS is installed too (cmeel-openblas), batch-shaped calls (several takes) can go to
+Where numpy bundles OpenBLAS (its PyPI wheels do), batch-shaped calls (several takes) can go to
 it instead: oscgen/_blas_rows.py, the row range measured per host by oscgen/calibrate.py.
 ``OSCGEN_BLAS=mkl`` keeps MKL alone.
 """
@@ -173,7 +173,7 @@ def preload() -> str:
         from oscgen import _blas_rows
 
         try:
-            openblas, openblas_path = _blas_rows.load_openblas()
+            openblas = _blas_rows.load_openblas()
             shim = _blas_rows.load_shim()
         except OSError as exc:
             ROUTER_MISSING = str(exc)
@@ -189,15 +189,15 @@ def preload() -> str:
         _threads_are_ours = "MKL_NUM_THREADS" not in os.environ
         ACTIVE_BLAS = f"mkl ({path})"
         if shim is not None:
-            router = _blas_rows.Router(shim, openblas, openblas_path, _mkl)
-            ACTIVE_BLAS += f" + openblas ({openblas_path})"
+            router = _blas_rows.Router(shim, openblas, _mkl)
+            ACTIVE_BLAS += f" + openblas ({openblas.path})"
             route_as_calibrated()
         if _threads_are_ours:
             _mkl.MKL_Set_Num_Threads(default_threads())
         return ACTIVE_BLAS
     if shim is not None:  # loaded for an MKL that then failed: OpenBLAS takes every call
-        router = _blas_rows.Router(shim, openblas, openblas_path, openblas)
-        ACTIVE_BLAS = f"openblas ({openblas_path}; MKL did not load: {'; '.join(failures)})"
+        router = _blas_rows.Router(shim, openblas, None)
+        ACTIVE_BLAS = f"openblas ({openblas.path}; MKL did not load: {'; '.join(failures)})"
     elif failures:
         ACTIVE_BLAS = f"bundled ({'; '.join(failures)})"
     else:

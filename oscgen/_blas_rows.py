@@ -4,10 +4,11 @@ MKL streams a one-take decode matmul (2 rows: the take and its unconditional twi
 memory's speed on every host measured, but on AMD hosts it slows down from 4 rows, where
 OpenBLAS stays at about the 2-row time up to 16 rows (8 guided takes): see _gemm_rows.c.  So
 MLX gets a small ``cblas_sgemm`` (_gemm_rows.c, compiled once into the oscgen cache with the C
-compiler) that sends the calls of a measured row range to OpenBLAS (PyPI ``cmeel-openblas``)
-and everything else to MKL.  The range is empty until the calibration (oscgen/calibrate.py) has
-measured both libraries on this host; where either library, the compiler or OpenBLAS's
-``libgfortran.so.5`` is missing, MKL alone stays under MLX and ``doctor`` says why.
+compiler) that sends the calls of a measured row range to OpenBLAS (the one numpy's wheels
+bundle: built for every x86-64 core, ILP64, symbols prefixed) and everything else to MKL.  The
+range is empty until the calibration (oscgen/calibrate.py) has measured both libraries on this
+host; where either library or the compiler is missing, MKL alone stays under MLX and ``doctor``
+says why.
 
 This module must run before ``mlx.core`` is imported (oscgen/_blas.py calls it).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -25,21 +27,45 @@ from pathlib import Path
 SOURCE = Path(__file__).with_name("_gemm_rows.c")
 
 
+class OpenBlas:
+    """An OpenBLAS library and the names its build gives its entry points: numpy's bundled one
+    is ILP64 with prefixed, suffixed symbols (``scipy_cblas_sgemm64_``; numpy 1.26:
+    ``cblas_sgemm64_``), so it clashes with none of MKL's."""
+
+    PREFIXES = (("scipy_", "64_"), ("", "64_"), ("", ""))
+
+    def __init__(self, lib: ctypes.CDLL, path: Path):
+        self.lib, self.path = lib, path
+        for prefix, suffix in self.PREFIXES:
+            if hasattr(lib, f"{prefix}cblas_sgemm{suffix}"):
+                self.prefix, self.suffix = prefix, suffix
+                break
+        else:
+            raise OSError(f"{path} has no cblas_sgemm")
+        self.ilp64 = self.suffix == "64_"
+
+    def function(self, name: str):
+        """``cblas_sgemm``, ``openblas_set_num_threads``... under this build's names."""
+        return getattr(self.lib, f"{self.prefix}{name}{self.suffix}")
+
+
 class Router:
     """The loaded shim and OpenBLAS: ``route(from_rows, to_rows)`` sends calls of that many rows
-    to OpenBLAS (``route(None)``: none), ``set_threads`` sizes OpenBLAS's pool."""
+    to OpenBLAS (``route(None)``: none), ``set_threads`` sizes OpenBLAS's pool.  ``narrow`` is
+    MKL's ``cblas_sgemm`` (or, where MKL did not load, OpenBLAS's own)."""
 
-    def __init__(self, shim: ctypes.CDLL, openblas: ctypes.CDLL, openblas_path: Path, mkl: ctypes.CDLL):
-        self.shim, self.openblas, self.openblas_path = shim, openblas, openblas_path
-        self._narrow = ctypes.cast(mkl.cblas_sgemm, ctypes.c_void_p)
-        self._wide = ctypes.cast(openblas.cblas_sgemm, ctypes.c_void_p)
+    def __init__(self, shim: ctypes.CDLL, openblas: OpenBlas, mkl: ctypes.CDLL | None):
+        self.shim, self.openblas, self.openblas_path = shim, openblas, openblas.path
+        wide = ctypes.cast(openblas.function("cblas_sgemm"), ctypes.c_void_p)
+        self._ends = ((ctypes.cast(mkl.cblas_sgemm, ctypes.c_void_p), 0) if mkl is not None else
+                      (wide, int(openblas.ilp64))) + (wide, int(openblas.ilp64))
         self.rows: tuple[int, int] | None = None
         self.route(None)
 
     def route(self, rows: tuple[int, int] | None) -> None:
         self.rows = tuple(rows) if rows else None
         lo, hi = self.rows or (1, 0)
-        self.shim.oscgen_gemm_rows_route(self._narrow, self._wide, lo, hi)
+        self.shim.oscgen_gemm_rows_route(*self._ends, lo, hi)
 
     def wide(self, rows: int) -> bool:
         """Whether a call of ``rows`` rows goes to OpenBLAS now."""
@@ -50,11 +76,12 @@ class Router:
         return self.shim.oscgen_gemm_rows_calls(0), self.shim.oscgen_gemm_rows_calls(1)
 
     def set_threads(self, threads: int) -> None:
-        self.openblas.openblas_set_num_threads(ctypes.c_int(int(threads)))
+        setter = self.openblas.function("openblas_set_num_threads")
+        setter(ctypes.c_longlong(int(threads)) if self.openblas.ilp64 else ctypes.c_int(int(threads)))
 
     def version(self) -> str:
         try:
-            get = self.openblas.openblas_get_config
+            get = self.openblas.function("openblas_get_config")
             get.restype = ctypes.c_char_p
             return get().decode(errors="replace").strip()
         except AttributeError:
@@ -62,13 +89,16 @@ class Router:
 
 
 def openblas_path() -> Path | None:
-    """cmeel-openblas's libopenblas in this environment, if installed."""
-    for prefix in {Path(sys.prefix), Path(sys.base_prefix)}:
-        for site in (prefix / "lib").glob("python3*/site-packages"):
-            lib = site / "cmeel.prefix" / "lib" / "libopenblas.so.0"
-            if lib.exists():
-                return lib
-    return None
+    """numpy's bundled OpenBLAS (numpy.libs/libscipy_openblas64_-*.so in its wheels), found
+    without importing numpy; None where numpy was built against another BLAS.  Its wheels build
+    it for every x86-64 core (DYNAMIC_ARCH: Haswell kernels on an AVX2 host, SkylakeX on
+    AVX-512), which cmeel-openblas (SKYLAKEX only: SIGILL on AVX2-only AMD EPYC hosts) is not."""
+    spec = importlib.util.find_spec("numpy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    libs = Path(next(iter(spec.submodule_search_locations))).parent / "numpy.libs"
+    found = sorted(libs.glob("libscipy_openblas*.so")) or sorted(libs.glob("libopenblas*.so"))
+    return found[0] if found else None
 
 
 def shim_path() -> Path:
@@ -107,22 +137,27 @@ def load_shim() -> ctypes.CDLL:
     is the one MLX binds to."""
     shim = ctypes.CDLL(str(build_shim()), mode=ctypes.RTLD_GLOBAL)
     shim.oscgen_gemm_rows_route.restype = None
-    shim.oscgen_gemm_rows_route.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+    shim.oscgen_gemm_rows_route.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                                            ctypes.c_int, ctypes.c_int]
     shim.oscgen_gemm_rows_wide.argtypes = [ctypes.c_int]
     shim.oscgen_gemm_rows_calls.argtypes, shim.oscgen_gemm_rows_calls.restype = [ctypes.c_int], ctypes.c_ulong
     return shim
 
 
-def load_openblas() -> tuple[ctypes.CDLL, Path]:
-    """OpenBLAS, kept out of the global namespace (RTLD_LOCAL) and bound to its own symbols
-    first (RTLD_DEEPBIND), so neither it nor MKL takes the other's ``sgemm_`` or ``xerbla_``."""
+def load_openblas() -> OpenBlas:
+    """numpy's OpenBLAS (the same library numpy loads itself); its symbols are prefixed, so
+    neither it nor MKL takes the other's ``sgemm_`` or ``xerbla_``."""
     path = openblas_path()
     if path is None:
-        raise OSError("no OpenBLAS in this environment (pip install cmeel-openblas)")
+        raise OSError("no OpenBLAS bundled with numpy in this environment (numpy built against another BLAS)")
     # its idle threads spin ~2^28 cycles by default, taking a core from MKL and MLX between calls
+    # (read when it loads: numpy, if imported already, loaded it with the environment it had)
     os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
     try:
-        return ctypes.CDLL(str(path), mode=os.RTLD_LOCAL | os.RTLD_DEEPBIND), path
+        lib = ctypes.CDLL(str(path), mode=os.RTLD_LOCAL)
     except OSError as exc:
-        hint = " (apt install libgfortran5)" if "libgfortran" in str(exc) else ""
-        raise OSError(f"loading {path} failed: {exc}{hint}") from None
+        raise OSError(f"loading {path} failed: {exc}") from None
+    openblas = OpenBlas(lib, path)
+    sgemm = openblas.function("cblas_sgemm")
+    sgemm.restype = None
+    return openblas

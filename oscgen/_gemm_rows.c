@@ -11,14 +11,22 @@
 typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
                          const float *a, int lda, const float *b, int ldb, float beta, float *c,
                          int ldc);
+/* the same with 64-bit sizes: numpy's bundled OpenBLAS (scipy_cblas_sgemm64_, ILP64) */
+typedef void (*sgemm64_fn)(int order, int trans_a, int trans_b, long long m, long long n,
+                           long long k, float alpha, const float *a, long long lda,
+                           const float *b, long long ldb, float beta, float *c, long long ldc);
 
-static sgemm_fn narrow, wide;
+static void *narrow, *wide;
+static int narrow64, wide64;           /* whether each takes 64-bit sizes */
 static int wide_from = 1, wide_to = 0; /* empty: every call to `narrow` */
 static unsigned long calls[2];         /* narrow, wide: for tests (racy, advisory) */
 
-void oscgen_gemm_rows_route(sgemm_fn narrow_fn, sgemm_fn wide_fn, int from_rows, int to_rows) {
+void oscgen_gemm_rows_route(void *narrow_fn, int narrow_ilp64, void *wide_fn, int wide_ilp64,
+                            int from_rows, int to_rows) {
     narrow = narrow_fn;
+    narrow64 = narrow_ilp64;
     wide = wide_fn;
+    wide64 = wide_ilp64;
     wide_from = from_rows;
     wide_to = to_rows;
 }
@@ -31,5 +39,10 @@ void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float
                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
     int w = oscgen_gemm_rows_wide(m);
     calls[w]++;
-    (w ? wide : narrow)(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (w ? wide64 : narrow64)
+        ((sgemm64_fn)(w ? wide : narrow))(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                                          beta, c, ldc);
+    else
+        ((sgemm_fn)(w ? wide : narrow))(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                                        beta, c, ldc);
 }

@@ -11,8 +11,8 @@ import pytest
 from oscgen import _blas
 from tests._io_fixtures import run_python
 
-# setup.sh installs both (cmeel-openblas from pyproject, libgfortran5 with apt): on x86-64 Linux
-# a missing router is a broken install, not a reason to skip
+# setup.sh installs both (MKL from pyproject, OpenBLAS inside numpy's wheel): on x86-64 Linux a
+# missing router is a broken install, not a reason to skip
 X86_LINUX = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
 needs_x86_linux = pytest.mark.skipif(not X86_LINUX, reason="MKL and OpenBLAS go under MLX on x86-64 Linux only")
 
@@ -100,3 +100,10 @@ def test_a_fresh_process_routes_as_its_host_was_calibrated(tmp_path):
     assert run_python(show, env=env).stdout.strip() == "(4, 16)"
     # OSCGEN_BLAS=mkl: no router at all, as before it existed
     assert run_python(show, env={**env, "OSCGEN_BLAS": "mkl"}).stdout.strip() == "None"
+
+
+@needs_x86_linux
+def test_the_openblas_under_the_router_is_built_for_every_x86_core(router):
+    """A single-target build (cmeel-openblas is SKYLAKEX only) dies of SIGILL on an AVX2-only
+    host such as a 2-core AMD EPYC (Zen 3): the router takes numpy's DYNAMIC_ARCH one."""
+    assert "DYNAMIC_ARCH" in router.version(), router.version()
