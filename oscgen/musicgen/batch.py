@@ -136,15 +136,20 @@ def known_positions(takes: list[Take], delay: tuple[int, ...], start_token: int,
     return table
 
 
-def key_table(takes: list[Take], delay: tuple[int, ...], steps: int) -> mx.array:
-    """(steps, batch, 2) PRNG keys: row b's step t key is split(key(seed_b), steps_b)[t], what
-    the take draws alone (a split depends on its count, so each row splits for its own steps)."""
+def key_table(takes: list[Take], delay: tuple[int, ...], steps: int, offsets: list[int] | None = None) -> mx.array:
+    """(steps, batch, 2) PRNG keys by cache slot: row b's key at slot ``offsets[b]`` + t is
+    split(key(seed_b), steps_b)[t], what the take draws alone at its step t (a split depends on
+    its count, so each row splits for its own steps); a row that joined a running pass
+    (decode_pass.py) has its step 0 at its offset (default 0)."""
     rows = []
-    for take in takes:
+    for b, take in enumerate(takes):
         own = mx.random.split(mx.random.key(take.seed), steps_for(take.frames, delay))
+        offset = offsets[b] if offsets else 0
+        if offset:
+            own = mx.concatenate([mx.broadcast_to(own[:1], (offset, 2)), own])
         if own.shape[0] < steps:
             own = mx.concatenate([own, mx.broadcast_to(own[-1:], (steps - own.shape[0], 2))])
-        rows.append(own)
+        rows.append(own[:steps])
     return mx.stack(rows, axis=1)
 
 

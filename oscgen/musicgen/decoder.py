@@ -272,6 +272,7 @@ class MusicgenDecoder(nn.Module):
         cache: list[mx.array],
         cross_kv: list,
         cross_mask: mx.array | None,
+        offsets: mx.array | None = None,
     ) -> tuple[mx.array, list[mx.array]]:
         """One decoding position.
 
@@ -280,14 +281,25 @@ class MusicgenDecoder(nn.Module):
         place when MLX can donate the buffers, i.e. when the caller drops its references) and
         attention reads the cache's whole length, later positions masked.  The cache's length is
         the attention window: the pipeline grows it a block at a time (``grow_cache``), so a
-        compiled step sees one fixed shape per window.  Returns logits (batch, codebooks, vocab)
-        and the updated cache.
+        compiled step sees one fixed shape per window.  ``offsets`` (batch,) int32: per row the
+        slot of its own position 0 (rows that joined a running pass, decode_pass.py): its
+        position embedding is that of ``position - offset`` and the slots before it are masked.
+        Returns logits (batch, codebooks, vocab) and the updated cache.
         """
         window = cache[0].shape[3]
-        x = self._embed(tokens[:, :, None]) + positions_table[position][None, None]
+        if offsets is None:
+            x = self._embed(tokens[:, :, None]) + positions_table[position][None, None]
+        else:
+            x = self._embed(tokens[:, :, None]) + positions_table[position - offsets][:, None]
         # with padded heads the cache itself marks what is not written yet (no mask: MLX's fused
-        # GPU attention kernels take none)
-        self_mask = None if self.padded_head_dim else (mx.arange(window) <= position)[None, None, None]
+        # GPU attention kernels take none; a joined row's slots before its offset were never written)
+        if self.padded_head_dim:
+            self_mask = None
+        elif offsets is None:
+            self_mask = (mx.arange(window) <= position)[None, None, None]
+        else:
+            slots = mx.arange(window)[None]
+            self_mask = ((slots <= position) & (slots >= offsets[:, None]))[:, None, None]
         layer_caches = [LayerCache(keys_values, position) for keys_values in cache]
         for layer, layer_cache, kv in zip(self.layers, layer_caches, cross_kv):
             x = layer(x, self_mask, kv, cross_mask, layer_cache)

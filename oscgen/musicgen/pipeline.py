@@ -40,6 +40,7 @@ from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
 from oscgen.musicgen import codebooks, encodec, encodec_encoder, layers, pipeline_step, planning, quantize, weights
 from oscgen.musicgen.cuda.step import FusedStep
+from oscgen.musicgen.decode_pass import DecodePass
 from oscgen.musicgen import t5 as t5_lib
 from oscgen.musicgen.layers import on_gpu
 from oscgen.musicgen.batch import Stop, Take
@@ -202,14 +203,17 @@ class MusicGen(AudioSide, nn.Module):
 
     # ---------------------------------------------------------------- decoding
 
-    def _step(self, top_k: int, use_top_p: bool, guided: bool, fused: bool = False, forced: bool = False) -> Callable:
+    def _step(self, top_k: int, use_top_p: bool, guided: bool, fused: bool = False, forced: bool = False,
+              joined: bool = False) -> Callable:
         """The compiled decode step for one static configuration (pipeline_step.py), cached;
         MLX traces it again for each new input shape: one per cache window, text length and
-        batch size.  ``fused``: on the CUDA kernels; ``forced``: with a table of prompt codes."""
-        signature = (top_k, use_top_p, guided) + (("cuda",) if fused else ()) + (("forced",) if forced else ())
+        batch size.  ``fused``: on the CUDA kernels; ``forced``: with a table of prompt codes;
+        ``joined``: with per-row offsets (rows that joined a running pass)."""
+        signature = (top_k, use_top_p, guided) + (("cuda",) if fused else ()) + (("forced",) if forced else ()) + (
+            ("joined",) if joined else ())
         if signature not in self._compiled_steps:
             self._compiled_steps[signature] = (pipeline_step.fused(self, top_k, guided) if fused else
-                                               mx.compile(pipeline_step.portable(self, top_k, use_top_p, guided)))
+                                               mx.compile(pipeline_step.portable(self, top_k, use_top_p, guided, joined)))
         return self._compiled_steps[signature]
 
     def _fit_to_device(self) -> None:
@@ -302,61 +306,24 @@ class MusicGen(AudioSide, nn.Module):
         share (up to DECODE_SHARE) after every step; if it raises, decoding stops and the
         exception propagates.  ``stop`` (batch.Stop) ends takes early: a stopped take returns
         its complete frames so far, and decoding ends when every take is stopped or done."""
-        batch_lib.check_takes(takes, self.num_codebooks, self.vocab_size)
-        self._fit_to_device()
-        # as transformers: guidance (and the unconditional rows) only above 1
-        guided = any(take.cfg_scale > 1.0 for take in takes)
-        use_top_p = any(0.0 < take.top_p < 1.0 for take in takes)
-        delay, B = self.codebook_delays, len(takes)
-        lengths = [codebooks.steps_for(take.frames, delay) for take in takes]
-        steps = max(lengths)
-        states, mask, texts = self._batch_conditioning(takes, guided)
-        cross_kv, cross_mask = self._cross_attention(states, mask, steps, B, texts)
-        block = cache_block()
-        cache = self.decoder.new_cache(states.shape[0], block)
-        positions_table = self._positions_table(steps)
-        keys = batch_lib.key_table(takes, delay, steps)
-        forced = batch_lib.forced_table(takes, delay, positions_table.shape[0])
-        extra = () if forced is None else (forced,)
-        knobs = batch_lib.knob_table(takes)
-        frames_arr = mx.array([take.frames for take in takes], dtype=mx.int32)
-        fused = self._uses_fused(cross_kv, states.shape[0], use_top_p, takes)
-        step = self._step(top_k, use_top_p, guided, fused, forced is not None)
-        mx.eval(cross_kv, cross_mask, cache, positions_table, keys, *extra)
+        run = self.decode_pass(takes, top_k)
 
-        tokens = mx.full((B, self.num_codebooks), self.start_token_id, dtype=mx.int32)
-        generated, stopped = [], {}  # stopped: row → steps it keeps
-        first = batch_lib.prefill_steps(takes)  # audio prompts: their known steps in one pass
-        if first:
-            cache, tokens, generated = self._prefill(takes, first, cache, positions_table, cross_kv, cross_mask, guided)
-        for t in range(first, steps):
-            if t == cache[0].shape[3]:  # a block more of cache, once every `block` steps
-                cache = self.decoder.grow_cache(cache, t + block)
-            tokens, cache = step(
-                tokens, mx.array(t, dtype=mx.int32), keys[t], knobs, frames_arr,
-                positions_table, cache, cross_kv, cross_mask, *extra,
-            )
-            mx.async_eval(tokens, cache)
-            generated.append(tokens)
-            if t > 0 and (progress is not None or stop is not None):
-                # wait for the previous step only: the device already has this one queued
-                mx.eval(generated[-2])
-                if progress is not None:
-                    progress(DECODE_SHARE * t / steps)
-                if stop is not None:
-                    for row in stop.stopped(B) - stopped.keys():
-                        stopped[row] = t + 1  # the queued step's tokens are made too
-                    if all(row in stopped or lengths[row] <= t + 1 for row in range(B)):
-                        break
-        mx.eval(generated[-1])
-        if fused:
-            self._fused.check()
+        def between(run: DecodePass) -> None:
+            if progress is not None:
+                progress(DECODE_SHARE * (run.t - 1) / run.longest)
+            if stop is not None:
+                for row in stop.stopped(len(takes)):
+                    run.stop(row)  # the queued step's tokens are made too
+
+        run.run(between if progress is not None or stop is not None else None)
         if progress is not None:
             progress(DECODE_SHARE)
+        return [run.codes(i) for i in range(len(takes))]
 
-        sequence = mx.stack(generated, axis=-1)  # (batch, codebooks, steps run): step t made position t+1
-        return [codebooks.undelay(sequence[row : row + 1], delay, batch_lib.complete_frames(take, stopped.get(row, len(generated)), delay))[0]
-                for row, take in enumerate(takes)]
+    def decode_pass(self, takes: list[Take], top_k: int = 250) -> DecodePass:
+        """A pass of ``takes`` ready to step (decode_pass.py): what generate_takes runs, for
+        callers that add takes while it runs or collect each take as it finishes."""
+        return DecodePass(self, takes, top_k)
 
     def _prefill(self, takes: list[Take], count: int, cache, positions_table, cross_kv, cross_mask, guided: bool):
         """Steps 0 .. count-1 of prompted takes, whose tokens are all known (batch.prefill_steps):

@@ -21,16 +21,20 @@ from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen.sampling import classifier_free_guidance, sample
 
 
-def portable(model, top_k: int, use_top_p: bool, guided: bool) -> Callable:
-    """The step in MLX ops (not compiled: the caller compiles it)."""
+def portable(model, top_k: int, use_top_p: bool, guided: bool, joined: bool = False) -> Callable:
+    """The step in MLX ops (not compiled: the caller compiles it).  ``joined``: it takes per-row
+    ``offsets`` before the prompt-code table, the cache slot of each row's step 0 (rows that
+    joined a running pass: decode_pass.py); ``position`` is then the slot the step writes."""
     delay = mx.array(model.codebook_delays, dtype=mx.int32)[None]
     start_token = model.start_token_id
 
-    def step(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv, cross_mask, *table):
+    def step(tokens, position, keys, knobs, frames, positions_table, cache, cross_kv, cross_mask, *extra):
+        offsets, table = (extra[0], extra[1:]) if joined else (None, extra)
         # per row (batch, 1, 1): broadcast over codebooks and vocabulary
         cfg_scale, temperature, top_p = (knobs[:, i, None, None] for i in range(3))
         rows = mx.concatenate([tokens, tokens], axis=0) if guided else tokens
-        logits, cache = model.decoder.step(rows, position, positions_table, cache, cross_kv, cross_mask)
+        row_offsets = None if offsets is None else mx.concatenate([offsets, offsets]) if guided else offsets
+        logits, cache = model.decoder.step(rows, position, positions_table, cache, cross_kv, cross_mask, row_offsets)
         logits = logits.astype(mx.float32)  # guidance and sampling in float32 whatever the weights
         if guided:
             logits = classifier_free_guidance(logits, cfg_scale)
@@ -39,7 +43,7 @@ def portable(model, top_k: int, use_top_p: bool, guided: bool) -> Callable:
             prompt = mx.take(table[0], position, axis=2)
             next_tokens = mx.where(prompt == batch_lib.FREE, next_tokens, prompt)
         # delay pattern: codebook k holds codes at positions delay[k]+1 .. frames+delay[k]
-        next_position = position + 1
+        next_position = position + 1 if offsets is None else (position + 1 - offsets)[:, None]
         inside = (next_position > delay) & (next_position <= frames[:, None] + delay)
         return mx.where(inside, next_tokens, start_token), cache
 
