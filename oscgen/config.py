@@ -108,6 +108,7 @@ class Config:
     worker: WorkerConfig = WorkerConfig(idle_unload_minutes=0.0)
     models: ModelsConfig = ModelsConfig(allow_download=False)
     max_batch: int = 8  # [queue] max_batch: the most takes waiting jobs may share one pass with
+    join_running: bool = True  # [queue] join: a job that comes while a pass runs joins it
 
 
 def default_text() -> str:
@@ -240,9 +241,10 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     beats = _int_in(_get(def_t, "beats_per_bar", int, where("defaults", "beats_per_bar")), 1, 16, where("defaults", "beats_per_bar"))
 
     queue_t = _table(raw, "queue", source)
-    _only(queue_t, ("length", "max_batch"), where("queue"))
+    _only(queue_t, ("length", "max_batch", "join"), where("queue"))
     queue_length = _int_in(_get(queue_t, "length", int, where("queue", "length")), 0, 1000, where("queue", "length"))
     max_batch = _int_in(_get(queue_t, "max_batch", int, where("queue", "max_batch")), 1, 64, where("queue", "max_batch"))
+    join_running = _get(queue_t, "join", bool, where("queue", "join"))
 
     oq_t = _table(raw, "oscquery", source)
     _only(oq_t, ("enabled", "port", "name", "mdns"), where("oscquery"))
@@ -269,7 +271,8 @@ def _build(raw: dict, source: str, base_dir: Path | None) -> Config:
     for p in presets:
         _check_bars_fit({**defaults, **p.overrides}, beats, f"{where('presets')} {p.name}")
     return Config(osc, output, defaults, beats, queue_length, midi, presets, fallback_model, source,
-                  oscquery=oscquery, worker=worker, models=models, input=inputs, long=long, max_batch=max_batch)
+                  oscquery=oscquery, worker=worker, models=models, input=inputs, long=long, max_batch=max_batch,
+                  join_running=join_running)
 
 
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -42,6 +42,8 @@ def generate_take_batch(
     *,
     progress_callbacks: list[Callable[[float], None] | None] | None = None,
     control: Callable[[int], str | None] | None = None,
+    incoming: Callable[[Callable], None] | None = None,
+    on_result: Callable[[int, object], None] | None = None,
 ) -> list:
     """Make every request (a dict of ``generate_take``'s arguments among prompt, duration, bars,
     bpm, beats_per_bar, loop, crossfade, tempo_text, finish, model, temperature, top_k, top_p,
@@ -51,68 +53,121 @@ def generate_take_batch(
 
     ``progress_callbacks[i](fraction)`` follows row i (a shorter row is done sooner) and ends at
     1.0; if one raises, the batch stops and the exception propagates.  ``control(row)`` is asked
-    once a decode step for every row still going: STOP, DROP or None."""
+    once a decode step for every row still going: STOP, DROP or None.
+
+    Continuous batching: ``incoming(admit)`` is called once a decode step; it may call
+    ``admit(requests, callbacks)`` to add more requests to the running pass, all or none: it
+    returns their row numbers (after every row so far), or None when they cannot join (another
+    model or top-k, a bad request, not joinable: decode_pass.DecodePass.can_join, or too big
+    together), and the caller makes them another time.  ``on_result(row, result)``: each row's
+    result as soon as its take is done (decoded to audio while the others wait), instead of all
+    at the end; the returned list has them too."""
     if not isinstance(requests, (list, tuple)) or not requests:
         raise ValueError("requests must be a non-empty list of dicts of generate_take()'s arguments")
     callbacks = list(progress_callbacks or [None] * len(requests))
     if len(callbacks) != len(requests):
         raise ValueError(f"progress_callbacks has {len(callbacks)} entries for {len(requests)} requests")
-    from oscgen import continuation
-    from oscgen.variations import check_memory
+    from oscgen.musicgen.pipeline import DECODE_SHARE
 
     rows = [_plan(i, request) for i, request in enumerate(requests)]
     model, top_k = rows[0]["params"]["model"], rows[0]["params"]["top_k"]
     for i, row in enumerate(rows):
-        if (row["params"]["model"], row["params"]["top_k"]) != (model, top_k):
-            raise ValueError(f"requests[{i}]: a batch shares its model and top_k ({model!r}, {top_k}); got "
-                             f"({row['params']['model']!r}, {row['params']['top_k']})")
-        if row["frames"] > continuation.window_frames():
-            raise NotBatchable(f"requests[{i}]: {row['frames'] / api.FRAME_RATE:g} s is past the model's window; "
-                               "a long take is made window by window, alone")
+        _check_shared(i, row, model, top_k)
     engine = api.load_model(model)
-    takes = [dataclasses.replace(engine.take(row["text"], row["frames"], row["params"]["seed"]),
-                                 temperature=row["params"]["temperature"], top_p=row["params"]["top_p"],
-                                 cfg_scale=row["params"]["cfg_scale"]) for row in rows]
+    takes = [_take(engine, row) for row in rows]
+    _fits(engine, takes)
+    run = engine.decode_pass(takes, top_k)
+    ended, dropped, results = set(), set(), {}
+
+    def admit(more: list[dict], more_callbacks: list | None = None) -> list[int] | None:
+        first = len(rows)
+        try:
+            planned = [_plan(first + i, request) for i, request in enumerate(more)]
+            for i, row in enumerate(planned):
+                _check_shared(first + i, row, model, top_k)
+            new = [_take(engine, row) for row in planned]
+            if not new or not all(run.can_join(take) for take in new):
+                return None
+            _fits(engine, run.joined_takes(new))
+        except ValueError:
+            return None
+        run.add(new)
+        rows.extend(planned)
+        callbacks.extend(list(more_callbacks or [None] * len(new)))
+        return list(range(first, len(rows)))
+
+    def finish(done: list[int]) -> None:
+        """Rows whose decoding is over → their results (audio decoded together)."""
+        kept = [row for row in done if row not in dropped]
+
+        def audio_progress(fraction: float) -> None:
+            for row in kept:
+                if callbacks[row] is not None:
+                    callbacks[row](fraction)
+
+        audio = engine.decode_takes([run.codes(row) for row in kept], progress=audio_progress) if kept else []
+        for row in done:
+            results[row] = None
+        for row, wave in zip(kept, audio):
+            results[row] = _result(rows[row], np.array(wave), engine, run.codes(row).shape[-1] < rows[row]["frames"])
+        audio_progress(1.0)
+        if on_result is not None:
+            for row in done:
+                on_result(row, results[row])
+
+    def between(run) -> None:
+        for row, callback in enumerate(callbacks):
+            if row in results:
+                continue
+            if control is not None and row not in ended and not run.finished(row):
+                asked = control(row)
+                if asked in (STOP, DROP):
+                    ended.add(row)
+                    run.stop(row)
+                    if asked == DROP:
+                        dropped.add(row)
+            if callback is not None and row not in dropped:
+                callback(DECODE_SHARE * run.progress(row))
+        if on_result is not None:
+            done = [row for row in range(len(rows)) if row not in results and run.finished(row)]
+            if done:
+                finish(done)
+        if incoming is not None:
+            incoming(admit)
+
+    hooked = any(c is not None for c in callbacks) or control is not None or incoming is not None or on_result is not None
+    run.run(between if hooked else None)
+    finish([row for row in range(len(rows)) if row not in results])
+    return [results[row] for row in range(len(rows))]
+
+
+def _take(engine, row: dict):
+    """The engine's batch row for a planned request."""
+    return dataclasses.replace(engine.take(row["text"], row["frames"], row["params"]["seed"]),
+                               temperature=row["params"]["temperature"], top_p=row["params"]["top_p"],
+                               cfg_scale=row["params"]["cfg_scale"])
+
+
+def _check_shared(i: int, row: dict, model: str, top_k: int) -> None:
+    """ValueError unless row i shares the batch's model and top-k; NotBatchable past the window."""
+    from oscgen import continuation
+
+    if (row["params"]["model"], row["params"]["top_k"]) != (model, top_k):
+        raise ValueError(f"requests[{i}]: a batch shares its model and top_k ({model!r}, {top_k}); got "
+                         f"({row['params']['model']!r}, {row['params']['top_k']})")
+    if row["frames"] > continuation.window_frames():
+        raise NotBatchable(f"requests[{i}]: {row['frames'] / api.FRAME_RATE:g} s is past the model's window; "
+                           "a long take is made window by window, alone")
+
+
+def _fits(engine, takes) -> None:
+    """TooBig unless the takes fit in memory together."""
+    from oscgen.variations import check_memory
+
     try:
         check_memory(engine, takes)
     except ValueError as exc:
         raise TooBig(str(exc)) from None
-
-    from oscgen.musicgen import codebooks
-    from oscgen.musicgen.batch import Stop
-    from oscgen.musicgen.pipeline import DECODE_SHARE
-
-    steps = [codebooks.steps_for(t.frames, engine.codebook_delays) for t in takes]
-    longest = max(steps)
-    halt, dropped, ended = Stop(), set(), set()
-
-    def progress(fraction: float) -> None:
-        done = fraction * longest
-        for row, callback in enumerate(callbacks):
-            if control is not None and row not in ended and done < steps[row]:
-                asked = control(row)
-                if asked in (STOP, DROP):
-                    ended.add(row)
-                    halt.stop(row)
-                    if asked == DROP:
-                        dropped.add(row)
-            if callback is not None and row not in dropped:
-                callback(min(DECODE_SHARE, done / steps[row]))
-
-    codes = engine.generate_takes(takes, top_k=top_k, progress=progress, stop=halt)
-    kept = [row for row in range(len(rows)) if row not in dropped]
-
-    def audio_progress(fraction: float) -> None:
-        for row in kept:
-            if callbacks[row] is not None:
-                callbacks[row](fraction)
-
-    audio = engine.decode_takes([codes[row] for row in kept], progress=audio_progress) if kept else []
-    results: list = [None] * len(rows)
-    for row, wave in zip(kept, audio):
-        results[row] = _result(rows[row], np.array(wave), engine, codes[row].shape[-1] < rows[row]["frames"])
-    audio_progress(1.0)
-    return results
 
 
 def _plan(i: int, request: dict) -> dict:

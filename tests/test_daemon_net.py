@@ -93,7 +93,8 @@ def test_oscquery_can_be_turned_off_or_put_on_another_port(tmp_path, replies):
 
 
 def test_queue_lists_what_waits_and_clear_empties_it(tmp_path, replies):
-    with DaemonProcess(tmp_path, replies) as daemon:
+    # continuous batching off: the jobs sent while the long one runs wait instead of joining it
+    with DaemonProcess(tmp_path, replies, config="[queue]\njoin = false\n") as daemon:
         daemon.wait_ready()
         running = _generate(daemon, replies, "long one", duration=30.0)
         replies.wait_for("/oscgen/started", lambda a: a == [running], timeout=60)

@@ -1,7 +1,8 @@
 """Variations and batches through the daemon (``oscgen serve --model tiny-random`` as a subprocess
 over real UDP): /oscgen/variations, one /oscgen/generate making N takes in one pass (N
 /oscgen/done, N WAVs and sidecars with their own seeds), waiting jobs started together as one
-batch, cancelling one job of a running batch while the other finishes, and /oscgen/cancel_take."""
+batch, cancelling one job of a running batch while the other finishes, /oscgen/cancel_take, and
+continuous batching: a job sent while a pass runs joins it and lands as soon as it is done."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ SAMPLES_PER_FRAME = 640  # 32 kHz / 50 frames per second
 @pytest.fixture
 def daemon(tmp_path, replies):
     with DaemonProcess(tmp_path, replies) as d:
+        d.wait_ready()
+        yield d
+
+
+@pytest.fixture
+def waiting_daemon(tmp_path, replies):
+    """Continuous batching off ([queue] join = false): jobs sent while a pass runs wait for it."""
+    with DaemonProcess(tmp_path, replies, config="[queue]\njoin = false\n") as d:
         d.wait_ready()
         yield d
 
@@ -112,7 +121,8 @@ def _busy_with_a_blocker(daemon, replies) -> int:
     return blocker
 
 
-def test_waiting_jobs_start_together_as_one_batch(daemon, replies, tmp_path):
+def test_waiting_jobs_start_together_as_one_batch(waiting_daemon, replies, tmp_path):
+    daemon = waiting_daemon
     blocker = _busy_with_a_blocker(daemon, replies)
     _set(daemon, replies, "duration", 0.5)
     _set(daemon, replies, "variations", 2)
@@ -131,7 +141,8 @@ def test_waiting_jobs_start_together_as_one_batch(daemon, replies, tmp_path):
     assert len(wav_files(tmp_path / "out")) == 3  # first's two takes, second's one; nothing of the blocker
 
 
-def test_cancelling_one_job_of_a_running_batch_drops_its_takes_and_the_other_finishes(daemon, replies, tmp_path):
+def test_cancelling_one_job_of_a_running_batch_drops_its_takes_and_the_other_finishes(waiting_daemon, replies, tmp_path):
+    daemon = waiting_daemon
     blocker = _busy_with_a_blocker(daemon, replies)
     _set(daemon, replies, "variations", 2)
     doomed = _queue(daemon, replies, "cancelled", "in", "its", "batch")
@@ -152,7 +163,8 @@ def test_cancelling_one_job_of_a_running_batch_drops_its_takes_and_the_other_fin
     replies.wait_for("/oscgen/done", lambda a: a[0] == job, timeout=120)
 
 
-def test_cancel_take_drops_one_take_of_a_waiting_or_running_job(daemon, replies, tmp_path):
+def test_cancel_take_drops_one_take_of_a_waiting_or_running_job(waiting_daemon, replies, tmp_path):
+    daemon = waiting_daemon
     blocker = _busy_with_a_blocker(daemon, replies)
     _set(daemon, replies, "duration", 0.5)
     _set(daemon, replies, "variations", 3)
@@ -187,3 +199,57 @@ def test_cancel_take_drops_one_take_of_a_waiting_or_running_job(daemon, replies,
     daemon.client.send("/oscgen/cancel_take", last, 2)
     replies.wait_for("/oscgen/cancelled", lambda a: a[0] == last, timeout=60, since=since)
     assert len(wav_files(tmp_path / "out")) == 3
+
+
+def test_a_job_sent_while_a_pass_runs_joins_it_and_lands_before_it_ends(daemon, replies, tmp_path):
+    """Continuous batching ([queue] join, on by default): the short job joins the blocker's pass at
+    the next decode step, its WAV is written as soon as its take is done (the blocker still
+    decoding), and it is what its sidecar's arguments make alone."""
+    blocker = _busy_with_a_blocker(daemon, replies)
+    replies.wait_for("/oscgen/progress", lambda a: a[0] == blocker and a[1] > 0.02, timeout=60)
+    _set(daemon, replies, "duration", 0.5)
+    _set(daemon, replies, "seed", 321)
+    since, mark = replies.mark(), daemon.log_mark()
+    joiner = _queue(daemon, replies, "joins", "the", "pass")
+    daemon.wait_log(rf"job {joiner} joins the running pass of job\(s\) {blocker}: 1 take", since=mark, timeout=60)
+    _, path, seconds = replies.wait_for("/oscgen/done", lambda a: a[0] == joiner, timeout=120, since=since)
+    assert not [a for a in replies.received("/oscgen/done", since=since) if a[0] == blocker]  # still running
+    assert [a[0] for a in replies.received("/oscgen/started", since=since)] == [joiner]
+    sidecar = _sidecar(path)
+    assert sidecar["batch"] == {"jobs": [blocker, joiner], "takes": 2} and seconds == pytest.approx(0.5)
+    daemon.client.send("/oscgen/cancel", blocker)
+    replies.wait_for("/oscgen/cancelled", lambda a: a[0] == blocker, timeout=60, since=since)
+    assert wav_files(tmp_path / "out") == [Path(path)]
+    import warnings
+
+    from oscgen.take import generate_take
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        alone = generate_take(**sidecar["generate"])
+    written, _ = sf.read(path, dtype="float32", always_2d=True)
+    assert np.max(np.abs(written.T - alone.audio.numpy())) <= 1.0 / 32768 + 1e-6  # PCM_16
+    # the daemon goes on: the next job runs
+    job = _queue(daemon, replies, "after")
+    replies.wait_for("/oscgen/done", lambda a: a[0] == job, timeout=120, since=since)
+
+
+def test_a_job_past_max_batch_waits_for_rows_to_free_up(tmp_path, replies):
+    """With [queue] max_batch = 2 a pass of two takes takes no joiner; the job waits, and joins
+    (or starts) once a take of the pass is done."""
+    with DaemonProcess(tmp_path, replies, config="[queue]\nmax_batch = 2\n") as daemon:
+        daemon.wait_ready()
+        _set(daemon, replies, "variations", 2)
+        blocker = _busy_with_a_blocker(daemon, replies)
+        _set(daemon, replies, "variations", 1)
+        _set(daemon, replies, "duration", 0.5)
+        since, mark = replies.mark(), daemon.log_mark()
+        waiting = _queue(daemon, replies, "waits")
+        time.sleep(1.0)
+        assert f"job {waiting} join" not in "\n".join(daemon.lines[mark:])
+        assert replies.received("/oscgen/started", since=since) == []
+        daemon.client.send("/oscgen/cancel_take", blocker, 2)  # a row frees up: the job joins
+        daemon.wait_log(rf"job {waiting} joins the running pass of job\(s\) {blocker}", since=mark, timeout=60)
+        replies.wait_for("/oscgen/done", lambda a: a[0] == waiting, timeout=120, since=since)
+        daemon.client.send("/oscgen/cancel", blocker)
+        replies.wait_for("/oscgen/cancelled", lambda a: a[0] == blocker, timeout=60, since=since)

@@ -92,3 +92,57 @@ def test_a_job_cancelled_before_its_batch_steps_is_dropped_and_the_other_written
     assert pipe.kinds(1).count("done") == 2 and pipe.kinds(1)[-1] == "end"
     names = sorted(p.name for p in tmp_path.glob("*.wav"))
     assert len(names) == 2 and all("_kept_take" in n for n in names)
+
+
+class FakeArrivals:
+    """worker.Arrivals' side the runner sees: ``jobs`` hands over ``pending`` once, on its
+    ``after``-th call (a decode step in)."""
+
+    def __init__(self, pending, after=3):
+        self.pending, self.after, self.calls, self.deferred = list(pending), after, 0, []
+
+    def jobs(self):
+        self.calls += 1
+        if self.calls < self.after:
+            return []
+        pending, self.pending = self.pending, []
+        return pending
+
+    def defer(self, job):
+        self.deferred.append(job)
+
+
+def test_a_job_sent_during_a_pass_joins_it_and_one_that_cannot_is_deferred(output):
+    long = job(1, "the long one")
+    long["params"]["duration"] = 2.0
+    other_top_k = job(3, "another top k")
+    other_top_k["params"]["top_k"] = 50
+    arrivals = FakeArrivals([job(2, "joins"), other_top_k])
+    pipe = Pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        run_jobs(pipe, signals(), [long], output, "test", lambda name: name, arrivals)
+    assert arrivals.deferred == [other_top_k] and pipe.kinds(3) == []
+    assert [k for k in pipe.kinds(2) if k != "progress"] == ["started", "done", "end"]
+    done = [m for m in pipe.sent if m[0] == "done"]
+    assert [m[1] for m in done] == [2, 1]  # the short joiner is written first, while the long one decodes
+    sidecar = json.loads(Path(done[0][2]).with_suffix(".json").read_text())
+    assert sidecar["batch"] == {"jobs": [1, 2], "takes": 2}
+
+
+def test_arrivals_reads_joins_and_keeps_every_other_message_for_later():
+    import multiprocessing
+
+    from oscgen.service.worker import Arrivals
+
+    parent, child = multiprocessing.Pipe()
+    arrivals = Arrivals(child)
+    assert arrivals.jobs() == []
+    parent.send(("join", [{"id": 7}]))
+    parent.send(("join", [{"id": 8}, {"id": 9}]))
+    assert arrivals.jobs() == [{"id": 7}, {"id": 8}, {"id": 9}]
+    parent.send(("batch", [{"id": 10}]))
+    parent.send(("join", [{"id": 11}]))  # after a batch: kept in order with it
+    parent.send(("stop",))
+    assert arrivals.jobs() == []
+    assert arrivals.later == [("batch", [{"id": 10}]), ("join", [{"id": 11}]), ("stop",)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oscgen.service.outbox import file_stem
-from oscgen.service.scheduler import LENGTH_SLACK, Waiting, next_batch
+from oscgen.service.scheduler import Waiting, joiners, next_batch
 
 
 def W(job_id, seconds=8.0, takes=1, model="musicgen-small", top_k=250, alone=False):
@@ -23,12 +23,19 @@ def test_compatible_jobs_start_together_in_queue_order_up_to_max_rows():
     assert next_batch([W(1, takes=8), W(2)], 4) == [1]  # a job bigger than max_batch still runs, alone
 
 
-def test_other_models_top_k_and_lengths_wait_without_blocking_the_rest():
+def test_other_models_and_top_k_wait_without_blocking_the_rest():
     waiting = [W(1), W(2, model="musicgen-medium"), W(3, top_k=50), W(4, seconds=30.0), W(5, seconds=9.0)]
-    assert next_batch(waiting, 8) == [1, 5]
-    # lengths stay within LENGTH_SLACK of each other, measured over the whole batch
-    waiting = [W(1, seconds=8.0), W(2, seconds=8.0 * LENGTH_SLACK), W(3, seconds=7.0)]
-    assert next_batch(waiting, 8) == [1, 2]  # 7 s next to 10 s would hold the 7 s job up by more
+    # any lengths: a take is written once it is done and its rows leave the pass
+    assert next_batch(waiting, 8) == [1, 4, 5]
+
+
+def test_waiting_jobs_join_a_running_pass_within_max_rows():
+    running = [W(1, takes=2), W(2)]
+    waiting = [W(3, takes=4), W(4, model="musicgen-medium"), W(5, takes=2), W(6, alone=True), W(7)]
+    assert joiners(running, waiting, 8) == [3, 7]  # 3 rows running + 4 + 1; 5 would make 10
+    assert joiners(running, waiting, 3) == []  # the pass is full
+    assert joiners([W(1, alone=True)], waiting, 8) == []  # a continuation's pass takes no one
+    assert joiners([], waiting, 8) == []
 
 
 def test_a_job_that_must_run_alone_runs_alone_at_the_head():

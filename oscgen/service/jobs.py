@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from oscgen.config import Config
 from oscgen.progress import Eta
@@ -151,6 +151,7 @@ class Jobs(WorkerLife):
             job.params = {**job.params, "dropped_takes": sorted(job.dropped)}
         elif self.worker is not None:
             self.worker.cancel_take(job_id, take)
+            self.dispatch()  # its row is free: a waiting job may join the pass
         return True
 
     def stop(self, job_id: int | None, source: str, reply_to=None) -> bool:
@@ -206,6 +207,8 @@ class Jobs(WorkerLife):
     def dispatch(self) -> None:
         """Hand the next jobs to the worker if it is free (it queues one message while loading):
         the head of the queue and the waiting jobs that may share its pass (service/scheduler.py)."""
+        if self.batch and self.queue and self.worker is not None:
+            self._join_running()
         if self.batch or not self.queue or self.worker is None:
             return
         head = self.queue[0]
@@ -234,6 +237,28 @@ class Jobs(WorkerLife):
             takes = sum(job.params.get("variations", 1) for job in jobs)
             log.info("batch: jobs %s start together, %d takes in one pass", ", ".join(str(job.id) for job in jobs), takes)
         self.batch = jobs
+
+    def _join_running(self) -> None:
+        """Send waiting jobs that may share the running pass to join it (continuous batching,
+        ``[queue] join``; service/scheduler.joiners); the worker takes them between decode steps,
+        or starts them after the pass where the engine cannot take them (the CUDA kernels' step)."""
+        if not self.config.join_running or self.worker_state != "busy":
+            return
+        running = [scheduler.Waiting.of(job.id, job.params, bool(job.params.get(continue_job.AUDIO)))
+                   for job in self.batch]
+        running = [replace(w, takes=w.takes - len(job.dropped)) for w, job in zip(running, self.batch)]
+        waiting = [scheduler.Waiting.of(job.id, job.params, bool(job.params.get(continue_job.AUDIO)))
+                   for job in self.queue]
+        chosen = set(scheduler.joiners(running, waiting, self.config.max_batch))
+        if not chosen:
+            return
+        jobs = [job for job in self.queue if job.id in chosen]
+        if not self.worker.send("join", [{"id": job.id, "params": job.params} for job in jobs]):
+            return  # the worker is dying; the sentinel brings a new one
+        self.queue = deque(job for job in self.queue if job.id not in chosen)
+        log.info("jobs %s join the running pass of job(s) %s", ", ".join(str(job.id) for job in jobs),
+                 ", ".join(str(job.id) for job in self.batch))
+        self.batch += jobs
 
     def status(self) -> tuple[int, int, str]:
         """/oscgen/status's arguments: running job id (-1 = none), jobs waiting, worker state."""
@@ -309,6 +334,7 @@ class Jobs(WorkerLife):
             self.worker_state = "busy"
             log.info("job %d started", job.id)
             self.out.broadcast(f"{PREFIX}/started", job.id)
+            self.dispatch()  # decoding: jobs left waiting may join the pass
         elif kind == "progress":
             fraction = float(event[2])
             seconds = job.eta(fraction)
@@ -342,4 +368,4 @@ class Jobs(WorkerLife):
         if not self.batch:
             self.idle_since = time.monotonic()
             self.worker_state = "ready" if self.warm_model else self.worker_state
-            self.dispatch()
+        self.dispatch()  # the next batch, or (rows freed) waiting jobs that may join the pass

@@ -1,6 +1,8 @@
 """What the worker process does with the jobs the daemon hands it together (service/scheduler.py
 picks them): every take of every job in ONE batched engine pass (oscgen.take_batch), each take
-written as its own WAV and sidecar with its own /oscgen/done.
+written as its own WAV and sidecar with its own /oscgen/done as soon as it is done.  Jobs the
+parent sends while the pass runs ("join") are taken between decode steps where the engine can
+(continuous batching), else right after the pass.
 
 A job makes ``variations`` takes, take i with seed + i - 1 (a random first seed when the seed
 knob is -1).  Reports to the parent over ``conn``: ("started", id) per job, ("progress", id,
@@ -57,6 +59,7 @@ class _Run:
         dropped = set(self.params.get("dropped_takes", ()))  # cancelled while the job waited
         self.rows = [i for i in range(self.takes) if i + 1 not in dropped]  # the takes to make (0 = the first)
         self.fractions = {i: 0.0 for i in self.rows}
+        self.left = set(self.rows)  # takes not reported yet
         self.ended = False
 
     def end(self, conn, kind: str | None = None, *args) -> None:
@@ -77,9 +80,10 @@ def seeds_for(seed: int | None, takes: int) -> list[int]:
     return [first + i for i in range(takes)]
 
 
-def run_jobs(conn, signals: Signals, jobs: list[dict], output, tag: str, engine_model) -> bool:
+def run_jobs(conn, signals: Signals, jobs: list[dict], output, tag: str, engine_model, arrivals=None) -> bool:
     """Make ``jobs`` (dicts of id and params), report everything; True if decoding began (the
-    model is loaded).  ``engine_model(name)``: what the engine loads for a model name."""
+    model is loaded).  ``engine_model(name)``: what the engine loads for a model name.
+    ``arrivals`` (worker.Arrivals): jobs sent to join the pass while it runs."""
     runs = [_Run(job) for job in jobs]
     for run in runs:
         conn.send(("started", run.id))
@@ -88,7 +92,7 @@ def run_jobs(conn, signals: Signals, jobs: list[dict], output, tag: str, engine_
     from oscgen.take_batch import NotBatchable, TooBig
 
     try:
-        return _batched(conn, signals, runs, output, tag, engine_model)
+        return _batched(conn, signals, runs, output, tag, engine_model, arrivals)
     except TooBig as exc:
         if len(runs) == 1:
             runs[0].end(conn, "error", f"{exc} (fewer variations, or shorter takes)")
@@ -137,7 +141,9 @@ def _end_failed(conn, runs, exc: Exception) -> None:
         run.end(conn, "error", message)
 
 
-def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_model) -> bool:
+def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_model, arrivals=None) -> bool:
+    """``runs`` in one pass, each take written as soon as it is done; ``arrivals`` (the
+    worker's pipe, worker.Arrivals): jobs sent to join the running pass, taken once a step."""
     from oscgen.take_batch import DROP, STOP, NotBatchable, TooBig, generate_take_batch
 
     rows = [(run, i) for run in runs for i in run.rows]
@@ -167,6 +173,37 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
                 conn.send(("progress", run.id, float(min(run.fractions.values()))))
         return progress
 
+    def on_result(row: int, result) -> None:
+        """Write take ``row`` as soon as it is done; a job ends with its last take."""
+        run, i = rows[row]
+        run.left.discard(i)
+        if run.ended or signals.cancelled(run.id):
+            run.end(conn, "cancelled")
+        elif result is None or signals.take_cancelled(run.id, i + 1):  # dropped
+            pass
+        elif isinstance(result, Exception):  # stopped before it made a beat
+            conn.send(("error", run.id, f"take {i + 1}: {result}" if run.takes > 1 else str(result)))
+        else:
+            write(conn, run.id, run.params, result, output, tag, take=(i + 1, run.takes), batch=batch)
+        if not run.left:
+            run.end(conn)
+
+    def incoming(admit) -> None:
+        """Jobs sent while the pass runs join it when they can; the others wait for it to end."""
+        for job in arrivals.jobs():
+            run = _Run(job)
+            joined = admit([take_request(run.params, output, model, run.seeds[i]) for i in run.rows],
+                           [callback(run, i) for i in run.rows]) if run.rows and batchable(run.params) else None
+            if joined is None:
+                arrivals.defer(job)
+                continue
+            conn.send(("started", run.id))
+            log.info("job %d joins the running pass of job(s) %s: %d take(s)", run.id, _ids(runs), len(run.rows))
+            runs.append(run)
+            rows.extend((run, i) for i in run.rows)
+            batch["jobs"].append(run.id)
+            batch["takes"] += len(run.rows)
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -174,8 +211,8 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
             requests = [take_request(run.params, output, model, run.seeds[i]) for run, i in rows]
             if len(runs) > 1:
                 log.info("jobs %s: %d takes in one pass", _ids(runs), len(rows))
-            results = generate_take_batch(requests, progress_callbacks=[callback(run, i) for run, i in rows],
-                                          control=control)
+            generate_take_batch(requests, progress_callbacks=[callback(run, i) for run, i in rows], control=control,
+                                incoming=None if arrivals is None else incoming, on_result=on_result)
     except (TooBig, NotBatchable):
         raise
     except Cancelled:
@@ -185,17 +222,6 @@ def _batched(conn, signals: Signals, runs: list[_Run], output, tag: str, engine_
     except Exception as exc:
         _end_failed(conn, runs, exc)
         return bool(decoding)
-    for row, result in enumerate(results):
-        run, i = rows[row]
-        if run.ended or signals.cancelled(run.id):
-            run.end(conn, "cancelled")
-            continue
-        if result is None or signals.take_cancelled(run.id, i + 1):  # dropped
-            continue
-        if isinstance(result, Exception):  # stopped before it made a beat
-            conn.send(("error", run.id, f"take {i + 1}: {result}" if run.takes > 1 else str(result)))
-            continue
-        write(conn, run.id, run.params, result, output, tag, take=(i + 1, run.takes), batch=batch)
     for run in runs:
         run.end(conn)
     return True

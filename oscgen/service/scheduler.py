@@ -6,8 +6,8 @@ head of the queue takes compatible waiting jobs along into one batched pass:
 
 - same model and top-k (they shape the compiled step; temperature, top-p, guidance, prompt,
   seed, bars and loop are per take);
-- lengths within ``LENGTH_SLACK`` of each other: a take's WAV is written when the whole pass is
-  done, so a 2 s job is never held up by a 30 s one;
+- any lengths: each take is written as soon as it is done and its rows then leave the pass
+  (oscgen/musicgen/decode_pass.py), so a 2 s job is not held up by a 30 s one;
 - at most ``max_rows`` takes in all, each job's variations counted (a job with more variations
   than that still runs, alone);
 - a job that cannot share a pass (a continuation, or a take past the model's 30 s window) runs
@@ -16,6 +16,10 @@ head of the queue takes compatible waiting jobs along into one batched pass:
 The head always starts, so nothing waits forever; a compatible job further back may start
 before an incompatible one ahead of it, which then waits one pass longer, a pass that costs
 about what it would have cost without the extra takes.
+
+While a pass runs, ``joiners`` picks the waiting jobs that join it (continuous batching,
+``[queue] join``): the same model and top-k, not alone, within ``max_rows`` takes with the rows
+still running.
 """
 
 from __future__ import annotations
@@ -24,9 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oscgen.knobs import MAX_DURATION
-
-#: the longest take in a batch may be at most this many times the shortest
-LENGTH_SLACK = 1.25
 
 
 @dataclass(frozen=True)
@@ -49,25 +50,29 @@ class Waiting:
         return cls(job_id, params["model"], int(params["top_k"]), seconds, int(params.get("variations", 1)), alone)
 
 
-def next_batch(waiting: Sequence[Waiting], max_rows: int, slack: float = LENGTH_SLACK) -> list[int]:
+def next_batch(waiting: Sequence[Waiting], max_rows: int) -> list[int]:
     """The ids of the jobs to start now, head first then in queue order; [] when none wait."""
     if not waiting:
         return []
     head = waiting[0]
-    chosen = [head]
     if head.alone:
         return [head.id]
-    rows = head.takes
-    shortest = longest = head.seconds
-    for job in waiting[1:]:
-        if job.alone or (job.model, job.top_k) != (head.model, head.top_k):
+    return [head.id] + _compatible(head, waiting[1:], head.takes, max_rows)
+
+
+def _compatible(head: Waiting, waiting: Sequence[Waiting], rows: int, max_rows: int) -> list[int]:
+    """The ids of the jobs of ``waiting`` that share ``head``'s pass, beside ``rows`` takes."""
+    chosen = []
+    for job in waiting:
+        if job.alone or (job.model, job.top_k) != (head.model, head.top_k) or rows + job.takes > max_rows:
             continue
-        if rows + job.takes > max_rows:
-            continue
-        low, high = min(shortest, job.seconds), max(longest, job.seconds)
-        if high > slack * low:
-            continue
-        chosen.append(job)
+        chosen.append(job.id)
         rows += job.takes
-        shortest, longest = low, high
-    return [job.id for job in chosen]
+    return chosen
+
+
+def joiners(running: Sequence[Waiting], waiting: Sequence[Waiting], max_rows: int) -> list[int]:
+    """The ids of the waiting jobs that join the running pass of ``running`` now, in queue order."""
+    if not running or any(job.alone for job in running):
+        return []
+    return _compatible(running[0], waiting, sum(job.takes for job in running), max_rows)

@@ -3,7 +3,9 @@ keeps the model warm and runs one job at a time, so the OSC process never blocks
 crash in generation cannot take the daemon down.
 
 Parent -> worker over a Pipe: ("load", model, warm_knobs), ("batch", [job dict, ...]) (jobs the
-scheduler starts together: service/runner.py makes every take of them in one pass), ("unload",), ("stop",).
+scheduler starts together: service/runner.py makes every take of them in one pass), ("join", [job
+dict, ...]) (jobs to add to the running pass: the runner takes them between decode steps, or after
+the pass when they cannot join), ("unload",), ("stop",).
 ``warm_knobs`` (oscgen.api.warm_up's keyword arguments: the daemon's top_k, top_p, cfg_scale and
 duration) are what the worker warms the model up for after loading, so the first job after a
 load is as fast as the next.
@@ -25,6 +27,7 @@ import signal
 import time
 import traceback
 import warnings
+from collections import deque
 
 from oscgen.config import OutputConfig
 
@@ -131,29 +134,60 @@ def worker_main(conn, signals, model: str, warm_knobs: dict, output: OutputConfi
     warm = {"model": None}  # what the engine holds now (a job for another model swaps it)
     if api is not None:
         _warm(conn, api, model, warm_knobs, warm)
+    pending: deque = deque()  # messages read while a pass ran, in the order they came
     while True:
         try:
-            message = conn.recv()
+            message = pending.popleft() if pending else conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone
         kind = message[0]
         if kind == "stop":
             return
         if api is None:
-            for job in message[1] if kind == "batch" else ():
+            for job in message[1] if kind in ("batch", "join") else ():
                 conn.send(("error", job["id"], "cannot generate: the engine (oscgen.api) failed to import; see the daemon's log"))
                 conn.send(("end", job["id"]))
         elif kind == "load":
             _warm(conn, api, message[1], message[2], warm)
         elif kind == "unload":
             _unload(conn, api, warm)
-        elif kind == "batch":
+        elif kind in ("batch", "join"):  # a join that comes after its pass ended starts one
             from oscgen.service.runner import Signals, run_jobs
 
             model = message[1][0]["params"]["model"]  # the scheduler batches one model's jobs
-            loaded = run_jobs(conn, Signals(*signals, take_slots=TAKE_SLOTS), message[1], output, tag, _engine_model)
+            arrivals = Arrivals(conn)
+            loaded = run_jobs(conn, Signals(*signals, take_slots=TAKE_SLOTS), message[1], output, tag, _engine_model,
+                              arrivals)
+            if arrivals.deferred:  # sent to join but could not: they run next, before what came after them
+                pending.appendleft(("batch", arrivals.deferred))
+            pending.extend(arrivals.later)
             if loaded and model != warm["model"]:  # loaded and compiled by the jobs: tells the parent
                 _warm(conn, api, model, None, warm)
+
+
+class Arrivals:
+    """The pipe while a pass runs (continuous batching): ``jobs`` reads, without waiting, the
+    jobs the parent sent to join it ("join"); the runner ``defer``s those that cannot join, and
+    every other message is kept in ``later`` for after the pass."""
+
+    def __init__(self, conn):
+        self.conn, self.deferred, self.later = conn, [], []
+
+    def jobs(self) -> list[dict]:
+        got = []
+        try:
+            while self.conn.poll():
+                message = self.conn.recv()
+                if message[0] == "join" and not self.later:
+                    got.extend(message[1])
+                else:  # ("stop",), or a batch sent once every job of this pass had ended
+                    self.later.append(message)
+        except (EOFError, OSError):  # the parent is gone: the main loop finds out next
+            pass
+        return got
+
+    def defer(self, job: dict) -> None:
+        self.deferred.append(job)
 
 
 _models = None  # the daemon's ModelRules (service/models.py): model names -> what the engine loads
