@@ -250,3 +250,14 @@ def describe(record: dict | None) -> str:
 def wxt_rows() -> tuple[tuple[int, int], ...]:
     """layers.WXT_ROWS for this host: the calibration's plan, else none (x @ W.T throughout)."""
     return gemm_plan.wxt_rows(_blas.read_calibration()) or ()
+
+
+def matmul_seconds(rows: int, nbytes: int) -> float | None:
+    """Seconds a pass over ``nbytes`` of float32 decode weights takes at ``rows`` rows on this
+    host, scaled from the calibration's plan (its probe streams probe_shapes()); None where it
+    has none (a GPU, or not calibrated)."""
+    ms = gemm_plan.pass_ms(_blas.read_calibration(), rows)
+    if ms is None:
+        return None
+    probe = sum(o * i for o, i in probe_shapes()) * 4
+    return ms / 1e3 * nbytes / probe

@@ -145,6 +145,13 @@ def describe(record: dict) -> str:
     return f"{', '.join(parts)} (ms {ways}: {table})"
 
 
+def pass_ms(record: dict | None, rows: int) -> float | None:
+    """The plan's measured ms of a pass at ``rows`` rows: its fastest way at the first measured
+    row count from ``rows`` up (that count's choice covers it); None without a plan or past it."""
+    measured = sorted((int(n), min(ways.values())) for n, ways in ((record or {}).get("plan_ms") or {}).items())
+    return next((ms for n, ms in measured if n >= rows), None)
+
+
 def wxt_rows(record: dict | None) -> tuple[tuple[int, int], ...] | None:
     """layers.WXT_ROWS from a calibration record; None where it has no plan."""
     if not record or "wxt_rows" not in record:

@@ -58,8 +58,9 @@ def generate_take_batch(
     Continuous batching: ``incoming(admit)`` is called once a decode step; it may call
     ``admit(requests, callbacks)`` to add more requests to the running pass, all or none: it
     returns their row numbers (after every row so far), or None when they cannot join (another
-    model or top-k, a bad request, not joinable: decode_pass.DecodePass.can_join, or too big
-    together), and the caller makes them another time.  ``on_result(row, result)``: each row's
+    model or top-k, a bad request, not joinable: decode_pass.DecodePass.can_join, too big
+    together, or, unless ``always=True``, not worth it on this host: DecodePass.worth_joining),
+    and the caller makes them another time.  ``on_result(row, result)``: each row's
     result as soon as its take is done (decoded to audio while the others wait), instead of all
     at the end; the returned list has them too."""
     if not isinstance(requests, (list, tuple)) or not requests:
@@ -79,7 +80,7 @@ def generate_take_batch(
     run = engine.decode_pass(takes, top_k)
     ended, dropped, results = set(), set(), {}
 
-    def admit(more: list[dict], more_callbacks: list | None = None) -> list[int] | None:
+    def admit(more: list[dict], more_callbacks: list | None = None, always: bool = False) -> list[int] | None:
         first = len(rows)
         try:
             planned = [_plan(first + i, request) for i, request in enumerate(more)]
@@ -87,6 +88,8 @@ def generate_take_batch(
                 _check_shared(first + i, row, model, top_k)
             new = [_take(engine, row) for row in planned]
             if not new or not all(run.can_join(take) for take in new):
+                return None
+            if not (always or run.worth_joining(len(new))):
                 return None
             _fits(engine, run.joined_takes(new))
         except ValueError:
@@ -106,6 +109,7 @@ def generate_take_batch(
                     callbacks[row](fraction)
 
         audio = engine.decode_takes([run.codes(row) for row in kept], progress=audio_progress) if kept else []
+        run.untimed()  # the step time measured next leaves EnCodec out
         for row in done:
             results[row] = None
         for row, wave in zip(kept, audio):

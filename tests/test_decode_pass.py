@@ -121,3 +121,35 @@ def test_joining_memory_counts_the_slots_each_row_needs(model):
     assert [t.frames for t in run.joined_takes([late])] == [20, 36]
     assert model.memory_needed(run.joined_takes([late])) > model.memory_needed([run.taken[0].take, late])
     mx.eval(run.tokens)
+
+
+def _measured(model, seconds: dict) -> None:
+    """The step times the model has measured, replaced (in place: an nn.Module keeps dict
+    attributes as items, which monkeypatch does not restore)."""
+    model.step_seconds.clear()
+    model.step_seconds.update(seconds)
+
+
+@pytest.mark.parametrize("measured,matmul,worth", [
+    ({}, 9.0, True),  # nothing measured yet: join
+    ({2: 0.10}, 0.03, True),  # 2 takes x 0.03 s more a step < the joiner's own 0.10 s
+    ({2: 0.10}, 0.06, False),  # 2 x 0.06 > 0.10: waiting costs the two takes less in all
+    ({2: 0.10, 4: 0.20}, 0.0, False),  # a measured two-take step beats the calibration's guess
+    ({2: 0.10, 4: 0.14}, 9.0, True),
+])
+def test_joining_pays_when_the_bigger_step_costs_less_than_the_joiners_own(model, monkeypatch, measured, matmul, worth):
+    """``matmul``: what the calibration says 2 more rows add to a pass over the decoder's weights."""
+    from oscgen import calibrate
+
+    monkeypatch.setattr(calibrate, "matmul_seconds", lambda rows, nbytes: matmul * rows / 2)
+    _measured(model, measured)
+    run = model.decode_pass([Take(TEXTS[0], 20, 1)], 20)  # guided: 2 rows a take
+    assert run.worth_joining(1) is worth
+    assert model.decoder_bytes == sum(p.nbytes for _, p in __import__("mlx.utils").utils.tree_flatten(model.decoder.parameters()))
+
+
+def test_a_pass_measures_its_step_time_per_row_count(model):
+    _measured(model, {})
+    run = model.decode_pass([Take(TEXTS[0], 20, 1)], 20)
+    run.run(lambda run: None)
+    assert set(model.step_seconds) == {2} and 0 < model.step_seconds[2] < 5

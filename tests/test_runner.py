@@ -112,7 +112,11 @@ class FakeArrivals:
         self.deferred.append(job)
 
 
-def test_a_job_sent_during_a_pass_joins_it_and_one_that_cannot_is_deferred(output):
+def test_a_job_sent_during_a_pass_joins_it_and_one_that_cannot_is_deferred(output, monkeypatch):
+    from oscgen.musicgen.decode_pass import DecodePass
+
+    # whether joining pays on this host is DecodePass.worth_joining's (test_decode_pass.py): here it does
+    monkeypatch.setattr(DecodePass, "worth_joining", lambda self, count: True)
     long = job(1, "the long one")
     long["params"]["duration"] = 2.0
     other_top_k = job(3, "another top k")

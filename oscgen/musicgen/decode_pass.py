@@ -21,6 +21,7 @@ length and one set of knobs for the batch, and prompted passes (forced codes) ta
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -29,6 +30,9 @@ import mlx.core as mx
 from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import codebooks
 from oscgen.musicgen.batch import Take
+
+#: steps of a membership before its step time is sampled (the first ones trace the step)
+TIMING_SKIP = 3
 
 #: a done row leaves the batch (the step retraced for fewer rows, ~0.3-1 s on a 2-core CPU) only
 #: when the rows left have at least this many steps to go; a marginal row costs ~28 ms a step
@@ -73,6 +77,7 @@ class DecodePass:
         self.forced = batch_lib.forced_table(takes, self.delay, model._positions_table(self.longest).shape[0])
         self.segments: list[tuple[tuple[int, ...], list[mx.array]]] = []  # (take indices, tokens a step)
         self._stacks: dict[int, mx.array] = {}
+        self._synced: tuple[float, int, int] | None = None  # (time, steps, segment) of the last wait
         self._setup(fresh=True)
         first = batch_lib.prefill_steps(takes)  # audio prompts: their known steps in one pass
         if first:
@@ -97,6 +102,32 @@ class DecodePass:
         guidance / top-p only where the pass's compiled step has them (top-k is the caller's)."""
         return (not self.fused and self.forced is None and take.prompt_codes is None
                 and (take.cfg_scale <= 1.0 or self.guided) and (not 0.0 < take.top_p < 1.0 or self.use_top_p))
+
+    def worth_joining(self, count: int) -> bool:
+        """Whether ``count`` takes joining now lower the summed wait of every take involved,
+        against their starting when the pass is done.  With n takes running and m joining, all
+        of about one length, from any point of the pass: wait - join = (1 - f) L [m c(m) -
+        (n + m)(c(n + m) - c(n))] for step costs c(k) at k takes, so joining pays when the extra
+        cost of the bigger step on every take is below the joiners' own step cost.  c(n) is this
+        pass's measured step; another count's, where it ran in this process, its measurement,
+        else c(n) plus the difference of the decoder's matmuls at the two row counts by the
+        calibration (calibrate.matmul_seconds; none known, a GPU: no difference)."""
+        n, m = len(self.rows), count
+        per = 2 if self.guided else 1
+        measured = self.model.step_seconds
+        here = measured.get(n * per)
+        if here is None:
+            return True  # nothing measured yet (the pass's first steps): the batch is the bet
+
+        def cost(takes: int) -> float:
+            if takes * per in measured:
+                return measured[takes * per]
+            from oscgen import calibrate
+
+            now, then = (calibrate.matmul_seconds(k * per, self.model.decoder_bytes) for k in (takes, n))
+            return max(0.0, here + (now - then)) if now is not None and then is not None else here
+
+        return (n + m) * (cost(n + m) - here) < m * cost(m)
 
     def add(self, takes: list[Take]) -> list[int]:
         """``takes`` join at the next step (each ``can_join``); returns their indices."""
@@ -171,10 +202,12 @@ class DecodePass:
 
     def wait_previous(self) -> bool:
         """Wait for the step before the one queued last (the device has that one queued);
-        False when fewer than two steps ran."""
+        False when fewer than two steps ran.  Samples the step's time at this row count
+        (``model.step_seconds``, what ``worth_joining`` weighs)."""
         tokens = self.segments[-1][1]
         if len(tokens) >= 2:
             mx.eval(tokens[-2])
+            self._sample(len(tokens))
             return True
         if len(self.segments) >= 2 and tokens and self.segments[-2][1]:
             mx.eval(self.segments[-2][1][-1])
@@ -191,6 +224,19 @@ class DecodePass:
             if between is not None and self.wait_previous():
                 between(self)
         self.finish()
+
+    def untimed(self) -> None:
+        """The time until the next wait is not a step's (the caller did other work)."""
+        self._synced = None
+
+    def _sample(self, steps: int) -> None:
+        now = time.perf_counter()
+        last, self._synced = self._synced, (now, steps, len(self.segments))
+        if last is None or last[2] != len(self.segments) or steps - last[1] != 1 or steps <= TIMING_SKIP:
+            return
+        rows = self.cache[0].shape[1]
+        old = self.model.step_seconds.get(rows)
+        self.model.step_seconds[rows] = now - last[0] if old is None else 0.8 * old + 0.2 * (now - last[0])
 
     def finish(self) -> None:
         """Wait for the last step; check the CUDA kernels' error flag where they ran."""

@@ -114,9 +114,23 @@ class MusicGen(AudioSide, nn.Module):
         self._compiled_steps: dict[tuple, Callable] = {}
         self._fused: FusedStep | None = None  # the CUDA kernels' step, where it applies (_fit_to_device)
         self._positions: mx.array | None = None
+        # decode step seconds by rows, as passes ran (decode_pass.py); underscore: see _config
+        self._step_seconds: dict[int, float] = {}
         self.name: str | None = None  # what from_pretrained was asked for
         self.model_dir: Path | None = None
         self.random_weights = False  # True for oscgen's tiny random model: its output is noise
+
+    @property
+    def step_seconds(self) -> dict[int, float]:
+        """Seconds of a decode step by its rows, as this process's passes measured them."""
+        return self._step_seconds
+
+    @property
+    def decoder_bytes(self) -> int:
+        """Bytes of the decoder's weights (what a decode step streams, embeddings aside)."""
+        from mlx.utils import tree_flatten
+
+        return sum(v.nbytes for _, v in tree_flatten(self.decoder.parameters()))
 
     @property
     def config(self) -> dict:
