@@ -94,19 +94,23 @@ print('check', json.dumps(c)); [print('timing', r['prompts'], 'fused' if r['fuse
 for n, by in d.items():
   for p, vs in by.items():
     for v, st in vs.items(): print(n, 'takes pos', p, v, st)" "$1"; }
-    timeout 170 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/verify1.json > $OUT/log-new.txt 2>&1
+    timeout 150 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/verify1.json > $OUT/log-new.txt 2>&1
     echo "verify 1 take: rc $?"; tail -n 3 $OUT/log-new.txt; digest $OUT/verify1.json
-    timeout 120 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/verify8.json >> $OUT/log-new.txt 2>&1
+    timeout 100 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/verify8.json >> $OUT/log-new.txt 2>&1
     echo "verify 8 takes: rc $?"; tail -n 1 $OUT/log-new.txt; digest $OUT/verify8.json
-    timeout 90 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/stages-new.json >> $OUT/log-new.txt 2>&1
+    timeout 80 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/stages-new.json >> $OUT/log-new.txt 2>&1
     echo "stages new: rc $?"; stages $OUT/stages-new.json
     if [ -d base ]; then
       (cd base && PYTHONPATH=/tmp/site:$PWD timeout 100 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/base-verify8.json > $OUT/log-base.txt 2>&1
        echo "base 8 takes: rc $?"; digest $OUT/base-verify8.json
-       PYTHONPATH=/tmp/site:$PWD timeout 90 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/base-stages.json >> $OUT/log-base.txt 2>&1
+       PYTHONPATH=/tmp/site:$PWD timeout 80 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/base-stages.json >> $OUT/log-base.txt 2>&1
        echo "base stages: rc $?"; stages $OUT/base-stages.json)
     fi
-    timeout 100 python3 -m oscgen bench --device gpu --batch 1,8 --duration 10 --dtype float16 --no-reference \
+    # one take with the warp attention too (checked, then its step)
+    OSCGEN_CUDA_WARP_ATTN_ROWS=1 timeout 70 python3 benchmarks/cuda_check.py $small --batch 1 --steps 60 \
+      --json $OUT/warp1.json >> $OUT/log-new.txt 2>&1
+    echo "1 take, warp attention: rc $?"; digest $OUT/warp1.json
+    timeout 90 python3 -m oscgen bench --device gpu --batch 1,8 --duration 10 --dtype float16 --no-reference \
       --json $OUT/bench-new.json 2>&1 | tail -n 8
   elif [ "${2:-bench}" = medium ]; then
     # (a later call, the machine still warm: MLX-CUDA is installed) the same at musicgen-medium
