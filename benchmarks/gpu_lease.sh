@@ -101,9 +101,9 @@ for n, by in d.items():
     timeout 80 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/stages-new.json >> $OUT/log-new.txt 2>&1
     echo "stages new: rc $?"; stages $OUT/stages-new.json
     if [ -d base ]; then
-      (cd base && PYTHONPATH=/tmp/site:$PWD timeout 100 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/base-verify8.json > $OUT/log-base.txt 2>&1
+      (cd base && PYTHONPATH=/tmp/site:$PWD timeout 100 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/base-verify8.json >> $OUT/log-new.txt 2>&1
        echo "base 8 takes: rc $?"; digest $OUT/base-verify8.json
-       PYTHONPATH=/tmp/site:$PWD timeout 80 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/base-stages.json >> $OUT/log-base.txt 2>&1
+       PYTHONPATH=/tmp/site:$PWD timeout 80 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/base-stages.json >> $OUT/log-new.txt 2>&1
        echo "base stages: rc $?"; stages $OUT/base-stages.json)
     fi
     # one take with the warp attention too (checked, then its step)
