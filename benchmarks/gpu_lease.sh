@@ -94,7 +94,7 @@ print('check', json.dumps(c)); [print('timing', r['prompts'], 'fused' if r['fuse
 for n, by in d.items():
   for p, vs in by.items():
     for v, st in vs.items(): print(n, 'takes pos', p, v, st)" "$1"; }
-    timeout 150 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/verify1.json > $OUT/log-new.txt 2>&1
+    timeout 230 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/verify1.json > $OUT/log-new.txt 2>&1
     echo "verify 1 take: rc $?"; tail -n 3 $OUT/log-new.txt; digest $OUT/verify1.json
     timeout 100 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/verify8.json >> $OUT/log-new.txt 2>&1
     echo "verify 8 takes: rc $?"; tail -n 1 $OUT/log-new.txt; digest $OUT/verify8.json

@@ -160,7 +160,10 @@ def layer_shared_bytes(B: int, D: int, F: int, HT: int, HD: int, window: int, it
 #: Attention with one warp per (row, head, split) and up to MAX_SPLITS splits, merged by the
 #: split that finishes last (layer_kernel.cu), from this many rows up; fewer rows keep one block
 #: per (row, head, split), S = blocks // pairs.  At 16 rows the block path has S = 1 and half the
-#: blocks take two pairs in turn, each a chain of block barriers.
+#: blocks take two pairs in turn, each a chain of block barriers.  Measured on an H200
+#: (2026-12-02, benchmarks/RESULTS.md): at 8 takes the first layer's attention 25.4 -> 12.9 µs and
+#: out_proj 12.5 -> 4.4 (it stages the merged output); at one take no faster (step 1.38-1.42 ms
+#: either way), so 2 rows keep the block path.
 #: OSCGEN_CUDA_WARP_ATTN_ROWS=N moves the threshold; 0 keeps the block path everywhere.
 WARP_ATTENTION_ROWS = int(os.environ.get("OSCGEN_CUDA_WARP_ATTN_ROWS", "4")) or None
 MAX_SPLITS = 16
