@@ -148,7 +148,8 @@ def decode_timing(engine: MusicGen, fused: bool, steps: int, prompts: int = 1) -
 def stage_profile(engine: MusicGen, position: int, launches: int = 30, prompts: int = 1) -> dict:
     """µs per stage of the first layer's kernel (block 0's clock, median over ``launches``
     single launches at ``position``) for ``prompts`` guided takes of one prompt (2 x prompts
-    rows), with and without the L2 prefetch of later stages' weights."""
+    rows), with attention on one block per (row, head, split) and on one warp per split
+    (kernels.WARP_ATTENTION_ROWS), no L2 prefetch."""
     dec = engine.decoder
     cross_kv, _ = job_inputs(engine, position + 1, prompts)
     window = -(-(position + 1) // pipeline.CACHE_BLOCK) * pipeline.CACHE_BLOCK
@@ -161,8 +162,9 @@ def stage_profile(engine: MusicGen, position: int, launches: int = 30, prompts: 
     weights = engine._fused._layer_weights(layer)
     names = ["qkv", "attention", "out_proj", "cross_scores", "cross_out", "fc1", "fc2"]
     out = {}
-    for prefetch in (True, False):
-        kernels.PREFETCH = prefetch
+    default = kernels.WARP_ATTENTION_ROWS
+    for variant, threshold in (("block_attention", None), ("warp_attention", 1)):
+        kernels.WARP_ATTENTION_ROWS = threshold
         rows = []
         for _ in range(launches):
             _, scratch = kernels.layer(x, mx.array(position, dtype=mx.int32), weights, cache[0], cross, engine._fused.bar,
@@ -170,8 +172,8 @@ def stage_profile(engine: MusicGen, position: int, launches: int = 30, prompts: 
             mx.eval(scratch)
             rows.append(kernels.stage_times(scratch))
         med = [round(statistics.median(r[i] for r in rows), 2) for i in range(len(names))]
-        out["prefetch" if prefetch else "no_prefetch"] = dict(zip(names + ["total"], med + [round(sum(med), 2)]))
-    kernels.PREFETCH = False
+        out[variant] = dict(zip(names + ["total"], med + [round(sum(med), 2)]))
+    kernels.WARP_ATTENTION_ROWS = default
     return out
 
 

@@ -6,7 +6,7 @@
 #   call 1 (carry .gpu1):  bash benchmarks/gpu_lease.sh stage1 [small|medium ...]
 #       stashes part 1, reports the machine, writes the random checkpoints (default: both)
 #   call 2 (carry .gpu2, right after call 1, while the machine is warm):
-#                          bash benchmarks/gpu_lease.sh stage2 [bench|profile|kernels|batch|mma|batchbench|stages|verify]
+#                          bash benchmarks/gpu_lease.sh stage2 [bench|profile|kernels|batch|mma|batchbench|stages|verify|compare]
 #       installs MLX-CUDA (+ soundfile, not in the image), then runs the benchmarks against
 #       transformers (bench, the default), checks the CUDA step's kernels against the portable
 #       step and times both (kernels: benchmarks/cuda_check.py, then the small bench), or
@@ -84,6 +84,34 @@ stage2)
     # a short re-check of the current code: one take and eight, float16, fewer steps
     timeout 200 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/cuda-check-verify.json 2>&1 | tee $OUT/cuda-check-verify.log | tail -n 12
     timeout 150 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/cuda-check-verify-batch8.json 2>&1 | tail -n 8
+  elif [ "${2:-bench}" = compare ]; then
+    # this code against base/ (an earlier commit's oscgen/ and benchmarks/, where carried): the
+    # checks at 1 and 8 takes, the first layer's stages at 1 and 8 takes, the steps, then the
+    # whole job at 1 and 8 takes; JSON and logs under $OUT, a digest printed
+    digest() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); t=d.get('timing'); c=d.get('check', d.get('checks'))
+print('check', json.dumps(c)); [print('timing', r['prompts'], 'fused' if r['fused'] else 'portable', {k: v for k, v in r.items() if 'ms' in k}) for r in t or []]" "$1"; }
+    stages() { python3 -c "import json,sys; d=json.load(open(sys.argv[1]))
+for n, by in d.items():
+  for p, vs in by.items():
+    for v, st in vs.items(): print(n, 'takes pos', p, v, st)" "$1"; }
+    timeout 230 python3 benchmarks/cuda_check.py $small --dtypes float16 --steps 120 --json $OUT/verify1.json > $OUT/log-new.txt 2>&1
+    echo "verify 1 take: rc $?"; tail -n 3 $OUT/log-new.txt; digest $OUT/verify1.json
+    timeout 100 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/verify8.json >> $OUT/log-new.txt 2>&1
+    echo "verify 8 takes: rc $?"; tail -n 1 $OUT/log-new.txt; digest $OUT/verify8.json
+    timeout 80 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/stages-new.json >> $OUT/log-new.txt 2>&1
+    echo "stages new: rc $?"; stages $OUT/stages-new.json
+    if [ -d base ]; then
+      (cd base && PYTHONPATH=/tmp/site:$PWD timeout 100 python3 benchmarks/cuda_check.py $small --batch 8 --steps 60 --json $OUT/base-verify8.json >> $OUT/log-new.txt 2>&1
+       echo "base 8 takes: rc $?"; digest $OUT/base-verify8.json
+       PYTHONPATH=/tmp/site:$PWD timeout 80 python3 benchmarks/cuda_check.py $small --stages 1 8 --json $OUT/base-stages.json >> $OUT/log-new.txt 2>&1
+       echo "base stages: rc $?"; stages $OUT/base-stages.json)
+    fi
+    # one take with the warp attention too (checked, then its step)
+    OSCGEN_CUDA_WARP_ATTN_ROWS=1 timeout 70 python3 benchmarks/cuda_check.py $small --batch 1 --steps 60 \
+      --json $OUT/warp1.json >> $OUT/log-new.txt 2>&1
+    echo "1 take, warp attention: rc $?"; digest $OUT/warp1.json
+    timeout 90 python3 -m oscgen bench --device gpu --batch 1,8 --duration 10 --dtype float16 --no-reference \
+      --json $OUT/bench-new.json 2>&1 | tail -n 8
   elif [ "${2:-bench}" = medium ]; then
     # (a later call, the machine still warm: MLX-CUDA is installed) the same at musicgen-medium
     medium=$OSCGEN_CACHE/bench/musicgen-medium-random

@@ -254,14 +254,19 @@ __device__ __forceinline__ void gemv_mma(const T* __restrict__ W, int N, const T
 #pragma unroll
         for (int i = 0; i < 4; ++i) red[((warp * NT + n) * 4 + i) * WARP + lane] = c[n][i];
       __syncthreads();
-      if (ks == 0)
-        for (int o = 1; o < KS; ++o)
+      // the group's KS warps add its KS partial tiles together, one value a thread (KS loads in
+      // flight, in warp order as one warp adding them would), instead of one warp doing them all
+      constexpr int VALUES = NT * 4 * WARP;  // value v: fragment slot (n, i) = v / 32 of lane v % 32
+      const float* part = red + (size_t)grp * KS * VALUES;
+      for (int v = ks * WARP + lane; v < VALUES; v += KS * WARP) {
+        float sum = 0.f;
 #pragma unroll
-          for (int n = 0; n < NT; ++n)
-#pragma unroll
-            for (int i = 0; i < 4; ++i) c[n][i] += red[(((warp + o) * NT + n) * 4 + i) * WARP + lane];
-    }
-    if (ks == 0 && tile < tiles) {
+        for (int o = 0; o < KS; ++o) sum += part[o * VALUES + v];
+        const int n = v / (4 * WARP), i = (v / WARP) % 4, l = v % WARP;
+        const int row = tile * 16 + (l >> 2) + (i < 2 ? 0 : 8), b = n * 8 + 2 * (l & 3) + (i & 1);
+        if (tile < tiles && row < N && b < B) store(row, b, sum);
+      }
+    } else if (tile < tiles) {
       // c[n][i]: row g (+8 for i >= 2) of the tile, batch row 8n + 2t + (i & 1)
 #pragma unroll
       for (int n = 0; n < NT; ++n)
@@ -272,6 +277,37 @@ __device__ __forceinline__ void gemv_mma(const T* __restrict__ W, int N, const T
         }
     }
     if (KS > 1) __syncthreads();  // red is reused by the next round
+  }
+}
+
+// Whether this block has any of a GEMV's rows (gemv_mma packs its N / 16 tiles into the first
+// blocks, gemv_cores its rows into the first warps): the others need not stage its input.
+template <typename T, int KS, bool TC>
+__device__ __forceinline__ bool gemv_busy(int N) {
+  const int warps = blockDim.x / WARP;
+  if constexpr (TC && sizeof(T) == 2) return (int)blockIdx.x * (warps / KS) < (N + 15) / 16;
+  return (int)blockIdx.x * warps < N;
+}
+
+// Copy ``count`` 16-byte words other blocks of this launch wrote (through L2) into shared memory,
+// U loads a thread in flight: a load-use pair per word would serialise an L2 round trip each.
+// The caller syncs the block before reading ``dst``.
+template <int U>
+__device__ __forceinline__ void stage_l2(const void* src, void* dst, int count) {
+  const uint4* s = static_cast<const uint4*>(src);
+  uint4* d = static_cast<uint4*>(dst);
+  for (int i0 = threadIdx.x; i0 < count; i0 += U * blockDim.x) {
+    uint4 v[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int i = i0 + u * blockDim.x;
+      if (i < count) v[u] = __ldcg(s + i);
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int i = i0 + u * blockDim.x;
+      if (i < count) d[i] = v[u];
+    }
   }
 }
 

@@ -129,7 +129,11 @@ def multiprocessors() -> int:
 
 
 def layer_scratch_size(B: int, D: int, H: int, HD: int, F: int, HT: int, S: int) -> int:
-    return B * D * 3 + B * H * S * (HD + 2) + B * HT + B * F + STAMPS
+    """float32 words: q, the split states, x1, cross scores, x2, then (16-byte aligned) GELU(fc1)
+    and the merged attention output (each in T, room for float32), the stamps last."""
+    def pad(n: int) -> int:
+        return -(-n // 4) * 4
+    return pad(B * D * 3 + B * H * S * (HD + 2) + B * HT) + pad(B * F) + pad(B * D) + STAMPS
 
 
 def stage_times(scratch: mx.array) -> list[float]:
@@ -145,16 +149,44 @@ def stage_times(scratch: mx.array) -> list[float]:
 PREFETCH = False
 
 
-def layer_shared_bytes(B: int, D: int, F: int, HT: int, HD: int, window: int, itemsize: int, tc: bool) -> int:
+def layer_shared_bytes(B: int, D: int, F: int, HT: int, HD: int, window: int, itemsize: int, tc: bool,
+                       splits: int = 1) -> int:
     staged = staged_bytes(B, max(D, F, HT), itemsize) + (mma_scratch_bytes(B) if tc else 0)
     attention = (HD + window + (THREADS // 32) * HD + THREADS // 32) * 4
-    return max(staged, attention)
+    warp_attention = (THREADS // 32) * -(-window // splits) * 4  # each warp's scores of its split
+    return max(staged, attention, warp_attention)
+
+
+#: Attention with one warp per (row, head, split) and up to MAX_SPLITS splits, merged by the
+#: split that finishes last (layer_kernel.cu), from this many rows up; fewer rows keep one block
+#: per (row, head, split), S = blocks // pairs.  At 16 rows the block path has S = 1 and half the
+#: blocks take two pairs in turn, each a chain of block barriers.  Measured on an H200
+#: (2026-12-02, benchmarks/RESULTS.md): at 8 takes the first layer's attention 25.4 -> 12.9 µs and
+#: out_proj 12.5 -> 4.4 (it stages the merged output); at one take no faster (step 1.38-1.42 ms
+#: either way), so 2 rows keep the block path.
+#: OSCGEN_CUDA_WARP_ATTN_ROWS=N moves the threshold; 0 keeps the block path everywhere.
+WARP_ATTENTION_ROWS = int(os.environ.get("OSCGEN_CUDA_WARP_ATTN_ROWS", "4")) or None
+MAX_SPLITS = 16
+#: the pair counters after the three barrier words (step.FusedStep.bar holds 4 + this many)
+PAIR_COUNTERS = 4096
+
+
+def warp_attention(rows: int, heads: int) -> bool:
+    return WARP_ATTENTION_ROWS is not None and rows >= WARP_ATTENTION_ROWS and rows * heads <= PAIR_COUNTERS
+
+
+def attention_splits(rows: int, heads: int, blocks: int, warp: bool) -> int:
+    if warp:  # every warp of the grid one (row, head, split)
+        return max(1, min(MAX_SPLITS, blocks * THREADS // 32 // (rows * heads)))
+    return max(1, blocks // (rows * heads))
 
 
 def layer_template(dtype, B: int, D: int, heads: int, HD: int, F: int, HT: int, blocks: int) -> list:
-    S = max(1, blocks // (B * heads))
+    warp = warp_attention(B, heads)
+    S = attention_splits(B, heads, blocks, warp)
     template = [("T", dtype), ("B", B), ("D", D), ("H", heads), ("HD", HD), ("F", F), ("HT", HT),
-                ("TEXT", HT // heads), ("S", S), ("TC", tensor_cores(B, dtype)), ("PREFETCH", PREFETCH)]
+                ("TEXT", HT // heads), ("S", S), ("TC", tensor_cores(B, dtype)), ("PREFETCH", PREFETCH),
+                ("ATTN_WARP", warp)]
     for name, rows in (("QKV", 3 * D), ("O", D), ("A", HT), ("BT", D), ("FC1", F), ("FC2", D)):
         template += gemv_template(name, rows, B, blocks)
     return template
@@ -193,7 +225,7 @@ def layer(x, pos, weights: dict, cache, cross: dict, bar, heads: int, blocks: in
     HT = cross["a"].shape[0]
     template = layer_template(x.dtype, B, D, heads, HD, F, HT, blocks)
     S, tc = dict(template)["S"], dict(template)["TC"]  # attention splits, tensor cores: the template's
-    smem = layer_shared_bytes(B, D, F, HT, HD, window, x.dtype.size, tc)
+    smem = layer_shared_bytes(B, D, F, HT, HD, window, x.dtype.size, tc, S)
     inputs = [x, pos, weights["ln1_w"], weights["ln1_b"], weights["w_qkv"], cache, weights["w_o"],
               weights["ln2_w"], weights["ln2_b"], cross["a"], cross["bt"], cross["mask"], cross["cond"],
               weights["ln3_w"], weights["ln3_b"], weights["w_fc1"], weights["w_fc2"], next_weight, bar]

@@ -19,8 +19,13 @@
   float* x1 = attn + B * H * S * (HD + 2);       // (B, D) after self-attention
   float* sc = x1 + B * D;                        // (B, HT) cross-attention scores
   float* x2 = sc + B * HT;                       // (B, D) after cross-attention
-  float* hbuf = x2 + B * D;                      // (B, F) GELU(fc1)
-  unsigned int* stamps = reinterpret_cast<unsigned int*>(hbuf + B * F);  // STAMPS
+  // 16-byte aligned (kernels.layer_scratch_size pads the same way), staged as 16-byte words
+  float* hraw = scratch + (3 * B * D + B * H * S * (HD + 2) + B * HT + 3) / 4 * 4;
+  T* hbuf = reinterpret_cast<T*>(hraw);          // (B, F) GELU(fc1), in T as fc2 stages it
+  float* aoraw = hraw + (B * F + 3) / 4 * 4;
+  T* ao = reinterpret_cast<T*>(aoraw);           // (B, D) attention output, in T (ATTN_WARP)
+  unsigned int* stamps = reinterpret_cast<unsigned int*>(aoraw + (B * D + 3) / 4 * 4);  // STAMPS
+  static_assert((B * F * sizeof(T)) % 16 == 0 && (B * D * sizeof(T)) % 16 == 0, "staged as 16-byte words");
   stamp(stamps, 0);
   if (PREFETCH) {  // the later stages' weights into L2 while q/k/v streams
     prefetch_l2(w_o, (size_t)D * D * sizeof(T));
@@ -44,7 +49,135 @@
   stamp(stamps, 1);
 
   // 2. attention over positions 0..p: S splits per (row, head), each a partial softmax state
-  {
+  if constexpr (ATTN_WARP) {
+    // one warp per (row, head, split), no block barriers: 8 (16 for float32) lanes hold a key or
+    // value row, 4 (2) rows per load; the last of a pair's S warps to finish (a counter per pair
+    // after the three barrier words, reset by that warp) merges its S states into ao in T
+    constexpr int V = 16 / sizeof(T), LPP = HD / V, PPI = WARP / LPP, FPL = HD / WARP;
+    constexpr int UK = 8, UV = 8;  // key / value loads a lane has in flight
+    static_assert(HD % V == 0 && WARP % LPP == 0 && V % 4 == 0 && HD % WARP == 0, "warp attention layout");
+    const int n = p + 1, chunk = (n + S - 1) / S;
+    float* pr = fs + warp * ((W + S - 1) / S);  // this warp's scores, chunk <= W / S
+    unsigned int* pairs = sync_words + 4;
+    const int sub = lane % LPP, pg = lane / LPP, c0 = sub * V;
+    const float scale = 1.f / sqrtf((float)HD);
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+    // items spread over the blocks first (consecutive items on different multiprocessors)
+    for (int item = warp * gridDim.x + blockIdx.x; item < B * H * S; item += gridDim.x * warps) {
+      const int s = item % S, bh = item / S, b = bh / H, h = bh % H;
+      const int p0 = s * chunk, p1 = min(n, p0 + chunk);
+      const T* keys = cache + (size_t)bh * W * HD;
+      const T* vals = keys + plane;
+      float qv[V];
+#pragma unroll
+      for (int e = 0; e < V; e += 4) {
+        const float4 q4 = __ldcg(reinterpret_cast<const float4*>(q_s + b * D + h * HD + c0 + e));
+        qv[e] = q4.x * scale;
+        qv[e + 1] = q4.y * scale;
+        qv[e + 2] = q4.z * scale;
+        qv[e + 3] = q4.w * scale;
+      }
+      float m = neg_inf();
+      for (int j0 = p0; j0 < p1; j0 += PPI * UK) {  // the same trip count on every lane
+        uint4 raw[UK];
+#pragma unroll
+        for (int u = 0; u < UK; ++u) {
+          const int j = j0 + u * PPI + pg;
+          raw[u] = j < p1 ? ld_shared_l2(keys + (size_t)j * HD + c0) : zero;
+        }
+#pragma unroll
+        for (int u = 0; u < UK; ++u) {
+          float kf[V];
+          unpack<T>(raw[u], kf);
+          float d = 0.f;
+#pragma unroll
+          for (int e = 0; e < V; ++e) d += qv[e] * kf[e];
+#pragma unroll
+          for (int o = LPP / 2; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
+          const int j = j0 + u * PPI + pg;
+          if (j < p1) {
+            m = fmaxf(m, d);
+            if (sub == 0) pr[j - p0] = d;
+          }
+        }
+      }
+      m = warp_max(m);
+      __syncwarp();
+      float l = 0.f;
+      for (int j = p0 + lane; j < p1; j += WARP) {
+        const float e = __expf(pr[j - p0] - m);
+        pr[j - p0] = e;
+        l += e;
+      }
+      l = warp_sum(l);
+      __syncwarp();
+      float acc[V];
+#pragma unroll
+      for (int e = 0; e < V; ++e) acc[e] = 0.f;
+      for (int j0 = p0; j0 < p1; j0 += PPI * UV) {
+        uint4 raw[UV];
+#pragma unroll
+        for (int u = 0; u < UV; ++u) {
+          const int j = j0 + u * PPI + pg;
+          raw[u] = j < p1 ? ld_shared_l2(vals + (size_t)j * HD + c0) : zero;
+        }
+#pragma unroll
+        for (int u = 0; u < UV; ++u) {
+          const int j = j0 + u * PPI + pg;
+          const float e = j < p1 ? pr[j - p0] : 0.f;
+          float vf[V];
+          unpack<T>(raw[u], vf);
+#pragma unroll
+          for (int f = 0; f < V; ++f) acc[f] += e * vf[f];
+        }
+      }
+#pragma unroll
+      for (int o = LPP; o < WARP; o <<= 1)
+#pragma unroll
+        for (int f = 0; f < V; ++f) acc[f] += __shfl_xor_sync(0xffffffffu, acc[f], o);
+      float* out = attn + (size_t)item * (HD + 2);
+      if (pg == 0)
+#pragma unroll
+        for (int f = 0; f < V; ++f) out[c0 + f] = acc[f];
+      if (lane == 0) {
+        out[HD] = m;
+        out[HD + 1] = l;
+      }
+      __threadfence();  // every lane's state out before the pair's counter moves
+      __syncwarp();
+      unsigned int last = 0;
+      if (lane == 0) last = atomicAdd(pairs + bh, 1u) == S - 1;
+      if (__shfl_sync(0xffffffffu, last, 0)) {
+        __threadfence();
+        const float* st = attn + (size_t)bh * S * (HD + 2);
+        float ms[S], ls[S], as[S][FPL];  // all loads in flight, then the arithmetic
+#pragma unroll
+        for (int k = 0; k < S; ++k) {
+          ms[k] = __ldcg(st + k * (HD + 2) + HD);
+          ls[k] = __ldcg(st + k * (HD + 2) + HD + 1);
+#pragma unroll
+          for (int f = 0; f < FPL; ++f) as[k][f] = __ldcg(st + k * (HD + 2) + lane + f * WARP);
+        }
+        float M = neg_inf();
+#pragma unroll
+        for (int k = 0; k < S; ++k) M = fmaxf(M, ms[k]);
+        float L = 0.f, A[FPL];
+#pragma unroll
+        for (int f = 0; f < FPL; ++f) A[f] = 0.f;
+#pragma unroll
+        for (int k = 0; k < S; ++k) {
+          const float w = __expf(ms[k] - M);
+          L += w * ls[k];
+#pragma unroll
+          for (int f = 0; f < FPL; ++f) A[f] += w * as[k][f];
+        }
+#pragma unroll
+        for (int f = 0; f < FPL; ++f) ao[b * D + h * HD + lane + f * WARP] = from_f<T>(A[f] / L);
+        if (lane == 0) atomicExch(pairs + bh, 0u);  // for the next launch (they run in stream order)
+      }
+      __syncwarp();  // pr is rewritten by the next item
+    }
+  } else {
     const int n = p + 1, chunk = (n + S - 1) / S;
     float* qh = fs;                 // HD
     float* prob = qh + HD;          // chunk <= W
@@ -119,28 +252,32 @@
   grid_sync(sync_words);
   stamp(stamps, 2);
 
-  // 3. the splits combined into the attention output, out_proj + residual
-  for (int i = tid; i < B * D; i += blockDim.x) {
-    const int b = i / D, h = (i % D) / HD, f = i % HD;
-    const float* st = attn + (size_t)(b * H + h) * S * (HD + 2);
-    float ms[S], ls[S], as[S];  // all 3·S loads in flight, then the arithmetic
+  // 3. the splits combined into the attention output (ATTN_WARP: merged already), out_proj + residual
+  if constexpr (ATTN_WARP) {
+    if (gemv_busy<T, KS_O, TC>(D)) stage_l2<4>(ao, xs, B * D * (int)sizeof(T) / 16);
+  } else if (gemv_busy<T, KS_O, TC>(D)) {
+    for (int i = tid; i < B * D; i += blockDim.x) {
+      const int b = i / D, h = (i % D) / HD, f = i % HD;
+      const float* st = attn + (size_t)(b * H + h) * S * (HD + 2);
+      float ms[S], ls[S], as[S];  // all 3·S loads in flight, then the arithmetic
 #pragma unroll
-    for (int s = 0; s < S; ++s) {
-      ms[s] = __ldcg(st + s * (HD + 2) + HD);
-      ls[s] = __ldcg(st + s * (HD + 2) + HD + 1);
-      as[s] = __ldcg(st + s * (HD + 2) + f);
+      for (int s = 0; s < S; ++s) {
+        ms[s] = __ldcg(st + s * (HD + 2) + HD);
+        ls[s] = __ldcg(st + s * (HD + 2) + HD + 1);
+        as[s] = __ldcg(st + s * (HD + 2) + f);
+      }
+      float M = neg_inf();
+#pragma unroll
+      for (int s = 0; s < S; ++s) M = fmaxf(M, ms[s]);
+      float L = 0.f, A = 0.f;
+#pragma unroll
+      for (int s = 0; s < S; ++s) {
+        const float w = __expf(ms[s] - M);
+        L += w * ls[s];
+        A += w * as[s];
+      }
+      xs[i] = from_f<T>(A / L);
     }
-    float M = neg_inf();
-#pragma unroll
-    for (int s = 0; s < S; ++s) M = fmaxf(M, ms[s]);
-    float L = 0.f, A = 0.f;
-#pragma unroll
-    for (int s = 0; s < S; ++s) {
-      const float w = __expf(ms[s] - M);
-      L += w * ls[s];
-      A += w * as[s];
-    }
-    xs[i] = from_f<T>(A / L);
   }
   __syncthreads();
   gemv<T, B, D, R_O, KS_O, TC>(w_o, D, xs, mma_red, [&](int row, int b, float v) {
@@ -187,13 +324,13 @@
   // 6. LayerNorm, fc1, GELU
   layer_norm_rows<T, B, D>([&](int i) { return __ldcg(x2 + i); }, ln3_w, ln3_b, xs);
   gemv<T, B, D, R_FC1, KS_FC1, TC>(w_fc1, F, xs, mma_red, [&](int row, int b, float v) {
-    hbuf[b * F + row] = gelu_erf(to_f(from_f<T>(v)));
+    hbuf[b * F + row] = from_f<T>(gelu_erf(to_f(from_f<T>(v))));
   });
   grid_sync(sync_words);
   stamp(stamps, 6);
 
   // 7. fc2 + residual → the layer's output
-  for (int i = tid; i < B * F; i += blockDim.x) xs[i] = from_f<T>(__ldcg(hbuf + i));
+  if (gemv_busy<T, KS_FC2, TC>(D)) stage_l2<8>(hbuf, xs, B * F * (int)sizeof(T) / 16);
   __syncthreads();
   gemv<T, B, F, R_FC2, KS_FC2, TC>(w_fc2, D, xs, mma_red, [&](int row, int b, float v) {
     out[b * D + row] = from_f<T>(__ldcg(x2 + b * D + row) + v);

@@ -47,8 +47,9 @@ class FusedStep:
     def __init__(self, decoder):
         self.decoder = decoder
         self.blocks = kernels.multiprocessors()
-        # grid-barrier words (arrivals, generation, timeout flag), shared by every launch
-        self.bar = mx.zeros((4,), dtype=mx.uint32)
+        # grid-barrier words (arrivals, generation, timeout flag, spare), shared by every launch,
+        # then the warp attention's per-(row, head) split counters (each left at zero)
+        self.bar = mx.zeros((4 + kernels.PAIR_COUNTERS,), dtype=mx.uint32)
         mx.eval(self.bar)
 
     @staticmethod
