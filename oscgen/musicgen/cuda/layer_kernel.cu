@@ -54,7 +54,7 @@
     // value row, 4 (2) rows per load; the last of a pair's S warps to finish (a counter per pair
     // after the three barrier words, reset by that warp) merges its S states into ao in T
     constexpr int V = 16 / sizeof(T), LPP = HD / V, PPI = WARP / LPP, FPL = HD / WARP;
-    constexpr int UK = 8, UV = 8;  // key / value loads a lane has in flight
+    constexpr int U = 8;  // key (then value) rows a lane has in flight
     static_assert(HD % V == 0 && WARP % LPP == 0 && V % 4 == 0 && HD % WARP == 0, "warp attention layout");
     const int n = p + 1, chunk = (n + S - 1) / S;
     float* pr = fs + warp * ((W + S - 1) / S);  // this warp's scores, chunk <= W / S
@@ -68,6 +68,15 @@
       const int p0 = s * chunk, p1 = min(n, p0 + chunk);
       const T* keys = cache + (size_t)bh * W * HD;
       const T* vals = keys + plane;
+      // this lane's part of rows j0 + u * PPI + pg (u < U) of keys or values, all loads in
+      // flight before any is used; zero past p1
+      auto load_rows = [&](uint4 (&raw)[U], const T* rows, int j0) {
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+          const int j = j0 + u * PPI + pg;
+          raw[u] = j < p1 ? ld_shared_l2(rows + (size_t)j * HD + c0) : zero;
+        }
+      };
       float qv[V];
 #pragma unroll
       for (int e = 0; e < V; e += 4) {
@@ -78,15 +87,11 @@
         qv[e + 3] = q4.w * scale;
       }
       float m = neg_inf();
-      for (int j0 = p0; j0 < p1; j0 += PPI * UK) {  // the same trip count on every lane
-        uint4 raw[UK];
+      for (int j0 = p0; j0 < p1; j0 += PPI * U) {  // the same trip count on every lane
+        uint4 raw[U];
+        load_rows(raw, keys, j0);
 #pragma unroll
-        for (int u = 0; u < UK; ++u) {
-          const int j = j0 + u * PPI + pg;
-          raw[u] = j < p1 ? ld_shared_l2(keys + (size_t)j * HD + c0) : zero;
-        }
-#pragma unroll
-        for (int u = 0; u < UK; ++u) {
+        for (int u = 0; u < U; ++u) {
           float kf[V];
           unpack<T>(raw[u], kf);
           float d = 0.f;
@@ -114,15 +119,11 @@
       float acc[V];
 #pragma unroll
       for (int e = 0; e < V; ++e) acc[e] = 0.f;
-      for (int j0 = p0; j0 < p1; j0 += PPI * UV) {
-        uint4 raw[UV];
+      for (int j0 = p0; j0 < p1; j0 += PPI * U) {
+        uint4 raw[U];
+        load_rows(raw, vals, j0);
 #pragma unroll
-        for (int u = 0; u < UV; ++u) {
-          const int j = j0 + u * PPI + pg;
-          raw[u] = j < p1 ? ld_shared_l2(vals + (size_t)j * HD + c0) : zero;
-        }
-#pragma unroll
-        for (int u = 0; u < UV; ++u) {
+        for (int u = 0; u < U; ++u) {
           const int j = j0 + u * PPI + pg;
           const float e = j < p1 ? pr[j - p0] : 0.f;
           float vf[V];
