@@ -108,12 +108,13 @@ def generate_take_batch(
                 if callbacks[row] is not None:
                     callbacks[row](fraction)
 
-        audio = engine.decode_takes([run.codes(row) for row in kept], progress=audio_progress) if kept else []
+        codes = {row: run.codes(row) for row in kept}
+        audio = engine.decode_takes([codes[row] for row in kept], progress=audio_progress) if kept else []
         run.untimed()  # the step time measured next leaves EnCodec out
         for row in done:
             results[row] = None
         for row, wave in zip(kept, audio):
-            results[row] = _result(rows[row], np.array(wave), engine, run.codes(row).shape[-1] < rows[row]["frames"])
+            results[row] = _result(rows[row], np.array(wave), engine, codes[row].shape[-1] < rows[row]["frames"])
         audio_progress(1.0)
         if on_result is not None:
             for row in done:

@@ -119,12 +119,15 @@ class DecodePass:
         if here is None:
             return True  # nothing measured yet (the pass's first steps): the batch is the bet
 
+        from oscgen import calibrate
+
+        weights = self.model.decoder_bytes
+        then = calibrate.matmul_seconds(n * per, weights)
+
         def cost(takes: int) -> float:
             if takes * per in measured:
                 return measured[takes * per]
-            from oscgen import calibrate
-
-            now, then = (calibrate.matmul_seconds(k * per, self.model.decoder_bytes) for k in (takes, n))
+            now = calibrate.matmul_seconds(takes * per, weights)
             return max(0.0, here + (now - then)) if now is not None and then is not None else here
 
         return (n + m) * (cost(n + m) - here) < m * cost(m)

@@ -43,6 +43,13 @@ class Job:
         return self.delivered + len(self.dropped) >= int(self.params.get("variations", 1))
 
 
+def _waiting(job: Job, dropped: int = 0) -> scheduler.Waiting:
+    """What the scheduler weighs of ``job`` (a continuation runs alone), ``dropped`` of its
+    takes not counted."""
+    waiting = scheduler.Waiting.of(job.id, job.params, bool(job.params.get(continue_job.AUDIO)))
+    return replace(waiting, takes=waiting.takes - dropped) if dropped else waiting
+
+
 class Jobs(WorkerLife):
     def __init__(self, config: Config, state: State, out: Replies, tag: str, verbose: bool = False):
         self.config, self.state, self.out, self.tag, self.verbose = config, state, out, tag, verbose
@@ -221,8 +228,7 @@ class Jobs(WorkerLife):
                 self.dispatch()
                 return
             head.params = {**head.params, continue_job.AUDIO: self.last_take}
-        waiting = [scheduler.Waiting.of(job.id, job.params, bool(job.params.get(continue_job.AUDIO)))
-                   for job in self.queue]
+        waiting = [_waiting(job) for job in self.queue]
         chosen = set(scheduler.next_batch(waiting, self.config.max_batch))
         before = list(self.queue)
         jobs = [job for job in before if job.id in chosen]
@@ -244,11 +250,8 @@ class Jobs(WorkerLife):
         or starts them after the pass where the engine cannot take them (the CUDA kernels' step)."""
         if not self.config.join_running or self.worker_state != "busy":
             return
-        running = [scheduler.Waiting.of(job.id, job.params, bool(job.params.get(continue_job.AUDIO)))
-                   for job in self.batch]
-        running = [replace(w, takes=w.takes - len(job.dropped)) for w, job in zip(running, self.batch)]
-        waiting = [scheduler.Waiting.of(job.id, job.params, bool(job.params.get(continue_job.AUDIO)))
-                   for job in self.queue]
+        running = [_waiting(job, len(job.dropped)) for job in self.batch]
+        waiting = [_waiting(job) for job in self.queue]
         chosen = set(scheduler.joiners(running, waiting, self.config.max_batch))
         if not chosen:
             return
