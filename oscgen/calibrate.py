@@ -252,6 +252,11 @@ def wxt_rows() -> tuple[tuple[int, int], ...]:
     return gemm_plan.wxt_rows(_blas.read_calibration()) or ()
 
 
+def pad_rows() -> tuple[tuple[int, int, int], ...]:
+    """layers.PAD_ROWS for this host: the calibration's plan, else none."""
+    return gemm_plan.pad_rows(_blas.read_calibration())
+
+
 def matmul_seconds(rows: int, nbytes: int) -> float | None:
     """Seconds a pass over ``nbytes`` of float32 decode weights takes at ``rows`` rows on this
     host, scaled from the calibration's plan (its probe streams probe_shapes()); None where it

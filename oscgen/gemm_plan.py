@@ -10,8 +10,9 @@ A linear over ``rows`` rows (2 per guided take) can run three ways under MLX:
 Which is fastest is a per-host fact (a 2-core AMD EPYC, 2026-12-02: one take 67 / 44 / 93 ms a
 pass over musicgen-small's decoder weights, four takes 109 / 75 / 69 ms; an Intel Xeon earlier:
 ``x @ W.T`` for one take, ``(W @ x.T).T`` from four), so calibrate.py times all three at each of
-PLAN_ROWS and ``choose_plan`` turns the times into the two settings the engine reads: the row
-range the router sends to OpenBLAS and the row ranges that run as ``(W @ x.T).T``.  A measured
+PLAN_ROWS and ``choose_plan`` turns the times into the settings the engine reads: the row
+range the router sends to OpenBLAS, the row ranges that run as ``(W @ x.T).T``, and the row
+ranges that run padded with zero rows to a larger measured count that streams faster.  A measured
 count's choice covers every row count up to the next measured one; beyond the last, ``x @ W.T``
 on MKL (prefill, T5 and EnCodec's large GEMMs, where MKL is at home).
 """
@@ -95,7 +96,27 @@ def choose_plan(times: dict[int, dict[str, float]]) -> dict:
         i = j + 1
     openblas = _spans(counts, run)
     wxt = [not r and times[n][WXT] < times[n][PLAIN] * MARGIN for n, r in zip(counts, run)]
-    return {"openblas_rows": openblas[0] if openblas else None, "wxt_rows": _spans(counts, wxt)}
+    cost = [times[n][OPENBLAS if r else WXT if w else PLAIN] for n, r, w in zip(counts, run, wxt)]
+    return {"openblas_rows": openblas[0] if openblas else None, "wxt_rows": _spans(counts, wxt),
+            "pad_rows": _padding(counts, cost)}
+
+
+def _padding(counts: list[int], cost: list[float]) -> list[list[int]]:
+    """[[lo, hi, to], ...]: the rows of a measured count's span that run padded with zero rows to
+    the larger measured count ``to``, where a pass there costs less than at their own count by
+    more than MARGIN (a 2-core AMD EPYC, 2026-12-02: 8 rows 136 ms a pass over musicgen-small's
+    decoder in their best way, 16 rows 99: MKL's kernels for 16 columns suit it better)."""
+    pads: list[list[int]] = []
+    for i, n in enumerate(counts):
+        j = min(range(i, len(counts)), key=lambda k: (cost[k], k))
+        if j == i or cost[j] >= cost[i] * MARGIN:
+            continue
+        hi = counts[i + 1] - 1 if i + 1 < len(counts) else n
+        if pads and pads[-1][1] == n - 1 and pads[-1][2] == counts[j]:
+            pads[-1][1] = hi
+        else:
+            pads.append([n, hi, counts[j]])
+    return pads
 
 
 def measure_openblas_threads(weights: list, counts: list[int], rows: int = 8, repeats: int = 3) -> dict[int, float]:
@@ -139,6 +160,7 @@ def describe(record: dict) -> str:
     wxt = record.get("wxt_rows") or []
     parts = [f"rows {rows[0]}-{rows[1]} on OpenBLAS ({record.get('openblas_threads')} threads)" if rows else "no rows on OpenBLAS",
              ("as (W @ x.T).T: rows " + ", ".join(f"{a}-{b}" for a, b in wxt)) if wxt else "x @ W.T elsewhere"]
+    parts += [f"rows {a}-{b} padded to {to}" for a, b, to in record.get("pad_rows") or []]
     table = "; ".join(f"{n} rows " + " / ".join(f"{t:.0f}" for t in ways.values())
                       for n, ways in record["plan_ms"].items())
     ways = " / ".join(next(iter(record["plan_ms"].values())))
@@ -146,10 +168,16 @@ def describe(record: dict) -> str:
 
 
 def pass_ms(record: dict | None, rows: int) -> float | None:
-    """The plan's measured ms of a pass at ``rows`` rows: its fastest way at the first measured
-    row count from ``rows`` up (that count's choice covers it); None without a plan or past it."""
-    measured = sorted((int(n), min(ways.values())) for n, ways in ((record or {}).get("plan_ms") or {}).items())
-    return next((ms for n, ms in measured if n >= rows), None)
+    """The plan's measured ms of a pass at ``rows`` rows: the fastest way at any measured row
+    count from ``rows`` up (a count covers the rows below it; padding reaches the larger ones);
+    None without a plan or past it."""
+    measured = [min(ways.values()) for n, ways in ((record or {}).get("plan_ms") or {}).items() if int(n) >= rows]
+    return min(measured) if measured else None
+
+
+def pad_rows(record: dict | None) -> tuple[tuple[int, int, int], ...]:
+    """layers.PAD_ROWS from a calibration record; none where it has no padding."""
+    return tuple((int(a), int(b), int(to)) for a, b, to in (record or {}).get("pad_rows") or [])
 
 
 def wxt_rows(record: dict | None) -> tuple[tuple[int, int], ...] | None:

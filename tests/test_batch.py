@@ -222,14 +222,17 @@ def test_warm_up_for_variations_compiles_what_the_batch_runs(pair, monkeypatch):
     model._compiled_steps.clear()
 
 
-def test_the_rows_gemm_form_keeps_transformers_greedy_codes(monkeypatch):
-    """Every linear as (W @ xᵀ)ᵀ (the form layers.WXT_ROWS' row counts use on a CPU): the same
-    codes as transformers."""
+@pytest.mark.parametrize("wxt, pad", [(((1, 1 << 20),), ()), ((), ((1, 63, 64),)), (((1, 1 << 20),), ((1, 63, 64),))],
+                         ids=["wxt", "padded", "wxt-padded"])
+def test_the_rows_gemm_form_keeps_transformers_greedy_codes(monkeypatch, wxt, pad):
+    """Every linear as (W @ xᵀ)ᵀ and/or run on 64 rows, zeros below the batch's (the forms
+    layers.WXT_ROWS' and PAD_ROWS' row counts use on a CPU): the same codes as transformers."""
     from oscgen.musicgen import layers
 
     reference, model = ckpt.mlx_pair()
     expected = _reference_codes(reference, TEXTS, 20 + 3, 3.0)
-    monkeypatch.setattr(layers, "WXT_ROWS", ((1, 1 << 20),))
+    monkeypatch.setattr(layers, "WXT_ROWS", wxt)
+    monkeypatch.setattr(layers, "PAD_ROWS", pad)
     monkeypatch.setattr(crossfold, "worth_folding", lambda *a: True)
     monkeypatch.setattr(pipeline, "FOLD_MIN_STEPS", 1)
     codes = model.generate_takes([Take(text, 20, cfg_scale=3.0) for text in TEXTS], top_k=1)

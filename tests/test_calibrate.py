@@ -7,6 +7,8 @@ import json
 import platform
 import sys
 
+import mlx.core as mx
+import numpy as np
 import pytest
 
 from oscgen import _blas, calibrate, gemm_plan
@@ -51,15 +53,46 @@ def test_each_row_count_takes_its_measured_fastest_way():
     # a 2-core AMD EPYC, MKL on 2 threads (oscgen bench --batch's sweep, 2026-12-02, ms)
     amd = _times(n1=(60, 40, 90), n2=(67, 44, 93), n4=(109, 75, 69), n8=(139, 112, 68), n16=(150, 97, 75),
                  n32=(200, 150, 100))
-    assert gemm_plan.choose_plan(amd) == {"openblas_rows": [4, 32], "wxt_rows": [[1, 3]]}
+    assert gemm_plan.choose_plan(amd) == {"openblas_rows": [4, 32], "wxt_rows": [[1, 3]], "pad_rows": []}
     # an Intel Xeon without OpenBLAS: x @ W.T for one take, (W @ x.T).T from 8 rows (RESULTS.md)
     intel = _times(n2=(125, 249), n4=(298, 331), n8=(523, 418), n16=(608, 384))
-    assert gemm_plan.choose_plan(intel) == {"openblas_rows": None, "wxt_rows": [[8, 16]]}
+    assert gemm_plan.choose_plan(intel) == {"openblas_rows": None, "wxt_rows": [[8, 16]],
+                                             "pad_rows": [[8, 15, 16]]}
     # within MARGIN: the default stays; OpenBLAS takes the one run of wins that saves the most
     close = _times(n1=(100, 100, 94), n2=(100, 97, 98), n4=(100, 120, 80), n8=(100, 70, 90), n16=(100, 120, 50),
                    n32=(100, 120, 60))
-    assert gemm_plan.choose_plan(close) == {"openblas_rows": [16, 32], "wxt_rows": [[8, 15]]}
-    assert gemm_plan.choose_plan(_times(n2=(10, 20, 30))) == {"openblas_rows": None, "wxt_rows": []}
+    assert gemm_plan.choose_plan(close) == {"openblas_rows": [16, 32], "wxt_rows": [[8, 15]],
+                                             "pad_rows": [[1, 15, 16]]}
+    assert gemm_plan.choose_plan(_times(n2=(10, 20, 30))) == {"openblas_rows": None, "wxt_rows": [], "pad_rows": []}
+
+
+def test_rows_run_padded_to_a_larger_count_that_streams_faster():
+    # a 2-core AMD EPYC (Zen 4), MKL on 2 threads (oscgen bench --batch's sweep, 2026-12-02, ms):
+    # 8 rows are slowest in every way, 16 rows as (W @ x.T).T stream at 4 rows' speed
+    epyc = _times(n2=(92.6, 67.4, 127.4), n4=(138.9, 98.3, 131.0), n8=(136.8, 165.4, 135.8), n16=(160.3, 98.8, 164.6))
+    plan = gemm_plan.choose_plan(epyc)
+    assert plan == {"openblas_rows": None, "wxt_rows": [[2, 7], [16, 16]], "pad_rows": [[8, 15, 16]]}
+    record = {"plan_ms": {str(n): ways for n, ways in epyc.items()}, **plan}
+    assert gemm_plan.pad_rows(record) == ((8, 15, 16),)
+    assert gemm_plan.pass_ms(record, 8) == 98.8 and gemm_plan.pass_ms(record, 4) == 98.3  # what the rows run at
+    assert "rows 8-15 padded to 16" in gemm_plan.describe(record)
+    assert gemm_plan.pad_rows({"wxt_rows": []}) == ()  # a record from before padding: none
+
+
+def test_a_padded_linear_is_each_rows_own_product(monkeypatch):
+    from oscgen.musicgen import layers
+
+    monkeypatch.setattr(layers, "PAD_ROWS", ((3, 5, 8),))
+    rng = np.random.default_rng(0)
+    w = mx.array(rng.standard_normal((48, 32)).astype(np.float32))
+    for wxt in ((), ((8, 8),)):
+        monkeypatch.setattr(layers, "WXT_ROWS", wxt)
+        for shape in ((4, 32), (1, 5, 32), (2, 1, 32)):  # padded, padded, too few rows to pad
+            x = mx.array(rng.standard_normal(shape).astype(np.float32))
+            got = layers.matmul_t(x, w)
+            assert got.shape == (*shape[:-1], 48)
+            np.testing.assert_allclose(np.array(got), np.array(x) @ np.array(w).T, rtol=1e-5, atol=1e-5)
+    assert layers.padded_rows(2) == 2 and layers.padded_rows(3) == 8 and layers.padded_rows(6) == 6
 
 
 def test_a_measured_count_covers_the_rows_up_to_the_next():
@@ -89,7 +122,7 @@ def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_p
     assert all(sorted(ways) == sorted([gemm_plan.PLAIN, gemm_plan.WXT, gemm_plan.OPENBLAS]) and min(ways.values()) > 0
                for ways in plan.values())
     chosen = gemm_plan.choose_plan(plan)
-    assert record["openblas_rows"] == chosen["openblas_rows"] and record["wxt_rows"] == chosen["wxt_rows"]
+    assert {k: record[k] for k in chosen} == chosen
     assert record["openblas_threads"] in counts
     # `doctor` (no flag) shows the cached choice and what each count reached
     shown = run_oscgen("doctor", env=env)

@@ -74,6 +74,10 @@ def activation(name: str):
 # (oscgen/gemm_plan.py) and set here when a model loads: inclusive (lo, hi) ranges, empty until a
 # calibration has said.  A GPU's GEMMs have no such cliff: x @ Wᵀ there.
 WXT_ROWS: tuple[tuple[int, int], ...] = ()
+# Inclusive (lo, hi, to): linears over lo..hi rows run on ``to`` rows, zeros below theirs, where
+# the plan measured that larger count streaming the weights faster (MKL on a 2-core AMD EPYC:
+# 8 rows 136 ms a pass, 16 rows 99).  Also set when a model loads; empty until calibrated.
+PAD_ROWS: tuple[tuple[int, int, int], ...] = ()
 
 
 def wxt_form(rows: int) -> bool:
@@ -81,17 +85,31 @@ def wxt_form(rows: int) -> bool:
     return not on_gpu() and any(lo <= rows <= hi for lo, hi in WXT_ROWS)
 
 
+def padded_rows(rows: int) -> int:
+    """The row count a CPU linear over ``rows`` rows runs at (PAD_ROWS), ``rows`` itself mostly."""
+    if on_gpu():
+        return rows
+    return next((to for lo, hi, to in PAD_ROWS if lo <= rows <= hi and to > rows), rows)
+
+
 def matmul_t(x: mx.array, weight: mx.array) -> mx.array:
-    """x (..., in) @ weightᵀ for a (out, in) weight, in the cheaper GEMM form for x's row count."""
+    """x (..., in) @ weightᵀ for a (out, in) weight, in the cheaper GEMM form for x's row count
+    (padded with zero rows where the plan says: each row's result is its own either way)."""
     rows = x.size // x.shape[-1]
-    if not wxt_form(rows):
+    runs = padded_rows(rows)
+    if runs == rows and not wxt_form(rows):
         return x @ weight.T
-    return (weight @ x.reshape(rows, -1).T).T.reshape(*x.shape[:-1], weight.shape[0])
+    flat = x.reshape(rows, -1)
+    if runs > rows:
+        flat = mx.pad(flat, [(0, runs - rows), (0, 0)])
+    y = (weight @ flat.T).T if wxt_form(runs) else flat @ weight.T
+    return y[:rows].reshape(*x.shape[:-1], weight.shape[0])
 
 
 def linear(layer: nn.Module, x: mx.array) -> mx.array:
     """``layer(x)`` with matmul_t's GEMM form; quantized layers as they are."""
-    if type(layer) is not nn.Linear or not wxt_form(x.size // x.shape[-1]):
+    rows = x.size // x.shape[-1]
+    if type(layer) is not nn.Linear or not (wxt_form(rows) or padded_rows(rows) != rows):
         return layer(x)
     y = matmul_t(x, layer.weight)
     return y + layer.bias if "bias" in layer else y

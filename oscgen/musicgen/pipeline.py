@@ -159,7 +159,7 @@ class MusicGen(AudioSide, nn.Module):
         instance.load_converted(quantize.lowered_for_loading(instance, read_params, dtype, bits, group_size))
         if not on_gpu():  # MKL's decode thread count and each row count's GEMM plan, measured once per host
             calibrate.ensure_calibrated()
-            layers.WXT_ROWS = calibrate.wxt_rows()
+            layers.WXT_ROWS, layers.PAD_ROWS = calibrate.wxt_rows(), calibrate.pad_rows()
         instance.name = model
         instance.model_dir = Path(model_dir)
         instance.random_weights = weights.is_random_weights(model_dir)
