@@ -35,8 +35,10 @@ def _random_codes(batch, codebooks, frames, seed=0):
 
 @pytest.fixture(params=["matmul", "mlx"])
 def conv_impl(request, monkeypatch):
-    """Runs the test with the decoder's convs forced to the matmul forms, then to MLX's conv ops."""
+    """Runs the test as a CPU decodes (the matmul forms of the convs, ELU and the LSTM's loop in
+    numpy), then as a GPU does (MLX's conv ops, ELU and LSTM cell kernels)."""
     monkeypatch.setattr(encodec, "CONV_IMPL", request.param)
+    monkeypatch.setattr(encodec, "NUMPY_ON_CPU", request.param == "matmul")
     return request.param
 
 
