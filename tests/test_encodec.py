@@ -7,7 +7,7 @@ torch = pytest.importorskip("torch")
 
 import mlx.core as mx  # noqa: E402
 
-from oscgen.musicgen import encodec  # noqa: E402
+from oscgen.musicgen import encodec, encodec_lstm  # noqa: E402
 from oscgen.musicgen.encodec import (  # noqa: E402
     EncodecDecoder, matmul_conv1d, matmul_conv_transpose1d, pad1d, sanitize,
 )
@@ -38,7 +38,7 @@ def conv_impl(request, monkeypatch):
     """Runs the test as a CPU decodes (the matmul forms of the convs, ELU and the LSTM's loop in
     numpy), then as a GPU does (MLX's conv ops, ELU and LSTM cell kernels)."""
     monkeypatch.setattr(encodec, "CONV_IMPL", request.param)
-    monkeypatch.setattr(encodec, "NUMPY_ON_CPU", request.param == "matmul")
+    monkeypatch.setattr(encodec_lstm, "NUMPY_ON_CPU", request.param == "matmul")
     return request.param
 
 
