@@ -6,7 +6,7 @@
 #   call 1 (carry .gpu1):  bash benchmarks/gpu_lease.sh stage1 [small|medium ...]
 #       stashes part 1, reports the machine, writes the random checkpoints (default: both)
 #   call 2 (carry .gpu2, right after call 1, while the machine is warm):
-#                          bash benchmarks/gpu_lease.sh stage2 [bench|profile|kernels|batch|mma|batchbench|stages|verify|compare]
+#                          bash benchmarks/gpu_lease.sh stage2 [bench|profile|kernels|batch|mma|batchbench|batchref|stages|verify|compare]
 #       installs MLX-CUDA (+ soundfile, not in the image), then runs the benchmarks against
 #       transformers (bench, the default), checks the CUDA step's kernels against the portable
 #       step and times both (kernels: benchmarks/cuda_check.py, then the small bench), or
@@ -77,6 +77,11 @@ stage2)
         --dtype float16 --reference-dtype float16 $([ $rows = 0 ] && echo --no-reference) \
         --json $OUT/gpu-batch-small-f16-mma$rows.json 2>&1 | tee $OUT/gpu-batch-mma$rows.log | tail -n 12
     done
+  elif [ "${2:-bench}" = batchref ]; then
+    # issue 17's comparison alone: 1/2/4/8 takes of 5 s against transformers' batched generate,
+    # both float16 (batchbench's 10 s takes with transformers ran past its 280 s)
+    timeout 540 python3 -m oscgen bench --device gpu --batch 1,2,4,8 --duration 5 --dtype float16 \
+      --reference-dtype float16 --json $OUT/gpu-batch-small-f16-vs-tf.json 2>&1 | tee $OUT/gpu-batch-vs-tf.log | tail -n 14
   elif [ "${2:-bench}" = stages ]; then
     # the first layer's per-stage µs at 1, 2, 4 and 8 takes (where 8 takes' extra step time goes)
     timeout 300 python3 benchmarks/cuda_check.py $small --stages 1 2 4 8 --json $OUT/cuda-stages-by-takes.json 2>&1 | tail -n 80

@@ -211,9 +211,10 @@ def route_as_calibrated() -> None:
     if router is None:
         return
     record = read_calibration() or {}
-    threads, rows = record.get("openblas_threads"), record.get("openblas_rows")
+    threads = record.get("openblas_threads")
+    rows, wxt = (record.get(key) for key in ("openblas_rows", "openblas_wxt_rows"))
     router.set_threads(threads if isinstance(threads, int) and 1 <= threads <= oscgen_cores() else oscgen_cores())
-    router.route(tuple(rows) if isinstance(rows, list) and len(rows) == 2 else None)
+    router.route(*(tuple(r) if isinstance(r, list) and len(r) == 2 else None for r in (rows, wxt)))
 
 
 def mkl_threads() -> int | None:

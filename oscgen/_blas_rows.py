@@ -50,9 +50,11 @@ class OpenBlas:
 
 
 class Router:
-    """The loaded shim and OpenBLAS: ``route(from_rows, to_rows)`` sends calls of that many rows
-    to OpenBLAS (``route(None)``: none), ``set_threads`` sizes OpenBLAS's pool.  ``narrow`` is
-    MKL's ``cblas_sgemm`` (or, where MKL did not load, OpenBLAS's own)."""
+    """The loaded shim and OpenBLAS: ``route((from_rows, to_rows), wxt)`` sends calls of that
+    many rows to OpenBLAS (``route(None)``: none), and with ``wxt`` (from, to) also the
+    (W @ xᵀ)ᵀ form's calls over that many rows of x (the GEMM's columns, with a weight of 1024+
+    on both sides as A); ``set_threads`` sizes OpenBLAS's pool.  ``narrow`` is MKL's
+    ``cblas_sgemm`` (or, where MKL did not load, OpenBLAS's own)."""
 
     def __init__(self, shim: ctypes.CDLL, openblas: OpenBlas, mkl: ctypes.CDLL | None):
         self.shim, self.openblas, self.openblas_path = shim, openblas, openblas.path
@@ -60,16 +62,16 @@ class Router:
         self._ends = ((ctypes.cast(mkl.cblas_sgemm, ctypes.c_void_p), 0) if mkl is not None else
                       (wide, int(openblas.ilp64))) + (wide, int(openblas.ilp64))
         self.rows: tuple[int, int] | None = None
+        self.wxt_rows: tuple[int, int] | None = None
         self.route(None)
 
-    def route(self, rows: tuple[int, int] | None) -> None:
-        self.rows = tuple(rows) if rows else None
-        lo, hi = self.rows or (1, 0)
-        self.shim.oscgen_gemm_rows_route(*self._ends, lo, hi)
+    def route(self, rows: tuple[int, int] | None, wxt: tuple[int, int] | None = None) -> None:
+        self.rows, self.wxt_rows = (tuple(rows) if rows else None), (tuple(wxt) if wxt else None)
+        self.shim.oscgen_gemm_rows_route(*self._ends, *(self.rows or (1, 0)), *(self.wxt_rows or (1, 0)))
 
-    def wide(self, rows: int) -> bool:
-        """Whether a call of ``rows`` rows goes to OpenBLAS now."""
-        return bool(self.shim.oscgen_gemm_rows_wide(rows))
+    def wide(self, rows: int, columns: int = 1 << 20, depth: int = 1 << 20) -> bool:
+        """Whether a call of ``rows`` x ``columns`` (over ``depth``) goes to OpenBLAS now."""
+        return bool(self.shim.oscgen_gemm_rows_wide(rows, columns, depth))
 
     def calls(self) -> tuple[int, int]:
         """(to MKL, to OpenBLAS): the calls routed so far in this process."""
@@ -138,8 +140,8 @@ def load_shim() -> ctypes.CDLL:
     shim = ctypes.CDLL(str(build_shim()), mode=ctypes.RTLD_GLOBAL)
     shim.oscgen_gemm_rows_route.restype = None
     shim.oscgen_gemm_rows_route.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
-                                            ctypes.c_int, ctypes.c_int]
-    shim.oscgen_gemm_rows_wide.argtypes = [ctypes.c_int]
+                                            ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    shim.oscgen_gemm_rows_wide.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     shim.oscgen_gemm_rows_calls.argtypes, shim.oscgen_gemm_rows_calls.restype = [ctypes.c_int], ctypes.c_ulong
     return shim
 

@@ -62,22 +62,13 @@ def _oscgen_side(spec: dict) -> dict:
 
 def _gemm_forms(engine, row_counts: list[int], repeats: int = 5) -> list[dict]:
     """ms to stream every decoder linear once, per row count, each way gemm_plan times (x @ Wᵀ
-    and (W @ xᵀ)ᵀ on MKL, x @ Wᵀ on OpenBLAS where the row router is loaded)."""
+    and (W @ xᵀ)ᵀ on MKL, both on OpenBLAS where the row router is loaded)."""
     from oscgen import gemm_plan
+    from oscgen.calibrate import decoder_linears
 
-    weights = [layer.weight for layer in _linears(engine.decoder)]
+    weights = [layer.weight for layer in decoder_linears(engine.decoder)]
     times = gemm_plan.measure_plan(weights, row_counts, repeats)
     return [{"rows": n, **{f"{way}_ms": t * 1000 for way, t in ways.items()}} for n, ways in times.items()]
-
-
-def _linears(decoder):
-    import mlx.nn as nn
-
-    for layer in decoder.layers:
-        for module in (layer.self_attn.qkv_proj, layer.self_attn.out_proj, layer.fc1, layer.fc2):
-            if type(module) is nn.Linear:
-                yield module
-    yield decoder.lm_head
 
 
 def _transformers_side(spec: dict) -> dict:
@@ -184,8 +175,9 @@ def format_table(report: dict) -> str:
         lines.append(" ".join(cells))
     for row in report["oscgen"].get("gemm", []):
         openblas = f", x @ Wt on OpenBLAS {row['openblas_ms']:6.1f} ms" if "openblas_ms" in row else ""
+        openblas_wxt = f", on OpenBLAS {row['openblas (W@xt)t_ms']:6.1f} ms" if "openblas (W@xt)t_ms" in row else ""
         lines.append(f"  GEMM forms at {row['rows']:>2} rows: x @ Wt on MKL {row['x@Wt_ms']:6.1f} ms{openblas}, "
-                     f"(W @ xt)t {row['(W@xt)t_ms']:6.1f} ms per pass over the decoder's weights")
+                     f"(W @ xt)t on MKL {row['(W@xt)t_ms']:6.1f} ms{openblas_wxt} per pass over the decoder's weights")
     return "\n".join(lines)
 
 

@@ -126,6 +126,32 @@ def probe_weights() -> list:
     return weights
 
 
+def decoder_linears(decoder):
+    """The linears a decode step streams: each layer's q/k/v, attention output and feed-forward
+    pair, then the codebook heads (cross-attention is folded per job)."""
+    import mlx.nn as nn
+
+    for layer in decoder.layers:
+        for module in (layer.self_attn.qkv_proj, layer.self_attn.out_proj, layer.fc1, layer.fc2):
+            if type(module) is nn.Linear:
+                yield module
+    yield decoder.lm_head
+
+
+def step_weights(engine) -> list | None:
+    """The real decoder's float32 weights to time the GEMM plan on (~1.4 GB for musicgen-small:
+    the 256 MB probe misjudged 8 against 16 rows on a 2-core EPYC, 25 vs 26 ms where the whole
+    decoder took 126 vs 110); None without an engine, for a converted decoder, or one smaller
+    than the probe (a tiny model's weights sit in the caches)."""
+    import mlx.core as mx
+
+    if engine is None:
+        return None
+    weights = [layer.weight for layer in decoder_linears(engine.decoder)]
+    real = all(w.dtype == mx.float32 for w in weights) and sum(w.nbytes for w in weights) >= PROBE_BYTES
+    return weights if real else None
+
+
 def measure_steps(engine, counts: list[int], wxt: dict[int, bool] | None = None, frames: int = 24,
                   rounds: int = 2) -> dict[int, float]:
     """Median ms of the real decode step (guided, top_k 250: the defaults) at each MKL thread
@@ -188,7 +214,8 @@ def calibrate(engine=None, model: str | None = None, write: bool = True) -> dict
         step_ms = measure_steps(engine, counts, wxt) if engine is not None else None
         threads = choose(matmul_gbs, step_ms)
         _blas.set_threads(threads)  # each row count's library and GEMM form at the count it will decode at
-        plan = gemm_plan.measure(probe_weights(), counts)
+        plan_weights = step_weights(engine) or probe_weights()
+        plan = {**gemm_plan.measure(plan_weights, counts), "plan_bytes": sum(w.nbytes for w in plan_weights)}
     finally:
         _blas.set_threads(_blas.default_threads())
     record = {
@@ -259,10 +286,12 @@ def pad_rows() -> tuple[tuple[int, int, int], ...]:
 
 def matmul_seconds(rows: int, nbytes: int) -> float | None:
     """Seconds a pass over ``nbytes`` of float32 decode weights takes at ``rows`` rows on this
-    host, scaled from the calibration's plan (its probe streams probe_shapes()); None where it
+    host, scaled from the calibration's plan (timed on plan_bytes of weights: the probe's
+    probe_shapes(), or a real decoder's); None where it
     has none (a GPU, or not calibrated)."""
-    ms = gemm_plan.pass_ms(_blas.read_calibration(), rows)
+    record = _blas.read_calibration()
+    ms = gemm_plan.pass_ms(record, rows)
     if ms is None:
         return None
-    probe = sum(o * i for o, i in probe_shapes()) * 4
-    return ms / 1e3 * nbytes / probe
+    timed = record.get("plan_bytes") or sum(o * i for o, i in probe_shapes()) * 4
+    return ms / 1e3 * nbytes / timed

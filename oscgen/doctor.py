@@ -92,8 +92,10 @@ def check_router() -> Check:
             return Check(INFO, "blas rows", f"MKL takes every row count ({_blas.OPTED_OUT})")
         return Check(INFO, "blas rows", f"MKL takes every row count: {_blas.ROUTER_MISSING}",
                      "several takes at once may decode faster on OpenBLAS; see the message")
-    rows = _blas.router.rows
-    where = f"rows {rows[0]}-{rows[1]} on OpenBLAS" if rows else "every row count on MKL (calibration chose so, or has not run)"
+    rows, wxt = _blas.router.rows, _blas.router.wxt_rows
+    routed = ([f"rows {rows[0]}-{rows[1]} on OpenBLAS"] if rows else []) + \
+        ([f"rows {wxt[0]}-{wxt[1]} on OpenBLAS as (W @ x.T).T"] if wxt else [])
+    where = ", ".join(routed) or "every row count on MKL (calibration chose so, or has not run)"
     return Check(OK, "blas rows", f"{where}; {_blas.router.version()}")
 
 

@@ -5,11 +5,13 @@ A linear over ``rows`` rows (2 per guided take) can run three ways under MLX:
 - ``x @ W.T`` on MKL (the checkpoint's layout; what every row count did at first);
 - ``(W @ x.T).T`` on MKL (layers.matmul_t): the same arithmetic with the weight as the GEMM's
   long side, which MKL splits over its threads better on some hosts;
-- ``x @ W.T`` on OpenBLAS, through the row router (oscgen/_blas_rows.py), where it is installed.
+- either form on OpenBLAS, through the row router (oscgen/_blas_rows.py), where it is installed
+  (the same 2-core EPYC, 2026-12-02: 4 rows as (W @ x.T).T 20 ms a 256 MB pass on OpenBLAS, 29
+  on MKL, whose x @ W.T took 36).
 
 Which is fastest is a per-host fact (a 2-core AMD EPYC, 2026-12-02: one take 67 / 44 / 93 ms a
 pass over musicgen-small's decoder weights, four takes 109 / 75 / 69 ms; an Intel Xeon earlier:
-``x @ W.T`` for one take, ``(W @ x.T).T`` from four), so calibrate.py times all three at each of
+``x @ W.T`` for one take, ``(W @ x.T).T`` from four), so calibrate.py times all four at each of
 PLAN_ROWS and ``choose_plan`` turns the times into the settings the engine reads: the row
 range the router sends to OpenBLAS, the row ranges that run as ``(W @ x.T).T``, and the row
 ranges that run padded with zero rows to a larger measured count that streams faster.  A measured
@@ -22,8 +24,8 @@ from __future__ import annotations
 from oscgen import _blas
 
 PLAN_ROWS = (1, 2, 4, 8, 16, 32)  # one unguided take up to 16 guided takes
-#: The plan's three ways, by name (the record's keys).
-PLAIN, WXT, OPENBLAS = "x@Wt", "(W@xt)t", "openblas"
+#: The plan's ways, by name (the record's keys).
+PLAIN, WXT, OPENBLAS, OPENBLAS_WXT = "x@Wt", "(W@xt)t", "openblas", "openblas (W@xt)t"
 #: A challenger must beat x @ W.T on MKL by this much: noise keeps the default.
 MARGIN = 0.95
 
@@ -45,7 +47,7 @@ def measure_plan(weights: list, rows=PLAN_ROWS, repeats: int = 2) -> dict[int, d
     from oscgen.calibrate import best_seconds
 
     router = _blas.router
-    before = router.rows if router is not None else None
+    before = (router.rows, router.wxt_rows) if router is not None else None
     out = {}
     try:
         for n in rows:
@@ -56,10 +58,12 @@ def measure_plan(weights: list, rows=PLAN_ROWS, repeats: int = 2) -> dict[int, d
             if router is not None:
                 router.route((n, n))
                 times[OPENBLAS] = best_seconds(one_pass[PLAIN], repeats)
+                router.route(None, (n, n))
+                times[OPENBLAS_WXT] = best_seconds(one_pass[WXT], repeats)
             out[n] = times
     finally:
         if router is not None:
-            router.route(before)
+            router.route(*before)
     return out
 
 
@@ -79,13 +83,38 @@ def _spans(counts: list[int], chosen: list[bool]) -> list[list[int]]:
 
 
 def choose_plan(times: dict[int, dict[str, float]]) -> dict:
-    """{"openblas_rows": [lo, hi] or None, "wxt_rows": [[lo, hi], ...]}: OpenBLAS for the run of
-    consecutive measured counts where it beats both MKL forms that saves the most (the router
-    takes one range); elsewhere (W @ x.T).T where it beats x @ W.T.  Each by more than MARGIN."""
+    """{"openblas_rows": [lo, hi] or None, "openblas_wxt_rows": [lo, hi] or None, "wxt_rows":
+    [[lo, hi], ...], "pad_rows": [[lo, hi, to], ...]}.  The router takes one range of counts to
+    OpenBLAS per form: each form's the run of consecutive measured counts where it beats both
+    MKL forms that saves the most, one form chosen first and the other among the counts left,
+    whichever order costs less in all; elsewhere (W @ x.T).T on MKL where it beats x @ W.T.
+    Each by more than MARGIN."""
     counts = sorted(times)
+    plans = [_plan(times, counts, order) for order in ((OPENBLAS, OPENBLAS_WXT), (OPENBLAS_WXT, OPENBLAS))]
+    ways = min(plans, key=lambda ways: sum(times[n][w] for n, w in zip(counts, ways)))
+    first = lambda spans: spans[0] if spans else None  # noqa: E731
+    on = lambda *chosen: _spans(counts, [w in chosen for w in ways])  # noqa: E731
+    return {"openblas_rows": first(on(OPENBLAS)), "openblas_wxt_rows": first(on(OPENBLAS_WXT)),
+            "wxt_rows": on(WXT, OPENBLAS_WXT), "pad_rows": _padding(counts, [times[n][w] for n, w in zip(counts, ways)])}
+
+
+def _plan(times: dict[int, dict[str, float]], counts: list[int], order: tuple[str, str]) -> list[str]:
+    """Each count's way when OpenBLAS's forms take their runs in ``order``."""
     best_mkl = {n: min(times[n][PLAIN], times[n][WXT]) for n in counts}
-    saved = [best_mkl[n] - times[n][OPENBLAS] if OPENBLAS in times[n] and times[n][OPENBLAS] < best_mkl[n] * MARGIN
-             else None for n in counts]
+    ways: list[str | None] = [None] * len(counts)
+    for way in order:
+        run = _best_run(counts, [None if ways[i] else _saved(times[n], way, best_mkl[n]) for i, n in enumerate(counts)])
+        ways = [way if r else w for r, w in zip(run, ways)]
+    return [w or (WXT if times[n][WXT] < times[n][PLAIN] * MARGIN else PLAIN) for n, w in zip(counts, ways)]
+
+
+def _saved(times: dict[str, float], way: str, best: float) -> float | None:
+    """What ``way`` saves against ``best`` where it was measured and wins by MARGIN, else None."""
+    return best - times[way] if way in times and times[way] < best * MARGIN else None
+
+
+def _best_run(counts: list[int], saved: list[float | None]) -> list[bool]:
+    """Which counts form the run of consecutive wins (saved not None) that saves the most."""
     run, best, i = [False] * len(counts), 0.0, 0
     while i < len(counts):
         j = i
@@ -94,11 +123,7 @@ def choose_plan(times: dict[int, dict[str, float]]) -> dict:
         if j > i and sum(saved[i:j]) > best:
             best, run = sum(saved[i:j]), [i <= k < j for k in range(len(counts))]
         i = j + 1
-    openblas = _spans(counts, run)
-    wxt = [not r and times[n][WXT] < times[n][PLAIN] * MARGIN for n, r in zip(counts, run)]
-    cost = [times[n][OPENBLAS if r else WXT if w else PLAIN] for n, r, w in zip(counts, run, wxt)]
-    return {"openblas_rows": openblas[0] if openblas else None, "wxt_rows": _spans(counts, wxt),
-            "pad_rows": _padding(counts, cost)}
+    return run
 
 
 def _padding(counts: list[int], cost: list[float]) -> list[list[int]]:
@@ -125,7 +150,7 @@ def measure_openblas_threads(weights: list, counts: list[int], rows: int = 8, re
     from oscgen.calibrate import best_seconds
 
     router = _blas.router
-    one_pass, before = passes(weights, rows)[PLAIN], router.rows
+    one_pass, before = passes(weights, rows)[PLAIN], (router.rows, router.wxt_rows)
     router.route((rows, rows))
     try:
         best = {}
@@ -134,7 +159,7 @@ def measure_openblas_threads(weights: list, counts: list[int], rows: int = 8, re
             best[n] = best_seconds(one_pass, repeats)
         return best
     finally:
-        router.route(before)
+        router.route(*before)
 
 
 def measure(weights: list, thread_counts: list[int]) -> dict:
@@ -156,10 +181,12 @@ def describe(record: dict) -> str:
     """The plan's part of ``doctor``'s calibration line."""
     if not record.get("plan_ms"):
         return ""
-    rows = record.get("openblas_rows")
+    rows, on_wxt = record.get("openblas_rows"), record.get("openblas_wxt_rows")
     wxt = record.get("wxt_rows") or []
     parts = [f"rows {rows[0]}-{rows[1]} on OpenBLAS ({record.get('openblas_threads')} threads)" if rows else "no rows on OpenBLAS",
              ("as (W @ x.T).T: rows " + ", ".join(f"{a}-{b}" for a, b in wxt)) if wxt else "x @ W.T elsewhere"]
+    if on_wxt:
+        parts.insert(1, f"rows {on_wxt[0]}-{on_wxt[1]} on OpenBLAS as (W @ x.T).T")
     parts += [f"rows {a}-{b} padded to {to}" for a, b, to in record.get("pad_rows") or []]
     table = "; ".join(f"{n} rows " + " / ".join(f"{t:.0f}" for t in ways.values())
                       for n, ways in record["plan_ms"].items())

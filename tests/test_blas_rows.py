@@ -50,6 +50,26 @@ def test_mlx_matmuls_go_where_the_route_sends_them(router):
     assert router.calls()[1] == before[1] and router.calls()[0] > before[0]
 
 
+@needs_x86_linux
+def test_the_transposed_forms_calls_go_by_their_columns(router):
+    """(W @ xᵀ)ᵀ with a decoder-sized weight: the GEMM's columns are x's rows; a narrower
+    weight (EnCodec's convs) stays on MKL whatever its columns."""
+    import mlx.core as mx
+
+    router.route(None, (4, 8))
+    assert [router.wide(1024, n, 1024) for n in (2, 4, 8, 16)] == [False, True, True, False]
+    assert not router.wide(512, 4, 1024) and not router.wide(1024, 4, 64) and not router.wide(4)
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((1024, 1024)).astype(np.float32)
+    for rows, to_openblas in ((2, False), (4, True), (8, True), (16, False)):
+        x = rng.standard_normal((rows, 1024)).astype(np.float32)
+        before = router.calls()
+        got = np.array((mx.array(w) @ mx.array(x).T).T)
+        after = router.calls()
+        assert after[to_openblas] > before[to_openblas] and after[not to_openblas] == before[not to_openblas], rows
+        np.testing.assert_allclose(got, x @ w.T, rtol=1e-4, atol=1e-3)
+
+
 def _teacher_forced_logits(engine, steps: int = 6) -> np.ndarray:
     """Decoder logits of 4 guided takes (8 rows) at positions 0 .. steps-1, fixed random tokens."""
     import mlx.core as mx
