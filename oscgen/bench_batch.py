@@ -64,10 +64,9 @@ def _gemm_forms(engine, row_counts: list[int], repeats: int = 5) -> list[dict]:
     """ms to stream every decoder linear once, per row count, each way gemm_plan times (x @ Wᵀ
     and (W @ xᵀ)ᵀ on MKL, both on OpenBLAS where the row router is loaded)."""
     from oscgen import gemm_plan
-    from oscgen.calibrate import decoder_linears
+    from oscgen.calibrate import decoder_weights
 
-    weights = [layer.weight for layer in decoder_linears(engine.decoder)]
-    times = gemm_plan.measure_plan(weights, row_counts, repeats)
+    times = gemm_plan.measure_plan(decoder_weights(engine.decoder), row_counts, repeats)
     return [{"rows": n, **{f"{way}_ms": t * 1000 for way, t in ways.items()}} for n, ways in times.items()]
 
 

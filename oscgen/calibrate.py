@@ -126,16 +126,15 @@ def probe_weights() -> list:
     return weights
 
 
-def decoder_linears(decoder):
-    """The linears a decode step streams: each layer's q/k/v, attention output and feed-forward
-    pair, then the codebook heads (cross-attention is folded per job)."""
+def decoder_weights(decoder) -> list:
+    """The weights of the linears a decode step streams: each layer's q/k/v, attention output
+    and feed-forward pair, then the codebook heads (cross-attention is folded per job)."""
     import mlx.nn as nn
 
-    for layer in decoder.layers:
-        for module in (layer.self_attn.qkv_proj, layer.self_attn.out_proj, layer.fc1, layer.fc2):
-            if type(module) is nn.Linear:
-                yield module
-    yield decoder.lm_head
+    modules = [module for layer in decoder.layers
+               for module in (layer.self_attn.qkv_proj, layer.self_attn.out_proj, layer.fc1, layer.fc2)
+               if type(module) is nn.Linear]
+    return [module.weight for module in modules + [decoder.lm_head]]
 
 
 def step_weights(engine) -> list | None:
@@ -147,7 +146,7 @@ def step_weights(engine) -> list | None:
 
     if engine is None:
         return None
-    weights = [layer.weight for layer in decoder_linears(engine.decoder)]
+    weights = decoder_weights(engine.decoder)
     real = all(w.dtype == mx.float32 for w in weights) and sum(w.nbytes for w in weights) >= PROBE_BYTES
     return weights if real else None
 

@@ -18,7 +18,7 @@ import mlx.nn as nn
 import numpy as np
 
 from oscgen.musicgen.encodec_convs import matmul_conv1d, matmul_conv_transpose1d, matmul_strided_conv1d  # noqa: F401
-from oscgen.musicgen.encodec_lstm import LSTM, use_numpy  # noqa: F401  (LSTM: encodec_encoder imports it here)
+from oscgen.musicgen.encodec_lstm import LSTM, use_numpy
 from oscgen.musicgen.layers import on_gpu
 
 
@@ -26,6 +26,8 @@ from oscgen.musicgen.layers import on_gpu
 # torch ~3 s), while on a GPU (cuDNN) the matmul forms made EnCodec 2-5x torch (120-275 ms).  "auto"
 # decides by the default device at each call; tests force "matmul" or "mlx".
 CONV_IMPL = "auto"
+
+
 def use_mlx_convs() -> bool:
     """Whether the decoder's convs run as MLX's conv ops (True) or as the matmul forms (False)."""
     if CONV_IMPL == "auto":
