@@ -103,7 +103,49 @@ def read_calibration() -> dict | None:
         record = json.loads(calibration_file().read_text())
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) and record.get("key") == host_key() else None
+    if not isinstance(record, dict) or record.get("key") != host_key():
+        return None
+    problem = record_problem(record)
+    if problem:  # hand-edited or from another oscgen: unused, and the next model load recalibrates
+        _warn_once(f"oscgen: ignoring the calibration cached in {calibration_file()}: {problem}")
+        return None
+    return record
+
+
+def _ints(value, length: int) -> bool:
+    return (isinstance(value, list) and len(value) == length
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value))
+
+
+def record_problem(record: dict) -> str | None:
+    """What makes a cached calibration unusable (a field the engine reads with the wrong shape),
+    or None: a bad record must not stop a model from loading."""
+    if not _ints([record.get("decode_threads")], 1):
+        return f"decode_threads is {record.get('decode_threads')!r}, not a thread count"
+    if not _ints([record.get("openblas_threads", 1) or 1], 1):
+        return f"openblas_threads is {record.get('openblas_threads')!r}, not a thread count"
+    for key in ("openblas_rows", "openblas_wxt_rows"):
+        if record.get(key) is not None and not _ints(record[key], 2):
+            return f"{key} is {record[key]!r}, not null or [from, to]"
+    for key, length, shape in (("wxt_rows", 2, "[from, to]"), ("pad_rows", 3, "[from, to, padded]")):
+        value = record.get(key) or []
+        if not isinstance(value, list) or not all(_ints(entry, length) for entry in value):
+            return f"{key} is {value!r}, not a list of {shape}"
+    plan = record.get("plan_ms") or {}
+    if not isinstance(plan, dict) or not all(
+            str(n).isdigit() and isinstance(ways, dict) and ways
+            and all(isinstance(ms, (int, float)) for ms in ways.values()) for n, ways in plan.items()):
+        return "plan_ms is not {rows: {way: ms}}"
+    return None
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        print(message, file=sys.stderr)
 
 
 def cpu_model() -> str:

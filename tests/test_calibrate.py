@@ -221,6 +221,40 @@ def test_the_first_model_load_calibrates_once(tmp_path):
     assert not (tmp_path / "off").joinpath("cache", "calibration").exists(), path_off
 
 
+
+def test_record_problem_names_the_field_the_engine_would_trip_on():
+    good = {"decode_threads": 2, "openblas_threads": 2, "openblas_rows": None, "openblas_wxt_rows": [8, 15],
+            "wxt_rows": [[2, 32]], "pad_rows": [[8, 15, 16]], "plan_ms": {"2": {"x@Wt": 32.2, "(W@xt)t": 24.1}}}
+    assert _blas.record_problem(good) is None
+    assert _blas.record_problem({"decode_threads": 1}) is None  # a record from before the plan
+    for field, bad in (("decode_threads", 0), ("decode_threads", "2"), ("openblas_rows", [4]),
+                       ("openblas_wxt_rows", [8, "15"]), ("wxt_rows", [[2]]), ("wxt_rows", "2-32"),
+                       ("pad_rows", [[8, 15]]), ("pad_rows", [[8, 15, True]]), ("plan_ms", {"two": {"x@Wt": 1.0}}),
+                       ("plan_ms", {"2": {"x@Wt": "fast"}})):
+        assert field in _blas.record_problem({**good, field: bad}), (field, bad)
+
+
+@needs_mkl
+def test_a_corrupt_cached_record_is_ignored_and_measured_again(tmp_path):
+    """A hand-edited or damaged calibration must not stop a model from loading on stage: the
+    load warns naming the field, decodes, and the calibration is measured and cached anew."""
+    env = _env(tmp_path, OSCGEN_CALIBRATE="1")
+    path = run_python(WHERE, env=env).stdout.strip()
+    key = json.loads(run_python("import oscgen, json\nfrom oscgen import _blas\nprint(json.dumps(_blas.host_key()))",
+                                env=env).stdout)
+    (tmp_path / "cache" / "calibration").mkdir(parents=True)
+    with open(path, "w") as f:
+        json.dump({"key": key, "decode_threads": 1, "wxt_rows": [[2, 32]], "pad_rows": [[8, 15]]}, f)
+    load = ("import oscgen\nfrom oscgen import api\nfrom oscgen.musicgen import layers\n"
+            "result = oscgen.generate('x', duration=0.1, model='tiny-random', seed=1)\n"
+            "print(result.audio.shape, list(layers.PAD_ROWS))\n")
+    result = run_python(load, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "ignoring the calibration" in result.stderr and "pad_rows" in result.stderr
+    record = json.loads(open(path).read())
+    assert _blas.record_problem(record) is None and record["decided_by"] == "matmul bandwidth"
+    assert result.stdout.strip().splitlines()[-1] == f"(1, 3200) {[tuple(r) for r in record['pad_rows']]}"
+
 def test_without_mkl_there_is_nothing_to_calibrate(tmp_path):
     result = run_oscgen("doctor", "--calibrate", env=_env(tmp_path, OSCGEN_BLAS="bundled"), timeout=300)
     assert result.returncode == 0, result.stderr
