@@ -1837,9 +1837,9 @@
 						20.0,
 						680.0,
 						600.0,
-						60.0
+						80.0
 					],
-					"text": "Examples to click or edit: load a config.toml preset by name or number; MIDI-learn a knob (then move a controller on the daemon's MIDI input); list the queue; free the model's memory (the next take loads it again)."
+					"text": "Examples to click or edit: load a config.toml preset by name or number; MIDI-learn a knob (then move a controller on the daemon's MIDI input); drop one take of a job of variations (job id, take number: its other takes go on); list the queue; free the model's memory (the next take loads it again)."
 				}
 			},
 			{
@@ -1911,7 +1911,7 @@
 						140.0,
 						22.0
 					],
-					"text": "/oscgen/queue"
+					"text": "/oscgen/cancel_take 1 2"
 				}
 			},
 			{
@@ -1929,12 +1929,30 @@
 						140.0,
 						22.0
 					],
-					"text": "/oscgen/unload"
+					"text": "/oscgen/queue"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-94",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						770.0,
+						725.0,
+						140.0,
+						22.0
+					],
+					"text": "/oscgen/unload"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-95",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1952,7 +1970,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-95",
+					"id": "obj-96",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1971,7 +1989,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-97",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -1989,7 +2007,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-98",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2007,7 +2025,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-99",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2025,7 +2043,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-100",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2043,7 +2061,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-101",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2061,7 +2079,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-102",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2079,7 +2097,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-103",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2097,7 +2115,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-104",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2115,7 +2133,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-105",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2133,7 +2151,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-106",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2151,7 +2169,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-107",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2169,7 +2187,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-108",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2187,7 +2205,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-109",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2202,7 +2220,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-110",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2217,7 +2235,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-111",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2235,7 +2253,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-112",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 17,
@@ -2269,7 +2287,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-113",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2291,7 +2309,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-114",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2316,7 +2334,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-115",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2334,7 +2352,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2352,7 +2370,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-117",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2370,7 +2388,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-118",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2388,7 +2406,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-119",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2406,7 +2424,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-120",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2424,7 +2442,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-121",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2439,7 +2457,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-122",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2458,7 +2476,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-123",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2476,7 +2494,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-124",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2504,7 +2522,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-125",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2519,7 +2537,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-126",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2539,7 +2557,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-127",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2558,7 +2576,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-128",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2576,7 +2594,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-129",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2598,7 +2616,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-130",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2623,7 +2641,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-131",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2641,7 +2659,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-131",
+					"id": "obj-132",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2663,7 +2681,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-132",
+					"id": "obj-133",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2682,7 +2700,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-134",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2701,7 +2719,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-135",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2721,7 +2739,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-136",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2739,7 +2757,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-137",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2759,7 +2777,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-138",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2777,7 +2795,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-139",
 					"maxclass": "umenu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2805,7 +2823,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-140",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2827,7 +2845,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-141",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2845,7 +2863,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-142",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2870,7 +2888,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-143",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2892,7 +2910,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-144",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2917,7 +2935,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-145",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2935,7 +2953,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-146",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2954,7 +2972,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-147",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2972,7 +2990,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-148",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2990,7 +3008,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-149",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3008,7 +3026,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-150",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3026,7 +3044,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-151",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3044,7 +3062,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-152",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3062,7 +3080,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-153",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3080,7 +3098,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-154",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3098,7 +3116,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-155",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3113,7 +3131,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-156",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3128,7 +3146,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-157",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3150,7 +3168,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-158",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3175,7 +3193,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-159",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3190,7 +3208,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-160",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 13,
@@ -3220,24 +3238,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-161",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -3246,7 +3246,7 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
+						980.0,
 						640.0,
 						80.0,
 						22.0
@@ -3264,7 +3264,7 @@
 						""
 					],
 					"patching_rect": [
-						1150.0,
+						1065.0,
 						640.0,
 						80.0,
 						22.0
@@ -3282,7 +3282,7 @@
 						""
 					],
 					"patching_rect": [
-						1235.0,
+						1150.0,
 						640.0,
 						80.0,
 						22.0
@@ -3300,7 +3300,7 @@
 						""
 					],
 					"patching_rect": [
-						1320.0,
+						1235.0,
 						640.0,
 						80.0,
 						22.0
@@ -3318,8 +3318,8 @@
 						""
 					],
 					"patching_rect": [
-						980.0,
-						670.0,
+						1320.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -3336,7 +3336,7 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
+						980.0,
 						670.0,
 						80.0,
 						22.0
@@ -3354,7 +3354,7 @@
 						""
 					],
 					"patching_rect": [
-						1150.0,
+						1065.0,
 						670.0,
 						80.0,
 						22.0
@@ -3372,7 +3372,7 @@
 						""
 					],
 					"patching_rect": [
-						1235.0,
+						1150.0,
 						670.0,
 						80.0,
 						22.0
@@ -3390,7 +3390,7 @@
 						""
 					],
 					"patching_rect": [
-						1320.0,
+						1235.0,
 						670.0,
 						80.0,
 						22.0
@@ -3408,6 +3408,24 @@
 						""
 					],
 					"patching_rect": [
+						1320.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-171",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
 						980.0,
 						700.0,
 						80.0,
@@ -3418,7 +3436,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-171",
+					"id": "obj-172",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3436,7 +3454,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-172",
+					"id": "obj-173",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3451,7 +3469,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-173",
+					"id": "obj-174",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3466,7 +3484,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-174",
+					"id": "obj-175",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3484,7 +3502,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-175",
+					"id": "obj-176",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3503,7 +3521,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-176",
+					"id": "obj-177",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3521,7 +3539,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-177",
+					"id": "obj-178",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3539,7 +3557,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-178",
+					"id": "obj-179",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3557,7 +3575,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-179",
+					"id": "obj-180",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3579,7 +3597,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-180",
+					"id": "obj-181",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3601,7 +3619,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-181",
+					"id": "obj-182",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3623,7 +3641,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-182",
+					"id": "obj-183",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3645,7 +3663,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-183",
+					"id": "obj-184",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3667,7 +3685,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-184",
+					"id": "obj-185",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3692,7 +3710,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-185",
+					"id": "obj-186",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3717,7 +3735,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-186",
+					"id": "obj-187",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3742,7 +3760,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-187",
+					"id": "obj-188",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3770,7 +3788,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-188",
+					"id": "obj-189",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3795,7 +3813,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-189",
+					"id": "obj-190",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3814,7 +3832,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-190",
+					"id": "obj-191",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3832,7 +3850,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-191",
+					"id": "obj-192",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3847,7 +3865,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-192",
+					"id": "obj-193",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3862,7 +3880,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-193",
+					"id": "obj-194",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3881,7 +3899,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-194",
+					"id": "obj-195",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3899,7 +3917,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-195",
+					"id": "obj-196",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -4596,7 +4614,7 @@
 						0
 					],
 					"destination": [
-						"obj-95",
+						"obj-2",
 						0
 					]
 				}
@@ -4617,6 +4635,18 @@
 				"patchline": {
 					"source": [
 						"obj-96",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-97",
 						0
 					],
 					"destination": [
@@ -4628,11 +4658,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-97",
+						"obj-98",
 						0
 					]
 				}
@@ -4640,7 +4670,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-97",
+						"obj-98",
 						0
 					],
 					"destination": [
@@ -4652,11 +4682,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-98",
+						"obj-99",
 						0
 					]
 				}
@@ -4664,7 +4694,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-98",
+						"obj-99",
 						0
 					],
 					"destination": [
@@ -4676,11 +4706,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-99",
+						"obj-100",
 						0
 					]
 				}
@@ -4688,7 +4718,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-99",
+						"obj-100",
 						0
 					],
 					"destination": [
@@ -4700,11 +4730,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-100",
+						"obj-101",
 						0
 					]
 				}
@@ -4712,7 +4742,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
+						"obj-101",
 						0
 					],
 					"destination": [
@@ -4724,11 +4754,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-101",
+						"obj-102",
 						0
 					]
 				}
@@ -4736,7 +4766,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-101",
+						"obj-102",
 						0
 					],
 					"destination": [
@@ -4748,11 +4778,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-102",
+						"obj-103",
 						0
 					]
 				}
@@ -4760,7 +4790,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-102",
+						"obj-103",
 						0
 					],
 					"destination": [
@@ -4772,11 +4802,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-103",
+						"obj-104",
 						0
 					]
 				}
@@ -4784,7 +4814,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-103",
+						"obj-104",
 						0
 					],
 					"destination": [
@@ -4796,11 +4826,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-104",
+						"obj-105",
 						0
 					]
 				}
@@ -4808,7 +4838,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-104",
+						"obj-105",
 						0
 					],
 					"destination": [
@@ -4820,11 +4850,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-105",
+						"obj-106",
 						0
 					]
 				}
@@ -4832,7 +4862,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-106",
 						0
 					],
 					"destination": [
@@ -4844,11 +4874,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-106",
+						"obj-107",
 						0
 					]
 				}
@@ -4856,7 +4886,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
+						"obj-107",
 						0
 					],
 					"destination": [
@@ -4868,11 +4898,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-107",
+						"obj-108",
 						0
 					]
 				}
@@ -4880,7 +4910,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-107",
+						"obj-108",
 						0
 					],
 					"destination": [
@@ -4892,11 +4922,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-110",
+						"obj-111",
 						0
 					],
 					"destination": [
-						"obj-111",
+						"obj-112",
 						0
 					]
 				}
@@ -4904,7 +4934,19 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
+						0
+					],
+					"destination": [
+						"obj-115",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-115",
 						0
 					],
 					"destination": [
@@ -4916,23 +4958,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-114",
-						0
-					],
-					"destination": [
-						"obj-113",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-111",
+						"obj-112",
 						1
 					],
 					"destination": [
-						"obj-115",
+						"obj-116",
 						0
 					]
 				}
@@ -4940,11 +4970,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-115",
+						"obj-116",
 						0
 					],
 					"destination": [
-						"obj-113",
+						"obj-114",
 						0
 					]
 				}
@@ -4952,11 +4982,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						3
 					],
 					"destination": [
-						"obj-116",
+						"obj-117",
 						0
 					]
 				}
@@ -4964,11 +4994,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-116",
+						"obj-117",
 						0
 					],
 					"destination": [
-						"obj-113",
+						"obj-114",
 						0
 					]
 				}
@@ -4976,11 +5006,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						4
 					],
 					"destination": [
-						"obj-117",
+						"obj-118",
 						0
 					]
 				}
@@ -4988,11 +5018,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-117",
+						"obj-118",
 						0
 					],
 					"destination": [
-						"obj-113",
+						"obj-114",
 						0
 					]
 				}
@@ -5000,11 +5030,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						5
 					],
 					"destination": [
-						"obj-118",
+						"obj-119",
 						0
 					]
 				}
@@ -5012,11 +5042,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-118",
+						"obj-119",
 						0
 					],
 					"destination": [
-						"obj-113",
+						"obj-114",
 						0
 					]
 				}
@@ -5024,11 +5054,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						6
 					],
 					"destination": [
-						"obj-119",
+						"obj-120",
 						0
 					]
 				}
@@ -5036,11 +5066,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-119",
+						"obj-120",
 						0
 					],
 					"destination": [
-						"obj-113",
+						"obj-114",
 						0
 					]
 				}
@@ -5048,11 +5078,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						2
 					],
 					"destination": [
-						"obj-121",
+						"obj-122",
 						0
 					]
 				}
@@ -5060,20 +5090,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-121",
+						"obj-122",
 						1
-					],
-					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-122",
-						0
 					],
 					"destination": [
 						"obj-123",
@@ -5084,11 +5102,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
-						3
+						"obj-123",
+						0
 					],
 					"destination": [
-						"obj-125",
+						"obj-124",
 						0
 					]
 				}
@@ -5096,8 +5114,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-125",
-						1
+						"obj-112",
+						3
 					],
 					"destination": [
 						"obj-126",
@@ -5121,10 +5139,10 @@
 				"patchline": {
 					"source": [
 						"obj-127",
-						0
+						1
 					],
 					"destination": [
-						"obj-129",
+						"obj-128",
 						0
 					]
 				}
@@ -5132,7 +5150,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-125",
+						"obj-128",
 						0
 					],
 					"destination": [
@@ -5144,11 +5162,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-126",
 						0
 					],
 					"destination": [
-						"obj-123",
+						"obj-131",
 						0
 					]
 				}
@@ -5156,11 +5174,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-131",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-112",
 						3
 					],
 					"destination": [
-						"obj-132",
+						"obj-133",
 						0
 					]
 				}
@@ -5168,20 +5198,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-132",
+						"obj-133",
 						1
-					],
-					"destination": [
-						"obj-133",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-133",
-						0
 					],
 					"destination": [
 						"obj-134",
@@ -5204,35 +5222,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-132",
-						0
-					],
-					"destination": [
-						"obj-136",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-136",
-						1
-					],
-					"destination": [
-						"obj-137",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-135",
 						0
 					],
 					"destination": [
-						"obj-138",
+						"obj-136",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-133",
+						0
+					],
+					"destination": [
+						"obj-137",
 						0
 					]
 				}
@@ -5241,22 +5247,10 @@
 				"patchline": {
 					"source": [
 						"obj-137",
-						0
-					],
-					"destination": [
-						"obj-138",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-138",
 						1
 					],
 					"destination": [
-						"obj-126",
+						"obj-138",
 						0
 					]
 				}
@@ -5264,20 +5258,44 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-136",
+						0
+					],
+					"destination": [
+						"obj-139",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-138",
+						0
+					],
+					"destination": [
+						"obj-139",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-139",
+						1
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-112",
 						5
-					],
-					"destination": [
-						"obj-140",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-140",
-						0
 					],
 					"destination": [
 						"obj-141",
@@ -5288,11 +5306,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
-						6
+						"obj-141",
+						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-142",
 						0
 					]
 				}
@@ -5300,19 +5318,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-144",
-						0
-					],
-					"destination": [
-						"obj-143",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-111",
+						"obj-112",
 						6
 					],
 					"destination": [
@@ -5328,6 +5334,18 @@
 						0
 					],
 					"destination": [
+						"obj-144",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-112",
+						6
+					],
+					"destination": [
 						"obj-146",
 						0
 					]
@@ -5337,6 +5355,18 @@
 				"patchline": {
 					"source": [
 						"obj-146",
+						0
+					],
+					"destination": [
+						"obj-147",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-147",
 						0
 					],
 					"destination": [
@@ -5348,11 +5378,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						8
 					],
 					"destination": [
-						"obj-147",
+						"obj-148",
 						0
 					]
 				}
@@ -5360,11 +5390,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-147",
+						"obj-148",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-144",
 						0
 					]
 				}
@@ -5372,11 +5402,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						9
 					],
 					"destination": [
-						"obj-148",
+						"obj-149",
 						0
 					]
 				}
@@ -5384,11 +5414,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-149",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-144",
 						0
 					]
 				}
@@ -5396,11 +5426,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						10
 					],
 					"destination": [
-						"obj-149",
+						"obj-150",
 						0
 					]
 				}
@@ -5408,11 +5438,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-149",
+						"obj-150",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-144",
 						0
 					]
 				}
@@ -5420,11 +5450,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						12
 					],
 					"destination": [
-						"obj-150",
+						"obj-151",
 						0
 					]
 				}
@@ -5432,11 +5462,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-151",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-144",
 						0
 					]
 				}
@@ -5444,11 +5474,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						13
 					],
 					"destination": [
-						"obj-151",
+						"obj-152",
 						0
 					]
 				}
@@ -5456,11 +5486,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-151",
+						"obj-152",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-144",
 						0
 					]
 				}
@@ -5468,11 +5498,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						14
 					],
 					"destination": [
-						"obj-152",
+						"obj-153",
 						0
 					]
 				}
@@ -5480,11 +5510,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-152",
+						"obj-153",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-144",
 						0
 					]
 				}
@@ -5492,11 +5522,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						11
 					],
 					"destination": [
-						"obj-153",
+						"obj-154",
 						0
 					]
 				}
@@ -5504,11 +5534,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-154",
 						0
 					],
 					"destination": [
-						"obj-113",
+						"obj-114",
 						0
 					]
 				}
@@ -5516,11 +5546,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						15
 					],
 					"destination": [
-						"obj-155",
+						"obj-156",
 						0
 					]
 				}
@@ -5528,11 +5558,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						7
 					],
 					"destination": [
-						"obj-157",
+						"obj-158",
 						0
 					]
 				}
@@ -5540,11 +5570,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						16
 					],
 					"destination": [
-						"obj-159",
+						"obj-160",
 						0
 					]
 				}
@@ -5552,11 +5582,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						0
 					],
 					"destination": [
-						"obj-160",
+						"obj-161",
 						0
 					]
 				}
@@ -5564,7 +5594,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						0
 					],
 					"destination": [
@@ -5576,11 +5606,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						1
 					],
 					"destination": [
-						"obj-161",
+						"obj-162",
 						0
 					]
 				}
@@ -5588,7 +5618,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						0
 					],
 					"destination": [
@@ -5600,11 +5630,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						2
 					],
 					"destination": [
-						"obj-162",
+						"obj-163",
 						0
 					]
 				}
@@ -5612,7 +5642,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-162",
+						"obj-163",
 						0
 					],
 					"destination": [
@@ -5624,11 +5654,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						3
 					],
 					"destination": [
-						"obj-163",
+						"obj-164",
 						0
 					]
 				}
@@ -5636,7 +5666,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-163",
+						"obj-164",
 						0
 					],
 					"destination": [
@@ -5648,11 +5678,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						4
 					],
 					"destination": [
-						"obj-164",
+						"obj-165",
 						0
 					]
 				}
@@ -5660,7 +5690,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-164",
+						"obj-165",
 						0
 					],
 					"destination": [
@@ -5672,11 +5702,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						5
 					],
 					"destination": [
-						"obj-165",
+						"obj-166",
 						0
 					]
 				}
@@ -5684,7 +5714,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-165",
+						"obj-166",
 						0
 					],
 					"destination": [
@@ -5696,11 +5726,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						6
 					],
 					"destination": [
-						"obj-166",
+						"obj-167",
 						0
 					]
 				}
@@ -5708,7 +5738,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-166",
+						"obj-167",
 						0
 					],
 					"destination": [
@@ -5720,11 +5750,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						7
 					],
 					"destination": [
-						"obj-167",
+						"obj-168",
 						0
 					]
 				}
@@ -5732,7 +5762,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-167",
+						"obj-168",
 						0
 					],
 					"destination": [
@@ -5744,11 +5774,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						8
 					],
 					"destination": [
-						"obj-168",
+						"obj-169",
 						0
 					]
 				}
@@ -5756,7 +5786,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-168",
+						"obj-169",
 						0
 					],
 					"destination": [
@@ -5768,11 +5798,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						9
 					],
 					"destination": [
-						"obj-169",
+						"obj-170",
 						0
 					]
 				}
@@ -5780,7 +5810,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-169",
+						"obj-170",
 						0
 					],
 					"destination": [
@@ -5792,11 +5822,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						10
 					],
 					"destination": [
-						"obj-170",
+						"obj-171",
 						0
 					]
 				}
@@ -5804,7 +5834,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-170",
+						"obj-171",
 						0
 					],
 					"destination": [
@@ -5816,11 +5846,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						11
 					],
 					"destination": [
-						"obj-171",
+						"obj-172",
 						0
 					]
 				}
@@ -5828,7 +5858,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-171",
+						"obj-172",
 						0
 					],
 					"destination": [
@@ -5840,11 +5870,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-160",
 						12
 					],
 					"destination": [
-						"obj-172",
+						"obj-173",
 						0
 					]
 				}
@@ -5852,19 +5882,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-126",
-						0
-					],
-					"destination": [
-						"obj-174",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-174",
+						"obj-127",
 						0
 					],
 					"destination": [
@@ -5877,11 +5895,11 @@
 				"patchline": {
 					"source": [
 						"obj-175",
-						1
+						0
 					],
 					"destination": [
 						"obj-176",
-						1
+						0
 					]
 				}
 			},
@@ -5889,22 +5907,22 @@
 				"patchline": {
 					"source": [
 						"obj-176",
-						0
+						1
 					],
 					"destination": [
 						"obj-177",
-						0
+						1
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-186",
+						"obj-177",
 						0
 					],
 					"destination": [
-						"obj-176",
+						"obj-178",
 						0
 					]
 				}
@@ -5912,7 +5930,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-184",
+						"obj-187",
 						0
 					],
 					"destination": [
@@ -5936,11 +5954,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-177",
+						"obj-186",
 						0
 					],
 					"destination": [
-						"obj-189",
+						"obj-179",
 						0
 					]
 				}
@@ -5952,18 +5970,6 @@
 						0
 					],
 					"destination": [
-						"obj-189",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-189",
-						0
-					],
-					"destination": [
 						"obj-190",
 						0
 					]
@@ -5972,12 +5978,12 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-187",
+						"obj-179",
 						0
 					],
 					"destination": [
 						"obj-190",
-						1
+						0
 					]
 				}
 			},
@@ -5990,18 +5996,6 @@
 					"destination": [
 						"obj-191",
 						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-190",
-						0
-					],
-					"destination": [
-						"obj-191",
-						1
 					]
 				}
 			},
@@ -6013,6 +6007,18 @@
 					],
 					"destination": [
 						"obj-191",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-191",
+						0
+					],
+					"destination": [
+						"obj-192",
 						0
 					]
 				}
@@ -6020,22 +6026,34 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-95",
+						"obj-191",
+						0
+					],
+					"destination": [
+						"obj-192",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-189",
+						0
+					],
+					"destination": [
+						"obj-192",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-96",
 						1
 					],
 					"destination": [
-						"obj-193",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-193",
-						0
-					],
-					"destination": [
 						"obj-194",
 						0
 					]
@@ -6045,18 +6063,6 @@
 				"patchline": {
 					"source": [
 						"obj-194",
-						0
-					],
-					"destination": [
-						"obj-186",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-193",
 						0
 					],
 					"destination": [
@@ -6073,6 +6079,30 @@
 					],
 					"destination": [
 						"obj-187",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-194",
+						0
+					],
+					"destination": [
+						"obj-196",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-196",
+						0
+					],
+					"destination": [
+						"obj-188",
 						0
 					]
 				}

@@ -135,7 +135,7 @@ def test_everything_it_sends_is_an_address_the_daemon_accepts_with_the_right_typ
         assert text(tosym) == "tosymbol"
     assert set(sent) >= {"/oscgen/prompt", "/oscgen/model", "/oscgen/generate", "/oscgen/cancel",
                          "/oscgen/status", "/oscgen/ping", "/oscgen/preset", "/oscgen/learn",
-                         "/oscgen/continue", "/oscgen/stop",
+                         "/oscgen/continue", "/oscgen/stop", "/oscgen/cancel_take",
                          *(k.address for k in NUMBER_KNOBS), *(a.address for a in ACTIONS)}
 
 

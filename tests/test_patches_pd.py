@@ -68,6 +68,7 @@ def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_p
         ("preset 2", "/oscgen/preset", (2,)),
         ("preset ambient", "/oscgen/preset", ("ambient",)),
         ("learn temperature", "/oscgen/learn", ("temperature",)),
+        ("cancel_take 3 2", "/oscgen/cancel_take", (3, 2)),  # job 3's second take
     ]
     for control, address, args in cases:
         patch.send(control)

@@ -202,6 +202,7 @@ def test_helpers_send_the_daemons_addresses_with_its_types(td):
         (lambda: out.generate("lofi piano"), ("/oscgen/generate", ("lofi piano",))),
         (lambda: out.cancel(), ("/oscgen/cancel", ())),
         (lambda: out.cancel(3), ("/oscgen/cancel", (3,))),
+        (lambda: out.cancel_take(3, 2.0), ("/oscgen/cancel_take", (3, 2))),
         (lambda: out.continue_take(), ("/oscgen/continue", ())),
         (lambda: out.continue_take("loop 1.wav"), ("/oscgen/continue", ("loop 1.wav",))),
         (lambda: out.stop(), ("/oscgen/stop", ())),

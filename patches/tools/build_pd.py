@@ -120,16 +120,17 @@ def inlet_outlet() -> Canvas:
                      "<words>, duration bars bpm temperature top_k top_p cfg seed <number>, model "
                      "<name>, host <address>, " + ", ".join(a.name for a in ACTIONS) + ", sendall, "
                      "play, stop (the preview; stop_job is /oscgen/stop), autoplay 0/1, volume 0-1, "
-                     "preset <number or name>, learn <knob>.", 120)
+                     "preset <number or name>, learn <knob>, cancel_take <job> <take> (one take of a job of "
+                     "variations, 1 = the first).", 120)
     inlet = c.obj(10, 70, "r $0-from-inlet")
     words = ["prompt", *KNOB_NAMES, "model", "host", *(a.name for a in ACTIONS), SEND_ALL, "play", "stop",
-             "autoplay", "volume", "preset", "learn"]
+             "autoplay", "volume", "preset", "learn", "cancel_take"]
     route = c.obj(10, 100, "route " + " ".join(words))
     c.connect(inlet, 0, route)
     for i, w in enumerate(words):
         x, y = 10 + 150 * (i % 6), 170 + 70 * (i // 6)
-        # controls go to their box ($0-NAME-in); preset and learn have none: straight to sending
-        s = c.obj(x, y + 25, f"s $0-{w}" if w in ("preset", "learn") else f"s $0-{w}-in")
+        # controls go to their box ($0-NAME-in); preset, learn and cancel_take have none: straight to sending
+        s = c.obj(x, y + 25, f"s $0-{w}" if w in ("preset", "learn", "cancel_take") else f"s $0-{w}-in")
         if w in ("prompt", "model", "host"):
             # 'prompt dark drone' -> list dark drone; 'model x' -> symbol x
             convert = c.obj(x, y, "list" if w == "prompt" else "symbol")

@@ -134,7 +134,7 @@ def send_to_daemon() -> Canvas:
         y += 30
 
     # preset (by number or name) and MIDI learn: inlet messages only
-    c.comment(x, y + 10, "preset <number or name>, learn <knob>: from the inlet", 40)
+    c.comment(x, y + 10, "preset <number or name>, learn <knob>, cancel_take <job> <take>: from the inlet", 40)
     preset = c.obj(x, y + 40, "r $0-preset")
     by_number = c.obj(x, y + 65, "route float")
     c.connect(preset, 0, by_number)
@@ -148,7 +148,10 @@ def send_to_daemon() -> Canvas:
     learn_sym = c.obj(x, y + 210, "symbol")
     learn_fmt = c.obj(x, y + 235, "oscformat -f s oscgen learn")
     c.chain(learn, learn_sym, learn_fmt)
-    for fmt in (number_fmt, name_fmt, learn_fmt):
+    cancel_take = c.obj(x + 200, y + 185, "r $0-cancel_take")
+    take_fmt = c.obj(x + 200, y + 235, "oscformat -f ii oscgen cancel_take")  # job, take: two ints
+    c.connect(cancel_take, 0, take_fmt)
+    for fmt in (number_fmt, name_fmt, learn_fmt, take_fmt):
         c.connect(fmt, 0, net)
     c.height = max(c.height, y + 280)  # room for every button's wiring
 

@@ -103,6 +103,12 @@ def cancel(job=None):
     return send(PREFIX + '/cancel', [] if job is None else [int(job)])
 
 
+def cancel_take(job, take):
+    """Cancel take `take` (1 = the first) of job `job`, a job of variations: that take is not
+    written, the job's other takes go on."""
+    return send(PREFIX + '/cancel_take', [int(job), int(take)])
+
+
 def stop(job=None):
     """End job `job`, or the running one, early and keep what it made (its WAV still arrives)."""
     return send(PREFIX + '/stop', [] if job is None else [int(job)])
