@@ -2256,8 +2256,9 @@
 					"id": "obj-112",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 17,
+					"numoutlets": 18,
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -2282,7 +2283,7 @@
 						280.0,
 						22.0
 					],
-					"text": "route /oscgen/queued /oscgen/started /oscgen/progress /oscgen/done /oscgen/cancelled /oscgen/error /oscgen/ready /oscgen/pong /oscgen/status /oscgen/shutdown /oscgen/preset /oscgen/eta /oscgen/unloaded /oscgen/transport /oscgen/queue /oscgen/waiting"
+					"text": "route /oscgen/queued /oscgen/started /oscgen/progress /oscgen/done /oscgen/cancelled /oscgen/error /oscgen/ready /oscgen/pong /oscgen/status /oscgen/shutdown /oscgen/preset /oscgen/eta /oscgen/unloaded /oscgen/transport /oscgen/queue /oscgen/waiting /oscgen/running"
 				}
 			},
 			{
@@ -3124,9 +3125,9 @@
 						1580.0,
 						440.0,
 						200.0,
-						40.0
+						60.0
 					],
-					"text": "the queue, one line per waiting job, in the Max console"
+					"text": "the queue, one line per waiting job and per running one, in the Max console"
 				}
 			},
 			{
@@ -3147,6 +3148,24 @@
 			{
 				"box": {
 					"id": "obj-157",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1710.0,
+						470.0,
+						100.0,
+						22.0
+					],
+					"text": "prepend running"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-158",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3168,7 +3187,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-159",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3193,7 +3212,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-160",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3208,7 +3227,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
+					"id": "obj-161",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 13,
@@ -3238,24 +3257,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-161",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-162",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -3264,7 +3265,7 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
+						980.0,
 						640.0,
 						80.0,
 						22.0
@@ -3282,7 +3283,7 @@
 						""
 					],
 					"patching_rect": [
-						1150.0,
+						1065.0,
 						640.0,
 						80.0,
 						22.0
@@ -3300,7 +3301,7 @@
 						""
 					],
 					"patching_rect": [
-						1235.0,
+						1150.0,
 						640.0,
 						80.0,
 						22.0
@@ -3318,7 +3319,7 @@
 						""
 					],
 					"patching_rect": [
-						1320.0,
+						1235.0,
 						640.0,
 						80.0,
 						22.0
@@ -3336,8 +3337,8 @@
 						""
 					],
 					"patching_rect": [
-						980.0,
-						670.0,
+						1320.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -3354,7 +3355,7 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
+						980.0,
 						670.0,
 						80.0,
 						22.0
@@ -3372,7 +3373,7 @@
 						""
 					],
 					"patching_rect": [
-						1150.0,
+						1065.0,
 						670.0,
 						80.0,
 						22.0
@@ -3390,7 +3391,7 @@
 						""
 					],
 					"patching_rect": [
-						1235.0,
+						1150.0,
 						670.0,
 						80.0,
 						22.0
@@ -3408,7 +3409,7 @@
 						""
 					],
 					"patching_rect": [
-						1320.0,
+						1235.0,
 						670.0,
 						80.0,
 						22.0
@@ -3426,6 +3427,24 @@
 						""
 					],
 					"patching_rect": [
+						1320.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-172",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
 						980.0,
 						700.0,
 						80.0,
@@ -3436,7 +3455,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-172",
+					"id": "obj-173",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3454,7 +3473,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-173",
+					"id": "obj-174",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3469,7 +3488,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-174",
+					"id": "obj-175",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3484,7 +3503,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-175",
+					"id": "obj-176",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3502,7 +3521,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-176",
+					"id": "obj-177",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3521,7 +3540,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-177",
+					"id": "obj-178",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3539,7 +3558,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-178",
+					"id": "obj-179",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3557,7 +3576,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-179",
+					"id": "obj-180",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3575,7 +3594,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-180",
+					"id": "obj-181",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3597,7 +3616,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-181",
+					"id": "obj-182",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3619,7 +3638,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-182",
+					"id": "obj-183",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3641,7 +3660,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-183",
+					"id": "obj-184",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3663,7 +3682,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-184",
+					"id": "obj-185",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3685,7 +3704,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-185",
+					"id": "obj-186",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3710,7 +3729,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-186",
+					"id": "obj-187",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3735,7 +3754,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-187",
+					"id": "obj-188",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3760,7 +3779,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-188",
+					"id": "obj-189",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3788,7 +3807,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-189",
+					"id": "obj-190",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3813,7 +3832,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-190",
+					"id": "obj-191",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3832,7 +3851,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-191",
+					"id": "obj-192",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3850,7 +3869,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-192",
+					"id": "obj-193",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3865,7 +3884,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-193",
+					"id": "obj-194",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3880,7 +3899,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-194",
+					"id": "obj-195",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3899,7 +3918,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-195",
+					"id": "obj-196",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3917,7 +3936,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-196",
+					"id": "obj-197",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -5559,10 +5578,22 @@
 				"patchline": {
 					"source": [
 						"obj-112",
-						7
+						16
 					],
 					"destination": [
-						"obj-158",
+						"obj-157",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-157",
+						0
+					],
+					"destination": [
+						"obj-156",
 						0
 					]
 				}
@@ -5571,10 +5602,10 @@
 				"patchline": {
 					"source": [
 						"obj-112",
-						16
+						7
 					],
 					"destination": [
-						"obj-160",
+						"obj-159",
 						0
 					]
 				}
@@ -5582,8 +5613,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
-						0
+						"obj-112",
+						17
 					],
 					"destination": [
 						"obj-161",
@@ -5595,6 +5626,18 @@
 				"patchline": {
 					"source": [
 						"obj-161",
+						0
+					],
+					"destination": [
+						"obj-162",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-162",
 						0
 					],
 					"destination": [
@@ -5606,11 +5649,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						1
 					],
 					"destination": [
-						"obj-162",
+						"obj-163",
 						0
 					]
 				}
@@ -5618,7 +5661,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-162",
+						"obj-163",
 						0
 					],
 					"destination": [
@@ -5630,11 +5673,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						2
 					],
 					"destination": [
-						"obj-163",
+						"obj-164",
 						0
 					]
 				}
@@ -5642,7 +5685,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-163",
+						"obj-164",
 						0
 					],
 					"destination": [
@@ -5654,11 +5697,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						3
 					],
 					"destination": [
-						"obj-164",
+						"obj-165",
 						0
 					]
 				}
@@ -5666,7 +5709,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-164",
+						"obj-165",
 						0
 					],
 					"destination": [
@@ -5678,11 +5721,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						4
 					],
 					"destination": [
-						"obj-165",
+						"obj-166",
 						0
 					]
 				}
@@ -5690,7 +5733,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-165",
+						"obj-166",
 						0
 					],
 					"destination": [
@@ -5702,11 +5745,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						5
 					],
 					"destination": [
-						"obj-166",
+						"obj-167",
 						0
 					]
 				}
@@ -5714,7 +5757,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-166",
+						"obj-167",
 						0
 					],
 					"destination": [
@@ -5726,11 +5769,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						6
 					],
 					"destination": [
-						"obj-167",
+						"obj-168",
 						0
 					]
 				}
@@ -5738,7 +5781,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-167",
+						"obj-168",
 						0
 					],
 					"destination": [
@@ -5750,11 +5793,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						7
 					],
 					"destination": [
-						"obj-168",
+						"obj-169",
 						0
 					]
 				}
@@ -5762,7 +5805,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-168",
+						"obj-169",
 						0
 					],
 					"destination": [
@@ -5774,11 +5817,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						8
 					],
 					"destination": [
-						"obj-169",
+						"obj-170",
 						0
 					]
 				}
@@ -5786,7 +5829,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-169",
+						"obj-170",
 						0
 					],
 					"destination": [
@@ -5798,11 +5841,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						9
 					],
 					"destination": [
-						"obj-170",
+						"obj-171",
 						0
 					]
 				}
@@ -5810,7 +5853,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-170",
+						"obj-171",
 						0
 					],
 					"destination": [
@@ -5822,11 +5865,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						10
 					],
 					"destination": [
-						"obj-171",
+						"obj-172",
 						0
 					]
 				}
@@ -5834,7 +5877,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-171",
+						"obj-172",
 						0
 					],
 					"destination": [
@@ -5846,11 +5889,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						11
 					],
 					"destination": [
-						"obj-172",
+						"obj-173",
 						0
 					]
 				}
@@ -5858,7 +5901,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-172",
+						"obj-173",
 						0
 					],
 					"destination": [
@@ -5870,11 +5913,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-161",
 						12
 					],
 					"destination": [
-						"obj-173",
+						"obj-174",
 						0
 					]
 				}
@@ -5886,18 +5929,6 @@
 						0
 					],
 					"destination": [
-						"obj-175",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-175",
-						0
-					],
-					"destination": [
 						"obj-176",
 						0
 					]
@@ -5907,11 +5938,11 @@
 				"patchline": {
 					"source": [
 						"obj-176",
-						1
+						0
 					],
 					"destination": [
 						"obj-177",
-						1
+						0
 					]
 				}
 			},
@@ -5919,22 +5950,22 @@
 				"patchline": {
 					"source": [
 						"obj-177",
-						0
+						1
 					],
 					"destination": [
 						"obj-178",
-						0
+						1
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-187",
+						"obj-178",
 						0
 					],
 					"destination": [
-						"obj-177",
+						"obj-179",
 						0
 					]
 				}
@@ -5942,7 +5973,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-185",
+						"obj-188",
 						0
 					],
 					"destination": [
@@ -5966,11 +5997,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-178",
+						"obj-187",
 						0
 					],
 					"destination": [
-						"obj-190",
+						"obj-180",
 						0
 					]
 				}
@@ -5982,18 +6013,6 @@
 						0
 					],
 					"destination": [
-						"obj-190",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-190",
-						0
-					],
-					"destination": [
 						"obj-191",
 						0
 					]
@@ -6002,12 +6021,12 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-188",
+						"obj-180",
 						0
 					],
 					"destination": [
 						"obj-191",
-						1
+						0
 					]
 				}
 			},
@@ -6020,18 +6039,6 @@
 					"destination": [
 						"obj-192",
 						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-191",
-						0
-					],
-					"destination": [
-						"obj-192",
-						1
 					]
 				}
 			},
@@ -6043,6 +6050,42 @@
 					],
 					"destination": [
 						"obj-192",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-192",
+						0
+					],
+					"destination": [
+						"obj-193",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-192",
+						0
+					],
+					"destination": [
+						"obj-193",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-190",
+						0
+					],
+					"destination": [
+						"obj-193",
 						0
 					]
 				}
@@ -6054,18 +6097,6 @@
 						1
 					],
 					"destination": [
-						"obj-194",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-194",
-						0
-					],
-					"destination": [
 						"obj-195",
 						0
 					]
@@ -6075,18 +6106,6 @@
 				"patchline": {
 					"source": [
 						"obj-195",
-						0
-					],
-					"destination": [
-						"obj-187",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-194",
 						0
 					],
 					"destination": [
@@ -6103,6 +6122,30 @@
 					],
 					"destination": [
 						"obj-188",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-195",
+						0
+					],
+					"destination": [
+						"obj-197",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-197",
+						0
+					],
+					"destination": [
+						"obj-189",
 						0
 					]
 				}

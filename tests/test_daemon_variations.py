@@ -151,6 +151,14 @@ def test_cancelling_one_job_of_a_running_batch_drops_its_takes_and_the_other_fin
     since = replies.mark()
     daemon.client.send("/oscgen/cancel", blocker)
     replies.wait_for("/oscgen/progress", lambda a: a[0] == doomed and 0 < a[1] < 0.5, timeout=120, since=since)
+    # status names the batch's first job; /oscgen/running follows once per job of the batch
+    asked = replies.mark()
+    daemon.client.send("/oscgen/status")
+    assert replies.wait_for("/oscgen/status", since=asked)[0] == doomed
+    deadline = time.monotonic() + 10
+    while len(replies.received("/oscgen/running", since=asked)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert replies.received("/oscgen/running", since=asked) == [[doomed], [kept]]
     daemon.client.send("/oscgen/cancel", doomed)
     replies.wait_for("/oscgen/cancelled", lambda a: a[0] == doomed, timeout=60, since=since)
     _, path, _ = replies.wait_for("/oscgen/done", lambda a: a[0] == kept, timeout=120, since=since)

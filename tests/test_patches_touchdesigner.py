@@ -320,6 +320,12 @@ def test_job_replies_fill_the_state_table_and_done_loads_the_audio_file_in_chop(
     assert table.value("daemon") == "ready: tiny-random - random weights: the output is noise"
     receive(callbacks, "/oscgen/status", -1, 2, "busy")
     assert table.value("daemon") == "worker busy, 2 waiting"
+    receive(callbacks, "/oscgen/status", 6, 0, "busy")  # two jobs running as one batch
+    receive(callbacks, "/oscgen/running", 6)
+    receive(callbacks, "/oscgen/running", 7)
+    assert table.value("running") == "6 7" and table.value("job") == "6"
+    receive(callbacks, "/oscgen/status", -1, 0, "ready")
+    assert table.value("running") == ""
     receive(callbacks, "/oscgen/preset", 0, "ambient")
     assert table.value("daemon") == "preset ambient (0) loaded"
     receive(callbacks, "/oscgen/shutdown", "SIGTERM")

@@ -137,6 +137,8 @@ def status(daemon, address, args, sender) -> None:
         daemon.reply(sender, f"{PREFIX}/param/{name}", value)
     jobs = daemon.jobs
     daemon.reply(sender, f"{PREFIX}/status", *jobs.status())
+    for job in jobs.batch:  # a batch runs several jobs; /oscgen/status names only the first
+        daemon.reply(sender, f"{PREFIX}/running", job.id)
     if jobs.warm_model is not None:
         daemon.reply(sender, f"{PREFIX}/ready", jobs.warm_model, jobs.warm_note)
     elif jobs.load_error:  # a patch opened later still learns why nothing is warm

@@ -56,7 +56,7 @@ INBOUND: tuple[Address, ...] = (
     Address("/oscgen/stop", "[i]", "end job id (or the running job) early and keep what it made so far: the WAV is "
             "written as usual (whole bars in bars mode, still a loop; a continuation keeps its prompt), unlike cancel; "
             "a queued job is just cancelled"),
-    Address("/oscgen/status", "", "reply with every knob (/oscgen/param/*), /oscgen/status and /oscgen/ready"),
+    Address("/oscgen/status", "", "reply with every knob (/oscgen/param/*), /oscgen/status, one /oscgen/running per running job and /oscgen/ready"),
     Address("/oscgen/ping", "", "reply /oscgen/pong"),
     Address("/oscgen/learn", "s", "MIDI learn: map the next CC that moves to this knob (off = disarm)"),
     Address("/oscgen/queue", "", "reply /oscgen/queue with the number of jobs waiting, then one /oscgen/waiting per job"),
@@ -78,6 +78,8 @@ OUTBOUND: tuple[Address, ...] = (
     Address("/oscgen/preset", "is", "preset loaded: number, name"),
     Address("/oscgen/ready", "ss", "model loaded and warmed up (the next take starts at full speed); a note (\"\" or why its output is noise)"),
     Address("/oscgen/status", "iis", "running job id (-1 = none), jobs waiting, worker state: starting, ready, busy, unloaded, no model, restarting"),
+    Address("/oscgen/running", "i", "job id: one per job running now, right after /oscgen/status (jobs that run together as one batch "
+            "each send one; the first is /oscgen/status's)"),
     Address("/oscgen/pong", "", "answer to ping"),
     Address("/oscgen/shutdown", "s", "the daemon is stopping, and why"),
     Address("/oscgen/learned", "sii", "knob, MIDI channel (1-16), CC number"),

@@ -236,7 +236,7 @@ def build() -> str:
               "without sending it.", rx_x, 60, 280, 40)
     rx = p.obj(f"udpreceive {REPLY_PORT}", rx_x, 105)
     events = ["queued", "started", "progress", "done", "cancelled", "error", "ready", "pong", "status",
-              "shutdown", "preset", "eta", "unloaded", "transport", "queue", "waiting"]
+              "shutdown", "preset", "eta", "unloaded", "transport", "queue", "waiting", "running"]
     route = p.obj("route " + " ".join(f"{protocol.PREFIX}/{e}" for e in events), rx_x, 135, 280)
     p.connect(rx, 0, route)
 
@@ -322,9 +322,12 @@ def build() -> str:
     eta = p.msg("set running: $2 s left", rx_x + 300, 345, 150)
     p.connect(route, 11, eta)
     p.connect(eta, 0, state)
-    p.comment("the queue, one line per waiting job, in the Max console", rx_x + 600, 440, 200)
+    p.comment("the queue, one line per waiting job and per running one, in the Max console", rx_x + 600, 440, 200)
     queue_print = p.obj("print oscgen-queue", rx_x + 600, 470, 120)
     p.connect(route, 15, queue_print)
+    running = p.obj("prepend running", rx_x + 730, 470, 100)  # after status: each job of the running batch
+    p.connect(route, 16, running)
+    p.connect(running, 0, queue_print)
     p.comment("alive", rx_x, 545, 50, present=(512, 74, 40, 18))
     alive = p.ui("button", rx_x + 50, 545, 20, 20, present=(490, 72, 20, 20), parameter_enable=0)
     p.connect(route, 7, alive)

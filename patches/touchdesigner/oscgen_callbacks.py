@@ -96,8 +96,19 @@ def on_ready(model, note=''):
 
 def on_status(running_job, waiting, worker):
     remember('daemon', 'worker {}, {} waiting'.format(worker, int(waiting)))
+    del _running[:]  # the /oscgen/running that follow list the jobs running now
+    remember('running', '')
     if running_job >= 0:
         remember('job', int(running_job))
+
+
+_running = []
+
+
+def on_running(job):
+    """One per job running now, after /oscgen/status: row 'running' lists them ("4 5")."""
+    _running.append(int(job))
+    remember('running', ' '.join(str(j) for j in _running))
 
 
 def on_preset(number, name):
@@ -170,6 +181,7 @@ HANDLERS = {
     '/oscgen/eta': on_eta,
     '/oscgen/queue': on_queue,
     '/oscgen/waiting': on_waiting,
+    '/oscgen/running': on_running,
     '/oscgen/unloaded': on_unloaded,
 }
 
