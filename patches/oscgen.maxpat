@@ -1837,9 +1837,9 @@
 						20.0,
 						680.0,
 						600.0,
-						80.0
+						100.0
 					],
-					"text": "Examples to click or edit: load a config.toml preset by name or number; MIDI-learn a knob (then move a controller on the daemon's MIDI input); drop one take of a job of variations (job id, take number: its other takes go on); list the queue; free the model's memory (the next take loads it again)."
+					"text": "Examples to click or edit: load a config.toml preset by name or number; MIDI-learn a knob (then move a controller on the daemon's MIDI input); drop one take of a job of variations (job id, take number: its other takes go on); continue a named WAV from the watched or [input] folders; list the queue; free the model's memory (the next take loads it again)."
 				}
 			},
 			{
@@ -1929,7 +1929,7 @@
 						140.0,
 						22.0
 					],
-					"text": "/oscgen/queue"
+					"text": "/oscgen/continue take.wav"
 				}
 			},
 			{
@@ -1947,12 +1947,30 @@
 						140.0,
 						22.0
 					],
-					"text": "/oscgen/unload"
+					"text": "/oscgen/queue"
 				}
 			},
 			{
 				"box": {
 					"id": "obj-95",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						920.0,
+						725.0,
+						140.0,
+						22.0
+					],
+					"text": "/oscgen/unload"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-96",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -1970,7 +1988,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-96",
+					"id": "obj-97",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -1989,7 +2007,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-97",
+					"id": "obj-98",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2007,7 +2025,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-98",
+					"id": "obj-99",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2025,7 +2043,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-99",
+					"id": "obj-100",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2043,7 +2061,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-100",
+					"id": "obj-101",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2061,7 +2079,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-101",
+					"id": "obj-102",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2079,7 +2097,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-102",
+					"id": "obj-103",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2097,7 +2115,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-103",
+					"id": "obj-104",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2115,7 +2133,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-104",
+					"id": "obj-105",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2133,7 +2151,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-105",
+					"id": "obj-106",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2151,7 +2169,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-106",
+					"id": "obj-107",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2169,7 +2187,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-107",
+					"id": "obj-108",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2187,7 +2205,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-108",
+					"id": "obj-109",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2205,7 +2223,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-109",
+					"id": "obj-110",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2220,7 +2238,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-110",
+					"id": "obj-111",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2235,7 +2253,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-111",
+					"id": "obj-112",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2253,7 +2271,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-112",
+					"id": "obj-113",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 18,
@@ -2288,7 +2306,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-113",
+					"id": "obj-114",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2310,7 +2328,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-114",
+					"id": "obj-115",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2335,7 +2353,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-115",
+					"id": "obj-116",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2353,7 +2371,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-116",
+					"id": "obj-117",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2371,7 +2389,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-117",
+					"id": "obj-118",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2389,7 +2407,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-118",
+					"id": "obj-119",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2407,7 +2425,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-119",
+					"id": "obj-120",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2425,7 +2443,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-120",
+					"id": "obj-121",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2443,7 +2461,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-121",
+					"id": "obj-122",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2458,7 +2476,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-122",
+					"id": "obj-123",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2477,7 +2495,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-123",
+					"id": "obj-124",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2495,7 +2513,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-124",
+					"id": "obj-125",
 					"maxclass": "slider",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2523,7 +2541,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-125",
+					"id": "obj-126",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2538,7 +2556,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-126",
+					"id": "obj-127",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2558,7 +2576,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-127",
+					"id": "obj-128",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2577,7 +2595,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-128",
+					"id": "obj-129",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2595,7 +2613,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-129",
+					"id": "obj-130",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2617,7 +2635,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-130",
+					"id": "obj-131",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2642,7 +2660,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-131",
+					"id": "obj-132",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2660,7 +2678,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-132",
+					"id": "obj-133",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2682,7 +2700,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-133",
+					"id": "obj-134",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -2701,7 +2719,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-134",
+					"id": "obj-135",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2720,7 +2738,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-135",
+					"id": "obj-136",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2740,7 +2758,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-136",
+					"id": "obj-137",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2758,7 +2776,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-137",
+					"id": "obj-138",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2778,7 +2796,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-138",
+					"id": "obj-139",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2796,7 +2814,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-139",
+					"id": "obj-140",
 					"maxclass": "umenu",
 					"numinlets": 1,
 					"numoutlets": 3,
@@ -2824,7 +2842,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-140",
+					"id": "obj-141",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2846,7 +2864,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-141",
+					"id": "obj-142",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2864,7 +2882,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-142",
+					"id": "obj-143",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2889,7 +2907,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-143",
+					"id": "obj-144",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -2911,7 +2929,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-144",
+					"id": "obj-145",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -2936,7 +2954,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-145",
+					"id": "obj-146",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2954,7 +2972,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-146",
+					"id": "obj-147",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 2,
@@ -2973,7 +2991,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-147",
+					"id": "obj-148",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -2991,7 +3009,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-148",
+					"id": "obj-149",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3009,7 +3027,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-149",
+					"id": "obj-150",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3027,7 +3045,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-150",
+					"id": "obj-151",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3045,7 +3063,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-151",
+					"id": "obj-152",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3063,7 +3081,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-152",
+					"id": "obj-153",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3081,7 +3099,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-153",
+					"id": "obj-154",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3099,7 +3117,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-154",
+					"id": "obj-155",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3117,7 +3135,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-155",
+					"id": "obj-156",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3132,7 +3150,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-156",
+					"id": "obj-157",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3147,7 +3165,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-157",
+					"id": "obj-158",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3165,7 +3183,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-158",
+					"id": "obj-159",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3187,7 +3205,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-159",
+					"id": "obj-160",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3212,7 +3230,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-160",
+					"id": "obj-161",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3227,7 +3245,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-161",
+					"id": "obj-162",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 13,
@@ -3257,24 +3275,6 @@
 			},
 			{
 				"box": {
-					"id": "obj-162",
-					"maxclass": "newobj",
-					"numinlets": 1,
-					"numoutlets": 1,
-					"outlettype": [
-						""
-					],
-					"patching_rect": [
-						980.0,
-						640.0,
-						80.0,
-						22.0
-					],
-					"text": "prepend set"
-				}
-			},
-			{
-				"box": {
 					"id": "obj-163",
 					"maxclass": "newobj",
 					"numinlets": 1,
@@ -3283,7 +3283,7 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
+						980.0,
 						640.0,
 						80.0,
 						22.0
@@ -3301,7 +3301,7 @@
 						""
 					],
 					"patching_rect": [
-						1150.0,
+						1065.0,
 						640.0,
 						80.0,
 						22.0
@@ -3319,7 +3319,7 @@
 						""
 					],
 					"patching_rect": [
-						1235.0,
+						1150.0,
 						640.0,
 						80.0,
 						22.0
@@ -3337,7 +3337,7 @@
 						""
 					],
 					"patching_rect": [
-						1320.0,
+						1235.0,
 						640.0,
 						80.0,
 						22.0
@@ -3355,8 +3355,8 @@
 						""
 					],
 					"patching_rect": [
-						980.0,
-						670.0,
+						1320.0,
+						640.0,
 						80.0,
 						22.0
 					],
@@ -3373,7 +3373,7 @@
 						""
 					],
 					"patching_rect": [
-						1065.0,
+						980.0,
 						670.0,
 						80.0,
 						22.0
@@ -3391,7 +3391,7 @@
 						""
 					],
 					"patching_rect": [
-						1150.0,
+						1065.0,
 						670.0,
 						80.0,
 						22.0
@@ -3409,7 +3409,7 @@
 						""
 					],
 					"patching_rect": [
-						1235.0,
+						1150.0,
 						670.0,
 						80.0,
 						22.0
@@ -3427,7 +3427,7 @@
 						""
 					],
 					"patching_rect": [
-						1320.0,
+						1235.0,
 						670.0,
 						80.0,
 						22.0
@@ -3445,6 +3445,24 @@
 						""
 					],
 					"patching_rect": [
+						1320.0,
+						670.0,
+						80.0,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-173",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
 						980.0,
 						700.0,
 						80.0,
@@ -3455,7 +3473,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-173",
+					"id": "obj-174",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3473,7 +3491,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-174",
+					"id": "obj-175",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3488,7 +3506,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-175",
+					"id": "obj-176",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3503,7 +3521,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-176",
+					"id": "obj-177",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3521,7 +3539,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-177",
+					"id": "obj-178",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3540,7 +3558,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-178",
+					"id": "obj-179",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3558,7 +3576,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-179",
+					"id": "obj-180",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3576,7 +3594,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-180",
+					"id": "obj-181",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3594,7 +3612,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-181",
+					"id": "obj-182",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3616,7 +3634,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-182",
+					"id": "obj-183",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3638,7 +3656,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-183",
+					"id": "obj-184",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3660,7 +3678,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-184",
+					"id": "obj-185",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3682,7 +3700,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-185",
+					"id": "obj-186",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3704,7 +3722,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-186",
+					"id": "obj-187",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3729,7 +3747,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-187",
+					"id": "obj-188",
 					"maxclass": "button",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3754,7 +3772,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-188",
+					"id": "obj-189",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3779,7 +3797,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-189",
+					"id": "obj-190",
 					"maxclass": "flonum",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3807,7 +3825,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-190",
+					"id": "obj-191",
 					"maxclass": "toggle",
 					"numinlets": 1,
 					"numoutlets": 1,
@@ -3832,7 +3850,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-191",
+					"id": "obj-192",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3851,7 +3869,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-192",
+					"id": "obj-193",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3869,7 +3887,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-193",
+					"id": "obj-194",
 					"maxclass": "newobj",
 					"numinlets": 2,
 					"numoutlets": 0,
@@ -3884,7 +3902,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-194",
+					"id": "obj-195",
 					"maxclass": "comment",
 					"numinlets": 1,
 					"numoutlets": 0,
@@ -3899,7 +3917,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-195",
+					"id": "obj-196",
 					"maxclass": "newobj",
 					"numinlets": 1,
 					"numoutlets": 2,
@@ -3918,7 +3936,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-196",
+					"id": "obj-197",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -3936,7 +3954,7 @@
 			},
 			{
 				"box": {
-					"id": "obj-197",
+					"id": "obj-198",
 					"maxclass": "message",
 					"numinlets": 2,
 					"numoutlets": 1,
@@ -4645,7 +4663,7 @@
 						0
 					],
 					"destination": [
-						"obj-96",
+						"obj-2",
 						0
 					]
 				}
@@ -4666,6 +4684,18 @@
 				"patchline": {
 					"source": [
 						"obj-97",
+						0
+					],
+					"destination": [
+						"obj-98",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-98",
 						0
 					],
 					"destination": [
@@ -4677,11 +4707,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-98",
+						"obj-99",
 						0
 					]
 				}
@@ -4689,7 +4719,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-98",
+						"obj-99",
 						0
 					],
 					"destination": [
@@ -4701,11 +4731,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-99",
+						"obj-100",
 						0
 					]
 				}
@@ -4713,7 +4743,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-99",
+						"obj-100",
 						0
 					],
 					"destination": [
@@ -4725,11 +4755,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-100",
+						"obj-101",
 						0
 					]
 				}
@@ -4737,7 +4767,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-100",
+						"obj-101",
 						0
 					],
 					"destination": [
@@ -4749,11 +4779,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-101",
+						"obj-102",
 						0
 					]
 				}
@@ -4761,7 +4791,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-101",
+						"obj-102",
 						0
 					],
 					"destination": [
@@ -4773,11 +4803,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-102",
+						"obj-103",
 						0
 					]
 				}
@@ -4785,7 +4815,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-102",
+						"obj-103",
 						0
 					],
 					"destination": [
@@ -4797,11 +4827,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-103",
+						"obj-104",
 						0
 					]
 				}
@@ -4809,7 +4839,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-103",
+						"obj-104",
 						0
 					],
 					"destination": [
@@ -4821,11 +4851,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-104",
+						"obj-105",
 						0
 					]
 				}
@@ -4833,7 +4863,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-104",
+						"obj-105",
 						0
 					],
 					"destination": [
@@ -4845,11 +4875,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-105",
+						"obj-106",
 						0
 					]
 				}
@@ -4857,7 +4887,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
+						"obj-106",
 						0
 					],
 					"destination": [
@@ -4869,11 +4899,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-106",
+						"obj-107",
 						0
 					]
 				}
@@ -4881,7 +4911,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
+						"obj-107",
 						0
 					],
 					"destination": [
@@ -4893,11 +4923,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-107",
+						"obj-108",
 						0
 					]
 				}
@@ -4905,7 +4935,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-107",
+						"obj-108",
 						0
 					],
 					"destination": [
@@ -4917,11 +4947,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-108",
+						"obj-109",
 						0
 					]
 				}
@@ -4929,7 +4959,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-108",
+						"obj-109",
 						0
 					],
 					"destination": [
@@ -4941,11 +4971,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-111",
+						"obj-112",
 						0
 					],
 					"destination": [
-						"obj-112",
+						"obj-113",
 						0
 					]
 				}
@@ -4953,7 +4983,19 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
+						0
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-116",
 						0
 					],
 					"destination": [
@@ -4965,23 +5007,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-115",
-						0
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-112",
+						"obj-113",
 						1
 					],
 					"destination": [
-						"obj-116",
+						"obj-117",
 						0
 					]
 				}
@@ -4989,11 +5019,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-116",
+						"obj-117",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-115",
 						0
 					]
 				}
@@ -5001,11 +5031,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						3
 					],
 					"destination": [
-						"obj-117",
+						"obj-118",
 						0
 					]
 				}
@@ -5013,11 +5043,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-117",
+						"obj-118",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-115",
 						0
 					]
 				}
@@ -5025,11 +5055,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						4
 					],
 					"destination": [
-						"obj-118",
+						"obj-119",
 						0
 					]
 				}
@@ -5037,11 +5067,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-118",
+						"obj-119",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-115",
 						0
 					]
 				}
@@ -5049,11 +5079,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						5
 					],
 					"destination": [
-						"obj-119",
+						"obj-120",
 						0
 					]
 				}
@@ -5061,11 +5091,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-119",
+						"obj-120",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-115",
 						0
 					]
 				}
@@ -5073,11 +5103,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						6
 					],
 					"destination": [
-						"obj-120",
+						"obj-121",
 						0
 					]
 				}
@@ -5085,11 +5115,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-120",
+						"obj-121",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-115",
 						0
 					]
 				}
@@ -5097,11 +5127,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						2
 					],
 					"destination": [
-						"obj-122",
+						"obj-123",
 						0
 					]
 				}
@@ -5109,20 +5139,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-122",
+						"obj-123",
 						1
-					],
-					"destination": [
-						"obj-123",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-123",
-						0
 					],
 					"destination": [
 						"obj-124",
@@ -5133,11 +5151,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
-						3
+						"obj-124",
+						0
 					],
 					"destination": [
-						"obj-126",
+						"obj-125",
 						0
 					]
 				}
@@ -5145,8 +5163,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-126",
-						1
+						"obj-113",
+						3
 					],
 					"destination": [
 						"obj-127",
@@ -5170,10 +5188,10 @@
 				"patchline": {
 					"source": [
 						"obj-128",
-						0
+						1
 					],
 					"destination": [
-						"obj-130",
+						"obj-129",
 						0
 					]
 				}
@@ -5181,7 +5199,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-126",
+						"obj-129",
 						0
 					],
 					"destination": [
@@ -5193,11 +5211,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-131",
+						"obj-127",
 						0
 					],
 					"destination": [
-						"obj-124",
+						"obj-132",
 						0
 					]
 				}
@@ -5205,11 +5223,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-132",
+						0
+					],
+					"destination": [
+						"obj-125",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
 						3
 					],
 					"destination": [
-						"obj-133",
+						"obj-134",
 						0
 					]
 				}
@@ -5217,20 +5247,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-133",
+						"obj-134",
 						1
-					],
-					"destination": [
-						"obj-134",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-134",
-						0
 					],
 					"destination": [
 						"obj-135",
@@ -5253,35 +5271,23 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-133",
-						0
-					],
-					"destination": [
-						"obj-137",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-137",
-						1
-					],
-					"destination": [
-						"obj-138",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-136",
 						0
 					],
 					"destination": [
-						"obj-139",
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-134",
+						0
+					],
+					"destination": [
+						"obj-138",
 						0
 					]
 				}
@@ -5290,22 +5296,10 @@
 				"patchline": {
 					"source": [
 						"obj-138",
-						0
-					],
-					"destination": [
-						"obj-139",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-139",
 						1
 					],
 					"destination": [
-						"obj-127",
+						"obj-139",
 						0
 					]
 				}
@@ -5313,20 +5307,44 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-137",
+						0
+					],
+					"destination": [
+						"obj-140",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-139",
+						0
+					],
+					"destination": [
+						"obj-140",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						1
+					],
+					"destination": [
+						"obj-128",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
 						5
-					],
-					"destination": [
-						"obj-141",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-141",
-						0
 					],
 					"destination": [
 						"obj-142",
@@ -5337,11 +5355,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
-						6
+						"obj-142",
+						0
 					],
 					"destination": [
-						"obj-145",
+						"obj-143",
 						0
 					]
 				}
@@ -5349,19 +5367,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-145",
-						0
-					],
-					"destination": [
-						"obj-144",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-112",
+						"obj-113",
 						6
 					],
 					"destination": [
@@ -5377,6 +5383,18 @@
 						0
 					],
 					"destination": [
+						"obj-145",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
+						6
+					],
+					"destination": [
 						"obj-147",
 						0
 					]
@@ -5386,6 +5404,18 @@
 				"patchline": {
 					"source": [
 						"obj-147",
+						0
+					],
+					"destination": [
+						"obj-148",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-148",
 						0
 					],
 					"destination": [
@@ -5397,11 +5427,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						8
 					],
 					"destination": [
-						"obj-148",
+						"obj-149",
 						0
 					]
 				}
@@ -5409,11 +5439,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-149",
 						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-145",
 						0
 					]
 				}
@@ -5421,11 +5451,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						9
 					],
 					"destination": [
-						"obj-149",
+						"obj-150",
 						0
 					]
 				}
@@ -5433,11 +5463,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-149",
+						"obj-150",
 						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-145",
 						0
 					]
 				}
@@ -5445,11 +5475,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						10
 					],
 					"destination": [
-						"obj-150",
+						"obj-151",
 						0
 					]
 				}
@@ -5457,11 +5487,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-151",
 						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-145",
 						0
 					]
 				}
@@ -5469,11 +5499,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						12
 					],
 					"destination": [
-						"obj-151",
+						"obj-152",
 						0
 					]
 				}
@@ -5481,11 +5511,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-151",
+						"obj-152",
 						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-145",
 						0
 					]
 				}
@@ -5493,11 +5523,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						13
 					],
 					"destination": [
-						"obj-152",
+						"obj-153",
 						0
 					]
 				}
@@ -5505,11 +5535,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-152",
+						"obj-153",
 						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-145",
 						0
 					]
 				}
@@ -5517,11 +5547,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						14
 					],
 					"destination": [
-						"obj-153",
+						"obj-154",
 						0
 					]
 				}
@@ -5529,11 +5559,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-154",
 						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-145",
 						0
 					]
 				}
@@ -5541,11 +5571,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						11
 					],
 					"destination": [
-						"obj-154",
+						"obj-155",
 						0
 					]
 				}
@@ -5553,11 +5583,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-154",
+						"obj-155",
 						0
 					],
 					"destination": [
-						"obj-114",
+						"obj-115",
 						0
 					]
 				}
@@ -5565,11 +5595,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						15
 					],
 					"destination": [
-						"obj-156",
+						"obj-157",
 						0
 					]
 				}
@@ -5577,11 +5607,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						16
 					],
 					"destination": [
-						"obj-157",
+						"obj-158",
 						0
 					]
 				}
@@ -5589,11 +5619,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-157",
+						"obj-158",
 						0
 					],
 					"destination": [
-						"obj-156",
+						"obj-157",
 						0
 					]
 				}
@@ -5601,11 +5631,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						7
 					],
 					"destination": [
-						"obj-159",
+						"obj-160",
 						0
 					]
 				}
@@ -5613,11 +5643,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-112",
+						"obj-113",
 						17
 					],
 					"destination": [
-						"obj-161",
+						"obj-162",
 						0
 					]
 				}
@@ -5625,11 +5655,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						0
 					],
 					"destination": [
-						"obj-162",
+						"obj-163",
 						0
 					]
 				}
@@ -5637,7 +5667,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-162",
+						"obj-163",
 						0
 					],
 					"destination": [
@@ -5649,11 +5679,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						1
 					],
 					"destination": [
-						"obj-163",
+						"obj-164",
 						0
 					]
 				}
@@ -5661,7 +5691,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-163",
+						"obj-164",
 						0
 					],
 					"destination": [
@@ -5673,11 +5703,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						2
 					],
 					"destination": [
-						"obj-164",
+						"obj-165",
 						0
 					]
 				}
@@ -5685,7 +5715,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-164",
+						"obj-165",
 						0
 					],
 					"destination": [
@@ -5697,11 +5727,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						3
 					],
 					"destination": [
-						"obj-165",
+						"obj-166",
 						0
 					]
 				}
@@ -5709,7 +5739,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-165",
+						"obj-166",
 						0
 					],
 					"destination": [
@@ -5721,11 +5751,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						4
 					],
 					"destination": [
-						"obj-166",
+						"obj-167",
 						0
 					]
 				}
@@ -5733,7 +5763,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-166",
+						"obj-167",
 						0
 					],
 					"destination": [
@@ -5745,11 +5775,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						5
 					],
 					"destination": [
-						"obj-167",
+						"obj-168",
 						0
 					]
 				}
@@ -5757,7 +5787,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-167",
+						"obj-168",
 						0
 					],
 					"destination": [
@@ -5769,11 +5799,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						6
 					],
 					"destination": [
-						"obj-168",
+						"obj-169",
 						0
 					]
 				}
@@ -5781,7 +5811,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-168",
+						"obj-169",
 						0
 					],
 					"destination": [
@@ -5793,11 +5823,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						7
 					],
 					"destination": [
-						"obj-169",
+						"obj-170",
 						0
 					]
 				}
@@ -5805,7 +5835,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-169",
+						"obj-170",
 						0
 					],
 					"destination": [
@@ -5817,11 +5847,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						8
 					],
 					"destination": [
-						"obj-170",
+						"obj-171",
 						0
 					]
 				}
@@ -5829,7 +5859,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-170",
+						"obj-171",
 						0
 					],
 					"destination": [
@@ -5841,11 +5871,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						9
 					],
 					"destination": [
-						"obj-171",
+						"obj-172",
 						0
 					]
 				}
@@ -5853,7 +5883,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-171",
+						"obj-172",
 						0
 					],
 					"destination": [
@@ -5865,11 +5895,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						10
 					],
 					"destination": [
-						"obj-172",
+						"obj-173",
 						0
 					]
 				}
@@ -5877,7 +5907,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-172",
+						"obj-173",
 						0
 					],
 					"destination": [
@@ -5889,11 +5919,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						11
 					],
 					"destination": [
-						"obj-173",
+						"obj-174",
 						0
 					]
 				}
@@ -5901,7 +5931,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-173",
+						"obj-174",
 						0
 					],
 					"destination": [
@@ -5913,11 +5943,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-162",
 						12
 					],
 					"destination": [
-						"obj-174",
+						"obj-175",
 						0
 					]
 				}
@@ -5925,19 +5955,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-127",
-						0
-					],
-					"destination": [
-						"obj-176",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-176",
+						"obj-128",
 						0
 					],
 					"destination": [
@@ -5950,11 +5968,11 @@
 				"patchline": {
 					"source": [
 						"obj-177",
-						1
+						0
 					],
 					"destination": [
 						"obj-178",
-						1
+						0
 					]
 				}
 			},
@@ -5962,22 +5980,22 @@
 				"patchline": {
 					"source": [
 						"obj-178",
-						0
+						1
 					],
 					"destination": [
 						"obj-179",
-						0
+						1
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-188",
+						"obj-179",
 						0
 					],
 					"destination": [
-						"obj-178",
+						"obj-180",
 						0
 					]
 				}
@@ -5985,7 +6003,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-186",
+						"obj-189",
 						0
 					],
 					"destination": [
@@ -6009,11 +6027,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-179",
+						"obj-188",
 						0
 					],
 					"destination": [
-						"obj-191",
+						"obj-181",
 						0
 					]
 				}
@@ -6025,18 +6043,6 @@
 						0
 					],
 					"destination": [
-						"obj-191",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-191",
-						0
-					],
-					"destination": [
 						"obj-192",
 						0
 					]
@@ -6045,12 +6051,12 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-189",
+						"obj-181",
 						0
 					],
 					"destination": [
 						"obj-192",
-						1
+						0
 					]
 				}
 			},
@@ -6063,18 +6069,6 @@
 					"destination": [
 						"obj-193",
 						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-192",
-						0
-					],
-					"destination": [
-						"obj-193",
-						1
 					]
 				}
 			},
@@ -6086,6 +6080,18 @@
 					],
 					"destination": [
 						"obj-193",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-193",
+						0
+					],
+					"destination": [
+						"obj-194",
 						0
 					]
 				}
@@ -6093,22 +6099,34 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
+						"obj-193",
+						0
+					],
+					"destination": [
+						"obj-194",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-191",
+						0
+					],
+					"destination": [
+						"obj-194",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-97",
 						1
 					],
 					"destination": [
-						"obj-195",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-195",
-						0
-					],
-					"destination": [
 						"obj-196",
 						0
 					]
@@ -6118,18 +6136,6 @@
 				"patchline": {
 					"source": [
 						"obj-196",
-						0
-					],
-					"destination": [
-						"obj-188",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-195",
 						0
 					],
 					"destination": [
@@ -6146,6 +6152,30 @@
 					],
 					"destination": [
 						"obj-189",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-196",
+						0
+					],
+					"destination": [
+						"obj-198",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-198",
+						0
+					],
+					"destination": [
+						"obj-190",
 						0
 					]
 				}

@@ -58,6 +58,8 @@ def test_every_control_sends_the_address_and_types_the_daemon_accepts(peer_and_p
         ("model musicgen-small", "/oscgen/model", ("musicgen-small",)),
         ("cancel", "/oscgen/cancel", ()),
         ("continue", "/oscgen/continue", ()),  # the last take
+        ("continue loop 1.wav", "/oscgen/continue", ("loop 1.wav",)),  # a named file: one OSC string
+        ("continue take.wav", "/oscgen/continue", ("take.wav",)),
         ("stop_job", "/oscgen/stop", ()),  # the running job, keeping what it made
         ("stop", None, None),  # the preview's stop: nothing goes to the daemon
         ("status", "/oscgen/status", ()),

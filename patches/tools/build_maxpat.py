@@ -202,10 +202,11 @@ def build() -> str:
     # presets and MIDI learn: edit the text (unlocked), click (locked)
     p.comment("Examples to click or edit: load a config.toml preset by name or number; MIDI-learn "
               "a knob (then move a controller on the daemon's MIDI input); drop one take of a job of "
-              "variations (job id, take number: its other takes go on); list the queue; free the "
+              "variations (job id, take number: its other takes go on); continue a named WAV from the "
+              "watched or [input] folders; list the queue; free the "
               "model's memory (the next take loads it again).", 20, 680, 600, 40)
     examples = ("/oscgen/preset ambient", "/oscgen/preset 0", "/oscgen/learn temperature", "/oscgen/cancel_take 1 2",
-                "/oscgen/queue", "/oscgen/unload")
+                "/oscgen/continue take.wav", "/oscgen/queue", "/oscgen/unload")
     # every argument-free address of the table is reachable: one without a button is an example
     examples += tuple(a.address for a in ACTIONS if a.address not in {b[1] for b in buttons} | set(examples))
     for i, text in enumerate(examples):

@@ -118,7 +118,8 @@ def inlet_outlet() -> Canvas:
     c = Canvas(1000, 560)
     c.comment(10, 5, "ABSTRACTION INLET: drives the same controls as the mouse. Messages: prompt "
                      "<words>, duration bars bpm temperature top_k top_p cfg seed <number>, model "
-                     "<name>, host <address>, " + ", ".join(a.name for a in ACTIONS) + ", sendall, "
+                     "<name>, host <address>, " + ", ".join(a.name for a in ACTIONS) + " (continue <file name>: "
+                     "continue that WAV), sendall, "
                      "play, stop (the preview; stop_job is /oscgen/stop), autoplay 0/1, volume 0-1, "
                      "preset <number or name>, learn <knob>, cancel_take <job> <take> (one take of a job of "
                      "variations, 1 = the first).", 120)
@@ -131,7 +132,15 @@ def inlet_outlet() -> Canvas:
         x, y = 10 + 150 * (i % 6), 170 + 70 * (i // 6)
         # controls go to their box ($0-NAME-in); preset, learn and cancel_take have none: straight to sending
         s = c.obj(x, y + 25, f"s $0-{w}" if w in ("preset", "learn", "cancel_take") else f"s $0-{w}-in")
-        if w in ("prompt", "model", "host"):
+        if w == "continue":
+            # 'continue' alone: the button (the last take); 'continue loop 1.wav': that file
+            bare = c.obj(x, y, "route bang")
+            c.connect(route, i, bare)
+            c.connect(bare, 0, s)
+            named = c.obj(x + 70, y + 25, "list")
+            c.connect(bare, 1, named)
+            c.connect(named, 0, c.obj(x + 70, y + 50, "s $0-continue-file"))
+        elif w in ("prompt", "model", "host"):
             # 'prompt dark drone' -> list dark drone; 'model x' -> symbol x
             convert = c.obj(x, y, "list" if w == "prompt" else "symbol")
             c.connect(route, i, convert)

@@ -148,6 +148,11 @@ def send_to_daemon() -> Canvas:
     learn_sym = c.obj(x, y + 210, "symbol")
     learn_fmt = c.obj(x, y + 235, "oscformat -f s oscgen learn")
     c.chain(learn, learn_sym, learn_fmt)
+    named = c.obj(x + 200, y + 40, "r $0-continue-file")  # continue <file name>: one OSC string
+    named_join = c.subpatch(x + 200, y + 65, "join-words", join_words())
+    named_fmt = c.obj(x + 200, y + 95, "oscformat -f s oscgen continue")
+    c.chain(named, named_join, named_fmt)
+    c.connect(named_fmt, 0, net)
     cancel_take = c.obj(x + 200, y + 185, "r $0-cancel_take")
     take_fmt = c.obj(x + 200, y + 235, "oscformat -f ii oscgen cancel_take")  # job, take: two ints
     c.connect(cancel_take, 0, take_fmt)
