@@ -70,8 +70,8 @@ def calibrated_threads() -> int | None:
     record = read_calibration()
     if record is None:
         return None
-    threads = record.get("decode_threads")
-    return threads if isinstance(threads, int) and 1 <= threads <= oscgen_cores() else None
+    threads = record["decode_threads"]  # a count >= 1 (record_problem)
+    return threads if threads <= oscgen_cores() else None
 
 
 def host_key() -> dict:
@@ -112,17 +112,20 @@ def read_calibration() -> dict | None:
     return record
 
 
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def _ints(value, length: int) -> bool:
-    return (isinstance(value, list) and len(value) == length
-            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value))
+    return isinstance(value, list) and len(value) == length and all(_count(v) for v in value)
 
 
 def record_problem(record: dict) -> str | None:
     """What makes a cached calibration unusable (a field the engine reads with the wrong shape),
     or None: a bad record must not stop a model from loading."""
-    if not _ints([record.get("decode_threads")], 1):
+    if not _count(record.get("decode_threads")):
         return f"decode_threads is {record.get('decode_threads')!r}, not a thread count"
-    if not _ints([record.get("openblas_threads", 1) or 1], 1):
+    if record.get("openblas_threads") is not None and not _count(record["openblas_threads"]):
         return f"openblas_threads is {record.get('openblas_threads')!r}, not a thread count"
     for key in ("openblas_rows", "openblas_wxt_rows"):
         if record.get(key) is not None and not _ints(record[key], 2):
@@ -252,11 +255,10 @@ def route_as_calibrated() -> None:
     rows, all cores, until it has)."""
     if router is None:
         return
-    record = read_calibration() or {}
+    record = read_calibration() or {}  # its fields well-formed where present (record_problem)
     threads = record.get("openblas_threads")
-    rows, wxt = (record.get(key) for key in ("openblas_rows", "openblas_wxt_rows"))
-    router.set_threads(threads if isinstance(threads, int) and 1 <= threads <= oscgen_cores() else oscgen_cores())
-    router.route(*(tuple(r) if isinstance(r, list) and len(r) == 2 else None for r in (rows, wxt)))
+    router.set_threads(threads if threads and threads <= oscgen_cores() else oscgen_cores())
+    router.route(record.get("openblas_rows"), record.get("openblas_wxt_rows"))
 
 
 def mkl_threads() -> int | None:
