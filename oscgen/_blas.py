@@ -84,7 +84,12 @@ def host_key() -> dict:
             version = buf.value.decode(errors="replace").strip()
         except AttributeError:  # an MKL without the call: the path still tells them apart
             pass
-    return {"cpu": cpu_model(), "cores": oscgen_cores(), "blas": ACTIVE_BLAS, "blas_version": version}
+    key = {"cpu": cpu_model(), "cores": oscgen_cores(), "blas": ACTIVE_BLAS, "blas_version": version}
+    if router is not None:  # the router's source: a changed kernel is measured again
+        from oscgen import _blas_rows
+
+        key["router"] = _blas_rows.shim_path().name
+    return key
 
 
 def calibration_file() -> Path:
@@ -127,7 +132,7 @@ def record_problem(record: dict) -> str | None:
         return f"decode_threads is {record.get('decode_threads')!r}, not a thread count"
     if record.get("openblas_threads") is not None and not _count(record["openblas_threads"]):
         return f"openblas_threads is {record.get('openblas_threads')!r}, not a thread count"
-    for key in ("openblas_rows", "openblas_wxt_rows"):
+    for key in ("openblas_rows", "openblas_wxt_rows", "own_rows"):
         if record.get(key) is not None and not _ints(record[key], 2):
             return f"{key} is {record[key]!r}, not null or [from, to]"
     for key, length, shape in (("wxt_rows", 2, "[from, to]"), ("pad_rows", 3, "[from, to, padded]")):
@@ -259,6 +264,7 @@ def route_as_calibrated() -> None:
     threads = record.get("openblas_threads")
     router.set_threads(threads if threads and threads <= oscgen_cores() else oscgen_cores())
     router.route(record.get("openblas_rows"), record.get("openblas_wxt_rows"))
+    router.own(record.get("own_rows"), threads=default_threads())
 
 
 def mkl_threads() -> int | None:

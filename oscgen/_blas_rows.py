@@ -63,19 +63,33 @@ class Router:
                       (wide, int(openblas.ilp64))) + (wide, int(openblas.ilp64))
         self.rows: tuple[int, int] | None = None
         self.wxt_rows: tuple[int, int] | None = None
+        self.own_rows: tuple[int, int] | None = None
+        self.own_threads = 1
         self.route(None)
+        self.own(None)
 
     def route(self, rows: tuple[int, int] | None, wxt: tuple[int, int] | None = None) -> None:
         self.rows, self.wxt_rows = (tuple(rows) if rows else None), (tuple(wxt) if wxt else None)
         self.shim.oscgen_gemm_rows_route(*self._ends, *(self.rows or (1, 0)), *(self.wxt_rows or (1, 0)))
 
+    def own(self, rows: tuple[int, int] | None, threads: int | None = None) -> None:
+        """Sends plain x @ W.T calls of that many rows over a decoder-sized weight to the shim's
+        own kernel (AVX2 + FMA; ``None``: none) on ``threads`` threads (default: as before)."""
+        self.own_rows = (tuple(rows) if rows and self.own_supported() else None)
+        self.own_threads = int(threads or self.own_threads)
+        self.shim.oscgen_gemm_own_route(*(self.own_rows or (1, 0)), self.own_threads)
+
+    def own_supported(self) -> bool:
+        """Whether this CPU runs the own kernel (AVX2 and FMA)."""
+        return bool(self.shim.oscgen_gemm_own_supported())
+
     def wide(self, rows: int, columns: int = 1 << 20, depth: int = 1 << 20) -> bool:
         """Whether a call of ``rows`` x ``columns`` (over ``depth``) goes to OpenBLAS now."""
         return bool(self.shim.oscgen_gemm_rows_wide(rows, columns, depth))
 
-    def calls(self) -> tuple[int, int]:
-        """(to MKL, to OpenBLAS): the calls routed so far in this process."""
-        return self.shim.oscgen_gemm_rows_calls(0), self.shim.oscgen_gemm_rows_calls(1)
+    def calls(self) -> tuple[int, int, int]:
+        """(to MKL, to OpenBLAS, to the own kernel): the calls routed so far in this process."""
+        return tuple(self.shim.oscgen_gemm_rows_calls(way) for way in range(3))
 
     def set_threads(self, threads: int) -> None:
         setter = self.openblas.function("openblas_set_num_threads")
@@ -122,7 +136,7 @@ def build_shim() -> Path:
         raise OSError("no C compiler (cc) to build the BLAS row router")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    proc = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE)],
+    proc = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE), "-lpthread"],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
@@ -143,6 +157,9 @@ def load_shim() -> ctypes.CDLL:
                                             ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int]
     shim.oscgen_gemm_rows_wide.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     shim.oscgen_gemm_rows_calls.argtypes, shim.oscgen_gemm_rows_calls.restype = [ctypes.c_int], ctypes.c_ulong
+    shim.oscgen_gemm_own_route.restype = None
+    shim.oscgen_gemm_own_route.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    shim.oscgen_gemm_own_supported.restype = ctypes.c_int
     return shim
 
 

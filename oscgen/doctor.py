@@ -84,7 +84,8 @@ def check_blas() -> list[Check]:
 
 
 def check_router() -> Check:
-    """Whether batch-shaped matmuls can go to OpenBLAS (oscgen/_blas_rows.py), and which do."""
+    """Whether decode matmuls can go to OpenBLAS or the router's own kernel (oscgen/_blas_rows.py),
+    and which do."""
     from oscgen import _blas
 
     if _blas.router is None:
@@ -92,8 +93,9 @@ def check_router() -> Check:
             return Check(INFO, "blas rows", f"MKL takes every row count ({_blas.OPTED_OUT})")
         return Check(INFO, "blas rows", f"MKL takes every row count: {_blas.ROUTER_MISSING}",
                      "several takes at once may decode faster on OpenBLAS; see the message")
-    rows, wxt = _blas.router.rows, _blas.router.wxt_rows
-    routed = ([f"rows {rows[0]}-{rows[1]} on OpenBLAS"] if rows else []) + \
+    rows, wxt, own = _blas.router.rows, _blas.router.wxt_rows, _blas.router.own_rows
+    routed = ([f"rows {own[0]}-{own[1]} on oscgen's kernel ({_blas.router.own_threads} threads)"] if own else []) + \
+        ([f"rows {rows[0]}-{rows[1]} on OpenBLAS"] if rows else []) + \
         ([f"rows {wxt[0]}-{wxt[1]} on OpenBLAS as (W @ x.T).T"] if wxt else [])
     where = ", ".join(routed) or "every row count on MKL (calibration chose so, or has not run)"
     return Check(OK, "blas rows", f"{where}; {_blas.router.version()}")

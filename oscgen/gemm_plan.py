@@ -7,7 +7,10 @@ A linear over ``rows`` rows (2 per guided take) can run three ways under MLX:
   long side, which MKL splits over its threads better on some hosts;
 - either form on OpenBLAS, through the row router (oscgen/_blas_rows.py), where it is installed
   (the same 2-core EPYC, 2026-12-02: 4 rows as (W @ x.T).T 20 ms a 256 MB pass on OpenBLAS, 29
-  on MKL, whose x @ W.T took 36).
+  on MKL, whose x @ W.T took 36);
+- ``x @ W.T`` on the router's own small-row kernel (_gemm_rows.c; AVX2 + FMA), which streams the
+  weight once for all rows (a 2-core Zen 1 EPYC, 2026-12-03: 2 rows 13 ms a 302 MB pass, MKL's
+  best 19).
 
 Which is fastest is a per-host fact (a 2-core AMD EPYC, 2026-12-02: one take 67 / 44 / 93 ms a
 pass over musicgen-small's decoder weights, four takes 109 / 75 / 69 ms; an Intel Xeon earlier:
@@ -21,11 +24,15 @@ on MKL (prefill, T5 and EnCodec's large GEMMs, where MKL is at home).
 
 from __future__ import annotations
 
+import itertools
+
 from oscgen import _blas
 
 PLAN_ROWS = (1, 2, 4, 8, 16, 32)  # one unguided take up to 16 guided takes
 #: The plan's ways, by name (the record's keys).
-PLAIN, WXT, OPENBLAS, OPENBLAS_WXT = "x@Wt", "(W@xt)t", "openblas", "openblas (W@xt)t"
+PLAIN, WXT, OPENBLAS, OPENBLAS_WXT, OWN = "x@Wt", "(W@xt)t", "openblas", "openblas (W@xt)t", "own kernel"
+#: The ways the router takes one range of row counts to (the record's field for each).
+RANGED = {OPENBLAS: "openblas_rows", OPENBLAS_WXT: "openblas_wxt_rows", OWN: "own_rows"}
 #: A challenger must beat x @ W.T on MKL by this much: noise keeps the default.
 MARGIN = 0.95
 
@@ -47,23 +54,30 @@ def measure_plan(weights: list, rows=PLAN_ROWS, repeats: int = 2) -> dict[int, d
     from oscgen.calibrate import best_seconds
 
     router = _blas.router
-    before = (router.rows, router.wxt_rows) if router is not None else None
+    before = (router.rows, router.wxt_rows, router.own_rows) if router is not None else None
     out = {}
     try:
         for n in rows:
             one_pass = passes(weights, n)
             if router is not None:
                 router.route(None)
+                router.own(None)
             times = {way: best_seconds(run, repeats) for way, run in one_pass.items()}
             if router is not None:
                 router.route((n, n))
                 times[OPENBLAS] = best_seconds(one_pass[PLAIN], repeats)
                 router.route(None, (n, n))
                 times[OPENBLAS_WXT] = best_seconds(one_pass[WXT], repeats)
+                router.route(None)
+                if router.own_supported():
+                    router.own((n, n))
+                    times[OWN] = best_seconds(one_pass[PLAIN], repeats)
+                    router.own(None)
             out[n] = times
     finally:
         if router is not None:
-            router.route(*before)
+            router.route(*before[:2])
+            router.own(before[2])
     return out
 
 
@@ -83,23 +97,23 @@ def _spans(counts: list[int], chosen: list[bool]) -> list[list[int]]:
 
 
 def choose_plan(times: dict[int, dict[str, float]]) -> dict:
-    """{"openblas_rows": [lo, hi] or None, "openblas_wxt_rows": [lo, hi] or None, "wxt_rows":
-    [[lo, hi], ...], "pad_rows": [[lo, hi, to], ...]}.  The router takes one range of counts to
-    OpenBLAS per form: each form's the run of consecutive measured counts where it beats both
-    MKL forms that saves the most, one form chosen first and the other among the counts left,
-    whichever order costs less in all; elsewhere (W @ x.T).T on MKL where it beats x @ W.T.
-    Each by more than MARGIN."""
+    """{"openblas_rows": [lo, hi] or None, "openblas_wxt_rows": [lo, hi] or None, "own_rows":
+    [lo, hi] or None, "wxt_rows": [[lo, hi], ...], "pad_rows": [[lo, hi, to], ...]}.  The router
+    takes one range of counts to each of its ways (RANGED): each way's the run of consecutive
+    measured counts where it beats both MKL forms that saves the most, the ways chosen one after
+    another among the counts left, in whichever order costs less in all; elsewhere (W @ x.T).T
+    on MKL where it beats x @ W.T.  Each by more than MARGIN."""
     counts = sorted(times)
-    plans = [_plan(times, counts, order) for order in ((OPENBLAS, OPENBLAS_WXT), (OPENBLAS_WXT, OPENBLAS))]
+    plans = [_plan(times, counts, order) for order in itertools.permutations(RANGED)]
     ways = min(plans, key=lambda ways: sum(times[n][w] for n, w in zip(counts, ways)))
-    first = lambda spans: spans[0] if spans else None  # noqa: E731
-    on = lambda *chosen: _spans(counts, [w in chosen for w in ways])  # noqa: E731
-    return {"openblas_rows": first(on(OPENBLAS)), "openblas_wxt_rows": first(on(OPENBLAS_WXT)),
-            "wxt_rows": on(WXT, OPENBLAS_WXT), "pad_rows": _padding(counts, [times[n][w] for n, w in zip(counts, ways)])}
+    spans = {way: _spans(counts, [w == way for w in ways]) for way in RANGED}
+    return {**{field: (spans[way][0] if spans[way] else None) for way, field in RANGED.items()},
+            "wxt_rows": _spans(counts, [w in (WXT, OPENBLAS_WXT) for w in ways]),
+            "pad_rows": _padding(counts, [times[n][w] for n, w in zip(counts, ways)])}
 
 
-def _plan(times: dict[int, dict[str, float]], counts: list[int], order: tuple[str, str]) -> list[str]:
-    """Each count's way when OpenBLAS's forms take their runs in ``order``."""
+def _plan(times: dict[int, dict[str, float]], counts: list[int], order: tuple[str, ...]) -> list[str]:
+    """Each count's way when the router's ways take their runs in ``order``."""
     best_mkl = {n: min(times[n][PLAIN], times[n][WXT]) for n in counts}
     ways: list[str | None] = [None] * len(counts)
     for way in order:
@@ -181,12 +195,13 @@ def describe(record: dict) -> str:
     """The plan's part of ``doctor``'s calibration line."""
     if not record.get("plan_ms"):
         return ""
-    rows, on_wxt = record.get("openblas_rows"), record.get("openblas_wxt_rows")
+    rows, on_wxt, own = record.get("openblas_rows"), record.get("openblas_wxt_rows"), record.get("own_rows")
     wxt = record.get("wxt_rows") or []
-    parts = [f"rows {rows[0]}-{rows[1]} on OpenBLAS ({record.get('openblas_threads')} threads)" if rows else "no rows on OpenBLAS",
+    parts = ([f"rows {own[0]}-{own[1]} on oscgen's kernel"] if own else []) + [
+             f"rows {rows[0]}-{rows[1]} on OpenBLAS ({record.get('openblas_threads')} threads)" if rows else "no rows on OpenBLAS",
              ("as (W @ x.T).T: rows " + ", ".join(f"{a}-{b}" for a, b in wxt)) if wxt else "x @ W.T elsewhere"]
     if on_wxt:
-        parts.insert(1, f"rows {on_wxt[0]}-{on_wxt[1]} on OpenBLAS as (W @ x.T).T")
+        parts.insert(len(parts) - 1, f"rows {on_wxt[0]}-{on_wxt[1]} on OpenBLAS as (W @ x.T).T")
     parts += [f"rows {a}-{b} padded to {to}" for a, b, to in record.get("pad_rows") or []]
     table = "; ".join(f"{n} rows " + " / ".join(f"{t:.0f}" for t in ways.values())
                       for n, ways in record["plan_ms"].items())

@@ -20,9 +20,10 @@ needs_x86_linux = pytest.mark.skipif(not X86_LINUX, reason="MKL and OpenBLAS go 
 @pytest.fixture
 def router():
     assert _blas.router is not None, f"no BLAS row router: {_blas.ROUTER_MISSING or _blas.ACTIVE_BLAS}"
-    before = _blas.router.rows
+    before = _blas.router.rows, _blas.router.own_rows, _blas.router.own_threads
     yield _blas.router
-    _blas.router.route(before)
+    _blas.router.route(before[0])
+    _blas.router.own(before[1], before[2])
 
 
 def _matmul(rows: int, seed: int = 0):
@@ -127,3 +128,81 @@ def test_the_openblas_under_the_router_is_built_for_every_x86_core(router):
     """A single-target build (cmeel-openblas is SKYLAKEX only) dies of SIGILL on an AVX2-only
     host such as a 2-core AMD EPYC (Zen 3): the router takes numpy's DYNAMIC_ARCH one."""
     assert "DYNAMIC_ARCH" in router.version(), router.version()
+
+
+def _dot_bound(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The float32 rounding bound of x @ w.T in any summation order: k · 2^-24 · sum |x_i w_i|
+    per output (Higham's gamma_k), which the kernel's blocked sums must meet on any host."""
+    return x.shape[1] * 2.0 ** -24 * (np.abs(x.astype(np.float64)) @ np.abs(w.astype(np.float64)).T)
+
+
+needs_own_kernel = pytest.mark.skipif(not X86_LINUX or _blas.router is None or not _blas.router.own_supported(),
+                                      reason="the router's own kernel needs x86-64 with AVX2 and FMA")
+
+
+@needs_own_kernel
+def test_the_own_kernel_computes_x_at_w_transposed_for_its_rows(router):
+    """Rows in the kernel's range over a decoder-sized weight run on it (odd rows, a last block
+    of fewer than 4 outputs, 1024 and 4096 inputs), to float32 rounding, and the same bits on 1
+    and 2 threads (each output is one thread's sum in a fixed order)."""
+    import mlx.core as mx
+
+    rng = np.random.default_rng(1)
+    for rows, outputs, inputs in ((1, 1024, 1024), (2, 3075, 1024), (3, 1027, 4096), (8, 1030, 1024), (16, 1024, 2048)):
+        x = rng.standard_normal((rows, inputs)).astype(np.float32)
+        w = rng.standard_normal((outputs, inputs)).astype(np.float32)
+        got = {}
+        for threads in (1, 2):
+            router.own((1, 16), threads)
+            before = router.calls()
+            got[threads] = np.array(mx.array(x) @ mx.array(w).T)
+            after = router.calls()
+            assert after[2] == before[2] + 1 and after[:2] == before[:2], (rows, threads)
+        want = x.astype(np.float64) @ w.astype(np.float64).T
+        assert np.all(np.abs(got[2] - want) <= _dot_bound(x, w)), (rows, outputs, inputs)
+        assert np.array_equal(got[1], got[2])
+
+
+@needs_own_kernel
+def test_calls_the_own_kernel_does_not_take_stay_on_the_libraries(router):
+    """Rows outside its range, a narrow weight, inputs not a multiple of 8 and other layouts go
+    to MKL; an accumulating GEMM (beta = 1, MLX's addmm) is right on the kernel."""
+    import mlx.core as mx
+
+    router.own((2, 8), 2)
+    rng = np.random.default_rng(2)
+    cases = [(1, 1024, 1024, "x"), (16, 1024, 1024, "x"), (4, 512, 1024, "x"), (4, 1024, 1020, "x"),
+             (4, 1024, 1024, "wxt")]
+    for rows, outputs, inputs, form in cases:
+        x = rng.standard_normal((rows, inputs)).astype(np.float32)
+        w = rng.standard_normal((outputs, inputs)).astype(np.float32)
+        before = router.calls()
+        got = np.array(mx.array(x) @ mx.array(w).T if form == "x" else (mx.array(w) @ mx.array(x).T).T)
+        after = router.calls()
+        assert after[2] == before[2] and after[0] > before[0], (rows, outputs, inputs, form)
+        np.testing.assert_allclose(got, x @ w.T, rtol=1e-4, atol=1e-3)
+    x = rng.standard_normal((4, 1024)).astype(np.float32)
+    w = rng.standard_normal((1024, 1024)).astype(np.float32)
+    c = rng.standard_normal((4, 1024)).astype(np.float32)
+    before = router.calls()
+    got = np.array(mx.addmm(mx.array(c), mx.array(x), mx.array(w).T))
+    assert router.calls()[2] == before[2] + 1
+    assert np.all(np.abs(got - (c + x.astype(np.float64) @ w.astype(np.float64).T)) <= _dot_bound(x, w) + 1e-6 * np.abs(c) + 1e-6)
+
+
+@needs_own_kernel
+def test_two_mlx_streams_share_the_own_kernel_safely(router):
+    """Two CPU streams' matmuls run at once: one call holds the kernel's threads and the other
+    takes MKL, both right."""
+    import mlx.core as mx
+
+    router.own((1, 16), 2)
+    rng = np.random.default_rng(3)
+    w = [rng.standard_normal((2048, 1024)).astype(np.float32) for _ in range(2)]
+    x = [rng.standard_normal((4, 1024)).astype(np.float32) for _ in range(2)]
+    streams = [mx.new_stream(mx.cpu) for _ in range(2)]
+    outs = [[mx.matmul(mx.array(x[i]), mx.array(w[i]).T, stream=streams[i]) for _ in range(20)] for i in range(2)]
+    mx.eval(outs)
+    for i in range(2):
+        for out in outs[i]:
+            assert np.all(np.abs(np.array(out) - x[i].astype(np.float64) @ w[i].astype(np.float64).T) <= _dot_bound(x[i], w[i]))

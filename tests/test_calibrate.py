@@ -44,8 +44,9 @@ def test_the_real_step_decides_when_timed_and_ties_go_to_more_threads():
 
 
 def _times(**rows):
-    """{rows: {way: seconds}} from n<rows>=(x @ W.T, (W @ x.T).T[, OpenBLAS[, OpenBLAS's (W @ x.T).T]])."""
-    ways = (gemm_plan.PLAIN, gemm_plan.WXT, gemm_plan.OPENBLAS, gemm_plan.OPENBLAS_WXT)
+    """{rows: {way: seconds}} from n<rows>=(x @ W.T, (W @ x.T).T[, OpenBLAS[, OpenBLAS's (W @ x.T).T[,
+    the own kernel]]])."""
+    ways = (gemm_plan.PLAIN, gemm_plan.WXT, gemm_plan.OPENBLAS, gemm_plan.OPENBLAS_WXT, gemm_plan.OWN)
     return {int(n[1:]): dict(zip(ways, t)) for n, t in rows.items()}
 
 
@@ -53,17 +54,17 @@ def test_each_row_count_takes_its_measured_fastest_way():
     # a 2-core AMD EPYC, MKL on 2 threads (oscgen bench --batch's sweep, 2026-12-02, ms)
     amd = _times(n1=(60, 40, 90), n2=(67, 44, 93), n4=(109, 75, 69), n8=(139, 112, 68), n16=(150, 97, 75),
                  n32=(200, 150, 100))
-    assert gemm_plan.choose_plan(amd) == {"openblas_rows": [4, 32], "openblas_wxt_rows": None, "wxt_rows": [[1, 3]], "pad_rows": []}
+    assert gemm_plan.choose_plan(amd) == {"openblas_rows": [4, 32], "openblas_wxt_rows": None, "own_rows": None, "wxt_rows": [[1, 3]], "pad_rows": []}
     # an Intel Xeon without OpenBLAS: x @ W.T for one take, (W @ x.T).T from 8 rows (RESULTS.md)
     intel = _times(n2=(125, 249), n4=(298, 331), n8=(523, 418), n16=(608, 384))
-    assert gemm_plan.choose_plan(intel) == {"openblas_rows": None, "openblas_wxt_rows": None, "wxt_rows": [[8, 16]],
+    assert gemm_plan.choose_plan(intel) == {"openblas_rows": None, "openblas_wxt_rows": None, "own_rows": None, "wxt_rows": [[8, 16]],
                                              "pad_rows": [[8, 15, 16]]}
     # within MARGIN: the default stays; OpenBLAS takes the one run of wins that saves the most
     close = _times(n1=(100, 100, 94), n2=(100, 97, 98), n4=(100, 120, 80), n8=(100, 70, 90), n16=(100, 120, 50),
                    n32=(100, 120, 60))
-    assert gemm_plan.choose_plan(close) == {"openblas_rows": [16, 32], "openblas_wxt_rows": None, "wxt_rows": [[8, 15]],
+    assert gemm_plan.choose_plan(close) == {"openblas_rows": [16, 32], "openblas_wxt_rows": None, "own_rows": None, "wxt_rows": [[8, 15]],
                                              "pad_rows": [[1, 15, 16]]}
-    assert gemm_plan.choose_plan(_times(n2=(10, 20, 30))) == {"openblas_rows": None, "openblas_wxt_rows": None, "wxt_rows": [], "pad_rows": []}
+    assert gemm_plan.choose_plan(_times(n2=(10, 20, 30))) == {"openblas_rows": None, "openblas_wxt_rows": None, "own_rows": None, "wxt_rows": [], "pad_rows": []}
 
 
 def test_rows_run_padded_to_a_larger_count_that_streams_faster():
@@ -71,7 +72,7 @@ def test_rows_run_padded_to_a_larger_count_that_streams_faster():
     # 8 rows are slowest in every way, 16 rows as (W @ x.T).T stream at 4 rows' speed
     epyc = _times(n2=(92.6, 67.4, 127.4), n4=(138.9, 98.3, 131.0), n8=(136.8, 165.4, 135.8), n16=(160.3, 98.8, 164.6))
     plan = gemm_plan.choose_plan(epyc)
-    assert plan == {"openblas_rows": None, "openblas_wxt_rows": None, "wxt_rows": [[2, 7], [16, 16]], "pad_rows": [[8, 15, 16]]}
+    assert plan == {"openblas_rows": None, "openblas_wxt_rows": None, "own_rows": None, "wxt_rows": [[2, 7], [16, 16]], "pad_rows": [[8, 15, 16]]}
     record = {"plan_ms": {str(n): ways for n, ways in epyc.items()}, **plan}
     assert gemm_plan.pad_rows(record) == ((8, 15, 16),)
     assert gemm_plan.pass_ms(record, 8) == 98.8 and gemm_plan.pass_ms(record, 4) == 98.3  # what the rows run at
@@ -85,12 +86,26 @@ def test_openblas_takes_the_transposed_form_where_it_streams_fastest():
     epyc = _times(n2=(24.5, 19.6, 35.3, 36.4), n4=(36.1, 28.7, 35.7, 20.0), n8=(40.3, 42.8, 36.6, 25.5),
                   n16=(47.9, 26.5, 46.1, 40.7))
     plan = gemm_plan.choose_plan(epyc)
-    assert plan == {"openblas_rows": None, "openblas_wxt_rows": [4, 15], "wxt_rows": [[2, 16]], "pad_rows": []}
+    assert plan == {"openblas_rows": None, "openblas_wxt_rows": [4, 15], "own_rows": None, "wxt_rows": [[2, 16]], "pad_rows": []}
     assert "rows 4-15 on OpenBLAS as (W @ x.T).T" in gemm_plan.describe({"plan_ms": {"2": {}}, **plan})
     # x @ W.T on OpenBLAS takes its run first; the transposed form only the counts left
     both = _times(n2=(30, 30, 10, 20), n4=(30, 30, 10, 20), n8=(30, 30, 30, 10))
     assert gemm_plan.choose_plan(both)["openblas_rows"] == [2, 7]
     assert gemm_plan.choose_plan(both)["openblas_wxt_rows"] == [8, 8]
+
+
+def test_the_own_kernel_takes_the_row_counts_where_it_streams_fastest():
+    # a 2-core Zen 1 EPYC, a 302 MB probe (ms, 2026-12-03): the kernel wins from 1 to 8 rows,
+    # OpenBLAS's (W @ x.T).T at 16, MKL's (W @ x.T).T at 32
+    zen1 = _times(n1=(17.2, 17.2, 40.4, 42.4, 13.1), n2=(28.6, 18.8, 47.6, 39.4, 13.1),
+                  n4=(83.6, 28.8, 51.3, 43.2, 19.3), n8=(100.2, 40.1, 48.6, 50.0, 34.0),
+                  n16=(116.2, 52.1, 64.8, 48.0, 62.8), n32=(150.1, 94.7, 96.6, 120.0, 125.0))
+    plan = gemm_plan.choose_plan(zen1)
+    assert plan == {"openblas_rows": None, "openblas_wxt_rows": [16, 31], "own_rows": [1, 15], "wxt_rows": [[16, 32]],
+                    "pad_rows": []}
+    assert "rows 1-15 on oscgen's kernel" in gemm_plan.describe({"plan_ms": {"2": {}}, **plan})
+    # where the kernel was not measured (no AVX2), the plan is the libraries' alone
+    assert gemm_plan.choose_plan(_times(n2=(67, 44, 93), n4=(109, 75, 69)))["own_rows"] is None
 
 
 def test_a_padded_linear_is_each_rows_own_product(monkeypatch):
@@ -133,8 +148,9 @@ def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_p
     assert _blas.router is not None, _blas.ROUTER_MISSING
     plan = {int(n): ways for n, ways in record["plan_ms"].items()}
     assert sorted(plan) == list(gemm_plan.PLAN_ROWS)
-    assert all(sorted(ways) == sorted([gemm_plan.PLAIN, gemm_plan.WXT, gemm_plan.OPENBLAS, gemm_plan.OPENBLAS_WXT])
-               and min(ways.values()) > 0
+    ways_here = [gemm_plan.PLAIN, gemm_plan.WXT, gemm_plan.OPENBLAS, gemm_plan.OPENBLAS_WXT] + \
+        ([gemm_plan.OWN] if _blas.router.own_supported() else [])  # the kernel needs AVX2 + FMA
+    assert all(sorted(ways) == sorted(ways_here) and min(ways.values()) > 0
                for ways in plan.values())
     chosen = gemm_plan.choose_plan(plan)
     assert {k: record[k] for k in chosen} == chosen
@@ -147,10 +163,11 @@ def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_p
         assert f"{n}: {v:.1f}" in line
     assert "x@Wt / (W@xt)t / openblas" in line
     rows = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "blas rows")
-    for key, shown_as in (("openblas_rows", "on OpenBLAS"), ("openblas_wxt_rows", "on OpenBLAS as (W @ x.T).T")):
+    for key, shown_as in (("openblas_rows", "on OpenBLAS"), ("openblas_wxt_rows", "on OpenBLAS as (W @ x.T).T"),
+                          ("own_rows", "on oscgen's kernel")):
         if record[key]:
             assert f"rows {record[key][0]}-{record[key][1]} {shown_as}" in rows
-    if not record["openblas_rows"] and not record["openblas_wxt_rows"]:
+    if not record["openblas_rows"] and not record["openblas_wxt_rows"] and not record["own_rows"]:
         assert "every row count on MKL" in rows
     blas = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "blas")
     assert "(calibrated)" in blas
