@@ -53,9 +53,10 @@ int oscgen_gemm_rows_wide(int m, int n, int k) {
 unsigned long oscgen_gemm_rows_calls(int way) { return way >= 0 && way < 3 ? calls[way] : 0; }
 
 /* ---- the kernel: C = x @ W^T (+ beta C) for a few rows of x, W streamed once ----------------
- * Each thread takes a share of W's rows (the outputs) and, 4 rows of W at a time, computes
- * their dot products with 2 rows of x per sweep (8 accumulators, 8 FMAs per 6 loads): W comes
- * from memory once and from L1/L2 for the next pair of x rows.  Threads: the caller plus
+ * Each thread takes a share of W's rows (the outputs) and, a few rows of W at a time, computes
+ * their dot products with 2 rows of x per sweep (4 rows of W: 8 accumulators, 8 FMAs per 6
+ * loads) or, from 3 rows of x, 4 per sweep (3 rows of W): W comes from memory once and from
+ * L1/L2 for the next rows of x.  Threads: the caller plus
  * `own_threads` - 1 workers, which spin briefly after a call and then sleep. */
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -69,7 +70,16 @@ KERNEL static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(_mm_hadd_ps(a, a));
 }
 
-KERNEL static void kernel_rows(int m, int n, int k, const float *x, const float *w, float beta,
+KERNEL static inline void store(float *c, int n, int r, int j, int mb, int nb, int width, const float *s,
+                                float beta) {
+    for (int u = 0; u < mb; u++)
+        for (int v = 0; v < nb; v++) {
+            float *out = c + (size_t)(r + u) * n + j + v;
+            *out = beta == 0.0f ? s[u * width + v] : s[u * width + v] + beta * *out;
+        }
+}
+
+KERNEL static void kernel_rows_2x4(int m, int n, int k, const float *x, const float *w, float beta,
                                float *c, int j0, int j1) {
     for (int j = j0; j < j1; j += 4) {
         int nb = j1 - j < 4 ? j1 - j : 4; /* a short last block repeats its last row */
@@ -93,13 +103,47 @@ KERNEL static void kernel_rows(int m, int n, int k, const float *x, const float 
             }
             float s[2][4] = {{hsum(a00), hsum(a01), hsum(a02), hsum(a03)},
                              {hsum(a10), hsum(a11), hsum(a12), hsum(a13)}};
-            for (int u = 0; u < mb; u++)
-                for (int v = 0; v < nb; v++) {
-                    float *out = c + (size_t)(r + u) * n + j + v;
-                    *out = beta == 0.0f ? s[u][v] : s[u][v] + beta * *out;
-                }
+            store(c, n, r, j, mb, nb, 4, &s[0][0], beta);
         }
     }
+}
+
+/* 4 rows of x by 3 of W per sweep (12 accumulators, 12 FMAs per 7 loads): from 3 rows of x,
+ * where the 2 by 4 sweep's FMAs would bind; fewer rows repeat the last one */
+KERNEL static void kernel_rows_4x3(int m, int n, int k, const float *x, const float *w, float beta,
+                                   float *c, int j0, int j1) {
+    for (int j = j0; j < j1; j += 3) {
+        int nb = j1 - j < 3 ? j1 - j : 3;
+        const float *w0 = w + (size_t)j * k, *w1 = w + (size_t)(j + (nb > 1)) * k;
+        const float *w2 = w + (size_t)(j + (nb > 2 ? 2 : 0)) * k;
+        for (int r = 0; r < m; r += 4) {
+            int mb = m - r < 4 ? m - r : 4;
+            const float *x0 = x + (size_t)r * k, *x1 = x + (size_t)(r + (mb > 1)) * k;
+            const float *x2 = x + (size_t)(r + (mb > 2 ? 2 : 0)) * k;
+            const float *x3 = x + (size_t)(r + (mb > 3 ? 3 : 0)) * k;
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00;
+            __m256 a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00;
+            for (int i = 0; i < k; i += 8) {
+                __m256 b0 = _mm256_loadu_ps(w0 + i), b1 = _mm256_loadu_ps(w1 + i), b2 = _mm256_loadu_ps(w2 + i);
+                __m256 p = _mm256_loadu_ps(x0 + i);
+                a00 = _mm256_fmadd_ps(p, b0, a00), a01 = _mm256_fmadd_ps(p, b1, a01), a02 = _mm256_fmadd_ps(p, b2, a02);
+                p = _mm256_loadu_ps(x1 + i);
+                a10 = _mm256_fmadd_ps(p, b0, a10), a11 = _mm256_fmadd_ps(p, b1, a11), a12 = _mm256_fmadd_ps(p, b2, a12);
+                p = _mm256_loadu_ps(x2 + i);
+                a20 = _mm256_fmadd_ps(p, b0, a20), a21 = _mm256_fmadd_ps(p, b1, a21), a22 = _mm256_fmadd_ps(p, b2, a22);
+                p = _mm256_loadu_ps(x3 + i);
+                a30 = _mm256_fmadd_ps(p, b0, a30), a31 = _mm256_fmadd_ps(p, b1, a31), a32 = _mm256_fmadd_ps(p, b2, a32);
+            }
+            float s[4][3] = {{hsum(a00), hsum(a01), hsum(a02)}, {hsum(a10), hsum(a11), hsum(a12)},
+                             {hsum(a20), hsum(a21), hsum(a22)}, {hsum(a30), hsum(a31), hsum(a32)}};
+            store(c, n, r, j, mb, nb, 3, &s[0][0], beta);
+        }
+    }
+}
+
+KERNEL static void kernel_rows(int m, int n, int k, const float *x, const float *w, float beta,
+                               float *c, int j0, int j1) {
+    (m <= 2 ? kernel_rows_2x4 : kernel_rows_4x3)(m, n, k, x, w, beta, c, j0, j1);
 }
 
 int oscgen_gemm_own_supported(void) {

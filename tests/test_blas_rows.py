@@ -148,7 +148,7 @@ def test_the_own_kernel_computes_x_at_w_transposed_for_its_rows(router):
     import mlx.core as mx
 
     rng = np.random.default_rng(1)
-    for rows, outputs, inputs in ((1, 1024, 1024), (2, 3075, 1024), (3, 1027, 4096), (8, 1030, 1024), (16, 1024, 2048)):
+    for rows, outputs, inputs in ((1, 1024, 1024), (2, 3075, 1024), (3, 1027, 4096), (5, 1025, 1024), (8, 1030, 1024), (16, 1024, 2048)):
         x = rng.standard_normal((rows, inputs)).astype(np.float32)
         w = rng.standard_normal((outputs, inputs)).astype(np.float32)
         got = {}
