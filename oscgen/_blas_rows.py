@@ -1,14 +1,15 @@
-"""MLX's matmuls on two BLAS libraries at once, chosen per call by the row count.
+"""MLX's matmuls on two BLAS libraries and a kernel of oscgen's own, chosen per call by the row count.
 
 MKL streams a one-take decode matmul (2 rows: the take and its unconditional twin) at the
-memory's speed on every host measured, but on AMD hosts it slows down from 4 rows, where
-OpenBLAS stays at about the 2-row time up to 16 rows (8 guided takes): see _gemm_rows.c.  So
-MLX gets a small ``cblas_sgemm`` (_gemm_rows.c, compiled once into the oscgen cache with the C
-compiler) that sends the calls of a measured row range to OpenBLAS (the one numpy's wheels
-bundle: built for every x86-64 core, ILP64, symbols prefixed) and everything else to MKL.  The
-range is empty until the calibration (oscgen/calibrate.py) has measured both libraries on this
-host; where either library or the compiler is missing, MKL alone stays under MLX and ``doctor``
-says why.
+memory's speed on Intel hosts, but on AMD hosts it slows down from 4 rows, where OpenBLAS stays
+at about the 2-row time up to 16 rows (8 guided takes), and on a Zen 1 EPYC it reads even 2 rows
+at half the memory's speed: see _gemm_rows.c.  So MLX gets a small ``cblas_sgemm``
+(_gemm_rows.c, compiled once into the oscgen cache with the C compiler) that sends the calls of a
+measured row range to OpenBLAS (the one numpy's wheels bundle: built for every x86-64 core,
+ILP64, symbols prefixed), those of another to its own AVX2 kernel (each weight row read once for
+every row of x, on a small thread pool), and everything else to MKL.  The ranges are empty until
+the calibration (oscgen/calibrate.py) has measured every way on this host; where OpenBLAS or the
+compiler is missing, MKL alone stays under MLX and ``doctor`` says why.
 
 This module must run before ``mlx.core`` is imported (oscgen/_blas.py calls it).
 """
@@ -53,7 +54,8 @@ class Router:
     """The loaded shim and OpenBLAS: ``route((from_rows, to_rows), wxt)`` sends calls of that
     many rows to OpenBLAS (``route(None)``: none), and with ``wxt`` (from, to) also the
     (W @ xᵀ)ᵀ form's calls over that many rows of x (the GEMM's columns, with a weight of 1024+
-    on both sides as A); ``set_threads`` sizes OpenBLAS's pool.  ``narrow`` is MKL's
+    on both sides as A); ``own((from_rows, to_rows), threads)`` sends plain x @ W.T calls of
+    that many rows to the shim's kernel; ``set_threads`` sizes OpenBLAS's pool.  ``narrow`` is MKL's
     ``cblas_sgemm`` (or, where MKL did not load, OpenBLAS's own)."""
 
     def __init__(self, shim: ctypes.CDLL, openblas: OpenBlas, mkl: ctypes.CDLL | None):

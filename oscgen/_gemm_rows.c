@@ -7,10 +7,13 @@
  * of x, lie in [wxt_from, wxt_to]; every other call goes to `narrow` (MKL).  Why: on a 2-core
  * AMD EPYC, MKL streams a 2-row decode matmul fastest of the two libraries (67 ms over
  * musicgen-small's decoder weights against OpenBLAS's 93) while OpenBLAS streams 4-16 rows up
- * to 1.8x faster, and on a 2-core Zen 1 EPYC (2026-12-03) the kernel below streams 2 rows at
- * twice MKL's speed (27 against 13 GB/s): which wins where is measured per host
+ * to 1.8x faster, and on a 2-core Zen 1 EPYC (2026-12-02) the kernel below streams 2 rows at
+ * 1.4x MKL's speed (23 against 16 GB/s under MLX): which wins where is measured per host
  * (oscgen/calibrate.py).  Written by hand: BLAS forwarders (libblastrampoline, FlexiBLAS) pick
- * one library per process, none per call shape.  The CBLAS enums are ints in the C ABI. */
+ * one library per process, none per call shape; and no library measured streams few rows at
+ * the memory's speed on AMD (MKL takes a generic path there, OpenBLAS packs the weight, and
+ * Debian's BLIS 0.9 took 29 / 37 / 66 ms at 2 / 4 / 8 rows of a 327 MB pass where this kernel
+ * took 23 / 26 / 41, in one process on the Zen 1 EPYC under the same load).  The CBLAS enums are ints in the C ABI. */
 
 #include <pthread.h>
 #include <stdatomic.h>

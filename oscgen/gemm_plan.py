@@ -9,7 +9,7 @@ A linear over ``rows`` rows (2 per guided take) can run three ways under MLX:
   (the same 2-core EPYC, 2026-12-02: 4 rows as (W @ x.T).T 20 ms a 256 MB pass on OpenBLAS, 29
   on MKL, whose x @ W.T took 36);
 - ``x @ W.T`` on the router's own small-row kernel (_gemm_rows.c; AVX2 + FMA), which streams the
-  weight once for all rows (a 2-core Zen 1 EPYC, 2026-12-03: 2 rows 13 ms a 302 MB pass, MKL's
+  weight once for all rows (a 2-core Zen 1 EPYC, 2026-12-02: 2 rows 13 ms a 302 MB pass, MKL's
   best 19).
 
 Which is fastest is a per-host fact (a 2-core AMD EPYC, 2026-12-02: one take 67 / 44 / 93 ms a

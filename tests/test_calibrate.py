@@ -95,7 +95,7 @@ def test_openblas_takes_the_transposed_form_where_it_streams_fastest():
 
 
 def test_the_own_kernel_takes_the_row_counts_where_it_streams_fastest():
-    # a 2-core Zen 1 EPYC, a 302 MB probe (ms, 2026-12-03): the kernel wins from 1 to 8 rows,
+    # a 2-core Zen 1 EPYC, a 302 MB probe (ms, 2026-12-02): the kernel wins from 1 to 8 rows,
     # OpenBLAS's (W @ x.T).T at 16, MKL's (W @ x.T).T at 32
     zen1 = _times(n1=(17.2, 17.2, 40.4, 42.4, 13.1), n2=(28.6, 18.8, 47.6, 39.4, 13.1),
                   n4=(83.6, 28.8, 51.3, 43.2, 19.3), n8=(100.2, 40.1, 48.6, 50.0, 34.0),
