@@ -185,9 +185,11 @@ def measure(weights: list, thread_counts: list[int]) -> dict:
         best = min(pool.values())
         fields["openblas_threads"] = max(n for n, t in pool.items() if t <= best * 1.02)
         _blas.router.set_threads(fields["openblas_threads"])
-    times = measure_plan(weights)
-    fields["plan_ms"] = {str(n): {way: round(t * 1e3, 1) for way, t in ways.items()} for n, ways in times.items()}
-    fields.update(choose_plan(times))
+    # chosen from the rounded times the record keeps, so that the record explains its choice
+    # (unrounded, a tie within MARGIN could fall the other way)
+    ms = {n: {way: round(t * 1e3, 1) for way, t in ways.items()} for n, ways in measure_plan(weights).items()}
+    fields["plan_ms"] = {str(n): ways for n, ways in ms.items()}
+    fields.update(choose_plan(ms))
     return fields
 
 
