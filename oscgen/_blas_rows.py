@@ -2,8 +2,9 @@
 
 MKL streams a one-take decode matmul (2 rows: the take and its unconditional twin) at the
 memory's speed on Intel hosts, but on AMD hosts it slows down from 4 rows, where OpenBLAS stays
-at about the 2-row time up to 16 rows (8 guided takes), and on a Zen 1 EPYC it reads even 2 rows
-at half the memory's speed: see _gemm_rows.c.  So MLX gets a small ``cblas_sgemm``
+at about the 2-row time up to 16 rows (8 guided takes), and on a Zen 1 EPYC its best form reads
+2 rows at 0.7x the speed of a kernel that streams them (18.8 against 13.1 ms a 302 MB pass):
+see _gemm_rows.c.  So MLX gets a small ``cblas_sgemm``
 (_gemm_rows.c, compiled once into the oscgen cache with the C compiler) that sends the calls of a
 measured row range to OpenBLAS (the one numpy's wheels bundle: built for every x86-64 core,
 ILP64, symbols prefixed), those of another to its own AVX2 kernel (each weight row read once for
