@@ -130,8 +130,9 @@ def record_problem(record: dict) -> str | None:
     or None: a bad record must not stop a model from loading."""
     if not _count(record.get("decode_threads")):
         return f"decode_threads is {record.get('decode_threads')!r}, not a thread count"
-    if record.get("openblas_threads") is not None and not _count(record["openblas_threads"]):
-        return f"openblas_threads is {record.get('openblas_threads')!r}, not a thread count"
+    for key in ("openblas_threads", "own_threads"):
+        if record.get(key) is not None and not _count(record[key]):
+            return f"{key} is {record.get(key)!r}, not a thread count"
     for key in ("openblas_rows", "openblas_wxt_rows", "own_rows"):
         if record.get(key) is not None and not _ints(record[key], 2):
             return f"{key} is {record[key]!r}, not null or [from, to]"
@@ -264,7 +265,8 @@ def route_as_calibrated() -> None:
     threads = record.get("openblas_threads")
     router.set_threads(threads if threads and threads <= oscgen_cores() else oscgen_cores())
     router.route(record.get("openblas_rows"), record.get("openblas_wxt_rows"))
-    router.own(record.get("own_rows"), threads=default_threads())
+    own = record.get("own_threads")  # a record from before it was measured: MKL's count
+    router.own(record.get("own_rows"), threads=own if own and own <= oscgen_cores() else default_threads())
 
 
 def mkl_threads() -> int | None:

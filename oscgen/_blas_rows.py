@@ -76,8 +76,9 @@ class Router:
         self.shim.oscgen_gemm_rows_route(*self._ends, *(self.rows or (1, 0)), *(self.wxt_rows or (1, 0)))
 
     def own(self, rows: tuple[int, int] | None, threads: int | None = None) -> None:
-        """Sends plain x @ W.T calls of that many rows over a decoder-sized weight to the shim's
-        own kernel (AVX2 + FMA; ``None``: none) on ``threads`` threads (default: as before)."""
+        """Sends plain x @ W.T calls of that many rows over a weight of 256+ a side (a decoder's
+        linears, the folded cross-attention's matrices) to the shim's own kernel (AVX2 + FMA;
+        ``None``: none) on ``threads`` threads (default: as before)."""
         self.own_rows = (tuple(rows) if rows and self.own_supported() else None)
         self.own_threads = int(threads or self.own_threads)
         self.shim.oscgen_gemm_own_route(*(self.own_rows or (1, 0)), self.own_threads)

@@ -1,8 +1,8 @@
 /* cblas_sgemm for MLX, routed by its row count M: MKL, OpenBLAS, or oscgen's own small-M kernel.
  *
  * Loaded with RTLD_GLOBAL before MLX (oscgen/_blas_rows.py), so MLX's matmuls call this one.
- * Rows in [own_from, own_to] of a plain x @ W^T call over a decoder-sized weight run on the
- * kernel below; rows in [wide_from, wide_to] go to `wide` (OpenBLAS), and so do the
+ * Rows in [own_from, own_to] of a plain x @ W^T call over a weight of OWN_MIN_DIM a side run on
+ * the kernel below; rows in [wide_from, wide_to] go to `wide` (OpenBLAS), and so do the
  * (W @ x^T)^T form's calls (the weight as A: M and K both >= MIN_DIM) whose columns N, the rows
  * of x, lie in [wxt_from, wxt_to]; every other call goes to `narrow` (MKL).  Why: on a 2-core
  * AMD EPYC, MKL streams a 2-row decode matmul fastest of the two libraries (67 ms over
@@ -34,6 +34,10 @@ static int wide_from = 1, wide_to = 0; /* empty: every call to `narrow` */
 static int wxt_from = 1, wxt_to = 0;   /* empty: no (W @ x^T)^T call to `wide` */
 static int own_from = 1, own_to = 0;   /* empty: no call to the kernel */
 #define MIN_DIM 1024                   /* a decoder weight's sides; EnCodec's convs are narrower */
+/* the kernel's: a decoder weight's sides and the folded cross-attention's 256 (crossfold.py); MKL
+ * at 2 threads splits those 1 MB GEMMs for no gain, its OpenMP worker spinning against the kernel's.
+ * Attention's per-head calls (64 inputs) stay on MKL. */
+#define OWN_MIN_DIM 256
 static unsigned long calls[3];         /* narrow, wide, own: for tests (racy, advisory) */
 
 void oscgen_gemm_rows_route(void *narrow_fn, int narrow_ilp64, void *wide_fn, int wide_ilp64,
@@ -218,7 +222,7 @@ void oscgen_gemm_own_route(int from_rows, int to_rows, int threads) {
 }
 
 int oscgen_gemm_own_rows(int m, int n, int k) {
-    return m >= own_from && m <= own_to && n >= MIN_DIM && k >= MIN_DIM && k % 8 == 0;
+    return m >= own_from && m <= own_to && n >= OWN_MIN_DIM && k >= OWN_MIN_DIM && k % 8 == 0;
 }
 
 static int own_gemm(int m, int n, int k, const float *x, const float *w, float beta, float *c) {

@@ -7,24 +7,30 @@ measured, once per host, core count and BLAS library:
   layers past 256 MB so they stream from memory as a step does) at every candidate count, all
   cores included, in interleaved rounds (a moment of load from another process hits every count
   alike), keeping each count's best;
-- the real decode step of a musicgen checkpoint at each count, where one is at hand and the
-  caller can spend a few seconds (``oscgen doctor --calibrate``): when it was timed it decides,
-  since it includes what a matmul alone does not (MLX's own thread, attention, sampling).
+- the GEMM plan (gemm_plan.py: per row count the library, form and padding; the thread
+  counts of OpenBLAS and of oscgen's own kernel);
+- the real decode step of a musicgen checkpoint at each count, run as that plan says, where
+  one is at hand and the caller can spend the time (``oscgen doctor --calibrate``: ~45 s on 2
+  cores with musicgen-small, its plan timed on the real weights): when it was timed it decides,
+  since it includes what a matmul alone does not (MLX's own thread, attention, sampling, and
+  which threads spin against which).
 
 The result goes to <oscgen cache>/calibration/ (_blas.calibration_file); every later process
 (the daemon's worker included) reads it at import and decodes at that count.  The first model
-load on a CPU calibrates if nothing is cached yet (matmuls only, well under a second on 2
-cores); OSCGEN_CALIBRATE=0 skips that (the test suite sets it: no test depends on the outcome).
+load on a CPU calibrates if nothing is cached yet (matmuls and the plan on a 256 MB probe,
+~8 s on 2 cores); OSCGEN_CALIBRATE=0 skips that (the test suite sets it: no test depends on
+the outcome).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from oscgen import _blas, gemm_plan
 
@@ -97,24 +103,20 @@ def best_seconds(one_pass: Callable[[], None], repeats: int) -> float:
     return min(times)
 
 
-def measure_matmuls(counts: list[int], rounds: int = 2, repeats: int = 3) -> tuple[dict[int, float], dict[int, bool]]:
-    """(GB/s, whether (W @ x.T).T was the faster form) of a decode-shaped pass (2 rows: one
-    guided take) at each MKL thread count, in the faster of its two GEMM forms (gemm_plan: the
-    forms thread differently, so the count and the form are chosen together); the best over
-    ``rounds`` interleaved rounds."""
-    import mlx.core as mx
-
+def measure_matmuls(counts: list[int], rounds: int = 2, repeats: int = 3) -> dict[int, float]:
+    """GB/s of a decode-shaped pass (2 rows: one guided take) at each MKL thread count, in the
+    faster of its two GEMM forms (gemm_plan: the forms thread differently, so a count is judged
+    by its better form); the best over ``rounds`` interleaved rounds."""
     weights = probe_weights()
     one_pass = gemm_plan.passes(weights, 2)
     nbytes = sum(w.nbytes for w in weights)
-    best = {n: [float("inf"), float("inf")] for n in counts}
-    for _ in range(rounds):
-        for n in counts:
-            _blas.set_threads(n)
-            best[n] = [min(was, best_seconds(one_pass[way], repeats))
-                       for was, way in zip(best[n], (gemm_plan.PLAIN, gemm_plan.WXT))]
-    gbs = {n: nbytes / min(t) / 1e9 for n, t in best.items()}
-    return gbs, {n: t[1] < t[0] * gemm_plan.MARGIN for n, t in best.items()}
+    best = {n: float("inf") for n in counts}
+    with planned({}):  # MKL's: no row to OpenBLAS or the own kernel
+        for _ in range(rounds):
+            for n in counts:
+                _blas.set_threads(n)
+                best[n] = min([best[n]] + [best_seconds(one_pass[way], repeats) for way in (gemm_plan.PLAIN, gemm_plan.WXT)])
+    return {n: nbytes / t / 1e9 for n, t in best.items()}
 
 
 def probe_weights() -> list:
@@ -151,42 +153,56 @@ def step_weights(engine) -> list | None:
     return weights if real else None
 
 
-def measure_steps(engine, counts: list[int], wxt: dict[int, bool] | None = None, frames: int = 24,
-                  rounds: int = 2) -> dict[int, float]:
+def measure_steps(engine, counts: list[int], plan: dict, frames: int = 24, rounds: int = 2) -> dict[int, float]:
     """Median ms of the real decode step (guided, top_k 250: the defaults) at each MKL thread
-    count, in the GEMM form ``wxt`` says is that count's faster (measure_matmuls), from the
+    count, each row count's matmuls run as ``plan`` (gemm_plan.measure's fields) says, from the
     engine's per-step progress reports; the best median over ``rounds`` interleaved rounds.  The
     first job at each setting traces and compiles the step: not timed."""
     import mlx.core as mx
 
-    from oscgen.musicgen import layers
-
     input_ids = mx.array([[0] * 12], dtype=mx.int32)
     stamps: list[float] = []
-    before = layers.WXT_ROWS
 
     def job(n):
         _blas.set_threads(n)
-        form = ((2, 2),) if wxt and wxt.get(n) else ()
-        if form != layers.WXT_ROWS:  # the step is traced per form
-            layers.WXT_ROWS = form
-            engine._compiled_steps.clear()
         stamps.clear()
         engine.generate_codes(input_ids, frames, progress=lambda fraction: stamps.append(time.perf_counter()))
         gaps = [(b - a) * 1e3 for a, b in zip(stamps, stamps[1:-1])]  # the last report follows the loop
         return statistics.median(gaps[2:])  # the first steps also pay for the cross-attention fold
 
-    try:
-        for n in counts:
-            job(n)
-        best = {n: float("inf") for n in counts}
-        for _ in range(rounds):
+    with planned(plan):
+        engine._compiled_steps.clear()  # traced with the plan's forms
+        try:
             for n in counts:
-                best[n] = min(best[n], job(n))
-        return best
+                job(n)
+            best = {n: float("inf") for n in counts}
+            for _ in range(rounds):
+                for n in counts:
+                    best[n] = min(best[n], job(n))
+            return best
+        finally:
+            engine._compiled_steps.clear()
+
+
+@contextlib.contextmanager
+def planned(plan: dict) -> Iterator[None]:
+    """The router's routes and the linears' GEMM forms as ``plan`` says, for the duration."""
+    from oscgen.musicgen import layers
+
+    router = _blas.router
+    before = ((router.rows, router.wxt_rows, router.own_rows, router.own_threads) if router else None,
+              layers.WXT_ROWS, layers.PAD_ROWS)
+    if router is not None:
+        router.route(plan.get("openblas_rows"), plan.get("openblas_wxt_rows"))
+        router.own(plan.get("own_rows"), threads=plan.get("own_threads"))
+    layers.WXT_ROWS, layers.PAD_ROWS = gemm_plan.wxt_rows(plan) or (), gemm_plan.pad_rows(plan)
+    try:
+        yield
     finally:
-        layers.WXT_ROWS = before
-        engine._compiled_steps.clear()
+        if router is not None:
+            router.route(*before[0][:2])
+            router.own(before[0][2], threads=before[0][3])
+        layers.WXT_ROWS, layers.PAD_ROWS = before[1:]
 
 
 def choose(matmul_gbs: dict[int, float], step_ms: dict[int, float] | None = None) -> int:
@@ -203,18 +219,31 @@ def choose(matmul_gbs: dict[int, float], step_ms: dict[int, float] | None = None
 def calibrate(engine=None, model: str | None = None, write: bool = True) -> dict:
     """Measure every candidate count (matmuls; the real step too with ``engine``), choose, cache
     the record (when ``write``) and decode at the choice from now on.  Without MKL under MLX
-    there is nothing to choose: returns {"skipped": why}."""
+    there is nothing to choose: returns {"skipped": why}.
+
+    The order matters: the GEMM plan is measured at the matmuls' count first, then the real
+    step at every count runs as that plan says (what MKL's count decides in a step is what the
+    plan leaves to MKL: where the own kernel takes a take's linears, attention's per-head calls
+    and little else), and if the step chose another count the plan's MKL ways are measured
+    again at it."""
     if _blas._mkl is None:
         return {"skipped": f"no MKL under MLX ({_blas.ACTIVE_BLAS})"}
     counts = candidates()
     started = time.perf_counter()
-    try:
-        matmul_gbs, wxt = measure_matmuls(counts)
-        step_ms = measure_steps(engine, counts, wxt) if engine is not None else None
-        threads = choose(matmul_gbs, step_ms)
+    plan_weights = step_weights(engine) or probe_weights()
+
+    def plan_at(threads: int) -> dict:
         _blas.set_threads(threads)  # each row count's library and GEMM form at the count it will decode at
-        plan_weights = step_weights(engine) or probe_weights()
-        plan = {**gemm_plan.measure(plan_weights, counts), "plan_bytes": sum(w.nbytes for w in plan_weights)}
+        return {**gemm_plan.measure(plan_weights, counts), "plan_bytes": sum(w.nbytes for w in plan_weights)}
+
+    try:
+        matmul_gbs = measure_matmuls(counts)
+        threads = choose(matmul_gbs)
+        plan = plan_at(threads)
+        step_ms = measure_steps(engine, counts, plan) if engine is not None else None
+        if step_ms and choose(matmul_gbs, step_ms) != threads:
+            threads = choose(matmul_gbs, step_ms)
+            plan = plan_at(threads)
     finally:
         _blas.set_threads(_blas.default_threads())
     record = {
@@ -241,8 +270,9 @@ def calibrate(engine=None, model: str | None = None, write: bool = True) -> dict
 
 
 def ensure_calibrated() -> None:
-    """Calibrate (matmuls only) if MKL threads are oscgen's to choose, nothing is cached for
-    this host + BLAS yet and OSCGEN_CALIBRATE is not 0.  Called when a model loads on a CPU."""
+    """Calibrate (matmuls and the plan, no real step) if MKL threads are oscgen's to choose,
+    nothing is cached for this host + BLAS yet and OSCGEN_CALIBRATE is not 0.  Called when a
+    model loads on a CPU."""
     if not AUTO or os.environ.get("OSCGEN_CALIBRATE", "1").strip().lower() in ("0", "off", "no", "false"):
         return
     if not _blas.threads_are_ours() or _blas.read_calibration() is not None:

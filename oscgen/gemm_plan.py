@@ -158,33 +158,52 @@ def _padding(counts: list[int], cost: list[float]) -> list[list[int]]:
     return pads
 
 
-def measure_openblas_threads(weights: list, counts: list[int], rows: int = 8, repeats: int = 3) -> dict[int, float]:
-    """Seconds of one pass at ``rows`` rows on OpenBLAS at each of its thread counts (the
-    router's route is left as it was; the caller sets the threads it chooses)."""
+def measure_pool_threads(weights: list, counts: list[int], way: str = OPENBLAS, rows: int = 8,
+                         repeats: int = 3) -> dict[int, float]:
+    """Seconds of one pass at ``rows`` rows on the router's OpenBLAS or own kernel (``way``) at
+    each of its thread counts (the router's route is left as it was; the caller sets the
+    threads it chooses)."""
     from oscgen.calibrate import best_seconds
 
     router = _blas.router
-    one_pass, before = passes(weights, rows)[PLAIN], (router.rows, router.wxt_rows)
-    router.route((rows, rows))
+    one_pass, before = passes(weights, rows)[PLAIN], (router.rows, router.wxt_rows, router.own_rows, router.own_threads)
+    if way == OWN:
+        router.route(None)
+    else:
+        router.route((rows, rows))
+        router.own(None)
     try:
         best = {}
         for n in counts:
-            router.set_threads(n)
+            if way == OWN:
+                router.own((rows, rows), threads=n)
+            else:
+                router.set_threads(n)
             best[n] = best_seconds(one_pass, repeats)
         return best
     finally:
-        router.route(*before)
+        router.route(*before[:2])
+        router.own(before[2], threads=before[3])
+
+
+def fewest_fast(seconds: dict[int, float]) -> int:
+    """The most threads within 2 % of the fastest count (host noise): as calibrate.choose."""
+    best = min(seconds.values())
+    return max(n for n, t in seconds.items() if t <= best * 1.02)
 
 
 def measure(weights: list, thread_counts: list[int]) -> dict:
-    """The record's plan fields: OpenBLAS's thread count (where the router is loaded), the
-    times, and the choice."""
+    """The record's plan fields: OpenBLAS's and the own kernel's thread counts (where the router
+    is loaded; the own kernel's at one take's 2 rows, the rows it is for), the times, and the
+    choice.  MKL runs at the count it has now."""
     fields = {}
-    if _blas.router is not None:
-        pool = measure_openblas_threads(weights, thread_counts)
-        best = min(pool.values())
-        fields["openblas_threads"] = max(n for n, t in pool.items() if t <= best * 1.02)
-        _blas.router.set_threads(fields["openblas_threads"])
+    router = _blas.router
+    if router is not None:
+        fields["openblas_threads"] = fewest_fast(measure_pool_threads(weights, thread_counts))
+        router.set_threads(fields["openblas_threads"])
+        if router.own_supported():
+            fields["own_threads"] = fewest_fast(measure_pool_threads(weights, thread_counts, OWN, rows=2))
+            router.own(router.own_rows, threads=fields["own_threads"])
     # chosen from the rounded times the record keeps, so that the record explains its choice
     # (unrounded, a tie within MARGIN could fall the other way)
     ms = {n: {way: round(t * 1e3, 1) for way, t in ways.items()} for n, ways in measure_plan(weights).items()}
@@ -199,7 +218,8 @@ def describe(record: dict) -> str:
         return ""
     rows, on_wxt, own = record.get("openblas_rows"), record.get("openblas_wxt_rows"), record.get("own_rows")
     wxt = record.get("wxt_rows") or []
-    parts = ([f"rows {own[0]}-{own[1]} on oscgen's kernel"] if own else []) + [
+    pool = f" ({record['own_threads']} threads)" if record.get("own_threads") else ""
+    parts = ([f"rows {own[0]}-{own[1]} on oscgen's kernel{pool}"] if own else []) + [
              f"rows {rows[0]}-{rows[1]} on OpenBLAS ({record.get('openblas_threads')} threads)" if rows else "no rows on OpenBLAS",
              ("as (W @ x.T).T: rows " + ", ".join(f"{a}-{b}" for a, b in wxt)) if wxt else "x @ W.T elsewhere"]
     if on_wxt:

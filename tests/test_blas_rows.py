@@ -142,13 +142,15 @@ needs_own_kernel = pytest.mark.skipif(not X86_LINUX or _blas.router is None or n
 
 @needs_own_kernel
 def test_the_own_kernel_computes_x_at_w_transposed_for_its_rows(router):
-    """Rows in the kernel's range over a decoder-sized weight run on it (odd rows, a last block
-    of fewer than 4 outputs, 1024 and 4096 inputs), to float32 rounding, and the same bits on 1
-    and 2 threads (each output is one thread's sum in a fixed order)."""
+    """Rows in the kernel's range over a weight of 256+ a side run on it (odd rows, a last block
+    of fewer than 4 outputs, 256 to 4096 inputs: a decoder's linears, the folded cross-attention's
+    256-wide matrices, T5's 768), to float32 rounding, and the same bits on 1 and 2 threads (each
+    output is one thread's sum in a fixed order)."""
     import mlx.core as mx
 
     rng = np.random.default_rng(1)
-    for rows, outputs, inputs in ((1, 1024, 1024), (2, 3075, 1024), (3, 1027, 4096), (5, 1025, 1024), (8, 1030, 1024), (16, 1024, 2048)):
+    for rows, outputs, inputs in ((1, 1024, 1024), (2, 3075, 1024), (3, 1027, 4096), (5, 1025, 1024), (8, 1030, 1024),
+                                  (16, 1024, 2048), (2, 256, 1024), (2, 1024, 256), (4, 257, 768)):
         x = rng.standard_normal((rows, inputs)).astype(np.float32)
         w = rng.standard_normal((outputs, inputs)).astype(np.float32)
         got = {}
@@ -165,14 +167,14 @@ def test_the_own_kernel_computes_x_at_w_transposed_for_its_rows(router):
 
 @needs_own_kernel
 def test_calls_the_own_kernel_does_not_take_stay_on_the_libraries(router):
-    """Rows outside its range, a narrow weight, inputs not a multiple of 8 and other layouts go
-    to MKL; an accumulating GEMM (beta = 1, MLX's addmm) is right on the kernel."""
+    """Rows outside its range, a weight under 256 on either side (attention's per-head calls),
+    inputs not a multiple of 8 and other layouts go to MKL; an accumulating GEMM (beta = 1, MLX's addmm) is right on the kernel."""
     import mlx.core as mx
 
     router.own((2, 8), 2)
     rng = np.random.default_rng(2)
-    cases = [(1, 1024, 1024, "x"), (16, 1024, 1024, "x"), (4, 512, 1024, "x"), (4, 1024, 1020, "x"),
-             (4, 1024, 1024, "wxt")]
+    cases = [(1, 1024, 1024, "x"), (16, 1024, 1024, "x"), (4, 248, 1024, "x"), (4, 1024, 248, "x"), (4, 1024, 1020, "x"),
+             (2, 512, 64, "x"), (4, 1024, 1024, "wxt")]  # (2, 512, 64): attention's per-head scores
     for rows, outputs, inputs, form in cases:
         x = rng.standard_normal((rows, inputs)).astype(np.float32)
         w = rng.standard_normal((outputs, inputs)).astype(np.float32)

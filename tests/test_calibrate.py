@@ -155,6 +155,8 @@ def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_p
     chosen = gemm_plan.choose_plan(plan)
     assert {k: record[k] for k in chosen} == chosen
     assert record["openblas_threads"] in counts
+    if _blas.router.own_supported():  # the own kernel's pool is sized by its own measurement
+        assert record["own_threads"] in counts
     # `doctor` (no flag) shows the cached choice and what each count reached
     shown = run_oscgen("doctor", env=env)
     line = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "calibration")
@@ -167,6 +169,8 @@ def test_doctor_calibrate_measures_every_count_caches_and_shows_the_choice(tmp_p
                           ("own_rows", "on oscgen's kernel")):
         if record[key]:
             assert f"rows {record[key][0]}-{record[key][1]} {shown_as}" in rows
+    if record["own_rows"]:
+        assert f"on oscgen's kernel ({record['own_threads']} threads)" in rows
     if not record["openblas_rows"] and not record["openblas_wxt_rows"] and not record["own_rows"]:
         assert "every row count on MKL" in rows
     blas = next(line for line in shown.stdout.splitlines() if line[7:23].strip() == "blas")
@@ -240,14 +244,14 @@ def test_the_first_model_load_calibrates_once(tmp_path):
 
 
 def test_record_problem_names_the_field_the_engine_would_trip_on():
-    good = {"decode_threads": 2, "openblas_threads": 2, "openblas_rows": None, "openblas_wxt_rows": [8, 15],
+    good = {"decode_threads": 2, "openblas_threads": 2, "own_threads": 2, "own_rows": [1, 31], "openblas_rows": None, "openblas_wxt_rows": [8, 15],
             "wxt_rows": [[2, 32]], "pad_rows": [[8, 15, 16]], "plan_ms": {"2": {"x@Wt": 32.2, "(W@xt)t": 24.1}}}
     assert _blas.record_problem(good) is None
     assert _blas.record_problem({"decode_threads": 1}) is None  # a record from before the plan
     for field, bad in (("decode_threads", 0), ("decode_threads", "2"), ("openblas_rows", [4]),
                        ("openblas_wxt_rows", [8, "15"]), ("wxt_rows", [[2]]), ("wxt_rows", "2-32"),
                        ("pad_rows", [[8, 15]]), ("pad_rows", [[8, 15, True]]), ("plan_ms", {"two": {"x@Wt": 1.0}}),
-                       ("plan_ms", {"2": {"x@Wt": "fast"}})):
+                       ("plan_ms", {"2": {"x@Wt": "fast"}}), ("own_threads", 0), ("own_rows", [1])):
         assert field in _blas.record_problem({**good, field: bad}), (field, bad)
 
 
