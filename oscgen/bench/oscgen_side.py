@@ -12,8 +12,9 @@ from oscgen.bench.common import (FRAME_RATE, Progress, copy_bandwidth, peak_rss_
 
 
 def _mlx_read_bandwidth(config: dict, dtype: str, quantize: int | None, threads: int) -> dict:
-    """x @ W.T on the decode-step shapes (in the GEMM form a 2-row step uses here), in oscgen's dtype / quantization, at each MKL thread
-    count up to ``threads`` on a CPU; on a GPU once, plus a large device-to-device copy."""
+    """x @ W.T on the decode-step shapes (in the GEMM form and library a 2-row step uses here), in
+    oscgen's dtype / quantization, at each thread count up to ``threads`` (MKL's and the own
+    kernel's) on a CPU; on a GPU once, plus a large device-to-device copy."""
     import mlx.core as mx
 
     from oscgen import _blas
@@ -23,10 +24,19 @@ def _mlx_read_bandwidth(config: dict, dtype: str, quantize: int | None, threads:
     one_pass, nbytes = mlx_matmul_pass(shapes, dtype, quantize)
     on_gpu = mx.default_device() == mx.gpu
     counts = [threads] if on_gpu or not _blas.threads_are_ours() else thread_counts(threads)
-    before = _blas.mkl_threads()
-    result = read_bandwidth(config, shapes, nbytes, one_pass, _blas.set_threads, counts)
-    if before is not None:
-        _blas.set_threads(before)
+    router = _blas.router
+    before = _blas.mkl_threads(), router.own_threads if router is not None else None
+
+    def set_threads(n: int) -> None:  # MKL's and the own kernel's (where the plan routes rows to it)
+        _blas.set_threads(n)
+        if router is not None:
+            router.own(router.own_rows, threads=n)
+
+    result = read_bandwidth(config, shapes, nbytes, one_pass, set_threads, counts)
+    if before[0] is not None:
+        _blas.set_threads(before[0])
+    if router is not None:
+        router.own(router.own_rows, threads=before[1])
     del one_pass
     if on_gpu:
         big = mx.zeros((1 << 29,), dtype=mx.float32)  # 2 GiB, far past the caches
