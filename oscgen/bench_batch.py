@@ -62,7 +62,8 @@ def _oscgen_side(spec: dict) -> dict:
 
 def _gemm_forms(engine, row_counts: list[int], repeats: int = 5) -> list[dict]:
     """ms to stream every decoder linear once, per row count, each way gemm_plan times (x @ Wᵀ
-    and (W @ xᵀ)ᵀ on MKL, both on OpenBLAS where the row router is loaded)."""
+    and (W @ xᵀ)ᵀ on MKL, both on OpenBLAS and x @ Wᵀ on the own kernel where the row router is
+    loaded)."""
     from oscgen import gemm_plan
     from oscgen.calibrate import decoder_weights
 
@@ -175,8 +176,9 @@ def format_table(report: dict) -> str:
     for row in report["oscgen"].get("gemm", []):
         openblas = f", x @ Wt on OpenBLAS {row['openblas_ms']:6.1f} ms" if "openblas_ms" in row else ""
         openblas_wxt = f", on OpenBLAS {row['openblas (W@xt)t_ms']:6.1f} ms" if "openblas (W@xt)t_ms" in row else ""
+        own = f", x @ Wt on oscgen's kernel {row['own kernel_ms']:6.1f} ms" if "own kernel_ms" in row else ""
         lines.append(f"  GEMM forms at {row['rows']:>2} rows: x @ Wt on MKL {row['x@Wt_ms']:6.1f} ms{openblas}, "
-                     f"(W @ xt)t on MKL {row['(W@xt)t_ms']:6.1f} ms{openblas_wxt} per pass over the decoder's weights")
+                     f"(W @ xt)t on MKL {row['(W@xt)t_ms']:6.1f} ms{openblas_wxt}{own} per pass over the decoder's weights")
     return "\n".join(lines)
 
 
