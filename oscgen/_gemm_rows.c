@@ -2,7 +2,11 @@
  *
  * Loaded with RTLD_GLOBAL before MLX (oscgen/_blas_rows.py), so MLX's matmuls call this one.
  * Rows in [own_from, own_to] of a plain x @ W^T call over a weight of OWN_MIN_DIM a side run on
- * the kernel below; rows in [wide_from, wide_to] go to `wide` (OpenBLAS), and so do the
+ * the kernel below, and while it is routed so do attention's per-head products (scores q @ K^T
+ * and values p @ V over heads of 64: MLX's CPU attention calls the BLAS once per row and head,
+ * each call too small for MKL to split, so on one thread; on the pool the 24 layers' attention of
+ * a 2-row step at 512 cache slots took 27.7 ms against 41.5, 8 rows 105 against 158, Zen 1 EPYC,
+ * 2026-12-03); rows in [wide_from, wide_to] go to `wide` (OpenBLAS), and so do the
  * (W @ x^T)^T form's calls (the weight as A: M and K both >= MIN_DIM) whose columns N, the rows
  * of x, lie in [wxt_from, wxt_to]; every other call goes to `narrow` (MKL).  Why: on a 2-core
  * AMD EPYC, MKL streams a 2-row decode matmul fastest of the two libraries (67 ms over
@@ -153,6 +157,27 @@ KERNEL static void kernel_rows(int m, int n, int k, const float *x, const float 
     (m <= 2 ? kernel_rows_2x4 : kernel_rows_4x3)(m, n, k, x, w, beta, c, j0, j1);
 }
 
+/* x @ W for a few rows of x and a W of (k, 64), row-major (attention's probabilities times one
+ * head's values): W's rows i0..i1 into 64-wide partial sums, one per row of x; the caller adds
+ * the chunks' partials in their order, so the result does not depend on the thread count */
+KERNEL static void kernel_values(int m, int k, const float *x, const float *w, int i0, int i1, float *partial) {
+    for (int r = 0; r < m; r++) {
+        const float *xr = x + (size_t)r * k;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int i = i0; i < i1; i++) {
+            const float *wi = w + (size_t)i * 64;
+            __m256 p = _mm256_broadcast_ss(xr + i);
+            a0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(wi), a0), a1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(wi + 8), a1);
+            a2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(wi + 16), a2), a3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(wi + 24), a3);
+            a4 = _mm256_fmadd_ps(p, _mm256_loadu_ps(wi + 32), a4), a5 = _mm256_fmadd_ps(p, _mm256_loadu_ps(wi + 40), a5);
+            a6 = _mm256_fmadd_ps(p, _mm256_loadu_ps(wi + 48), a6), a7 = _mm256_fmadd_ps(p, _mm256_loadu_ps(wi + 56), a7);
+        }
+        float *o = partial + r * 64;
+        _mm256_storeu_ps(o, a0), _mm256_storeu_ps(o + 8, a1), _mm256_storeu_ps(o + 16, a2), _mm256_storeu_ps(o + 24, a3);
+        _mm256_storeu_ps(o + 32, a4), _mm256_storeu_ps(o + 40, a5), _mm256_storeu_ps(o + 48, a6), _mm256_storeu_ps(o + 56, a7);
+    }
+}
+
 int oscgen_gemm_own_supported(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -160,6 +185,7 @@ int oscgen_gemm_own_supported(void) {
 #else
 static void kernel_rows(int m, int n, int k, const float *x, const float *w, float beta, float *c,
                         int j0, int j1) {}
+static void kernel_values(int m, int k, const float *x, const float *w, int i0, int i1, float *partial) {}
 int oscgen_gemm_own_supported(void) { return 0; }
 #define PAUSE()
 #endif
@@ -167,12 +193,16 @@ int oscgen_gemm_own_supported(void) { return 0; }
 #define MAX_THREADS 64
 #define SPIN_NS 200000 /* a worker's spin after a call before it sleeps: the next linear is close */
 
+#define VALUES_CHUNK 128 /* rows of W per partial sum of the values kernel */
+#define VALUES_ROWS 4
+#define VALUES_CHUNKS 64 /* k up to 8192 */
 static struct {
     int m, n, k;
     const float *x, *w;
     float beta, *c;
-    int parts;
+    int parts, values; /* values: x @ W (kernel_values) instead of x @ W^T */
 } job;
+static float partials[VALUES_CHUNKS][VALUES_ROWS * 64];
 static int own_threads = 1, workers; /* workers started (own_threads - 1 at most) */
 static atomic_uint generation, finished;
 static unsigned first_seen[MAX_THREADS]; /* the generation before a worker's first call */
@@ -180,7 +210,15 @@ static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER; /* one call on the pool
 static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
-static void run_part(int part) { /* the part's rows of W, in blocks of 4 */
+static void run_part(int part) { /* x @ W^T: the part's rows of W, in blocks of 4; x @ W: its chunks */
+    if (job.values) {
+        int chunks = (job.k + VALUES_CHUNK - 1) / VALUES_CHUNK;
+        for (int q = chunks * part / job.parts; q < chunks * (part + 1) / job.parts; q++) {
+            int i1 = (q + 1) * VALUES_CHUNK < job.k ? (q + 1) * VALUES_CHUNK : job.k;
+            kernel_values(job.m, job.k, job.x, job.w, q * VALUES_CHUNK, i1, partials[q]);
+        }
+        return;
+    }
     int blocks = (job.n + 3) / 4, j0 = blocks * part / job.parts * 4, j1 = blocks * (part + 1) / job.parts * 4;
     kernel_rows(job.m, job.n, job.k, job.x, job.w, job.beta, job.c, j0, j1 < job.n ? j1 : job.n);
 }
@@ -225,7 +263,15 @@ int oscgen_gemm_own_rows(int m, int n, int k) {
     return m >= own_from && m <= own_to && n >= OWN_MIN_DIM && k >= OWN_MIN_DIM && k % 8 == 0;
 }
 
-static int own_gemm(int m, int n, int k, const float *x, const float *w, float beta, float *c) {
+/* attention's per-head products while the kernel is routed: scores q @ K^T (a query row or a few,
+ * 64 inputs, a window of 256+ keys) and values p @ V (64 outputs) */
+int oscgen_gemm_own_attention(int m, int n, int k, int values) {
+    if (own_from > own_to || m < 1 || m > VALUES_ROWS) return 0;
+    return values ? n == 64 && k >= OWN_MIN_DIM && k <= VALUES_CHUNK * VALUES_CHUNKS
+                  : n >= OWN_MIN_DIM && k == 64;
+}
+
+static int own_gemm(int m, int n, int k, const float *x, const float *w, float beta, float *c, int values) {
     if (pthread_mutex_trylock(&busy) != 0) return 0; /* another thread's call is on the pool */
     while (workers < own_threads - 1) {
         pthread_t t;
@@ -236,6 +282,7 @@ static int own_gemm(int m, int n, int k, const float *x, const float *w, float b
     }
     int parts = workers + 1 < own_threads ? workers + 1 : own_threads;
     job.m = m, job.n = n, job.k = k, job.x = x, job.w = w, job.beta = beta, job.c = c, job.parts = parts;
+    job.values = values;
     atomic_store(&finished, 0);
     pthread_mutex_lock(&sleep_lock);
     atomic_fetch_add(&generation, 1);
@@ -243,6 +290,13 @@ static int own_gemm(int m, int n, int k, const float *x, const float *w, float b
     pthread_mutex_unlock(&sleep_lock);
     run_part(0);
     while (atomic_load(&finished) < (unsigned)workers) PAUSE(); /* idle workers count too */
+    if (values) /* the chunks' partial sums, in chunk order */
+        for (int r = 0; r < m; r++)
+            for (int j = 0; j < 64; j++) {
+                float sum = 0.0f;
+                for (int q = 0; q < (k + VALUES_CHUNK - 1) / VALUES_CHUNK; q++) sum += partials[q][r * 64 + j];
+                c[r * 64 + j] = beta == 0.0f ? sum : sum + beta * c[r * 64 + j];
+            }
     pthread_mutex_unlock(&busy);
     return 1;
 }
@@ -251,7 +305,13 @@ void cblas_sgemm(int order, int trans_a, int trans_b, int m, int n, int k, float
                  const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc) {
     /* row-major x (m, k) @ W^T with W (n, k) row-major, packed: what MLX's x @ W.T passes */
     if (order == 101 && trans_a == 111 && trans_b == 112 && alpha == 1.0f && lda == k && ldb == k &&
-        ldc == n && oscgen_gemm_own_rows(m, n, k) && own_gemm(m, n, k, a, b, beta, c)) {
+        ldc == n && (oscgen_gemm_own_rows(m, n, k) || oscgen_gemm_own_attention(m, n, k, 0)) &&
+        own_gemm(m, n, k, a, b, beta, c, 0)) {
+        calls[2]++;
+        return;
+    }
+    if (order == 101 && trans_a == 111 && trans_b == 111 && alpha == 1.0f && lda == k && ldb == n &&
+        ldc == n && oscgen_gemm_own_attention(m, n, k, 1) && own_gemm(m, n, k, a, b, beta, c, 1)) {
         calls[2]++;
         return;
     }

@@ -166,15 +166,58 @@ def test_the_own_kernel_computes_x_at_w_transposed_for_its_rows(router):
 
 
 @needs_own_kernel
+def test_attention_per_head_products_run_on_the_own_kernel_while_it_is_routed(router):
+    """A decode step's attention calls the BLAS once per (row, head): scores q @ Kᵀ (64 inputs, a
+    window of 256+ keys) and values p @ V (64 outputs).  While the kernel is routed they run on
+    it, on both threads, to float32 rounding and the same bits on 1 and 2 threads (the values'
+    partial sums are added in a fixed order); MLX's attention over a cache gives the same as
+    numpy; other head sizes stay on MKL, and so does everything when the kernel is not routed."""
+    import mlx.core as mx
+
+    rng = np.random.default_rng(4)
+    for rows, window in ((1, 256), (1, 512), (2, 300), (4, 1000)):
+        q = rng.standard_normal((rows, 64)).astype(np.float32)
+        kv = rng.standard_normal((2, window, 64)).astype(np.float32)
+        p = rng.random((rows, window)).astype(np.float32)
+        got = {}
+        for threads in (1, 2):
+            router.own((1, 16), threads)
+            before = router.calls()
+            got[threads] = np.array(mx.array(q) @ mx.array(kv[0]).T), np.array(mx.array(p) @ mx.array(kv[1]))
+            assert router.calls()[2] == before[2] + 2, (rows, window, threads)
+        assert np.all(np.abs(got[2][0] - q.astype(np.float64) @ kv[0].astype(np.float64).T) <= _dot_bound(q, kv[0]))
+        assert np.all(np.abs(got[2][1] - p.astype(np.float64) @ kv[1].astype(np.float64)) <= _dot_bound(p, kv[1].T))
+        assert all(np.array_equal(a, b) for a, b in zip(got[1], got[2]))
+    q = rng.standard_normal((2, 16, 1, 64)).astype(np.float32)
+    k, v = rng.standard_normal((2, 2, 16, 512, 64)).astype(np.float32)
+    mask = np.arange(512) <= 400
+    before = router.calls()
+    out = np.array(mx.fast.scaled_dot_product_attention(mx.array(q), mx.array(k), mx.array(v), scale=0.125,
+                                                        mask=mx.array(mask)[None, None, None]))
+    assert router.calls()[2] >= before[2] + 2 * 32  # each (row, head): scores and values
+    scores = np.where(mask, np.einsum("bhqd,bhkd->bhqk", q, k) * 0.125, -np.inf)
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    np.testing.assert_allclose(out, (probs / probs.sum(-1, keepdims=True)) @ v, rtol=1e-5, atol=1e-6)
+    for form in ("scores of 128-wide heads", "values of 128-wide heads", "not routed"):
+        router.own(None if form == "not routed" else (1, 16), 2)
+        width = 128 if "128" in form else 64
+        a = mx.array(rng.standard_normal((1, width if "scores" in form else 512)).astype(np.float32))
+        b = mx.array(rng.standard_normal((512, width)).astype(np.float32))
+        before = router.calls()
+        mx.eval(a @ b.T if "scores" in form else a @ b)
+        assert router.calls()[2] == before[2], form
+
+
+@needs_own_kernel
 def test_calls_the_own_kernel_does_not_take_stay_on_the_libraries(router):
-    """Rows outside its range, a weight under 256 on either side (attention's per-head calls),
+    """Rows outside its range, a weight under 256 on either side (except attention's, below),
     inputs not a multiple of 8 and other layouts go to MKL; an accumulating GEMM (beta = 1, MLX's addmm) is right on the kernel."""
     import mlx.core as mx
 
     router.own((2, 8), 2)
     rng = np.random.default_rng(2)
     cases = [(1, 1024, 1024, "x"), (16, 1024, 1024, "x"), (4, 248, 1024, "x"), (4, 1024, 248, "x"), (4, 1024, 1020, "x"),
-             (2, 512, 64, "x"), (4, 1024, 1024, "wxt")]  # (2, 512, 64): attention's per-head scores
+             (8, 512, 64, "x"), (4, 1024, 1024, "wxt")]  # (8, 512, 64): 8 queries a head (a prefill's)
     for rows, outputs, inputs, form in cases:
         x = rng.standard_normal((rows, inputs)).astype(np.float32)
         w = rng.standard_normal((outputs, inputs)).astype(np.float32)
