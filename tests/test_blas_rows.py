@@ -209,6 +209,40 @@ def test_attention_per_head_products_run_on_the_own_kernel_while_it_is_routed(ro
 
 
 @needs_own_kernel
+def test_a_decode_step_on_the_own_kernel_gives_what_it_gives_on_mkl(router):
+    """The tiny parity models are below the kernel's 256-a-side limit, so this decoder is not:
+    width 256, heads of 64, a 256-slot cache.  Its steps (linears, cross-attention, attention
+    over the cache, the codebook heads) with the kernel routed give MKL's logits to float32
+    rounding: both sum at most 1024 products per output in their own order, ~1e-6 relative
+    apart a product, and 1e-4 on logits of order 1 leaves room for two layers' growth while a
+    wrong kernel would be off by order 1."""
+    import mlx.core as mx
+
+    from oscgen.musicgen.decoder import DecoderConfig, MusicgenDecoder, sinusoidal_positions
+
+    mx.random.seed(5)
+    decoder = MusicgenDecoder(DecoderConfig(vocab_size=64, hidden_size=256, num_hidden_layers=2,
+                                            num_attention_heads=4, ffn_dim=1024))
+    mx.eval(decoder.parameters())
+    cross_kv = decoder.cross_kv(mx.random.normal((2, 12, 256)))
+    table = sinusoidal_positions(256, 256)
+    tokens = mx.random.randint(0, 64, (2, 4)).astype(mx.int32)
+
+    def steps(own):
+        router.own((1, 31) if own else None, 2)
+        before, cache, logits = router.calls()[2], decoder.new_cache(2, 256), []
+        for t in range(3):
+            out, cache = decoder.step(tokens, mx.array(t, dtype=mx.int32), table, cache, cross_kv, None)
+            logits.append(np.array(out))
+        return np.stack(logits), router.calls()[2] - before
+
+    (on_mkl, calls_mkl), (on_own, calls_own) = steps(False), steps(True)
+    assert calls_mkl == 0 and calls_own >= 3 * 2 * (4 + 2 * 2 * 4)  # linears, and each row's heads' attention
+    assert np.abs(on_mkl).max() > 0.1
+    np.testing.assert_allclose(on_own, on_mkl, rtol=1e-4, atol=1e-4)
+
+
+@needs_own_kernel
 def test_calls_the_own_kernel_does_not_take_stay_on_the_libraries(router):
     """Rows outside its range, a weight under 256 on either side (except attention's, below),
     inputs not a multiple of 8 and other layouts go to MKL; an accumulating GEMM (beta = 1, MLX's addmm) is right on the kernel."""
