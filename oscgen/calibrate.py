@@ -210,8 +210,7 @@ def choose(matmul_gbs: dict[int, float], step_ms: dict[int, float] | None = None
     matmul bandwidth; within 2 % of the best (host noise), the most threads, as the uncalibrated
     fallback does (_blas.default_threads)."""
     if step_ms:
-        best = min(step_ms.values())
-        return max(n for n, ms in step_ms.items() if ms <= best * 1.02)
+        return gemm_plan.most_threads_near_best(step_ms)
     best = max(matmul_gbs.values())
     return max(n for n, gbs in matmul_gbs.items() if gbs >= best * 0.98)
 

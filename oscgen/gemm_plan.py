@@ -186,7 +186,7 @@ def measure_pool_threads(weights: list, counts: list[int], way: str = OPENBLAS, 
         router.own(before[2], threads=before[3])
 
 
-def fewest_fast(seconds: dict[int, float]) -> int:
+def most_threads_near_best(seconds: dict[int, float]) -> int:
     """The most threads within 2 % of the fastest count (host noise): as calibrate.choose."""
     best = min(seconds.values())
     return max(n for n, t in seconds.items() if t <= best * 1.02)
@@ -199,10 +199,10 @@ def measure(weights: list, thread_counts: list[int]) -> dict:
     fields = {}
     router = _blas.router
     if router is not None:
-        fields["openblas_threads"] = fewest_fast(measure_pool_threads(weights, thread_counts))
+        fields["openblas_threads"] = most_threads_near_best(measure_pool_threads(weights, thread_counts))
         router.set_threads(fields["openblas_threads"])
         if router.own_supported():
-            fields["own_threads"] = fewest_fast(measure_pool_threads(weights, thread_counts, OWN, rows=2))
+            fields["own_threads"] = most_threads_near_best(measure_pool_threads(weights, thread_counts, OWN, rows=2))
             router.own(router.own_rows, threads=fields["own_threads"])
     # chosen from the rounded times the record keeps, so that the record explains its choice
     # (unrounded, a tie within MARGIN could fall the other way)
