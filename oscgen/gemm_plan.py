@@ -187,7 +187,8 @@ def measure_pool_threads(weights: list, counts: list[int], way: str = OPENBLAS, 
 
 
 def most_threads_near_best(seconds: dict[int, float]) -> int:
-    """The most threads within 2 % of the fastest count (host noise): as calibrate.choose."""
+    """The most threads within 2 % of the fastest count (host noise); calibrate.choose decides a
+    timed step by it too."""
     best = min(seconds.values())
     return max(n for n, t in seconds.items() if t <= best * 1.02)
 
