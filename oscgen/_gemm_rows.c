@@ -40,7 +40,7 @@ static int own_from = 1, own_to = 0;   /* empty: no call to the kernel */
 #define MIN_DIM 1024                   /* a decoder weight's sides; EnCodec's convs are narrower */
 /* the kernel's: a decoder weight's sides and the folded cross-attention's 256 (crossfold.py); MKL
  * at 2 threads splits those 1 MB GEMMs for no gain, its OpenMP worker spinning against the kernel's.
- * Attention's per-head calls (64 inputs) stay on MKL. */
+ * Attention's per-head calls (64 inputs) have their own rule (oscgen_gemm_own_attention). */
 #define OWN_MIN_DIM 256
 static unsigned long calls[3];         /* narrow, wide, own: for tests (racy, advisory) */
 
@@ -294,7 +294,7 @@ static int own_gemm(int m, int n, int k, const float *x, const float *w, float b
         for (int r = 0; r < m; r++)
             for (int j = 0; j < 64; j++) {
                 float sum = 0.0f;
-                for (int q = 0; q < (k + VALUES_CHUNK - 1) / VALUES_CHUNK; q++) sum += partials[q][r * 64 + j];
+                for (int q = 0; q * VALUES_CHUNK < k; q++) sum += partials[q][r * 64 + j];
                 c[r * 64 + j] = beta == 0.0f ? sum : sum + beta * c[r * 64 + j];
             }
     pthread_mutex_unlock(&busy);
