@@ -17,6 +17,7 @@ This module must run before ``mlx.core`` is imported (oscgen/_blas.py calls it).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import importlib.util
@@ -24,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("_gemm_rows.c")
@@ -77,11 +79,23 @@ class Router:
 
     def own(self, rows: tuple[int, int] | None, threads: int | None = None) -> None:
         """Sends plain x @ W.T calls of that many rows over a weight of 256+ a side (a decoder's
-        linears, the folded cross-attention's matrices) to the shim's own kernel (AVX2 + FMA;
-        ``None``: none) on ``threads`` threads (default: as before)."""
+        linears, the folded cross-attention's matrices), and while any rows are routed
+        attention's per-head products, to the shim's own kernel (AVX2 + FMA; ``None``: none) on
+        ``threads`` threads (default: as before)."""
         self.own_rows = (tuple(rows) if rows and self.own_supported() else None)
         self.own_threads = int(threads or self.own_threads)
         self.shim.oscgen_gemm_own_route(*(self.own_rows or (1, 0)), self.own_threads)
+
+    @contextlib.contextmanager
+    def kept(self) -> Iterator["Router"]:
+        """The routes and the own kernel's rows and threads as they are now, put back afterwards
+        (OpenBLAS's thread count is the caller's to set)."""
+        before = self.rows, self.wxt_rows, self.own_rows, self.own_threads
+        try:
+            yield self
+        finally:
+            self.route(*before[:2])
+            self.own(before[2], threads=before[3])
 
     def own_supported(self) -> bool:
         """Whether this CPU runs the own kernel (AVX2 and FMA)."""

@@ -190,19 +190,16 @@ def planned(plan: dict) -> Iterator[None]:
     from oscgen.musicgen import layers
 
     router = _blas.router
-    before = ((router.rows, router.wxt_rows, router.own_rows, router.own_threads) if router else None,
-              layers.WXT_ROWS, layers.PAD_ROWS)
-    if router is not None:
-        router.route(plan.get("openblas_rows"), plan.get("openblas_wxt_rows"))
-        router.own(plan.get("own_rows"), threads=plan.get("own_threads"))
-    layers.WXT_ROWS, layers.PAD_ROWS = gemm_plan.wxt_rows(plan) or (), gemm_plan.pad_rows(plan)
-    try:
-        yield
-    finally:
+    forms = layers.WXT_ROWS, layers.PAD_ROWS
+    with router.kept() if router is not None else contextlib.nullcontext():
         if router is not None:
-            router.route(*before[0][:2])
-            router.own(before[0][2], threads=before[0][3])
-        layers.WXT_ROWS, layers.PAD_ROWS = before[1:]
+            router.route(plan.get("openblas_rows"), plan.get("openblas_wxt_rows"))
+            router.own(plan.get("own_rows"), threads=plan.get("own_threads"))
+        layers.WXT_ROWS, layers.PAD_ROWS = gemm_plan.wxt_rows(plan) or (), gemm_plan.pad_rows(plan)
+        try:
+            yield
+        finally:
+            layers.WXT_ROWS, layers.PAD_ROWS = forms
 
 
 def choose(matmul_gbs: dict[int, float], step_ms: dict[int, float] | None = None) -> int:
@@ -240,9 +237,8 @@ def calibrate(engine=None, model: str | None = None, write: bool = True) -> dict
         threads = choose(matmul_gbs)
         plan = plan_at(threads)
         step_ms = measure_steps(engine, counts, plan) if engine is not None else None
-        if step_ms and choose(matmul_gbs, step_ms) != threads:
-            threads = choose(matmul_gbs, step_ms)
-            plan = plan_at(threads)
+        if step_ms and (chosen := choose(matmul_gbs, step_ms)) != threads:
+            threads, plan = chosen, plan_at(chosen)
     finally:
         _blas.set_threads(_blas.default_threads())
     record = {

@@ -24,6 +24,7 @@ on MKL (prefill, T5 and EnCodec's large GEMMs, where MKL is at home).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 from oscgen import _blas
@@ -54,9 +55,8 @@ def measure_plan(weights: list, rows=PLAN_ROWS, repeats: int = 2) -> dict[int, d
     from oscgen.calibrate import best_seconds
 
     router = _blas.router
-    before = (router.rows, router.wxt_rows, router.own_rows) if router is not None else None
     out = {}
-    try:
+    with router.kept() if router is not None else contextlib.nullcontext():
         for n in rows:
             one_pass = passes(weights, n)
             if router is not None:
@@ -74,10 +74,6 @@ def measure_plan(weights: list, rows=PLAN_ROWS, repeats: int = 2) -> dict[int, d
                     times[OWN] = best_seconds(one_pass[PLAIN], repeats)
                     router.own(None)
             out[n] = times
-    finally:
-        if router is not None:
-            router.route(*before[:2])
-            router.own(before[2])
     return out
 
 
@@ -166,13 +162,13 @@ def measure_pool_threads(weights: list, counts: list[int], way: str = OPENBLAS, 
     from oscgen.calibrate import best_seconds
 
     router = _blas.router
-    one_pass, before = passes(weights, rows)[PLAIN], (router.rows, router.wxt_rows, router.own_rows, router.own_threads)
-    if way == OWN:
-        router.route(None)
-    else:
-        router.route((rows, rows))
-        router.own(None)
-    try:
+    one_pass = passes(weights, rows)[PLAIN]
+    with router.kept():
+        if way == OWN:
+            router.route(None)
+        else:
+            router.route((rows, rows))
+            router.own(None)
         best = {}
         for n in counts:
             if way == OWN:
@@ -181,9 +177,6 @@ def measure_pool_threads(weights: list, counts: list[int], way: str = OPENBLAS, 
                 router.set_threads(n)
             best[n] = best_seconds(one_pass, repeats)
         return best
-    finally:
-        router.route(*before[:2])
-        router.own(before[2], threads=before[3])
 
 
 def most_threads_near_best(seconds: dict[int, float]) -> int:

@@ -20,10 +20,8 @@ needs_x86_linux = pytest.mark.skipif(not X86_LINUX, reason="MKL and OpenBLAS go 
 @pytest.fixture
 def router():
     assert _blas.router is not None, f"no BLAS row router: {_blas.ROUTER_MISSING or _blas.ACTIVE_BLAS}"
-    before = _blas.router.rows, _blas.router.own_rows, _blas.router.own_threads
-    yield _blas.router
-    _blas.router.route(before[0])
-    _blas.router.own(before[1], before[2])
+    with _blas.router.kept():
+        yield _blas.router
 
 
 def _matmul(rows: int, seed: int = 0):

@@ -3,6 +3,7 @@ time one job through ``oscgen.api.generate``, then probe MLX's matmul bandwidth.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import subprocess
 import time
@@ -25,18 +26,17 @@ def _mlx_read_bandwidth(config: dict, dtype: str, quantize: int | None, threads:
     on_gpu = mx.default_device() == mx.gpu
     counts = [threads] if on_gpu or not _blas.threads_are_ours() else thread_counts(threads)
     router = _blas.router
-    before = _blas.mkl_threads(), router.own_threads if router is not None else None
+    before = _blas.mkl_threads()
 
     def set_threads(n: int) -> None:  # MKL's and the own kernel's (where the plan routes rows to it)
         _blas.set_threads(n)
         if router is not None:
             router.own(router.own_rows, threads=n)
 
-    result = read_bandwidth(config, shapes, nbytes, one_pass, set_threads, counts)
-    if before[0] is not None:
-        _blas.set_threads(before[0])
-    if router is not None:
-        router.own(router.own_rows, threads=before[1])
+    with router.kept() if router is not None else contextlib.nullcontext():
+        result = read_bandwidth(config, shapes, nbytes, one_pass, set_threads, counts)
+    if before is not None:
+        _blas.set_threads(before)
     del one_pass
     if on_gpu:
         big = mx.zeros((1 << 29,), dtype=mx.float32)  # 2 GiB, far past the caches
