@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 SOURCE = Path(__file__).with_name("_gemm_rows.c")
+#: the shim's sources: the router and its kernels, the decode attention kernel, their pool's header
+SOURCES = (SOURCE, SOURCE.with_name("_attention.c"), SOURCE.with_name("_pool.h"))
 
 
 class OpenBlas:
@@ -139,7 +141,7 @@ def shim_path() -> Path:
     """<oscgen cache>/blas/gemm_rows-<hash of the source>.so"""
     from oscgen.cache import cache_dir
 
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(b"".join(source.read_bytes() for source in SOURCES)).hexdigest()[:12]
     return cache_dir() / "blas" / f"gemm_rows-{digest}.so"
 
 
@@ -154,7 +156,7 @@ def build_shim() -> Path:
         raise OSError("no C compiler (cc) to build the BLAS row router")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    proc = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE), "-lpthread"],
+    proc = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), *(str(s) for s in SOURCES[:2]), "-lpthread"],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
@@ -178,6 +180,10 @@ def load_shim() -> ctypes.CDLL:
     shim.oscgen_gemm_own_route.restype = None
     shim.oscgen_gemm_own_route.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     shim.oscgen_gemm_own_supported.restype = ctypes.c_int
+    shim.oscgen_attention_supported.restype = ctypes.c_int
+    shim.oscgen_attention_decode.restype = None
+    shim.oscgen_attention_decode.argtypes = [ctypes.c_int] * 4 + [ctypes.c_void_p] * 2 + [
+        ctypes.c_int, ctypes.c_void_p, ctypes.c_float, ctypes.c_void_p]
     return shim
 
 

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "_pool.h"
+
 typedef void (*sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
                          const float *a, int lda, const float *b, int ldb, float beta, float *c,
                          int ldc);
@@ -201,6 +203,8 @@ static struct {
     const float *x, *w;
     float beta, *c;
     int parts, values; /* values: x @ W (kernel_values) instead of x @ W^T */
+    void (*task)(void *context, int part, int parts); /* another kernel's job (_pool.h), or NULL */
+    void *context;
 } job;
 static float partials[VALUES_CHUNKS][VALUES_ROWS * 64];
 static int own_threads = 1, workers; /* workers started (own_threads - 1 at most) */
@@ -211,6 +215,10 @@ static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
 static void run_part(int part) { /* x @ W^T: the part's rows of W, in blocks of 4; x @ W: its chunks */
+    if (job.task) {
+        job.task(job.context, part, job.parts);
+        return;
+    }
     if (job.values) {
         int chunks = (job.k + VALUES_CHUNK - 1) / VALUES_CHUNK;
         for (int q = chunks * part / job.parts; q < chunks * (part + 1) / job.parts; q++) {
@@ -271,7 +279,7 @@ int oscgen_gemm_own_attention(int m, int n, int k, int values) {
                   : n >= OWN_MIN_DIM && k == 64;
 }
 
-static int own_gemm(int m, int n, int k, const float *x, const float *w, float beta, float *c, int values) {
+int oscgen_pool_begin(void) {
     if (pthread_mutex_trylock(&busy) != 0) return 0; /* another thread's call is on the pool */
     while (workers < own_threads - 1) {
         pthread_t t;
@@ -280,9 +288,13 @@ static int own_gemm(int m, int n, int k, const float *x, const float *w, float b
         pthread_detach(t);
         workers++;
     }
-    int parts = workers + 1 < own_threads ? workers + 1 : own_threads;
-    job.m = m, job.n = n, job.k = k, job.x = x, job.w = w, job.beta = beta, job.c = c, job.parts = parts;
-    job.values = values;
+    job.parts = workers + 1 < own_threads ? workers + 1 : own_threads;
+    job.task = NULL;
+    return job.parts;
+}
+
+void oscgen_pool_run(void (*task)(void *context, int part, int parts), void *context) {
+    job.task = task, job.context = context;
     atomic_store(&finished, 0);
     pthread_mutex_lock(&sleep_lock);
     atomic_fetch_add(&generation, 1);
@@ -290,6 +302,15 @@ static int own_gemm(int m, int n, int k, const float *x, const float *w, float b
     pthread_mutex_unlock(&sleep_lock);
     run_part(0);
     while (atomic_load(&finished) < (unsigned)workers) PAUSE(); /* idle workers count too */
+}
+
+void oscgen_pool_end(void) { pthread_mutex_unlock(&busy); }
+
+static int own_gemm(int m, int n, int k, const float *x, const float *w, float beta, float *c, int values) {
+    if (!oscgen_pool_begin()) return 0;
+    job.m = m, job.n = n, job.k = k, job.x = x, job.w = w, job.beta = beta, job.c = c;
+    job.values = values;
+    oscgen_pool_run(NULL, NULL);
     if (values) /* the chunks' partial sums, in chunk order */
         for (int r = 0; r < m; r++)
             for (int j = 0; j < 64; j++) {
@@ -297,7 +318,7 @@ static int own_gemm(int m, int n, int k, const float *x, const float *w, float b
                 for (int q = 0; q * VALUES_CHUNK < k; q++) sum += partials[q][r * 64 + j];
                 c[r * 64 + j] = beta == 0.0f ? sum : sum + beta * c[r * 64 + j];
             }
-    pthread_mutex_unlock(&busy);
+    oscgen_pool_end();
     return 1;
 }
 

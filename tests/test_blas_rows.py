@@ -207,7 +207,7 @@ def test_attention_per_head_products_run_on_the_own_kernel_while_it_is_routed(ro
 
 
 @needs_own_kernel
-def test_a_decode_step_on_the_own_kernel_gives_what_it_gives_on_mkl(router):
+def test_a_decode_step_on_the_own_kernel_gives_what_it_gives_on_mkl(router, monkeypatch):
     """The tiny parity models are below the kernel's 256-a-side limit, so this decoder is not:
     width 256, heads of 64, a 256-slot cache.  Its steps (linears, cross-attention, attention
     over the cache, the codebook heads) with the kernel routed give MKL's logits to float32
@@ -218,6 +218,9 @@ def test_a_decode_step_on_the_own_kernel_gives_what_it_gives_on_mkl(router):
 
     from oscgen.musicgen.decoder import DecoderConfig, MusicgenDecoder, sinusoidal_positions
 
+    from oscgen.musicgen import layers
+
+    monkeypatch.setattr(layers, "DECODE_ATTENTION", None)  # attention through the BLAS, per head
     mx.random.seed(5)
     decoder = MusicgenDecoder(DecoderConfig(vocab_size=64, hidden_size=256, num_hidden_layers=2,
                                             num_attention_heads=4, ffn_dim=1024))

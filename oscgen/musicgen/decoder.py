@@ -20,7 +20,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
-from oscgen.musicgen import crossfold
+from oscgen.musicgen import crossfold, layers
 from oscgen.musicgen.layers import activation, additive_mask, linear, on_gpu, wxt_form
 
 
@@ -103,6 +103,10 @@ class SelfAttention(nn.Module):
         q, kv = mx.split(qkv, [1], axis=0)  # views (qkv[0] would gather); kv: (2, B, heads, L, head_dim)
         if cache is not None:
             kv = cache.update(kv)
+        if cache is not None and L == 1 and cache.offsets is not None and kv.dtype == mx.float32 and not on_gpu():
+            # layers.DECODE_ATTENTION, set: only this row's written slots, in one op (no mask)
+            out = layers.DECODE_ATTENTION(q.squeeze(0), kv, cache.position, cache.offsets, self.scale)
+            return out.transpose(0, 2, 1, 3).reshape(B, L, -1)
         k, v = mx.split(kv, 2, axis=0)
         out = mx.fast.scaled_dot_product_attention(q.squeeze(0), k.squeeze(0), v.squeeze(0),
                                                    scale=self.scale, mask=mask)
@@ -182,9 +186,12 @@ class LayerCache:
     the window, later positions masked.  MLX updates the buffer in place when the caller drops
     its references to the old one."""
 
-    def __init__(self, keys_values: mx.array, position: mx.array):
+    def __init__(self, keys_values: mx.array, position: mx.array, offsets: mx.array | None = None):
         self.keys_values = keys_values
+        self.position = position
         self.start = mx.reshape(position, (1,))
+        #: per row its first slot, for layers.DECODE_ATTENTION (None: that is not in use)
+        self.offsets = offsets
 
     def update(self, keys_values: mx.array) -> mx.array:
         self.keys_values = mx.slice_update(self.keys_values, keys_values, self.start, axes=(3,))
@@ -300,7 +307,11 @@ class MusicgenDecoder(nn.Module):
         else:
             slots = mx.arange(window)[None]
             self_mask = ((slots <= position) & (slots >= offsets[:, None]))[:, None, None]
-        layer_caches = [LayerCache(keys_values, position) for keys_values in cache]
+        head_dim = self.config.head_dim
+        fast = (layers.DECODE_ATTENTION is not None and not self.padded_head_dim and not on_gpu()
+                and head_dim % 8 == 0 and head_dim <= 256)  # what the kernel takes (_attention.c)
+        row_offsets = None if not fast else mx.zeros((x.shape[0],), mx.int32) if offsets is None else offsets
+        layer_caches = [LayerCache(keys_values, position, row_offsets) for keys_values in cache]
         for layer, layer_cache, kv in zip(self.layers, layer_caches, cross_kv):
             x = layer(x, self_mask, kv, cross_mask, layer_cache)
         new_cache = [c.keys_values for c in layer_caches]

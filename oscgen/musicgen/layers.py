@@ -80,6 +80,12 @@ WXT_ROWS: tuple[tuple[int, int], ...] = ()
 PAD_ROWS: tuple[tuple[int, int, int], ...] = ()
 
 
+# One query position's self-attention on a CPU, ``(q, kv, position, offsets, scale) → out``
+# (oscgen/_mlx_ext.py: the keys and values of a row's filled slots read once, exp in 8 lanes),
+# set when a model loads where it built; None: MLX's attention over the whole window.
+DECODE_ATTENTION = None
+
+
 def wxt_form(rows: int) -> bool:
     """Whether a linear over ``rows`` rows runs as (W @ xᵀ)ᵀ (decided when a step is traced)."""
     return not on_gpu() and any(lo <= rows <= hi for lo, hi in WXT_ROWS)

@@ -34,7 +34,7 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 
-from oscgen import calibrate
+from oscgen import _mlx_ext, calibrate
 from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
@@ -160,6 +160,7 @@ class MusicGen(AudioSide, nn.Module):
         if not on_gpu():  # MKL's decode thread count and each row count's GEMM plan, measured once per host
             calibrate.ensure_calibrated()
             layers.WXT_ROWS, layers.PAD_ROWS = calibrate.wxt_rows(), calibrate.pad_rows()
+            layers.DECODE_ATTENTION = _mlx_ext.decode_attention()
         instance.name = model
         instance.model_dir = Path(model_dir)
         instance.random_weights = weights.is_random_weights(model_dir)

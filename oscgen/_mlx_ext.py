@@ -1,0 +1,92 @@
+"""oscgen's MLX extension: a CPU primitive for one query position's attention (the decode step's
+self-attention), whose work is the BLAS shim's ``oscgen_attention_decode`` (_attention.c).
+
+Built once per source, MLX, nanobind and Python into the oscgen cache with the C++ compiler
+(~15 s), from nanobind's sources: nanobind is how MLX binds its arrays, so a primitive taking
+and returning ``mx.array`` must be bound with a nanobind of the same internals (pinned in
+pyproject.toml) and MLX's domain (``NB_DOMAIN=mlx``).  Where anything is missing (no compiler,
+no shim: ``OSCGEN_BLAS=bundled``, no AVX2) MLX's own attention runs and ``doctor`` says why.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from importlib import metadata
+from pathlib import Path
+
+SOURCE = Path(__file__).with_name("_attention_ext.cpp")
+NAME = "_oscgen_attention"
+#: Why the extension is not in use ("" while it is), for ``doctor``.
+MISSING = "not loaded yet"
+_module = None
+
+
+def ext_path() -> Path:
+    """<oscgen cache>/mlx_ext/_oscgen_attention-<hash>/<name><ext suffix>"""
+    from oscgen.cache import cache_dir
+
+    versions = f"{metadata.version('mlx')} {metadata.version('nanobind')} {sys.version}"
+    digest = hashlib.sha256(SOURCE.read_bytes() + versions.encode()).hexdigest()[:12]
+    return cache_dir() / "mlx_ext" / f"{NAME}-{digest}" / f"{NAME}{sysconfig.get_config_var('EXT_SUFFIX')}"
+
+
+def build() -> Path:
+    """The compiled extension, built now if needed (atomically, like the shim)."""
+    path = ext_path()
+    if path.exists():
+        return path
+    import mlx
+    import nanobind
+
+    compiler = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    if compiler is None:
+        raise OSError("no C++ compiler (c++)")
+    mlx_dir, nb_dir = Path(mlx.__path__[0]), Path(nanobind.source_dir()).parent
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    command = [compiler, "-std=c++20", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-DNDEBUG",
+               "-DNB_DOMAIN=mlx", f"-I{mlx_dir / 'include'}", f"-I{nanobind.include_dir()}",
+               f"-I{nb_dir / 'ext' / 'robin_map' / 'include'}", f"-I{sysconfig.get_paths()['include']}",
+               str(SOURCE), str(Path(nanobind.source_dir()) / "nb_combined.cpp"),
+               f"-L{mlx_dir / 'lib'}", "-lmlx", f"-Wl,-rpath,{mlx_dir / 'lib'}", "-o", str(tmp)]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"building the attention extension failed: {proc.stderr.strip()[-300:]}")
+    os.replace(tmp, path)
+    for old in path.parent.parent.glob(f"{NAME}-*"):  # earlier builds (a loaded one stays mapped)
+        if old != path.parent:
+            shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def decode_attention():
+    """``decode_attention(q, kv, position, offsets, scale)`` (see _attention_ext.cpp), or None
+    (``MISSING`` says why)."""
+    global _module, MISSING
+    if _module is not None or MISSING != "not loaded yet":
+        return None if _module is None else _module.decode_attention
+    from oscgen import _blas
+
+    try:
+        if _blas.router is None:
+            raise OSError(f"no BLAS shim to run it on ({_blas.ROUTER_MISSING or _blas.ACTIVE_BLAS})")
+        shim = _blas.router.shim
+        if not shim.oscgen_attention_supported():
+            raise OSError("this CPU has no AVX2 + FMA")
+        spec = importlib.util.spec_from_file_location(NAME, build())
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.bind(ctypes.cast(shim.oscgen_attention_decode, ctypes.c_void_p).value)
+    except (OSError, ImportError) as exc:
+        MISSING = str(exc)
+        return None
+    _module, MISSING = module, ""
+    return module.decode_attention
