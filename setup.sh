@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# liblo-tools: oscsend/oscdump; jackd2: MIDI without hardware; puredata-core: the Pd patch headless.
-APT_PACKAGES="python3-venv liblo-tools jackd2 puredata-core libsndfile1"
+# liblo-tools: oscsend/oscdump; jackd2: MIDI without hardware; puredata-core: the Pd patch headless;
+# g++: the BLAS shim and the CPU attention extension, compiled on first use (oscgen/_mlx_ext.py).
+APT_PACKAGES="python3-venv liblo-tools jackd2 puredata-core libsndfile1 g++"
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -q >/dev/null

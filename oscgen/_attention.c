@@ -147,6 +147,8 @@ static void attend(int n, int dim, const float *q, const float *k, const float *
 int oscgen_attention_supported(void) { return 0; }
 #endif
 
+#define POOL_MIN_KEYS (1 << 16) /* key floats (256 KB) from which a call is split over the pool */
+
 struct call {
     int rows, heads, window, dim, position;
     const float *q, *kv;
@@ -170,10 +172,11 @@ static void attend_part(void *context, int part, int parts) { /* a contiguous sh
 void oscgen_attention_decode(int rows, int heads, int window, int dim, const float *q, const float *kv,
                              int position, const int *offsets, float scale, float *out) {
     struct call c = {rows, heads, window, dim, position, q, kv, offsets, scale, out};
-    if (oscgen_pool_begin()) {
+    /* a small call (a tiny model's, the first steps') costs less than waking the pool */
+    if ((long long)rows * heads * (position + 1) * dim >= POOL_MIN_KEYS && oscgen_pool_begin()) {
         oscgen_pool_run(attend_part, &c);
         oscgen_pool_end();
-    } else { /* another thread holds the pool */
+    } else { /* small, or another thread holds the pool */
         attend_part(&c, 0, 1);
     }
 }

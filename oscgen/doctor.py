@@ -73,7 +73,8 @@ def check_blas() -> list[Check]:
 
     active = _blas.ACTIVE_BLAS
     if active.startswith("mkl"):
-        return [Check(OK, "blas", f"{active}, {_blas.describe_threads()}"), check_router(), check_calibration()]
+        return [Check(OK, "blas", f"{active}, {_blas.describe_threads()}"), check_router(), check_attention(),
+                check_calibration()]
     wants_mkl = sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
     if not wants_mkl:
         return [Check(OK, "blas", f"{active} (MLX's own; MKL is only used on x86-64 Linux)")]
@@ -99,6 +100,17 @@ def check_router() -> Check:
         ([f"rows {wxt[0]}-{wxt[1]} on OpenBLAS as (W @ x.T).T"] if wxt else [])
     where = ", ".join(routed) or "every row count on MKL (calibration chose so, or has not run)"
     return Check(OK, "blas rows", f"{where}; {_blas.router.version()}")
+
+
+def check_attention() -> Check:
+    """Whether the decode step's attention runs on oscgen's CPU kernel (oscgen/_mlx_ext.py; this
+    builds it, once per source and MLX, ~15 s) or on MLX's own attention."""
+    from oscgen import _mlx_ext
+
+    if _mlx_ext.decode_attention() is not None:
+        return Check(OK, "attention", "decode steps on oscgen's kernel (an MLX extension, on the shim's pool)")
+    return Check(INFO, "attention", f"MLX's own attention (slower on a CPU): {_mlx_ext.MISSING}",
+                 "a C++ compiler (g++) and the BLAS shim make it faster")
 
 
 def check_calibration() -> Check:

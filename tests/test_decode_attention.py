@@ -117,3 +117,11 @@ def test_decoder_steps_on_the_kernel_give_mlx_attentions_logits(monkeypatch, joi
     assert np.abs(on_mlx).max() > 0.1
     first = 5 if joined else 0  # a joined row's logits before its first slot attend nothing
     np.testing.assert_allclose(on_kernel[first:], on_mlx[first:], rtol=1e-4, atol=1e-4)
+
+
+def test_doctor_says_where_attention_runs():
+    from oscgen import doctor
+
+    check = doctor.check_attention()
+    assert (check.status, check.name) == (doctor.OK, "attention"), check.line()
+    assert "oscgen's kernel" in check.detail
