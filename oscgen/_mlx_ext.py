@@ -85,8 +85,20 @@ def decode_attention():
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         module.bind(ctypes.cast(shim.oscgen_attention_decode, ctypes.c_void_p).value)
-    except (OSError, ImportError) as exc:
-        MISSING = str(exc)
+        _smoke(module.decode_attention)
+    except (OSError, ImportError, TypeError, ValueError, RuntimeError) as exc:
+        # TypeError: the arrays were not recognised (an MLX bound with another nanobind)
+        MISSING = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         return None
     _module, MISSING = module, ""
     return module.decode_attention
+
+
+def _smoke(attend) -> None:
+    """One call on tiny arrays, so a mismatch shows at load and not in a take's first step."""
+    import mlx.core as mx
+
+    kv = mx.ones((2, 1, 1, 8, 8))
+    out = attend(mx.ones((1, 1, 1, 8)), kv, mx.array(3, dtype=mx.int32), mx.zeros((1,), mx.int32), 1.0)
+    if not mx.allclose(out, mx.ones((1, 1, 1, 8))).item():
+        raise RuntimeError("the attention extension gave a wrong result on its smoke test")

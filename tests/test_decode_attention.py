@@ -125,3 +125,16 @@ def test_doctor_says_where_attention_runs():
     check = doctor.check_attention()
     assert (check.status, check.name) == (doctor.OK, "attention"), check.line()
     assert "oscgen's kernel" in check.detail
+
+
+def test_an_extension_that_does_not_take_mlx_arrays_is_not_used(monkeypatch):
+    """An MLX wheel bound with another nanobind would reject mx.array (TypeError): the load's
+    smoke call catches it, MLX's attention runs and doctor says why."""
+    def rejects(*args):
+        raise TypeError("decode_attention(): incompatible function arguments")
+
+    monkeypatch.setattr(_mlx_ext, "_module", None)
+    monkeypatch.setattr(_mlx_ext, "MISSING", "not loaded yet")
+    monkeypatch.setattr(_mlx_ext, "_smoke", lambda attend: rejects())
+    assert _mlx_ext.decode_attention() is None
+    assert _mlx_ext.MISSING.startswith("TypeError: decode_attention(): incompatible")
