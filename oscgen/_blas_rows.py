@@ -23,7 +23,6 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,7 +137,7 @@ def openblas_path() -> Path | None:
 
 
 def shim_path() -> Path:
-    """<oscgen cache>/blas/gemm_rows-<hash of the source>.so"""
+    """<oscgen cache>/blas/gemm_rows-<hash of the sources>.so"""
     from oscgen.cache import cache_dir
 
     digest = hashlib.sha256(b"".join(source.read_bytes() for source in SOURCES)).hexdigest()[:12]
@@ -148,24 +147,17 @@ def shim_path() -> Path:
 def build_shim() -> Path:
     """The compiled shim, built now if this source has not been (atomically: concurrent
     processes each write their own file and the last rename wins)."""
+    from oscgen.cache import compile_into
+
     path = shim_path()
     if path.exists():
         return path
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         raise OSError("no C compiler (cc) to build the BLAS row router")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    proc = subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), *(str(s) for s in SOURCES[:2]), "-lpthread"],
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"building the BLAS row router failed: {proc.stderr.strip()[-300:]}")
-    os.replace(tmp, path)
-    for old in path.parent.glob("gemm_rows-*.so"):  # earlier sources' builds (a mapped one stays valid)
-        if old != path:
-            old.unlink(missing_ok=True)
-    return path
+    sources = [str(source) for source in SOURCES[:2]]
+    return compile_into(path, lambda tmp: [compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), *sources, "-lpthread"],
+                        "the BLAS row router", path.parent.glob("gemm_rows-*.so"))
 
 
 def load_shim() -> ctypes.CDLL:

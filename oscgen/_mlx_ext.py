@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 from importlib import metadata
@@ -29,16 +28,18 @@ _module = None
 
 
 def ext_path() -> Path:
-    """<oscgen cache>/mlx_ext/_oscgen_attention-<hash>/<name><ext suffix>"""
+    """<oscgen cache>/mlx_ext/_oscgen_attention-<hash><ext suffix> (loaded under NAME)"""
     from oscgen.cache import cache_dir
 
     versions = f"{metadata.version('mlx')} {metadata.version('nanobind')} {sys.version}"
     digest = hashlib.sha256(SOURCE.read_bytes() + versions.encode()).hexdigest()[:12]
-    return cache_dir() / "mlx_ext" / f"{NAME}-{digest}" / f"{NAME}{sysconfig.get_config_var('EXT_SUFFIX')}"
+    return cache_dir() / "mlx_ext" / f"{NAME}-{digest}{sysconfig.get_config_var('EXT_SUFFIX')}"
 
 
 def build() -> Path:
     """The compiled extension, built now if needed (atomically, like the shim)."""
+    from oscgen.cache import compile_into
+
     path = ext_path()
     if path.exists():
         return path
@@ -49,22 +50,12 @@ def build() -> Path:
     if compiler is None:
         raise OSError("no C++ compiler (c++)")
     mlx_dir, nb_dir = Path(mlx.__path__[0]), Path(nanobind.source_dir()).parent
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    command = [compiler, "-std=c++20", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-DNDEBUG",
-               "-DNB_DOMAIN=mlx", f"-I{mlx_dir / 'include'}", f"-I{nanobind.include_dir()}",
-               f"-I{nb_dir / 'ext' / 'robin_map' / 'include'}", f"-I{sysconfig.get_paths()['include']}",
-               str(SOURCE), str(Path(nanobind.source_dir()) / "nb_combined.cpp"),
-               f"-L{mlx_dir / 'lib'}", "-lmlx", f"-Wl,-rpath,{mlx_dir / 'lib'}", "-o", str(tmp)]
-    proc = subprocess.run(command, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"building the attention extension failed: {proc.stderr.strip()[-300:]}")
-    os.replace(tmp, path)
-    for old in path.parent.parent.glob(f"{NAME}-*"):  # earlier builds (a loaded one stays mapped)
-        if old != path.parent:
-            shutil.rmtree(old, ignore_errors=True)
-    return path
+    flags = ["-std=c++20", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-DNDEBUG", "-DNB_DOMAIN=mlx",
+             f"-I{mlx_dir / 'include'}", f"-I{nanobind.include_dir()}", f"-I{nb_dir / 'ext' / 'robin_map' / 'include'}",
+             f"-I{sysconfig.get_paths()['include']}", str(SOURCE), str(Path(nanobind.source_dir()) / "nb_combined.cpp"),
+             f"-L{mlx_dir / 'lib'}", "-lmlx", f"-Wl,-rpath,{mlx_dir / 'lib'}"]
+    return compile_into(path, lambda tmp: [compiler, *flags, "-o", str(tmp)], "the attention extension",
+                        path.parent.glob(f"{NAME}-*"))
 
 
 def decode_attention():

@@ -103,8 +103,8 @@ class SelfAttention(nn.Module):
         q, kv = mx.split(qkv, [1], axis=0)  # views (qkv[0] would gather); kv: (2, B, heads, L, head_dim)
         if cache is not None:
             kv = cache.update(kv)
-        if cache is not None and L == 1 and cache.offsets is not None and kv.dtype == mx.float32 and not on_gpu():
-            # layers.DECODE_ATTENTION, set: only this row's written slots, in one op (no mask)
+        if cache is not None and cache.offsets is not None and L == 1:
+            # layers.DECODE_ATTENTION (step decided): only this row's written slots, in one op (no mask)
             out = layers.DECODE_ATTENTION(q.squeeze(0), kv, cache.position, cache.offsets, self.scale)
             return out.transpose(0, 2, 1, 3).reshape(B, L, -1)
         k, v = mx.split(kv, 2, axis=0)
@@ -309,6 +309,7 @@ class MusicgenDecoder(nn.Module):
             self_mask = ((slots <= position) & (slots >= offsets[:, None]))[:, None, None]
         head_dim = self.config.head_dim
         fast = (layers.DECODE_ATTENTION is not None and not self.padded_head_dim and not on_gpu()
+                and self.dtype == mx.float32  # the cache's dtype
                 and head_dim % 8 == 0 and head_dim <= 256)  # what the kernel takes (_attention.c)
         row_offsets = None if not fast else mx.zeros((x.shape[0],), mx.int32) if offsets is None else offsets
         layer_caches = [LayerCache(keys_values, position, row_offsets) for keys_values in cache]
