@@ -3,6 +3,7 @@ asserts: timings live in benchmarks/RESULTS.md, as ratios)."""
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -36,6 +37,10 @@ def _check_side(side: dict, steps: int, mlx_side: bool = True):
             continue
         assert isinstance(side[key], (int, float)) and side[key] > 0, (key, side[key])
     assert side["step_ms_p90"] >= side["step_ms_median"]
+    # the T5 figure: the median of the job's encode and the repeats after it, the job's among them
+    encodes = side["t5_encodes_ms"]
+    assert len(encodes) == 1 + bench.common.T5_REPEATS and encodes[0] == pytest.approx(side["t5_encode_ms_job"], abs=0.01)
+    assert side["t5_encode_ms"] == pytest.approx(statistics.median(encodes), abs=0.01)
     if mlx_side:  # MLX's peaks include the weights they hold
         assert side["peak_mlx_mb"] >= side["weights_mb"] and side["load_peak_mlx_mb"] >= side["weights_mb"]
 

@@ -8,7 +8,9 @@ Each side runs in its own subprocess (so peak RSS is honest and one side's threa
 allocator never slow the other), with the same prompt, token ids, number of decoder steps,
 sampling settings and thread count.  A side's numbers:
 
-- ``t5_encode_ms``        text encoder (and, for oscgen, tokenizer) time
+- ``t5_encode_ms``        text encoder time: the median of the job's encode and ``T5_REPEATS``
+                          more of the same prompt after it (``t5_encode_ms_job``: the job's own,
+                          ``t5_encodes_ms``: every sample)
 - ``step_ms_median/p90``  one decoder step (a CFG batch of 2 rows, 4 codebooks)
 - ``encodec_ms``          EnCodec decode of the job's frames to audio
 - ``job_s``               the whole measured job, as a caller sees it

@@ -8,8 +8,8 @@ import hashlib
 import subprocess
 import time
 
-from oscgen.bench.common import (FRAME_RATE, Progress, copy_bandwidth, peak_rss_mb, probe_shapes,
-                                 read_bandwidth, side_metrics, thread_counts)
+from oscgen.bench.common import (FRAME_RATE, Progress, copy_bandwidth, encode_times_ms, peak_rss_mb,
+                                 probe_shapes, read_bandwidth, side_metrics, thread_counts)
 
 
 def _mlx_read_bandwidth(config: dict, dtype: str, quantize: int | None, threads: int) -> dict:
@@ -146,6 +146,8 @@ def worker(spec: dict) -> dict:
     mx.reset_peak_memory()
     decode_threads = _blas.mkl_threads()
     timing = run(spec["steps"], "generating")
+    ids = mx.array([spec["input_ids"]])
+    timing["t5_repeats_ms"] = encode_times_ms(lambda: engine.encode_text(ids), clock.t5)
     result = side_metrics(timing, spec)
     result["peak_rss_mb"] = peak_rss_mb()
     on_gpu = mx.default_device() == mx.gpu

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
-from oscgen.bench.common import (OPTIONAL_METRICS, Progress, copy_bandwidth, peak_rss_mb, probe_shapes,
-                                 read_bandwidth, side_metrics, thread_counts)
+from oscgen.bench.common import (OPTIONAL_METRICS, Progress, copy_bandwidth, encode_times_ms, peak_rss_mb,
+                                 probe_shapes, read_bandwidth, side_metrics, thread_counts)
 
 
 def torch_device(device: str) -> str:
@@ -166,6 +166,12 @@ def worker(spec: dict) -> dict:
 
     run(spec["warmup_steps"], "warm-up")
     timing = run(spec["steps"], "generating")
+
+    def encode():
+        with torch.inference_mode():
+            model.text_encoder(input_ids=input_ids, attention_mask=attention_mask)
+
+    timing["t5_repeats_ms"] = encode_times_ms(encode, clock.t5)
     result = side_metrics(timing, spec)
     result["peak_rss_mb"] = peak_rss_mb()
     result["peak_device_mb"] = torch.cuda.max_memory_allocated() / 1e6 if device == "cuda" else None
