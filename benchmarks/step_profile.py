@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import mlx.core as mx  # noqa: E402
 
 from oscgen.musicgen import decoder as decoder_lib  # noqa: E402
-from oscgen.musicgen import encodec, pipeline, quantize  # noqa: E402
+from oscgen.musicgen import encodec, fused_heads, pipeline, quantize  # noqa: E402
 from oscgen.musicgen.pipeline import MusicGen  # noqa: E402
 
 
@@ -102,7 +102,7 @@ def decode_steps(engine: MusicGen, steps: int, fold: bool, on_loop_start=None) -
 
 
 def layout_check(engine: MusicGen, steps: int = 8) -> dict:
-    """Step logits of the padded self-attention layout (decoder.pad_heads_for_fused_attention,
+    """Step logits of the padded self-attention layout (fused_heads.pad_heads_for_fused_attention,
     what a GPU runs) against the plain, masked one, on this device: the same random tokens
     teacher-forced through both.  Pads the engine's decoder (if it applies)."""
     decoder = engine.decoder
@@ -121,7 +121,7 @@ def layout_check(engine: MusicGen, steps: int = 8) -> dict:
 
     plain = logits()
     mx.eval(plain)
-    padded_now = decoder_lib.pad_heads_for_fused_attention(decoder)
+    padded_now = fused_heads.pad_heads_for_fused_attention(decoder)
     engine._compiled_steps.clear()
     padded = logits()
     return {"padded": padded_now, "padded_head_dim": decoder.padded_head_dim,

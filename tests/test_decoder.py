@@ -8,6 +8,7 @@ import torch
 
 import _checkpoints as ckpt
 from oscgen.musicgen import decoder as dec
+from oscgen.musicgen import fused_heads
 
 
 def _decoder_pair(**overrides):
@@ -81,10 +82,10 @@ def test_heads_padded_for_the_fused_gpu_attention_compute_the_same(overrides, dt
     tol = 1e-4 if dtype == "float32" else 2e-2
     for d in (decoder, padded):
         d.set_dtype(getattr(mx, dtype))
-    assert dec.pad_heads_for_fused_attention(padded)
-    assert not dec.pad_heads_for_fused_attention(padded)  # once
+    assert fused_heads.pad_heads_for_fused_attention(padded)
+    assert not fused_heads.pad_heads_for_fused_attention(padded)  # once
     head_dim = padded.config.head_dim
-    assert padded.padded_head_dim == next(n for n in dec.FUSED_HEAD_DIMS if n > head_dim)
+    assert padded.padded_head_dim == next(n for n in fused_heads.FUSED_HEAD_DIMS if n > head_dim)
     codes, states, mask = _inputs(reference, length=21, batch=2)
     states = mx.array(states).astype(decoder.dtype)
     full = np.array(decoder(mx.array(codes), states, mx.array(mask)).astype(mx.float32))
@@ -109,7 +110,7 @@ def test_heads_padded_for_the_fused_gpu_attention_compute_the_same(overrides, dt
 
 def test_heads_are_not_padded_when_the_kernels_cannot_take_them():
     _, wide = _decoder_pair(num_attention_heads=1, hidden_size=128, ffn_dim=40)
-    assert not dec.pad_heads_for_fused_attention(wide) and wide.padded_head_dim is None
+    assert not fused_heads.pad_heads_for_fused_attention(wide) and wide.padded_head_dim is None
 
 
 def test_positions_match_transformers():

@@ -38,7 +38,8 @@ from oscgen import _mlx_ext, calibrate
 from oscgen.musicgen import batch as batch_lib
 from oscgen.musicgen import crossfold
 from oscgen.musicgen import decoder as decoder_lib
-from oscgen.musicgen import codebooks, encodec, encodec_encoder, layers, pipeline_step, planning, quantize, weights
+from oscgen.musicgen import (codebooks, encodec, encodec_encoder, fused_heads, layers, pipeline_step, planning,
+                             quantize, weights)
 from oscgen.musicgen.cuda.step import FusedStep
 from oscgen.musicgen.decode_pass import DecodePass
 from oscgen.musicgen import t5 as t5_lib
@@ -234,11 +235,11 @@ class MusicGen(AudioSide, nn.Module):
     def _fit_to_device(self) -> None:
         """On an NVIDIA GPU, the decode step's CUDA kernels where the decoder's layout fits
         (cuda/step.py); on another GPU, self-attention laid out for MLX's fused attention
-        kernel, once (decoder.pad_heads_for_fused_attention).  Compiled steps are retraced."""
+        kernel, once (fused_heads.pad_heads_for_fused_attention).  Compiled steps are retraced."""
         if self._fused is None and FusedStep.usable(self.decoder):
             self._fused = FusedStep(self.decoder)
             self._compiled_steps.clear()
-        elif self._fused is None and on_gpu() and decoder_lib.pad_heads_for_fused_attention(self.decoder):
+        elif self._fused is None and on_gpu() and fused_heads.pad_heads_for_fused_attention(self.decoder):
             self._compiled_steps.clear()
 
     def _uses_fused(self, cross_kv, rows: int, use_top_p: bool, takes: list[Take] | None = None) -> bool:
