@@ -123,9 +123,9 @@ _lock = threading.Lock()
 _loaded: dict[str, object] = {}  # model name → MusicGen; one model kept warm at a time
 
 
-def load_model(model: str, dtype: str | None = None, bits: int | None = None):
+def load_model(model: str | os.PathLike, dtype: str | None = None, bits: int | None = None):
     """Load ``model`` (musicgen-small, musicgen-medium, tiny-random, a hub repo id or a local
-    folder) and keep it cached; returns the engine (oscgen.musicgen.pipeline.MusicGen).
+    folder, as a str or a Path) and keep it cached; returns the engine (oscgen.musicgen.pipeline.MusicGen).
 
     ``dtype`` ("float32", "float16", "bfloat16") and ``bits`` (8 or 4: quantized decoder) pick
     the weights' precision (MusicGen.from_pretrained with dtype/bits: converted while loading, so
@@ -134,6 +134,7 @@ def load_model(model: str, dtype: str | None = None, bits: int | None = None):
     a different precision than the warm one reloads.
 
     Raises oscgen.musicgen.weights.ModelNotFoundError (a ValueError) when it cannot be found."""
+    model = os.fspath(model) if isinstance(model, os.PathLike) else model
     if not isinstance(model, str) or not model.strip():
         raise ValueError("model must be a non-empty string: musicgen-small, musicgen-medium, tiny-random, "
                          "a hub repo id or a local folder")

@@ -103,13 +103,14 @@ def check_router() -> Check:
 
 
 def check_attention() -> Check:
-    """Whether the decode step's attention runs on oscgen's CPU kernel (oscgen/_mlx_ext.py; this
-    builds it, once per source and MLX, ~15 s) or on MLX's own attention."""
+    """Whether the decode step's attention and layer norms run on oscgen's CPU primitives
+    (oscgen/_mlx_ext.py; this builds them, once per source and MLX, ~15 s) or on MLX's own ops."""
     from oscgen import _mlx_ext
 
     if _mlx_ext.decode_attention() is not None:
-        return Check(OK, "attention", "decode steps on oscgen's kernel (an MLX extension, on the shim's pool)")
-    return Check(INFO, "attention", f"MLX's own attention (slower on a CPU): {_mlx_ext.MISSING}",
+        return Check(OK, "attention", "decode steps on oscgen's kernel (an MLX extension, on the shim's pool), "
+                     "and their layer norms one op each")
+    return Check(INFO, "attention", f"MLX's own attention and layer norms (slower on a CPU): {_mlx_ext.MISSING}",
                  "a C++ compiler (g++) and the BLAS shim make it faster")
 
 

@@ -1,6 +1,6 @@
 """The decode step's attention on oscgen's CPU kernel (oscgen/_attention.c through the MLX
-primitive of oscgen/_mlx_ext.py) against float64 numpy and MLX's own attention, and a decoder's
-steps with it against the same steps on MLX's attention."""
+primitive of oscgen/_mlx_ext.py) and its layer norm primitive against float64 numpy and MLX's own
+ops, and a decoder's steps with both against the same steps on MLX's ops."""
 
 from __future__ import annotations
 
@@ -82,12 +82,40 @@ def test_the_mlx_op_matches_mlx_attention_compiled_or_not():
         attend(mx.zeros((2, 16, 1, 60)), mx.zeros((2, 2, 16, 8, 60)), position, offsets, 0.125)
 
 
+def test_the_layer_norm_op_matches_float64_compiled_or_not_and_any_strides():
+    """The layer norm primitive against float64 numpy (its statistics are accumulated in double,
+    so the error is float32 rounding of the output: 1e-5 relative on values of order 1-10), on
+    a decode step's rows, on a transposed view and on a view with a last-axis stride; inside
+    mx.compile too.  Not float32 input: a ValueError."""
+    import mlx.core as mx
+
+    norm = _mlx_ext.layer_norm()
+    assert norm is not None, _mlx_ext.MISSING
+    mx.random.seed(4)
+    weight, bias = mx.random.normal((1024,)), mx.random.normal((1024,))
+
+    def reference(x):
+        x = np.array(x, np.float64)
+        centred = x - x.mean(-1, keepdims=True)
+        return centred / np.sqrt((centred ** 2).mean(-1, keepdims=True) + 1e-5) * np.array(weight) + np.array(bias)
+
+    compiled = mx.compile(lambda x: norm(x, weight, bias, 1e-5))
+    inputs = [mx.random.normal((2, 1, 1024)) * 3 + 1, mx.random.normal((4, 3, 1024)).transpose(1, 0, 2),
+              mx.random.normal((3, 2048))[:, ::2]]
+    for x in inputs:
+        for out in (norm(x, weight, bias, 1e-5), compiled(x)):
+            assert out.shape == x.shape
+            np.testing.assert_allclose(np.array(out), reference(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="float32"):
+        norm(mx.zeros((2, 1024), dtype=mx.float16), weight, bias, 1e-5)
+
+
 @pytest.mark.parametrize("joined", [False, True])
-def test_decoder_steps_on_the_kernel_give_mlx_attentions_logits(monkeypatch, joined):
-    """A decoder's steps (heads of 16, as the tiny model's) with layers.DECODE_ATTENTION set give
-    the logits of the same steps on MLX's attention, rows that joined a running pass (offsets)
-    included; both are float32 sums of a few hundred products in their own order: 1e-4 on
-    logits of order 1."""
+def test_decoder_steps_on_the_kernels_give_mlx_ops_logits(monkeypatch, joined):
+    """A decoder's steps (heads of 16, as the tiny model's) with layers.DECODE_ATTENTION and
+    DECODE_LAYER_NORM set give the logits of the same steps on MLX's attention and layer norm,
+    rows that joined a running pass (offsets) included; both are float32 sums of a few hundred
+    products in their own order: 1e-4 on logits of order 1."""
     import mlx.core as mx
 
     from oscgen.musicgen import layers
@@ -104,8 +132,9 @@ def test_decoder_steps_on_the_kernel_give_mlx_attentions_logits(monkeypatch, joi
     tokens = mx.random.randint(0, 64, (3, 4)).astype(mx.int32)
     offsets = mx.array([0, 2, 5], dtype=mx.int32) if joined else None
 
-    def steps(kernel):
+    def steps(kernel, norm):
         monkeypatch.setattr(layers, "DECODE_ATTENTION", kernel)
+        monkeypatch.setattr(layers, "DECODE_LAYER_NORM", norm)
         cache, logits = decoder.new_cache(3, 128), []
         for t in range(8):
             step_tokens = tokens if offsets is None else mx.where((offsets <= t)[:, None], tokens, 0)
@@ -113,7 +142,14 @@ def test_decoder_steps_on_the_kernel_give_mlx_attentions_logits(monkeypatch, joi
             logits.append(np.array(out))
         return np.stack(logits)
 
-    on_mlx, on_kernel = steps(None), steps(attend)
+    norms = []
+
+    def counted_norm(*args):
+        norms.append(args[0].shape)
+        return _mlx_ext.layer_norm()(*args)
+
+    on_mlx, on_kernel = steps(None, None), steps(attend, counted_norm)
+    assert len(norms) == 8 * (3 * 2 + 1)  # every step: three norms a layer and the final one
     assert np.abs(on_mlx).max() > 0.1
     first = 5 if joined else 0  # a joined row's logits before its first slot attend nothing
     np.testing.assert_allclose(on_kernel[first:], on_mlx[first:], rtol=1e-4, atol=1e-4)

@@ -4,6 +4,7 @@ converted-weights cache."""
 import json
 import os
 import shutil
+from pathlib import Path
 
 import mlx.core as mx
 import numpy as np
@@ -145,6 +146,12 @@ def test_bad_model_names(model, message):
     if message == "unknown model":
         for name in weights.known_model_names():
             assert name in str(err.value)
+
+
+def test_a_folder_may_be_a_path(tiny_dir):
+    assert weights.resolve_model_dir(Path(tiny_dir)) == Path(tiny_dir)
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        weights.resolve_model_dir(Path("/no/such/folder"))
 
 
 def test_a_file_is_not_a_folder(tiny_dir):

@@ -157,12 +157,12 @@ class DecoderLayer(nn.Module):
         super().__init__()
         d = config.hidden_size
         self.self_attn = SelfAttention(d, config.num_attention_heads)
-        self.self_attn_layer_norm = nn.LayerNorm(d, eps=1e-5)
+        self.self_attn_layer_norm = layers.LayerNorm(d, eps=1e-5)
         self.encoder_attn = CrossAttention(d, config.num_attention_heads)
-        self.encoder_attn_layer_norm = nn.LayerNorm(d, eps=1e-5)
+        self.encoder_attn_layer_norm = layers.LayerNorm(d, eps=1e-5)
         self.fc1 = nn.Linear(d, config.ffn_dim, bias=False)
         self.fc2 = nn.Linear(config.ffn_dim, d, bias=False)
-        self.final_layer_norm = nn.LayerNorm(d, eps=1e-5)
+        self.final_layer_norm = layers.LayerNorm(d, eps=1e-5)
         self.act = activation(config.activation_function)
 
     def __call__(self, x, self_mask, cross_kv, cross_mask, cache: "LayerCache | None" = None) -> mx.array:
@@ -203,7 +203,7 @@ class MusicgenDecoder(nn.Module):
         # +1 row per codebook: the pad / start token (id == vocab_size)
         self.embed_tokens = [nn.Embedding(config.vocab_size + 1, config.hidden_size) for _ in range(config.num_codebooks)]
         self.layers = [DecoderLayer(config) for _ in range(config.num_hidden_layers)]
-        self.layer_norm = nn.LayerNorm(config.hidden_size, eps=1e-5)
+        self.layer_norm = layers.LayerNorm(config.hidden_size, eps=1e-5)
         # the codebook heads as one (codebooks·vocab, hidden) matrix: one matmul instead of four;
         # ``sanitize`` concatenates the checkpoint's lm_heads.0 .. lm_heads.{K-1}
         self.lm_head = nn.Linear(config.hidden_size, config.num_codebooks * config.vocab_size, bias=False)

@@ -84,6 +84,21 @@ PAD_ROWS: tuple[tuple[int, int, int], ...] = ()
 # (oscgen/_mlx_ext.py: the keys and values of a row's filled slots read once, exp in 8 lanes),
 # set when a model loads where it built; None: MLX's attention over the whole window.
 DECODE_ATTENTION = None
+# A float32 layer norm as one CPU op, ``(x, weight, bias, eps) → out`` (oscgen/_mlx_ext.py), set
+# with DECODE_ATTENTION; None: MLX's (six ops, two of them reductions).  For rows up to
+# DECODE_NORM_ROWS (decode steps: its loops are scalar, and a prompt's prefill has thousands).
+DECODE_LAYER_NORM = None
+DECODE_NORM_ROWS = 64
+
+
+class LayerNorm(nn.LayerNorm):
+    """nn.LayerNorm (same parameters), as one op on a CPU decode step where DECODE_LAYER_NORM is set."""
+
+    def __call__(self, x: mx.array) -> mx.array:
+        if (DECODE_LAYER_NORM is not None and x.dtype == mx.float32 and "weight" in self and "bias" in self
+                and x.size <= DECODE_NORM_ROWS * x.shape[-1] and not on_gpu()):
+            return DECODE_LAYER_NORM(x, self.weight, self.bias, self.eps)
+        return super().__call__(x)
 
 
 def wxt_form(rows: int) -> bool:

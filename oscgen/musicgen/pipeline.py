@@ -161,7 +161,7 @@ class MusicGen(AudioSide, nn.Module):
         if not on_gpu():  # MKL's decode thread count and each row count's GEMM plan, measured once per host
             calibrate.ensure_calibrated()
             layers.WXT_ROWS, layers.PAD_ROWS = calibrate.wxt_rows(), calibrate.pad_rows()
-            layers.DECODE_ATTENTION = _mlx_ext.decode_attention()
+            layers.DECODE_ATTENTION, layers.DECODE_LAYER_NORM = _mlx_ext.decode_attention(), _mlx_ext.layer_norm()
         instance.name = model
         instance.model_dir = Path(model_dir)
         instance.random_weights = weights.is_random_weights(model_dir)

@@ -66,13 +66,15 @@ def _how_to_point_at_a_folder() -> str:
     )
 
 
-def resolve_model_dir(model: str) -> Path:
+def resolve_model_dir(model: str | os.PathLike) -> Path:
     """Return the local folder holding ``model``'s checkpoint, fetching or writing it if needed.
 
     ``model`` is an alias (musicgen-small, musicgen-medium), ``tiny-random``, a local folder, or a
     hub repo id (``owner/name``).  Hub repos come from the huggingface_hub cache first, so an
-    offline machine with cached weights works; otherwise they are downloaded.
+    offline machine with cached weights works; otherwise they are downloaded.  A folder may be
+    given as a Path.
     """
+    model = os.fspath(model) if isinstance(model, os.PathLike) else model
     if not isinstance(model, str) or not model.strip():
         raise ModelNotFoundError(
             f"model must be a non-empty string: one of {', '.join(known_model_names())}, "
