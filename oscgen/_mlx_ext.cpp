@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <nanobind/nanobind.h>
@@ -22,50 +23,60 @@ namespace nb = nanobind;
 using kernel_fn = void (*)(int, int, int, int, const float *, const float *, int, const int *, float, float *);
 static kernel_fn kernel = nullptr;
 
-class DecodeAttention : public mx::UnaryPrimitive {
+// What both primitives share: one float parameter (the scale, the epsilon), the first input's
+// shape as the output's, the CPU only, and the encoder set up for eval_cpu's dispatch.
+class CpuOp : public mx::UnaryPrimitive {
   public:
-    DecodeAttention(mx::Stream stream, float scale) : mx::UnaryPrimitive(stream), scale_(scale) {}
+    CpuOp(mx::Stream stream, float parameter, const char *name)
+        : mx::UnaryPrimitive(stream), parameter_(parameter), name_(name) {}
+
+    void eval_gpu(const std::vector<mx::array> &, mx::array &) override {
+        throw std::runtime_error(std::string(name_) + " runs on the CPU only");
+    }
+    std::vector<mx::Shape> output_shapes(const std::vector<mx::array> &inputs) override { return {inputs[0].shape()}; }
+    const char *name() const override { return name_; }
+    bool is_equivalent(const mx::Primitive &other) const override {
+        const auto &op = static_cast<const CpuOp &>(other);
+        return name_ == op.name_ && parameter_ == op.parameter_;
+    }
+
+  protected:
+    // ``out`` allocated, it and the inputs registered with the stream's encoder
+    mx::cpu::CommandEncoder &encoder_for(const std::vector<mx::array> &inputs, mx::array &out) {
+        out.set_data(mx::allocator::malloc(out.nbytes()));
+        auto &encoder = mx::cpu::get_command_encoder(stream());
+        for (const auto &input : inputs) encoder.set_input_array(input);
+        encoder.set_output_array(out);
+        return encoder;
+    }
+    float parameter_;
+
+  private:
+    const char *name_;
+};
+
+class DecodeAttention : public CpuOp {
+  public:
+    DecodeAttention(mx::Stream stream, float scale) : CpuOp(stream, scale, "OscgenDecodeAttention") {}
 
     void eval_cpu(const std::vector<mx::array> &inputs, mx::array &out) override {
         const auto &q = inputs[0], &kv = inputs[1], &position = inputs[2], &offsets = inputs[3];
-        out.set_data(mx::allocator::malloc(out.nbytes()));
-        auto &encoder = mx::cpu::get_command_encoder(stream());
-        encoder.set_input_array(q);
-        encoder.set_input_array(kv);
-        encoder.set_input_array(position);
-        encoder.set_input_array(offsets);
-        encoder.set_output_array(out);
+        auto &encoder = encoder_for(inputs, out);
         int rows = kv.shape(1), heads = kv.shape(2), window = kv.shape(3), dim = kv.shape(4);
         encoder.dispatch([=, q = q.data<float>(), kv = kv.data<float>(), position = position.data<int32_t>(),
-                          offsets = offsets.data<int32_t>(), out = out.data<float>(), scale = scale_]() {
+                          offsets = offsets.data<int32_t>(), out = out.data<float>(), scale = parameter_]() {
             kernel(rows, heads, window, dim, q, kv, *position, offsets, scale, out);
         });
     }
-    void eval_gpu(const std::vector<mx::array> &, mx::array &) override {
-        throw std::runtime_error("oscgen's decode attention runs on the CPU only");
-    }
-    std::vector<mx::Shape> output_shapes(const std::vector<mx::array> &inputs) override { return {inputs[0].shape()}; }
-    const char *name() const override { return "OscgenDecodeAttention"; }
-    bool is_equivalent(const mx::Primitive &other) const override {
-        return scale_ == static_cast<const DecodeAttention &>(other).scale_;
-    }
-
-  private:
-    float scale_;
 };
 
-class LayerNorm : public mx::UnaryPrimitive {
+class LayerNorm : public CpuOp {
   public:
-    LayerNorm(mx::Stream stream, float eps) : mx::UnaryPrimitive(stream), eps_(eps) {}
+    LayerNorm(mx::Stream stream, float eps) : CpuOp(stream, eps, "OscgenLayerNorm") {}
 
     void eval_cpu(const std::vector<mx::array> &inputs, mx::array &out) override {
         const auto &x = inputs[0], &weight = inputs[1], &bias = inputs[2];
-        out.set_data(mx::allocator::malloc(out.nbytes()));
-        auto &encoder = mx::cpu::get_command_encoder(stream());
-        encoder.set_input_array(x);
-        encoder.set_input_array(weight);
-        encoder.set_input_array(bias);
-        encoder.set_output_array(out);
+        auto &encoder = encoder_for(inputs, out);
         // any strides (x is whatever op came before, not made contiguous: an op fewer a norm)
         const int ndim = x.ndim();
         const size_t dim = x.shape(-1), rows = x.size() / dim;
@@ -73,7 +84,7 @@ class LayerNorm : public mx::UnaryPrimitive {
         std::vector<int> shape(x.shape().begin(), x.shape().end());
         std::vector<int64_t> strides(x.strides().begin(), x.strides().end());
         encoder.dispatch([=, x = x.data<float>(), w = weight.data<float>(), b = bias.data<float>(),
-                          out = out.data<float>(), eps = eps_]() {
+                          out = out.data<float>(), eps = parameter_]() {
             for (size_t r = 0; r < rows; r++) {
                 int64_t offset = 0;
                 for (int axis = ndim - 2, rest = r; axis >= 0; rest /= shape[axis], axis--)
@@ -94,17 +105,6 @@ class LayerNorm : public mx::UnaryPrimitive {
             }
         });
     }
-    void eval_gpu(const std::vector<mx::array> &, mx::array &) override {
-        throw std::runtime_error("oscgen's layer norm runs on the CPU only");
-    }
-    std::vector<mx::Shape> output_shapes(const std::vector<mx::array> &inputs) override { return {inputs[0].shape()}; }
-    const char *name() const override { return "OscgenLayerNorm"; }
-    bool is_equivalent(const mx::Primitive &other) const override {
-        return eps_ == static_cast<const LayerNorm &>(other).eps_;
-    }
-
-  private:
-    float eps_;
 };
 
 // x (..., dim) float32; weight and bias (dim,): (x - mean) / sqrt(var + eps) * weight + bias per row.
