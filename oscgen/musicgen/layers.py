@@ -95,7 +95,8 @@ class LayerNorm(nn.LayerNorm):
     """nn.LayerNorm (same parameters), as one op on a CPU decode step where DECODE_LAYER_NORM is set."""
 
     def __call__(self, x: mx.array) -> mx.array:
-        if (DECODE_LAYER_NORM is not None and x.dtype == mx.float32 and "weight" in self and "bias" in self
+        if (DECODE_LAYER_NORM is not None and "weight" in self and "bias" in self
+                and x.dtype == self.weight.dtype == self.bias.dtype == mx.float32  # a float16 decoder's: MLX's
                 and x.size <= DECODE_NORM_ROWS * x.shape[-1] and not on_gpu()):
             return DECODE_LAYER_NORM(x, self.weight, self.bias, self.eps)
         return super().__call__(x)
