@@ -7,7 +7,10 @@
 #       stashes part 1, reports the machine, writes the random checkpoints (default: both)
 #   call 2 (carry .gpu2, right after call 1, while the machine is warm):
 #                          bash benchmarks/gpu_lease.sh stage2 [bench|profile|kernels|batch|mma|batchbench|batchref|stages|verify|compare]
-#       installs MLX-CUDA (+ soundfile, not in the image), then runs the benchmarks against
+#       installs MLX-CUDA and every other wheel in .gpu2 (soundfile, which the image lacks and
+#       oscgen.api imports: put it there once with `python3 -m pip download --no-deps
+#       --only-binary=:all: --python-version 3.12 --platform manylinux_2_28_x86_64 --platform
+#       manylinux_2_17_x86_64 --platform any -d .gpu2 soundfile cffi pycparser`), then runs the benchmarks against
 #       transformers (bench, the default), checks the CUDA step's kernels against the portable
 #       step and times both (kernels: benchmarks/cuda_check.py, then the small bench), or
 #       profiles the decode step (profile: kernel census
