@@ -22,7 +22,6 @@ import ctypes
 import hashlib
 import importlib.util
 import os
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -147,14 +146,12 @@ def shim_path() -> Path:
 def build_shim() -> Path:
     """The compiled shim, built now if this source has not been (atomically: concurrent
     processes each write their own file and the last rename wins)."""
-    from oscgen.cache import compile_into
+    from oscgen.cache import compile_into, compiler as find_compiler
 
     path = shim_path()
     if path.exists():
         return path
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        raise OSError("no C compiler (cc) to build the BLAS row router")
+    compiler = find_compiler("CC", ("cc", "gcc"), "C compiler (cc) to build the BLAS row router")
     sources = [str(source) for source in SOURCES[:2]]
     return compile_into(path, lambda tmp: [compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), *sources, "-lpthread"],
                         "the BLAS row router", path.parent.glob("gemm_rows-*.so"))

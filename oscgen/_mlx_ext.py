@@ -14,8 +14,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import importlib.util
-import os
-import shutil
 import sys
 import sysconfig
 from importlib import metadata
@@ -39,7 +37,7 @@ def ext_path() -> Path:
 
 def build() -> Path:
     """The compiled extension, built now if needed (atomically, like the shim)."""
-    from oscgen.cache import compile_into
+    from oscgen.cache import compile_into, compiler as find_compiler
 
     path = ext_path()
     if path.exists():
@@ -47,9 +45,7 @@ def build() -> Path:
     import mlx.core
     import nanobind
 
-    compiler = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
-    if compiler is None:
-        raise OSError("no C++ compiler (c++)")
+    compiler = find_compiler("CXX", ("c++", "g++"), "C++ compiler (c++)")
     # mlx.core's folder, not mlx.__path__[0]: mlx is a namespace package, and any folder named mlx
     # on sys.path (a script's own) comes first in its path
     mlx_dir, nb_dir = Path(mlx.core.__file__).parent, Path(nanobind.source_dir()).parent

@@ -5,6 +5,7 @@ read the calibration before MLX is imported."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -14,6 +15,15 @@ def cache_dir() -> Path:
     """oscgen's own cache: $OSCGEN_CACHE, else ~/.cache/oscgen."""
     root = os.environ.get("OSCGEN_CACHE")
     return Path(root).expanduser() if root else Path.home() / ".cache" / "oscgen"
+
+
+def compiler(variable: str, names: tuple[str, ...], what: str) -> str:
+    """The compiler to build with: ``$variable``, else the first of ``names`` on PATH; an OSError
+    saying there is no ``what`` otherwise."""
+    found = os.environ.get(variable) or next(filter(None, map(shutil.which, names)), None)
+    if found is None:
+        raise OSError(f"no {what}")
+    return found
 
 
 def compile_into(path: Path, command: Callable[[Path], list[str]], what: str, stale: Iterable[Path]) -> Path:
