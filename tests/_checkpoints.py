@@ -193,3 +193,21 @@ def mlx_pair(**overrides):
     model = MusicGen(reference.config.to_dict())
     model.load_converted(convert_weights(load_flat(path)))
     return reference, model
+
+
+def random_step_decoder(*, width: int, ffn: int, rows: int, window: int, seed: int):
+    """An MLX decoder (2 layers, 4 heads, vocabulary 64) with random weights after
+    ``mx.random.seed(seed)``, and what its steps take: cross-attention keys/values over 12 text
+    positions for ``rows`` rows, a ``window``-row positions table and random tokens (rows, 4).
+    For tests of the decode step's kernels against MLX's ops."""
+    import mlx.core as mx
+
+    from oscgen.musicgen.decoder import DecoderConfig, MusicgenDecoder, sinusoidal_positions
+
+    mx.random.seed(seed)
+    decoder = MusicgenDecoder(DecoderConfig(vocab_size=64, hidden_size=width, num_hidden_layers=2,
+                                            num_attention_heads=4, ffn_dim=ffn))
+    mx.eval(decoder.parameters())
+    cross_kv = decoder.cross_kv(mx.random.normal((rows, 12, width)))
+    tokens = mx.random.randint(0, 64, (rows, 4)).astype(mx.int32)
+    return decoder, cross_kv, sinusoidal_positions(window, width), tokens

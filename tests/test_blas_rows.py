@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import _checkpoints as ckpt
 from oscgen import _blas
 from tests._io_fixtures import run_python
 
@@ -216,18 +217,10 @@ def test_a_decode_step_on_the_own_kernel_gives_what_it_gives_on_mkl(router, monk
     wrong kernel would be off by order 1."""
     import mlx.core as mx
 
-    from oscgen.musicgen.decoder import DecoderConfig, MusicgenDecoder, sinusoidal_positions
-
     from oscgen.musicgen import layers
 
     monkeypatch.setattr(layers, "DECODE_ATTENTION", None)  # attention through the BLAS, per head
-    mx.random.seed(5)
-    decoder = MusicgenDecoder(DecoderConfig(vocab_size=64, hidden_size=256, num_hidden_layers=2,
-                                            num_attention_heads=4, ffn_dim=1024))
-    mx.eval(decoder.parameters())
-    cross_kv = decoder.cross_kv(mx.random.normal((2, 12, 256)))
-    table = sinusoidal_positions(256, 256)
-    tokens = mx.random.randint(0, 64, (2, 4)).astype(mx.int32)
+    decoder, cross_kv, table, tokens = ckpt.random_step_decoder(width=256, ffn=1024, rows=2, window=256, seed=5)
 
     def steps(own):
         router.own((1, 31) if own else None, 2)

@@ -9,6 +9,7 @@ import ctypes
 import numpy as np
 import pytest
 
+import _checkpoints as ckpt
 from oscgen import _blas, _mlx_ext
 
 pytestmark = pytest.mark.skipif(_blas.router is None or not _blas.router.shim.oscgen_attention_supported(),
@@ -119,17 +120,10 @@ def test_decoder_steps_on_the_kernels_give_mlx_ops_logits(monkeypatch, joined):
     import mlx.core as mx
 
     from oscgen.musicgen import layers
-    from oscgen.musicgen.decoder import DecoderConfig, MusicgenDecoder, sinusoidal_positions
 
     attend = _mlx_ext.decode_attention()
     assert attend is not None, _mlx_ext.MISSING
-    mx.random.seed(9)
-    decoder = MusicgenDecoder(DecoderConfig(vocab_size=64, hidden_size=64, num_hidden_layers=2,
-                                            num_attention_heads=4, ffn_dim=128))
-    mx.eval(decoder.parameters())
-    cross_kv = decoder.cross_kv(mx.random.normal((3, 12, 64)))
-    table = sinusoidal_positions(128, 64)
-    tokens = mx.random.randint(0, 64, (3, 4)).astype(mx.int32)
+    decoder, cross_kv, table, tokens = ckpt.random_step_decoder(width=64, ffn=128, rows=3, window=128, seed=9)
     offsets = mx.array([0, 2, 5], dtype=mx.int32) if joined else None
 
     def steps(kernel, norm):
