@@ -17,6 +17,8 @@ Variants:
 - ``addmm``: the residual adds as ``mx.addmm`` (decoder.ADDMM_ON_CPU), what a GPU runs;
 - ``no self-attention``: the step without reading the cache (wrong output: the price of
   attending over the window);
+- ``MLX's layer norms``: the decoder's layer norms as MLX's six ops each instead of oscgen's
+  one (layers.DECODE_LAYER_NORM unset);
 - ``no layer norms``: every LayerNorm an identity (wrong output: their price).
 
 Then a job's set-up before its first step (T5 on a 19-token prompt, the cross-attention
@@ -41,11 +43,10 @@ import oscgen  # noqa: E402,F401  (MKL under MLX)
 from oscgen import _blas  # noqa: E402
 
 import mlx.core as mx  # noqa: E402
-import mlx.nn as nn  # noqa: E402
 
 from oscgen.bench import common  # noqa: E402
 from oscgen.musicgen import decoder as decoder_lib  # noqa: E402
-from oscgen.musicgen import pipeline  # noqa: E402
+from oscgen.musicgen import layers, pipeline  # noqa: E402
 from oscgen.musicgen.pipeline import MusicGen  # noqa: E402
 
 
@@ -150,7 +151,9 @@ def variants() -> dict:
         "current": nothing,
         "addmm": switch(decoder_lib, "ADDMM_ON_CPU", True),
         "no self-attention": switch(decoder_lib.SelfAttention, "context", _no_self_attention),
-        "no layer norms": switch(nn.LayerNorm, "__call__", lambda self, x: x),
+        "MLX's layer norms": switch(layers, "DECODE_LAYER_NORM", None),
+        # the decoder's norms are layers.LayerNorm, whose __call__ is its own
+        "no layer norms": switch(layers.LayerNorm, "__call__", lambda self, x: x),
     }
 
 
